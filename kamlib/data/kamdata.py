@@ -1,0 +1,222 @@
+"""``KamData``: the immutable, typed container of the canonical tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pandas as pd
+
+from kamlib.data.schemas import DATE_COLUMNS, TABLES
+from kamlib.errors import DataValidationError, MissingTableError
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Which import state a ``KamData`` shows.
+
+    ``batch_id`` is the newest import batch included; ``fingerprint`` identifies the data
+    exactly (the file fingerprints of every table's batch), so a report can say which data
+    it was made from and a rerun can check it sees the same data.
+    """
+
+    batch_id: int | None
+    fingerprint: str
+    imported_at: pd.Timestamp | None
+    source: str
+
+
+@dataclass(frozen=True)
+class KamData:
+    """The canonical tables of one data set, read-only.
+
+    Access a table as an attribute (``data.orders``) or by name (``data["orders"]``); every
+    access returns a new frame (copy-on-write), so callers can never alter the container.
+    A table that was never imported raises :class:`~kamlib.errors.MissingTableError`
+    naming the table and what to import; ``data.has("contacts")`` asks first.
+
+    ``as_of`` is the date the view is cut at (``None``: everything that was imported).
+    """
+
+    _tables: Mapping[str, pd.DataFrame]
+    snapshot: Snapshot
+    as_of_date: pd.Timestamp | None = None
+    import_batches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    quarantine: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    notices: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_tables", MappingProxyType(dict(self._tables)))
+
+    # -- access -----------------------------------------------------------------------------
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Names of the tables present, in canonical order."""
+        return tuple(t for t in TABLES if t in self._tables)
+
+    def has(self, table: str) -> bool:
+        """Whether ``table`` was imported (it may still have zero rows)."""
+        _check_name(table)
+        return table in self._tables
+
+    def require(self, table: str, purpose: str | None = None) -> pd.DataFrame:
+        """Return ``table`` or raise ``MissingTableError`` saying what needs it."""
+        _check_name(table)
+        if table not in self._tables:
+            raise MissingTableError(table, purpose)
+        return self._tables[table].copy(deep=False)
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        return self.require(table)
+
+    def __getattr__(self, table: str) -> pd.DataFrame:
+        if table.startswith("_") or table not in TABLES:
+            raise AttributeError(table)
+        return self.require(table)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per present table."""
+        return {t: len(self._tables[t]) for t in self.tables}
+
+    def summary(self) -> pd.DataFrame:
+        """One row per canonical table: present, rows, date range of its as-of column."""
+        rows = []
+        for name, spec in TABLES.items():
+            frame = self._tables.get(name)
+            first = last = pd.NaT
+            if frame is not None and spec.as_of_column and len(frame):
+                col = frame[spec.as_of_column]
+                first, last = col.min(), col.max()
+            rows.append(
+                {
+                    "table": name,
+                    "required": spec.required,
+                    "present": frame is not None,
+                    "rows": 0 if frame is None else len(frame),
+                    "first_date": first,
+                    "last_date": last,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    # -- point in time -----------------------------------------------------------------------
+    def as_of(self, date: str | pd.Timestamp) -> KamData:
+        """The data as it was known at the end of ``date``: nothing dated after it.
+
+        - rows whose as-of column (order_date, created_date, entered_at, opened_at, date) lies
+          after the date are dropped; accounts created after it too;
+        - opportunities closed after the date are open again, at the stage the stage history
+          shows for that date (their closed_date, lost_reason cleared);
+        - tickets: response / resolution after the date are unknown (NaT);
+        - contacts: a last_contact_date after the date is unknown.
+        """
+        cut = _as_timestamp(date)
+        end = cut + pd.Timedelta(days=1)  # timestamps during the as-of day count
+        tables: dict[str, pd.DataFrame] = {}
+        for name, frame in self._tables.items():
+            spec = TABLES[name]
+            out = frame
+            if spec.as_of_column:
+                out = out[_before(out[spec.as_of_column], spec.as_of_column, cut, end)]
+            if name == "accounts":
+                out = out[out["created_date"].isna() | (out["created_date"] <= cut)]
+            elif name == "contacts":
+                out = out.assign(
+                    last_contact_date=out["last_contact_date"].where(
+                        out["last_contact_date"] <= cut
+                    )
+                )
+            elif name == "service_tickets":
+                out = out.assign(
+                    first_response_at=out["first_response_at"].where(
+                        out["first_response_at"] < end
+                    ),
+                    resolved_at=out["resolved_at"].where(out["resolved_at"] < end),
+                )
+            tables[name] = out
+        if "opportunities" in tables:
+            tables["opportunities"] = _reopen(
+                tables["opportunities"], tables.get("stage_history"), cut
+            )
+        return KamData(
+            tables,
+            snapshot=self.snapshot,
+            as_of_date=cut,
+            import_batches=self.import_batches,
+            quarantine=self.quarantine,
+            notices=self.notices,
+        )
+
+    # -- contract ----------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check every table against its pandera schema (lazy: all failures in one error)."""
+        import pandera.errors as pa_errors
+
+        for name in self.tables:
+            try:
+                TABLES[name].model.validate(self._tables[name], lazy=True)
+            except pa_errors.SchemaErrors as exc:
+                cases = exc.failure_cases.head(20).to_string(index=False)
+                raise DataValidationError(
+                    f"Table '{name}' does not match the canonical schema:\n{cases}"
+                ) from exc
+
+
+def _check_name(table: str) -> None:
+    if table not in TABLES:
+        raise DataValidationError(
+            f"'{table}' is not a canonical table. Valid tables: {', '.join(TABLES)}."
+        )
+
+
+def _as_timestamp(date: str | pd.Timestamp) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(date)
+    except (ValueError, TypeError) as exc:
+        raise DataValidationError(
+            f"as_of date {date!r} does not parse; write it as YYYY-MM-DD."
+        ) from exc
+    if pd.isna(ts):
+        raise DataValidationError(f"as_of date {date!r} is empty; write it as YYYY-MM-DD.")
+    return ts.normalize()
+
+
+def _before(col: pd.Series, name: str, cut: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    return col <= cut if name in DATE_COLUMNS else col < end
+
+
+def _reopen(
+    opps: pd.DataFrame, history: pd.DataFrame | None, cut: pd.Timestamp
+) -> pd.DataFrame:
+    """Opportunities closed after ``cut`` become open at the stage they had on ``cut``."""
+    closed_later = opps["closed_date"].notna() & (opps["closed_date"] > cut)
+    if not closed_later.any():
+        return opps
+    out = opps.copy()
+    stage_then = pd.Series(pd.NA, index=out.index, dtype=out["stage"].dtype)
+    if history is not None and len(history):
+        last = (
+            history.sort_values(["opportunity_id", "entered_at"])
+            .groupby("opportunity_id", sort=False)
+            .tail(1)
+            .set_index("opportunity_id")
+        )
+        stage_then = out["opportunity_id"].map(last["stage"])
+        if "amount" in last and last["amount"].notna().any():
+            amount_then = out["opportunity_id"].map(last["amount"])
+            out.loc[closed_later, "amount"] = amount_then[closed_later].fillna(
+                out.loc[closed_later, "amount"]
+            )
+        if "expected_close_date" in last:
+            ecd = out["opportunity_id"].map(last["expected_close_date"])
+            out.loc[closed_later, "expected_close_date"] = ecd[closed_later].fillna(
+                out.loc[closed_later, "expected_close_date"]
+            )
+    out.loc[closed_later, "stage"] = stage_then[closed_later]
+    out.loc[closed_later, "status"] = "open"
+    out.loc[closed_later, "closed_date"] = pd.NaT
+    out.loc[closed_later, "lost_reason"] = pd.NA
+    # No history for the as-of date: the stage is unknown, but the deal was open.
+    out.loc[closed_later & out["stage"].isna(), "stage"] = "unknown"
+    return out

@@ -1,0 +1,43 @@
+"""One exception hierarchy for kamlib.
+
+Every message says what was wrong, the value found, and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class KamlibError(Exception):
+    """Base class of every error kamlib raises on purpose."""
+
+
+class DataValidationError(KamlibError):
+    """Input data cannot be used: unreadable file, missing required column, bad mapping."""
+
+
+class MissingTableError(DataValidationError):
+    """An analysis needs a table the data set does not have."""
+
+    def __init__(self, table: str, purpose: str | None = None) -> None:
+        self.table = table
+        self.purpose = purpose
+        why = f" {purpose} needs it." if purpose else ""
+        super().__init__(
+            f"The data has no '{table}' table.{why} Import a '{table}' file "
+            f"(e.g. `kam import {table}.csv --store ...`) or skip this analysis."
+        )
+
+
+class ConfigError(KamlibError):
+    """The methodology file, a mapping file or a parameter is invalid."""
+
+
+class ReportError(KamlibError):
+    """A report could not be rendered."""
+
+
+class KamlibWarning(UserWarning):
+    """Base class of kamlib's warnings."""
+
+
+class DataQualityWarning(KamlibWarning):
+    """Data was usable but something about it deserves attention."""

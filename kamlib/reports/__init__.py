@@ -1,0 +1,1 @@
+"""Report engine: parameterised notebooks → self-contained offline HTML reports."""
