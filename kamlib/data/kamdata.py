@@ -43,6 +43,7 @@ class KamData:
     snapshot: Snapshot
     as_of_date: pd.Timestamp | None = None
     import_batches: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    import_tables: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notices: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
@@ -144,6 +145,7 @@ class KamData:
             snapshot=self.snapshot,
             as_of_date=cut,
             import_batches=self.import_batches,
+            import_tables=self.import_tables,
             quarantine=self.quarantine,
             notices=self.notices,
         )

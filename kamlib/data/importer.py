@@ -1,0 +1,930 @@
+"""Import exports into the store: read · map · validate · quarantine · load, in one transaction.
+
+How an import runs
+------------------
+1. Every file is staged into DuckDB as text (nothing interpreted, nothing evaluated).
+2. Headers are mapped to canonical columns (mapping file, preset, or names and aliases).
+   A missing required column, an unreadable file or a file kamlib cannot place **refuses**
+   the whole import (:class:`~kamlib.errors.DataValidationError`) and nothing is written.
+3. Values are typed in SQL; every row problem (a value that is not a number or a date, a
+   missing required value, a value outside its allowed set or range, a date in the future, a
+   duplicate key, an unknown account or stage, an over-long text) becomes a quarantine entry
+   naming file, row, column, value and reason.  All problems are collected at once.
+4. Valid rows load as a new snapshot of each table, under a new import batch.  Counts always
+   reconcile: rows read = rows loaded + rows quarantined.
+5. Importing the same files again changes nothing (same fingerprints → "unchanged").
+
+The heavy work runs inside DuckDB, so 10M order lines are validated without pandas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from kamlib import __version__
+from kamlib.config import Methodology, load_methodology
+from kamlib.data import readers
+from kamlib.data.mapping import (
+    ColumnRule,
+    FileMapping,
+    Mapping,
+    header_hints,
+    load_mapping,
+    load_preset,
+    match_headers,
+    table_for_file,
+)
+from kamlib.data.schemas import DATE_COLUMNS, LOAD_ORDER, TABLES, check_bounds
+from kamlib.data.store import connect, effective_batches, ensure_schema
+
+#: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
+MAX_TEXT_CHARS = 100_000
+#: Problems kept in an ImportReport's ``to_dict()`` (all are in the store's quarantine table).
+MAX_REPORTED_PROBLEMS = 1000
+
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S",
+)  # fmt: skip
+
+#: Source spellings of enumerated values (after lower-casing), per canonical value.
+VALUE_ALIASES: dict[str, dict[str, str]] = {
+    "buying_role": {
+        "经济决策者": "economic", "决策者": "economic", "economic buyer": "economic",
+        "技术决策者": "technical", "技术把关者": "technical", "technical buyer": "technical",
+        "使用者": "user", "用户": "user", "user buyer": "user", "教练": "coach",
+        "内线": "coach", "把关者": "gatekeeper", "其他": "other",
+    },
+    "reaction_mode": {
+        "增长": "growth", "成长": "growth", "麻烦": "trouble", "困境": "trouble",
+        "平稳": "even_keel", "even keel": "even_keel", "过度自信": "overconfident",
+    },
+    "status": {
+        "进行中": "open", "跟进中": "open", "赢单": "won", "成交": "won", "输单": "lost",
+        "丢单": "lost", "完成": "done", "已完成": "done", "取消": "dropped", "放弃": "dropped",
+    },
+    "ownership": {
+        "国有": "state", "国企": "state", "民营": "private", "私营": "private", "外资": "foreign",
+        "合资": "jv", "上市": "listed", "集体": "collective", "其他": "other",
+    },
+    "level": {"公司": "company", "团队": "team", "经理": "manager", "客户": "account"},
+    "type": {
+        "拜访": "visit", "电话": "call", "会议": "meeting", "联合经营会议": "joint_business_meeting",
+        "joint business meeting": "joint_business_meeting", "季度业务回顾": "qbr",
+        "邮件": "email", "其他": "other",
+    },
+}  # fmt: skip
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "已升级", "x")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "未升级", "")
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """Rows of one table in one import; ``read == loaded + quarantined`` always."""
+
+    read: int
+    loaded: int
+    quarantined: int
+    files: tuple[str, ...]
+    status: str  # loaded / unchanged
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "loaded": self.loaded,
+            "quarantined": self.quarantined,
+            "files": list(self.files),
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did.  ``problems`` are the quarantined rows' reasons."""
+
+    batch_id: int | None
+    status: str  # loaded / unchanged
+    store: str
+    tables: dict[str, TableCounts]
+    problems: pd.DataFrame = field(repr=False)
+    notices: pd.DataFrame = field(repr=False)
+
+    @property
+    def reconciles(self) -> bool:
+        return all(c.read == c.loaded + c.quarantined for c in self.tables.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per table: read, loaded, quarantined, status, files."""
+        return pd.DataFrame(
+            [{"table": t, **c.to_dict()} for t, c in self.tables.items()],
+            columns=["table", "read", "loaded", "quarantined", "status", "files"],
+        )
+
+    def problem_summary(self) -> pd.DataFrame:
+        """Quarantine entries counted by table, column and reason (examples of values)."""
+        if self.problems.empty:
+            return pd.DataFrame(columns=["table", "column", "reason", "rows", "example"])
+        p = self.problems.assign(kind=self.problems["reason"].str.replace(r"'.*", "", regex=True))
+        return (
+            p.groupby(["table", "column", "kind"], sort=False)
+            .agg(rows=("row", "size"), example=("reason", "first"))
+            .reset_index()
+            .rename(columns={"kind": "reason"})
+            .sort_values("rows", ascending=False, kind="stable")
+        )
+
+    def to_dict(self, *, max_problems: int = MAX_REPORTED_PROBLEMS) -> dict[str, object]:
+        problems = self.problems.head(max_problems)
+        return {
+            "batch": self.batch_id,
+            "status": self.status,
+            "store": self.store,
+            "tables": {t: c.to_dict() for t, c in self.tables.items()},
+            "problems_total": len(self.problems),
+            "problems": [
+                {k: (None if pd.isna(v) else v) for k, v in row.items()}
+                for row in problems[["table", "file", "row", "column", "value", "reason"]]
+                .astype(object)
+                .to_dict("records")
+            ],
+            "notices": self.notices.astype(object).where(self.notices.notna(), None).to_dict("records"),
+        }
+
+
+# -- planning: which file is which table -------------------------------------------------------
+@dataclass
+class _Planned:
+    table: str
+    files: list[Path]
+    rule: FileMapping
+
+
+def _expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
+    """Named files and the files of named folders (those may contain unrelated files)."""
+    named, in_folders = [], []
+    for p in map(Path, paths):
+        if p.is_dir():
+            in_folders.extend(sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")))
+        else:
+            named.append(p)
+    return named, in_folders
+
+
+def _plan(
+    paths: Sequence[str | Path], mapping: Mapping | None
+) -> tuple[list[_Planned], list[tuple[Path, str]]]:
+    named, in_folders = _expand(paths)
+    ignored: list[tuple[Path, str]] = []
+    planned: dict[int, _Planned] = {}
+    missing = [p for p in named if not p.exists()]
+    if missing:
+        from kamlib.errors import DataValidationError
+
+        raise DataValidationError(
+            f"{missing[0]}: file not found. Check the path (it is read relative to {Path.cwd()})."
+        )
+    candidates = named + in_folders
+    for path in candidates:
+        if mapping is not None:
+            hits = [
+                i for i, fm in enumerate(mapping.files)
+                if fm.pattern and fnmatch.fnmatch(path.name, fm.pattern)
+            ]  # fmt: skip
+            if not hits:
+                _unplaced(path, path in named, ignored, f"no entry of mapping '{mapping.name}' matches it")
+                continue
+            for i in hits:
+                planned.setdefault(i, _Planned(mapping.files[i].table, [], mapping.files[i]))
+                planned[i].files.append(path)
+        else:
+            table = table_for_file(path)
+            if table is None:
+                _unplaced(
+                    path, path in named, ignored,
+                    "its name is not a canonical table (accounts.csv, orders.xlsx, …)",
+                )
+                continue
+            key = LOAD_ORDER.index(table)
+            planned.setdefault(key, _Planned(table, [], FileMapping(table, None, None)))
+            planned[key].files.append(path)
+    return [planned[k] for k in sorted(planned)], ignored
+
+
+def _unplaced(path: Path, named: bool, ignored: list[tuple[Path, str]], why: str) -> None:
+    from kamlib.errors import DataValidationError
+
+    if named and readers.file_kind(path):
+        raise DataValidationError(
+            f"{path}: kamlib cannot tell which table this file holds ({why}). Rename it after "
+            "its table (e.g. orders.csv) or import it with --mapping FILE / --preset NAME."
+        )
+    ignored.append((path, why))
+
+
+# -- SQL building blocks --------------------------------------------------------------------------
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _clean_text(expr: str) -> str:
+    return f"NULLIF(trim({expr}), '')"
+
+
+def _number(expr: str) -> str:
+    return f"TRY_CAST(regexp_replace(trim({expr}), '[,\\s¥￥$€£]', '', 'g') AS DOUBLE)"
+
+
+def _datetime(expr: str, fmt: str | None) -> str:
+    formats = [fmt] if fmt else list(DATE_FORMATS)
+    fmts = "[" + ", ".join(_lit(f) for f in formats) + "]"
+    return f"try_strptime(trim({expr}), {fmts})"
+
+
+@dataclass
+class _ColumnSQL:
+    typed: str  # typed value
+    raw: str  # the source text shown in quarantine
+    present: str  # SQL true when the source had a value
+
+
+def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: str) -> _ColumnSQL:
+    if rule.constant is not None:
+        raw = _lit(rule.constant)
+    elif rule.row_number_within:
+        raw = f"CAST(row_number() OVER (PARTITION BY {_q(rule.row_number_within)} ORDER BY {row_expr}) AS VARCHAR)"
+    elif rule.multiply:
+        raw = " || ' × ' || ".join(f"coalesce({_q(c)}, '∅')" for c in rule.multiply)
+    else:
+        raw = _q(rule.source or rule.target)
+    text = _clean_text(raw)
+    if values:
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in values.items())
+        text = f"CASE {text} {cases} ELSE {text} END"
+    if rule.multiply:
+        typed = " * ".join(_number(_q(c)) for c in rule.multiply)
+        present = " AND ".join(f"{_clean_text(_q(c))} IS NOT NULL" for c in rule.multiply)
+        return _ColumnSQL(typed, raw, present)
+    present = f"{text} IS NOT NULL"
+    if kind == "text":
+        typed = text
+    elif kind == "number":
+        typed = _number(text)
+        if rule.scale:
+            typed = f"({typed}) * {rule.scale!r}"
+    elif kind == "integer":
+        typed = f"CASE WHEN {_number(text)} = floor({_number(text)}) THEN CAST({_number(text)} AS BIGINT) END"
+    elif kind == "date":
+        typed = f"CAST({_datetime(text, rule.date_format)} AS DATE)"
+    elif kind == "timestamp":
+        typed = _datetime(text, rule.date_format)
+    elif kind == "flag":
+        low = f"lower({text})"
+        t = ", ".join(_lit(w) for w in TRUE_WORDS)
+        f = ", ".join(_lit(w) for w in FALSE_WORDS)
+        typed = f"CASE WHEN {low} IN ({t}) THEN true WHEN {low} IN ({f}) THEN false END"
+    else:  # pragma: no cover
+        raise AssertionError(kind)
+    return _ColumnSQL(typed, raw, present)
+
+
+_KIND_WORDS = {
+    "number": "a number",
+    "integer": "a whole number",
+    "date": "a date (YYYY-MM-DD)",
+    "timestamp": "a date and time (YYYY-MM-DD HH:MM)",
+    "flag": "yes/no",
+}
+
+
+# -- the import --------------------------------------------------------------------------------
+class _Batch:
+    """One import in progress on one connection (inside one transaction)."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        methodology: Methodology,
+        now: pd.Timestamp,
+        workdir: Path,
+    ) -> None:
+        self.con = con
+        self.methodology = methodology
+        self.now = now
+        self.workdir = workdir
+        self.notices: list[dict[str, object]] = []
+        self.counter = 0
+        self.counts: dict[str, TableCounts] = {}
+
+    def notice(self, table: str, file: str | None, column: str | None, kind: str, message: str, rows: int) -> None:
+        self.notices.append(
+            {"table": table, "file": file, "column": column, "kind": kind, "message": message, "rows": rows}
+        )
+
+    def _temp(self, prefix: str) -> str:
+        self.counter += 1
+        return f"_kam_{prefix}_{self.counter}"
+
+    # staging and typing ----------------------------------------------------------------------
+    def stage(self, planned: _Planned, encoding: str | None) -> list[tuple[readers.SourceFile, dict[str, ColumnRule]]]:
+        from kamlib.errors import DataValidationError
+
+        spec = TABLES[planned.table]
+        out = []
+        refusals = []
+        hints = header_hints()
+        if planned.rule.columns:
+            hints = hints | {
+                s.strip().lower() for r in planned.rule.columns.values() for s in r.sources
+            }
+        for path in planned.files:
+            src = readers.stage_file(
+                self.con, path, self._temp("raw"), encoding=encoding, sheet=planned.rule.sheet,
+                header_hints=frozenset(hints), workdir=self.workdir,
+            )
+            for note in src.notes:
+                self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", src.rows)
+            if src.rows == 0:
+                refusals.append(
+                    f"{path}: the file has a header but no data rows; nothing to import. "
+                    "Export it again with its data (an empty export would replace the "
+                    f"current {planned.table})."
+                )
+                continue
+            if planned.rule.columns is not None:
+                rules = dict(planned.rule.columns)
+                used = {s for r in rules.values() for s in r.sources}
+                unused = [c for c in src.columns if c not in used]
+                absent = sorted({s for r in rules.values() for s in r.sources} - set(src.columns))
+                for col in absent:
+                    targets = [t for t, r in rules.items() if col in r.sources]
+                    refusals.append(
+                        f"{path}: column '{col}' (mapped to {planned.table}.{', '.join(targets)}) "
+                        f"is missing. Columns found: {', '.join(src.columns)}. Fix the mapping "
+                        "or the export."
+                    )
+            else:
+                rules, unused = match_headers(planned.table, src.columns)
+            missing = [
+                c for c in spec.required_columns
+                if c not in rules and not (planned.table == "opportunities" and c == "status" and "stage" in rules)
+            ]  # fmt: skip
+            for col in missing:
+                refusals.append(
+                    f"{path}: required column '{col}' of {planned.table} is missing. Columns "
+                    f"found: {', '.join(src.columns)}. Rename the header to '{col}', or map it "
+                    "in a mapping file (--mapping FILE)."
+                )
+            if unused:
+                self.notice(
+                    planned.table, path.name, None, "unmapped",
+                    f"{path.name}: columns not imported: {', '.join(unused)}", 0,
+                )
+            out.append((src, rules))
+        if refusals:
+            raise DataValidationError("\n".join(refusals))
+        return out
+
+    def typed_table(
+        self, planned: _Planned, staged: list[tuple[readers.SourceFile, dict[str, ColumnRule]]]
+    ) -> tuple[str, str]:
+        """Create the typed table and the problems table of one canonical table."""
+        spec = TABLES[planned.table]
+        kinds = spec.columns
+        typed_name, problems = self._temp("typed"), self._temp("problems")
+        selects = []
+        self.problem_checks: dict[str, list[tuple[str, str, str]]] = {}
+        for src, rules in staged:
+            parts = [f"{_lit(src.path.name)} AS _file", f"{src.row_expr} AS _row"]
+            checks: list[tuple[str, str, str]] = []  # column, condition, reason
+            for col, kind in kinds.items():
+                rule = rules.get(col)
+                if rule is None:
+                    parts.append(f"CAST(NULL AS {_sql_type(kind)}) AS {_q(col)}")
+                    parts.append(f"CAST(NULL AS VARCHAR) AS {_q('_raw_' + col)}")
+                    continue
+                values = planned.rule.values.get(col, {})
+                sql = _column_sql(rule, kind, values, src.row_expr)
+                typed = sql.typed
+                if col == "stage":
+                    typed = self._stage_sql(sql.typed)
+                elif kind == "text" and col in VALUE_ALIASES | {"priority": {}}:
+                    typed = _enum_sql(col, sql.typed)
+                parts.append(f"{typed} AS {_q(col)}")
+                parts.append(f"{sql.raw} AS {_q('_raw_' + col)}")
+                if kind != "text":
+                    raw_col = _q("_raw_" + col)
+                    present = (
+                        f"strpos({raw_col}, '∅') = 0" if rule.multiply
+                        else f"{_clean_text(raw_col)} IS NOT NULL"
+                    )  # fmt: skip
+                    checks.append(
+                        (col, f"{present} AND {_q(col)} IS NULL",
+                         f"'not {_KIND_WORDS[kind]}: ' || {_q('_raw_' + col)}")
+                    )
+                if values:
+                    for bad, good in values.items():
+                        n = self.con.execute(
+                            f"SELECT count(*) FROM {_q(src.staging_table)} WHERE trim({sql.raw}) = ?", [bad]
+                        ).fetchone()[0]
+                        if n:
+                            self.notice(
+                                planned.table, src.path.name, col, "value_fixed",
+                                f"{col} '{bad}' read as '{good}' (mapping fix)", n,
+                            )
+            if planned.table == "opportunities" and "status" not in rules and "stage" in rules:
+                stage = self._stage_sql(_column_sql(rules["stage"], "text", {}, src.row_expr).typed)
+                parts = [p for p in parts if not p.endswith(f"AS {_q('status')}")]
+                parts.append(
+                    f"CASE WHEN ({stage}) IN ('won', 'lost') THEN ({stage}) "
+                    f"WHEN ({stage}) IS NOT NULL THEN 'open' END AS status"
+                )
+            selects.append((src, parts, checks))
+        union = [f"SELECT {', '.join(parts)} FROM {_q(src.staging_table)}" for src, parts, _ in selects]
+        cols = ["_file", "_row", *[x for c in kinds for x in (c, "_raw_" + c)]]
+        col_list = ", ".join(_q(c) for c in cols)
+        self.con.execute(
+            f"CREATE TEMP TABLE {typed_name} AS "
+            + " UNION ALL ".join(f"SELECT {col_list} FROM ({u})" for u in union)
+        )
+        self.con.execute(
+            f"CREATE TEMP TABLE {problems} (_file VARCHAR, _row BIGINT, \"column\" VARCHAR, "
+            "value VARCHAR, reason VARCHAR)"
+        )
+        all_checks = {c for _, _, checks in selects for c in checks}
+        self._add_checks(planned.table, typed_name, problems, sorted(all_checks))
+        return typed_name, problems
+
+    def _stage_sql(self, text_expr: str) -> str:
+        lookup = self.methodology.stage_lookup()
+        cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(s.key)}" for k, s in lookup.items())
+        norm = f"trim(regexp_replace(lower({text_expr}), '[\\s_]+', ' ', 'g'))"
+        return f"CASE {norm} {cases} END"
+
+    def _add_checks(self, table: str, typed: str, problems: str, type_checks: list[tuple[str, str, str]]) -> None:
+        spec = TABLES[table]
+        kinds = spec.columns
+        bounds = check_bounds(spec)
+        checks = list(type_checks)
+        for col in spec.required_columns:
+            checks.append((col, f"{_q(col)} IS NULL AND {_clean_text(_q('_raw_' + col))} IS NULL",
+                           f"'required value missing: {col} is empty'"))
+        for col, kind in kinds.items():
+            b = bounds.get(col, {})
+            raw = _q("_raw_" + col)
+            if "ge" in b:
+                checks.append((col, f"{_q(col)} < {b['ge']}", f"'below the minimum {b['ge']}: ' || {raw}"))
+            if "le" in b:
+                checks.append((col, f"{_q(col)} > {b['le']}", f"'above the maximum {b['le']}: ' || {raw}"))
+            if "isin" in b:
+                allowed = ", ".join(_lit(v) for v in b["isin"])
+                checks.append(
+                    (col, f"{_q(col)} IS NOT NULL AND {_q(col)} NOT IN ({allowed})",
+                     f"'not an allowed value: ' || {raw} || ' (allowed: {', '.join(map(str, b['isin']))})'")
+                )
+            if kind == "text":
+                checks.append(
+                    (col, f"length({raw}) > {MAX_TEXT_CHARS}",
+                     f"'text longer than {MAX_TEXT_CHARS:,} characters (' || length({raw}) || '); a broken export?'")
+                )
+        if "stage" in kinds:
+            known = ", ".join(sorted({s.key for s in self.methodology.stages}))
+            checks.append(
+                ("stage", "_raw_stage IS NOT NULL AND trim(_raw_stage) <> '' AND stage IS NULL",
+                 f"'unknown stage ' || _raw_stage || ' (known: {known}); add it to the stage aliases of the methodology file'")
+            )
+        if table == "opportunities":
+            checks.append(
+                ("status", "status IS NOT NULL AND stage IS NOT NULL AND ((stage IN ('won', 'lost') AND status <> stage) OR (stage NOT IN ('won', 'lost') AND status <> 'open'))",
+                 "'status ' || status || ' contradicts stage ' || stage")
+            )
+        for col in spec.past_columns:
+            limit = _lit(self.now.date()) + "::DATE" if col in DATE_COLUMNS else _lit(self.now) + "::TIMESTAMP"
+            checks.append(
+                (col, f"{_q(col)} > {limit}",
+                 f"'date in the future (after the import date {self.now:%Y-%m-%d}): ' || {_q('_raw_' + col)}")
+            )
+        for col, cond, reason in checks:
+            self.con.execute(
+                f"INSERT INTO {problems} SELECT _file, _row, {_lit(col)}, "
+                f"left({_q('_raw_' + col) if col in kinds else 'NULL'}, 200), {reason} "
+                f"FROM {typed} WHERE {cond}"
+            )
+        # duplicate keys: the first occurrence loads, later ones are quarantined
+        key = [c for c in spec.key]
+        keys = ", ".join(_q(c) for c in key)
+        shown = " || ', ' || ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in key)
+        self.con.execute(
+            f"""INSERT INTO {problems}
+                SELECT _file, _row, {_lit('+'.join(key))}, left({shown}, 200),
+                       'duplicate key ({", ".join(key)}) = (' || {shown} || '); first seen in '
+                       || first_file || ' row ' || first_row
+                FROM (SELECT *, row_number() OVER w AS n,
+                             first_value(_file) OVER w AS first_file,
+                             first_value(_row) OVER w AS first_row
+                      FROM {typed}
+                      WHERE {" AND ".join(f"{_q(c)} IS NOT NULL" for c in key)}
+                      WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row))
+                WHERE n > 1"""
+        )
+
+    def check_foreign_keys(self, table: str, typed: str, problems: str, valid: dict[str, str]) -> None:
+        """Unknown references → quarantine.  ``valid`` maps table → SQL of its loadable keys."""
+        spec = TABLES[table]
+        for fk in spec.foreign_keys:
+            if fk.table == table:
+                continue  # self references: checked after the table is known (below)
+            parent = valid.get(fk.table)
+            if parent is None:
+                if fk.table == "accounts":
+                    from kamlib.errors import DataValidationError
+
+                    raise DataValidationError(
+                        f"{table} refers to accounts, but neither this import nor the store has "
+                        "an accounts table. Import accounts.csv together with it (accounts and "
+                        "orders are the required tables)."
+                    )
+                self.notice(table, None, fk.column, "unchecked",
+                            f"{fk.column} not checked: no {fk.table} table imported", 0)
+                continue
+            self._fk_problems(typed, problems, fk.column, parent, f"unknown {fk.table[:-1].replace('_', ' ')}")
+        for fk in spec.foreign_keys:
+            if fk.table == table:
+                own = f"SELECT {_q(fk.ref)} AS k FROM {typed} WHERE (_file, _row) NOT IN (SELECT _file, _row FROM {problems})"
+                self._fk_problems(typed, problems, fk.column, own, f"unknown {fk.table[:-1]}")
+                if table == "accounts":
+                    self._parent_cycles(typed, problems)
+
+    def _fk_problems(self, typed: str, problems: str, column: str, parent_sql: str, what: str) -> None:
+        self.con.execute(
+            f"""INSERT INTO {problems}
+                SELECT t._file, t._row, {_lit(column)}, left(t.{_q(column)}, 200),
+                       '{what} ' || t.{_q(column)} || ' (not in {what.split(" ", 1)[1]}s)'
+                FROM {typed} t ANTI JOIN ({parent_sql}) p ON t.{_q(column)} = p.k
+                WHERE t.{_q(column)} IS NOT NULL"""
+        )
+
+    def _parent_cycles(self, typed: str, problems: str) -> None:
+        pairs = self.con.execute(
+            f"SELECT account_id, parent_account_id, _file, _row FROM {typed} "
+            "WHERE parent_account_id IS NOT NULL AND account_id IS NOT NULL"
+        ).fetchall()
+        parent = {a: p for a, p, _, _ in pairs}
+        where = {a: (f, r) for a, _, f, r in pairs}
+        bad = set()
+        for start in parent:
+            seen, node = [], start
+            while node in parent and node not in seen:
+                seen.append(node)
+                node = parent[node]
+            if node in seen:
+                bad.update(seen[seen.index(node):])
+        for acc in sorted(bad):
+            f, r = where[acc]
+            self.con.execute(
+                f"INSERT INTO {problems} VALUES (?, ?, 'parent_account_id', ?, ?)",
+                [f, r, parent[acc], f"group hierarchy cycle: {acc} → {parent[acc]} leads back to {acc}"],
+            )
+
+    def notices_for_rows(self, table: str, typed: str, problems: str) -> None:
+        spec = TABLES[table]
+        ok = f"(_file, _row) NOT IN (SELECT _file, _row FROM {problems})"
+        for col in spec.flag_negative:
+            n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND {_q(col)} < 0").fetchone()[0]
+            if n:
+                self.notice(table, None, col, "negative",
+                            f"{n:,} {table} rows with negative {col} (returns / credit notes) loaded and flagged", n)
+        if table == "opportunities":
+            n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND account_id IS NULL").fetchone()[0]
+            if n:
+                self.notice(table, None, "account_id", "missing_account",
+                            f"{n:,} opportunities have no account (loaded; they count in the funnel but no account's view)", n)
+        if table == "orders":
+            n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND amount = 0").fetchone()[0]
+            if n:
+                self.notice(table, None, "amount", "zero", f"{n:,} order lines with amount 0 loaded", n)
+
+
+def _sql_type(kind: str) -> str:
+    from kamlib.data.store import SQL_TYPES
+
+    return SQL_TYPES[kind]
+
+
+def _enum_sql(col: str, text_expr: str) -> str:
+    low = f"replace(lower({text_expr}), '-', '_')"
+    aliases = VALUE_ALIASES.get(col, {})
+    if not aliases:
+        return low
+    cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in aliases.items())
+    return f"CASE {low} {cases} ELSE {low} END"
+
+
+def _fingerprint(planned: _Planned, files: list[readers.SourceFile] | None, extra: str) -> str:
+    digest = hashlib.sha256(extra.encode())
+    digest.update(repr(planned.rule).encode())
+    for f in files or []:
+        digest.update(f"{f.path.name}:{f.fingerprint};".encode())
+    return digest.hexdigest()[:32]
+
+
+def import_files(
+    paths: Sequence[str | Path],
+    *,
+    store: str | Path,
+    preset: str | None = None,
+    mapping: str | Path | Mapping | None = None,
+    encoding: str | None = None,
+    methodology: str | Path | Methodology | None = None,
+    now: str | pd.Timestamp | None = None,
+) -> ImportReport:
+    """Import export files (or folders of them) into the store as one batch.
+
+    Parameters
+    ----------
+    paths
+        Files and/or folders.  Without ``preset``/``mapping`` each file must be named after
+        its canonical table (``orders.csv``); files in a folder that match nothing are
+        ignored and listed as notices.
+    store
+        The DuckDB store to write (created when missing).
+    preset, mapping
+        A mapping preset shipped with kamlib (``maven-crm``, ``online-retail``) or a
+        mapping file; see :mod:`kamlib.data.mapping`.
+    encoding
+        Force the encoding of CSV files (``gbk``, ``utf-8``…); default: detect.
+    methodology
+        The methodology file (stages and their aliases); default: kamlib's.
+    now
+        The import time: dates after it are quarantined as "in the future".  Default: now.
+
+    Returns
+    -------
+    ImportReport
+        ``status`` is ``loaded``, or ``unchanged`` when every file was imported before.
+
+    Raises
+    ------
+    DataValidationError
+        A file is missing, empty, unreadable, unplaceable or lacks a required column.
+        Nothing is written then.
+    """
+    if preset and mapping:
+        from kamlib.errors import ConfigError
+
+        raise ConfigError("Give either a preset or a mapping file, not both.")
+    spec_mapping = load_preset(preset) if preset else (
+        mapping if isinstance(mapping, Mapping) or mapping is None else load_mapping(mapping)
+    )
+    planned, ignored = _plan(paths, spec_mapping)
+    if not planned:
+        from kamlib.errors import DataValidationError
+
+        raise DataValidationError(
+            f"Nothing to import in {', '.join(map(str, paths))}: no file matched a canonical table"
+            + (f" or an entry of mapping '{spec_mapping.name}'" if spec_mapping else "")
+            + ". Name files after their tables (accounts.csv, orders.csv, …) or pass --preset/--mapping."
+        )
+    enc = encoding or (spec_mapping.encoding if spec_mapping else None)
+    source = ", ".join(sorted({str(Path(p)) for p in paths}))
+    return _run_import(planned, ignored, store=store, encoding=enc, methodology=methodology, now=now, source=source)
+
+
+def import_frames(
+    frames: dict[str, pd.DataFrame],
+    *,
+    store: str | Path,
+    source: str = "frames",
+    methodology: str | Path | Methodology | None = None,
+    now: str | pd.Timestamp | None = None,
+) -> ImportReport:
+    """Import canonical frames (e.g. the demo company) through the same validation path.
+
+    The frames are written to Parquet in a temporary folder and imported like files, so
+    frames and exports share every check.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="kamlib-frames-"))
+    try:
+        planned = []
+        for table in LOAD_ORDER:
+            if table not in frames:
+                continue
+            path = workdir / f"{table}.parquet"
+            frame = frames[table]
+            con = duckdb.connect()
+            try:
+                con.register("_frame", frame)
+                con.execute(f"COPY (SELECT * FROM _frame) TO '{path}' (FORMAT parquet)")
+            finally:
+                con.close()
+            planned.append(_Planned(table, [path], FileMapping(table, None, None)))
+        unknown = set(frames) - set(TABLES)
+        if unknown:
+            from kamlib.errors import DataValidationError
+
+            raise DataValidationError(
+                f"Unknown table(s) {sorted(unknown)}. Valid tables: {', '.join(TABLES)}."
+            )
+        return _run_import(planned, [], store=store, encoding=None, methodology=methodology, now=now, source=source)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_import(
+    planned: list[_Planned],
+    ignored: Iterable[tuple[Path, str]],
+    *,
+    store: str | Path,
+    encoding: str | None,
+    methodology: str | Path | Methodology | None,
+    now: str | pd.Timestamp | None,
+    source: str,
+) -> ImportReport:
+    meth = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    now_ts = pd.Timestamp.now().floor("s") if now is None else pd.Timestamp(now)
+    started = pd.Timestamp.now().floor("s")
+    store_path = Path(store)
+    existed = store_path.exists()
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="kamlib-import-"))
+    try:
+        with connect(store_path) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                report = _import_in_transaction(
+                    con, planned, ignored, meth, now_ts, started, encoding, source, str(store_path), workdir
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                store_path.unlink(missing_ok=True)
+                Path(str(store_path) + ".wal").unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def _import_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    planned: list[_Planned],
+    ignored: Iterable[tuple[Path, str]],
+    meth: Methodology,
+    now: pd.Timestamp,
+    started: pd.Timestamp,
+    encoding: str | None,
+    source: str,
+    store: str,
+    workdir: Path,
+) -> ImportReport:
+    ensure_schema(con)
+    batch = _Batch(con, meth, now, workdir)
+    for path, why in ignored:
+        batch.notice("-", path.name, None, "ignored", f"{path.name} not imported: {why}", 0)
+    staged = {}
+    for p in planned:  # stage everything first: refusals happen before any check or write
+        staged[p.table] = staged.get(p.table, []) + batch.stage(p, encoding)
+    current = effective_batches(con)
+    batch_id = (con.execute("SELECT coalesce(max(batch_id), 0) FROM import_batches").fetchone()[0]) + 1
+    valid: dict[str, str] = {t: f"SELECT {_q(TABLES[t].key[0])} AS k FROM {_q(t)} WHERE _batch_id = {b}" for t, (b, _) in current.items()}
+    loaded_tables: dict[str, tuple[str, str, list[readers.SourceFile], str]] = {}
+    plan_by_table: dict[str, _Planned] = {}
+    for p in planned:
+        if p.table in plan_by_table:
+            plan_by_table[p.table].files.extend(p.files)
+        else:
+            plan_by_table[p.table] = _Planned(p.table, list(p.files), p.rule)
+    derived: dict[str, tuple[str, object]] = {}
+    meth_key = meth.fingerprint if any(t == "opportunities" or t == "stage_history" for t in plan_by_table) else ""
+    for table in LOAD_ORDER:
+        if table in derived and table not in plan_by_table:
+            continue
+        p = plan_by_table.get(table)
+        if p is None:
+            continue
+        files = [s for s, _ in staged[table]]
+        fp = _fingerprint(p, files, meth_key + encoding.__repr__())
+        for d in p.rule.derive:
+            derived[d.table] = (table, d)
+        if table in current and current[table][1] == fp:
+            batch.counts[table] = TableCounts(*(3 * [0]), tuple(f.path.name for f in files), "unchanged")
+            for d in p.rule.derive:
+                batch.counts[d.table] = TableCounts(0, 0, 0, tuple(f.path.name for f in files), "unchanged")
+            continue
+        typed, problems = batch.typed_table(p, staged[table])
+        # derived tables (e.g. accounts from a transaction log) come before this table's FK checks
+        for d in p.rule.derive:
+            dtyped, dproblems = _derive(batch, typed, problems, d)
+            valid[d.table] = _valid_keys(d.table, dtyped, dproblems)
+            loaded_tables[d.table] = (dtyped, dproblems, files, fp + ":" + d.table)
+        batch.check_foreign_keys(table, typed, problems, valid)
+        batch.notices_for_rows(table, typed, problems)
+        valid[table] = _valid_keys(table, typed, problems)
+        loaded_tables[table] = (typed, problems, files, fp)
+    # write -----------------------------------------------------------------------------
+    problem_frames = []
+    for table in LOAD_ORDER:
+        if table not in loaded_tables:
+            continue
+        typed, problems, files, fp = loaded_tables[table]
+        cols = ", ".join(_q(c) for c in TABLES[table].columns)
+        con.execute(
+            f"INSERT INTO {_q(table)} SELECT {cols}, {batch_id} FROM {typed} "
+            f"WHERE (_file, _row) NOT IN (SELECT _file, _row FROM {problems}) ORDER BY _file, _row"
+        )
+        read = con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
+        bad = con.execute(f"SELECT count(DISTINCT (_file, _row)) FROM {problems}").fetchone()[0]
+        loaded = con.execute(f"SELECT count(*) FROM {_q(table)} WHERE _batch_id = {batch_id}").fetchone()[0]
+        names = tuple(f.path.name for f in files)
+        batch.counts[table] = TableCounts(read, loaded, bad, names, "loaded")
+        con.execute(
+            "INSERT INTO import_tables VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, table, json.dumps(names, ensure_ascii=False), fp, read, loaded, bad],
+        )
+        con.execute(
+            f"""INSERT INTO quarantine SELECT {batch_id}, {_lit(table)}, _file, _row, "column", value, reason
+                FROM {problems} ORDER BY _file, _row, "column" """
+        )
+        problem_frames.append(
+            con.execute(
+                f"""SELECT {_lit(table)} AS "table", _file AS file, _row AS "row", "column", value, reason
+                    FROM {problems} ORDER BY _file, _row, "column" """
+            ).df()
+        )
+    notices = pd.DataFrame(batch.notices, columns=["table", "file", "column", "kind", "message", "rows"])
+    if loaded_tables:
+        for n in batch.notices:
+            con.execute("INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?)", [batch_id, *n.values()])
+        whole = hashlib.sha256(
+            json.dumps({t: v[3] for t, v in sorted(loaded_tables.items())}).encode()
+        ).hexdigest()[:16]
+        con.execute(
+            "INSERT INTO import_batches VALUES (?, ?, ?, ?, 'loaded', ?, ?)",
+            [batch_id, source, started.to_pydatetime(), pd.Timestamp.now().floor("s").to_pydatetime(), whole, __version__],
+        )
+        status, reported_batch = "loaded", batch_id
+    else:
+        status, reported_batch = "unchanged", max((b for b, _ in current.values()), default=None)
+    problems_df = (
+        pd.concat(problem_frames, ignore_index=True)
+        if problem_frames
+        else pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason"])
+    )
+    return ImportReport(reported_batch, status, store, dict(batch.counts), problems_df, notices)
+
+
+def _valid_keys(table: str, typed: str, problems: str) -> str:
+    key = TABLES[table].key[0]
+    return f"SELECT {_q(key)} AS k FROM {typed} WHERE (_file, _row) NOT IN (SELECT _file, _row FROM {problems})"
+
+
+def _derive(batch: _Batch, typed: str, problems: str, rule) -> tuple[str, str]:
+    """Build a table from distinct keys of another table's valid rows (first row wins)."""
+    spec = TABLES[rule.table]
+    dtyped, dproblems = batch._temp("typed"), batch._temp("problems")
+    parts = ["min(_file) AS _file", "min(_row) AS _row", f"{_q(rule.key)} AS {_q(spec.key[0])}"]
+    for col, kind in spec.columns.items():
+        if col == spec.key[0]:
+            parts.append(f"CAST({_q(rule.key)} AS VARCHAR) AS {_q('_raw_' + col)}")
+            continue
+        src = rule.columns.get(col)
+        expr = f"CAST(arg_min({_q(src)}, _row) AS {_sql_type(kind)})" if src else f"CAST(NULL AS {_sql_type(kind)})"
+        parts.append(f"{expr} AS {_q(col)}")
+        parts.append(f"CAST({expr} AS VARCHAR) AS {_q('_raw_' + col)}")
+    batch.con.execute(
+        f"CREATE TEMP TABLE {dtyped} AS SELECT {', '.join(parts)} FROM {typed} "
+        f"WHERE {_q(rule.key)} IS NOT NULL GROUP BY {_q(rule.key)}"
+    )
+    batch.con.execute(
+        f"CREATE TEMP TABLE {dproblems} (_file VARCHAR, _row BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)"
+    )
+    for col in rule.columns.values():
+        n = batch.con.execute(
+            f"SELECT count(*) FROM (SELECT {_q(rule.key)} FROM {typed} WHERE {_q(rule.key)} IS NOT NULL "
+            f"GROUP BY 1 HAVING count(DISTINCT {_q(col)}) > 1)"
+        ).fetchone()[0]
+        if n:
+            batch.notice(rule.table, None, col, "derived",
+                         f"{n:,} {rule.table} have more than one {col} in the source; the first row's value was kept", n)
+    batch.notice(rule.table, None, None, "derived", f"{rule.table} derived from distinct {rule.key} values", 0)
+    return dtyped, dproblems

@@ -1,0 +1,318 @@
+"""Read one export file into a DuckDB staging table of text columns.
+
+Every source format ends up the same way: a temporary table whose columns are the file's
+headers (as text, nothing interpreted yet) plus ``_row``, the row number a person sees when
+they open the file (the header is row ``header_row``; the first data row follows it).
+Nothing is evaluated: a cell like ``=HYPERLINK(...)`` stays the text it is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from kamlib.errors import DataValidationError
+
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+
+#: The encodings tried, in order, when the user does not name one.
+DETECT_ORDER = ("utf-8", "gb18030")
+_SAMPLE_BYTES = 1 << 20
+#: A physical CSV line longer than this is refused by the reader (not a data problem).
+MAX_LINE_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file staged for import."""
+
+    path: Path
+    staging_table: str
+    columns: tuple[str, ...]
+    rows: int
+    header_row: int
+    row_expr: str  # SQL giving each staged row's row number in the file
+    encoding: str | None
+    fingerprint: str
+    notes: tuple[str, ...] = ()
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(EXCEL_SUFFIXES):
+        return "excel"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    raise DataValidationError(
+        f"{path}: unsupported file type. kamlib reads {', '.join(SUPPORTED)}. "
+        "Save the export in one of these formats."
+    )
+
+
+def fingerprint_file(path: Path) -> str:
+    """SHA-256 of the file's bytes (streamed)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stage_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    staging_table: str,
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    header_hints: frozenset[str] = frozenset(),
+    workdir: Path | None = None,
+) -> SourceFile:
+    """Read ``path`` into the temporary table ``staging_table`` (all text + ``_row``).
+
+    ``header_hints`` are normalised column names the caller can map; for spreadsheets the
+    header is the first row among the first 30 that contains at least two of them (title
+    rows above the header are skipped and reported).
+    """
+    if not path.exists():
+        raise DataValidationError(
+            f"{path}: file not found. Check the path (it is read relative to {Path.cwd()})."
+        )
+    if path.is_dir():
+        raise DataValidationError(f"{path} is a folder; name the files in it or the folder alone.")
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{path}: the file is empty (0 bytes). Export it again.")
+    kind = file_kind(path)
+    fp = fingerprint_file(path)
+    if kind == "csv":
+        return _stage_csv(con, path, staging_table, encoding, fp, workdir)
+    if kind == "excel":
+        return _stage_excel(con, path, staging_table, sheet, header_hints, fp)
+    return _stage_parquet(con, path, staging_table, fp)
+
+
+# -- CSV -------------------------------------------------------------------------------------
+def _open_bytes(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def detect_encoding(path: Path) -> str:
+    """Return ``utf-8-sig``, ``utf-8`` or ``gb18030`` (GBK's superset) for a CSV file.
+
+    A sample from the start decides; the whole file is checked later while it is read, so a
+    wrong guess still ends in a clear error, never in garbled text.
+    """
+    with _open_bytes(path) as fh:
+        sample = fh.read(_SAMPLE_BYTES)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    for enc in DETECT_ORDER:
+        try:
+            codecs.getincrementaldecoder(enc)().decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return enc
+    raise DataValidationError(
+        f"{path}: the text is neither UTF-8 nor GBK/GB18030. Re-export it as UTF-8 or pass "
+        "--encoding with the file's encoding (e.g. --encoding big5)."
+    )
+
+
+def _normalise_encoding(encoding: str) -> str:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise DataValidationError(
+            f"Unknown encoding {encoding!r}. Use a Python codec name such as utf-8, gbk, "
+            "gb18030, big5 or latin-1."
+        ) from exc
+    return {"gbk": "gb18030", "gb2312": "gb18030"}.get(name, name)
+
+
+def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
+    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; clear error on bad bytes."""
+    out = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    line = 1
+    with _open_bytes(path) as src, out.open("w", encoding="utf-8", newline="") as dst:
+        while True:
+            block = src.read(1 << 20)
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                raise DataValidationError(
+                    f"{path}: bytes at line ~{line} are not valid {encoding}"
+                    f" ({exc.reason}). Pass the right --encoding (Chinese exports are often "
+                    "gbk; others utf-8)."
+                ) from exc
+            line += text.count("\n")
+            if text:
+                dst.write(text.removeprefix("\ufeff") if line <= 1 else text)
+            if not block:
+                break
+    return out
+
+
+def _stage_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    encoding: str | None,
+    fp: str,
+    workdir: Path | None,
+) -> SourceFile:
+    enc = _normalise_encoding(encoding) if encoding else detect_encoding(path)
+    source = path
+    notes: list[str] = []
+    if enc not in ("utf-8", "utf-8-sig"):
+        source = _transcode(path, enc, workdir or Path(tempfile.gettempdir()))
+        notes.append(f"read as {enc}")
+    delim = "\t" if ".tsv" in path.name.lower() else None
+    options = (
+        "header=true, all_varchar=true, auto_detect=true, strict_mode=false, "
+        f"null_padding=true, max_line_size={MAX_LINE_BYTES}"
+        + (", delim='\\t'" if delim else "")
+        + (", compression='gzip'" if source.name.lower().endswith(".gz") else "")
+    )
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{table}" AS '
+            f"SELECT * FROM read_csv(?, {options})",
+            [str(source)],
+        )
+    except duckdb.InvalidInputException as exc:
+        message = str(exc).splitlines()[0]
+        if "unicode" in message.lower() or "utf-8" in message.lower():
+            raise DataValidationError(
+                f"{path}: the file is not valid UTF-8 ({message}). It is probably a GBK "
+                "export: pass --encoding gbk."
+            ) from exc
+        raise DataValidationError(
+            f"{path}: cannot be read as CSV: {message}. Check the delimiter and quoting, or "
+            "save it again from the source system."
+        ) from exc
+    finally:
+        if source is not path:
+            source.unlink(missing_ok=True)
+    columns = _table_columns(con, table)
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return SourceFile(path, table, columns, rows, 1, "rowid + 2", enc, fp, tuple(notes))
+
+
+# -- Excel -----------------------------------------------------------------------------------
+def _stage_excel(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    table: str,
+    sheet: str | int | None,
+    hints: frozenset[str],
+    fp: str,
+) -> SourceFile:
+    import pandas as pd
+
+    try:
+        grid = pd.read_excel(
+            path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=str,
+            engine="openpyxl",
+        )
+    except ValueError as exc:
+        raise DataValidationError(f"{path}: {exc}. Name an existing sheet.") from exc
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise DataValidationError(
+            f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}). "
+            "Open it in Excel and save it again as .xlsx."
+        ) from exc
+    grid = grid.dropna(how="all", axis=1)
+    if grid.empty:
+        raise DataValidationError(f"{path}: the sheet is empty. Export it again.")
+    header_idx = _find_header(grid, hints)
+    notes = []
+    if header_idx > 0:
+        notes.append(f"skipped {header_idx} title row(s) above the header in row {header_idx + 1}")
+    header = [("" if pd.isna(v) else str(v)).strip() for v in grid.iloc[header_idx]]
+    body = grid.iloc[header_idx + 1 :].copy()
+    # keep the spreadsheet row numbers before dropping blank lines
+    body.insert(0, "_row", range(header_idx + 2, header_idx + 2 + len(body)))
+    body = body[body.drop(columns="_row").notna().any(axis=1)]
+    names = _dedupe([h or f"column{i + 1}" for i, h in enumerate(header)])
+    body.columns = ["_row", *names]
+    body = body.astype({c: "object" for c in names})
+    con.register("_excel_frame", body)
+    try:
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT '
+            + ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in names)
+            + ', CAST("_row" AS BIGINT) AS _row FROM _excel_frame'
+        )
+    finally:
+        con.unregister("_excel_frame")
+    return SourceFile(
+        path, table, tuple(names), len(body), header_idx + 1, "_row", None, fp, tuple(notes)
+    )
+
+
+def _find_header(grid, hints: frozenset[str]) -> int:
+    from kamlib.data.mapping import normalise_header
+
+    best, best_hits = 0, -1
+    for i in range(min(30, len(grid))):
+        cells = [normalise_header(str(v)) for v in grid.iloc[i] if isinstance(v, str) and v.strip()]
+        hits = sum(c in hints for c in cells)
+        if hits >= 2 and hits > best_hits:
+            best, best_hits = i, hits
+            break
+    if best_hits < 0:  # no known header: first row with every kept column filled
+        for i in range(min(30, len(grid))):
+            if grid.iloc[i].notna().all():
+                return i
+    return best
+
+
+def _dedupe(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        if n in seen:
+            seen[n] += 1
+            out.append(f"{n}.{seen[n]}")
+        else:
+            seen[n] = 0
+            out.append(n)
+    return out
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+def _stage_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, fp: str
+) -> SourceFile:
+    try:
+        cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
+        select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT {select} FROM read_parquet(?)',
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        raise DataValidationError(
+            f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}). Export it again."
+        ) from exc
+    rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return SourceFile(path, table, tuple(cols), rows, 0, "rowid + 1", None, fp)
+
+
+# -- shared ----------------------------------------------------------------------------------
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, ...]:
+    return tuple(r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall())

@@ -1,0 +1,235 @@
+"""The embedded DuckDB store: canonical tables as snapshots, plus import bookkeeping.
+
+Layout
+------
+- one table per canonical table, with the canonical columns and ``_batch_id``. Every import
+  batch that loads a table inserts the full table (a snapshot); the state "as of batch B" of
+  table T is the rows of the newest batch ≤ B that loaded T.
+- ``import_batches`` (batch_id, source, started_at, finished_at, status, fingerprint,
+  kamlib_version), ``import_tables`` (batch_id, table, files, fingerprint, rows_read,
+  rows_loaded, rows_quarantined), ``quarantine`` (batch_id, table, file, row, column, value,
+  reason), ``notices`` (batch_id, table, file, column, kind, message, rows).
+- ``truth_<name>``: the demo generator's hidden truth (demo stores only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from kamlib.data.kamdata import KamData, Snapshot
+from kamlib.data.schemas import TABLES, TableSpec
+from kamlib.errors import DataValidationError
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "flag": "BOOLEAN",
+}
+
+BOOKKEEPING_DDL = (
+    """CREATE TABLE IF NOT EXISTS import_batches (
+        batch_id BIGINT PRIMARY KEY, source VARCHAR, started_at TIMESTAMP,
+        finished_at TIMESTAMP, status VARCHAR, fingerprint VARCHAR, kamlib_version VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS import_tables (
+        batch_id BIGINT, "table" VARCHAR, files VARCHAR, fingerprint VARCHAR,
+        rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        batch_id BIGINT, "table" VARCHAR, file VARCHAR, "row" BIGINT, "column" VARCHAR,
+        value VARCHAR, reason VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS notices (
+        batch_id BIGINT, "table" VARCHAR, file VARCHAR, "column" VARCHAR, kind VARCHAR,
+        message VARCHAR, rows BIGINT)""",
+)
+
+
+def table_ddl(spec: TableSpec) -> str:
+    cols = ", ".join(f'"{c}" {SQL_TYPES[k]}' for c, k in spec.columns.items())
+    return f'CREATE TABLE IF NOT EXISTS "{spec.name}" ({cols}, _batch_id BIGINT)'
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+    for spec in TABLES.values():
+        con.execute(table_ddl(spec))
+
+
+@contextmanager
+def connect(store: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store; a clear error when it is missing, locked or not a DuckDB file."""
+    path = Path(store)
+    if read_only and not path.exists():
+        raise DataValidationError(
+            f"Store {path} does not exist. Build it with `kam demo --store {path}` or "
+            f"`kam import FILES --store {path}`."
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise DataValidationError(
+            f"Cannot open store {path}: {str(exc).splitlines()[0]}. Another process may be "
+            "writing to it; wait for it to finish."
+        ) from exc
+    except duckdb.Error as exc:
+        raise DataValidationError(
+            f"{path} is not a kamlib store ({str(exc).splitlines()[0]})."
+        ) from exc
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def effective_batches(
+    con: duckdb.DuckDBPyConnection, snapshot: int | None = None
+) -> dict[str, tuple[int, str]]:
+    """Per table, the batch (and its fingerprint) that holds the table at ``snapshot``."""
+    if not _has_table(con, "import_tables"):
+        return {}
+    limit = "" if snapshot is None else f"WHERE batch_id <= {int(snapshot)}"
+    rows = con.execute(
+        f"""SELECT "table", arg_max(batch_id, batch_id), arg_max(fingerprint, batch_id)
+            FROM import_tables {limit} GROUP BY "table" """
+    ).fetchall()
+    return {t: (int(b), fp) for t, b, fp in rows}
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()[0]
+    )
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, effective: dict[str, tuple[int, str]], source: str) -> Snapshot:
+    if not effective:
+        return Snapshot(None, "empty", None, source)
+    digest = hashlib.sha256()
+    for table in sorted(effective):
+        digest.update(f"{table}:{effective[table][1]};".encode())
+    newest = max(b for b, _ in effective.values())
+    imported = con.execute(
+        "SELECT finished_at FROM import_batches WHERE batch_id = ?", [newest]
+    ).fetchone()
+    return Snapshot(
+        newest, digest.hexdigest()[:16], pd.Timestamp(imported[0]) if imported else None, source
+    )
+
+
+def snapshot_info(store: str | Path, *, snapshot: int | None = None) -> Snapshot:
+    """Which data the store holds now (cheap: reads bookkeeping only)."""
+    with connect(store, read_only=True) as con:
+        _check_snapshot(con, snapshot, store)
+        return _snapshot(con, effective_batches(con, snapshot), str(store))
+
+
+def _check_snapshot(con: duckdb.DuckDBPyConnection, snapshot: int | None, store: str | Path) -> None:
+    if snapshot is None:
+        return
+    ids = [r[0] for r in con.execute("SELECT batch_id FROM import_batches ORDER BY 1").fetchall()] if _has_table(con, "import_batches") else []
+    if snapshot not in ids:
+        raise DataValidationError(
+            f"Store {store} has no import batch {snapshot}. Batches: "
+            f"{', '.join(map(str, ids)) or 'none'}."
+        )
+
+
+def conform(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Give a frame exactly the schema's columns and pandas dtypes."""
+    out = {}
+    for col, kind in spec.columns.items():
+        s = frame[col] if col in frame else pd.Series(pd.NA, index=frame.index)
+        if kind == "text":
+            s = s.astype("str").where(s.notna(), None) if len(s) else s.astype("str")
+        elif kind == "integer":
+            s = s.astype("Int64")
+        elif kind == "number":
+            s = pd.to_numeric(s, errors="raise").astype("float64")
+        elif kind in ("date", "timestamp"):
+            s = pd.to_datetime(s).astype("datetime64[ns]")
+        elif kind == "flag":
+            s = s.astype("boolean")
+        out[col] = s
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+
+
+def load(store: str | Path, *, snapshot: int | None = None) -> KamData:
+    """Read the canonical tables from a store into a :class:`KamData`.
+
+    Parameters
+    ----------
+    store
+        Path of the DuckDB store (``data/demo.duckdb``).
+    snapshot
+        An import batch id: the data as it stood right after that batch.  Default: newest.
+
+    Only tables that were imported are present; ``data.has("contacts")`` tells.
+    """
+    with connect(store, read_only=True) as con:
+        _check_snapshot(con, snapshot, store)
+        effective = effective_batches(con, snapshot)
+        tables = {}
+        for name, (batch, _) in effective.items():
+            if name not in TABLES:
+                continue
+            spec = TABLES[name]
+            cols = ", ".join(f'"{c}"' for c in spec.columns)
+            key = ", ".join(f'"{c}"' for c in spec.key)
+            frame = con.execute(
+                f'SELECT {cols} FROM "{name}" WHERE _batch_id = ? ORDER BY {key}', [batch]
+            ).df()
+            tables[name] = conform(frame, spec)
+        limit = "" if snapshot is None else f"WHERE batch_id <= {int(snapshot)}"
+        book = {
+            t: con.execute(f"SELECT * FROM {t} {limit} ORDER BY batch_id").df()
+            if _has_table(con, t)
+            else pd.DataFrame()
+            for t in ("import_batches", "import_tables", "quarantine", "notices")
+        }
+        snap = _snapshot(con, effective, str(store))
+    return KamData(
+        tables,
+        snapshot=snap,
+        import_batches=book["import_batches"],
+        import_tables=book["import_tables"],
+        quarantine=book["quarantine"],
+        notices=book["notices"],
+    )
+
+
+def write_truth(store: str | Path, truth: dict[str, pd.DataFrame]) -> None:
+    """Replace the demo generator's hidden-truth tables (``truth_<name>``) in one transaction."""
+    with connect(store) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, frame in truth.items():
+                con.register("_truth", frame)
+                con.execute(f'CREATE OR REPLACE TABLE "truth_{name}" AS SELECT * FROM _truth')
+                con.unregister("_truth")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def load_truth(store: str | Path) -> dict[str, pd.DataFrame]:
+    """The hidden-truth tables of a demo store (empty dict for a real store)."""
+    with connect(store, read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_name LIKE 'truth\\_%' ESCAPE '\\' ORDER BY 1"
+            ).fetchall()
+        ]
+        return {n.removeprefix("truth_"): con.execute(f'SELECT * FROM "{n}"').df() for n in names}
