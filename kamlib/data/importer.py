@@ -47,6 +47,7 @@ from kamlib.data.mapping import (
 )
 from kamlib.data.schemas import DATE_COLUMNS, LOAD_ORDER, TABLES, check_bounds
 from kamlib.data.store import connect, effective_batches, ensure_schema
+from kamlib.errors import ConfigError, DataValidationError
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
 MAX_TEXT_CHARS = 100_000
@@ -191,8 +192,6 @@ def _plan(
     planned: dict[int, _Planned] = {}
     missing = [p for p in named if not p.exists()]
     if missing:
-        from kamlib.errors import DataValidationError
-
         raise DataValidationError(
             f"{missing[0]}: file not found. Check the path (it is read relative to {Path.cwd()})."
         )
@@ -224,8 +223,6 @@ def _plan(
 
 
 def _unplaced(path: Path, named: bool, ignored: list[tuple[Path, str]], why: str) -> None:
-    from kamlib.errors import DataValidationError
-
     if named and readers.file_kind(path):
         raise DataValidationError(
             f"{path}: kamlib cannot tell which table this file holds ({why}). Rename it after "
@@ -343,8 +340,6 @@ class _Batch:
 
     # staging and typing ----------------------------------------------------------------------
     def stage(self, planned: _Planned, encoding: str | None) -> list[tuple[readers.SourceFile, dict[str, ColumnRule]]]:
-        from kamlib.errors import DataValidationError
-
         spec = TABLES[planned.table]
         out = []
         refusals = []
@@ -483,6 +478,8 @@ class _Batch:
         bounds = check_bounds(spec)
         checks = list(type_checks)
         for col in spec.required_columns:
+            if table == "opportunities" and col == "status":
+                continue  # derived from the stage when absent; the stage's own checks report
             checks.append((col, f"{_q(col)} IS NULL AND {_clean_text(_q('_raw_' + col))} IS NULL",
                            f"'required value missing: {col} is empty'"))
         for col, kind in kinds.items():
@@ -553,9 +550,7 @@ class _Batch:
             parent = valid.get(fk.table)
             if parent is None:
                 if fk.table == "accounts":
-                    from kamlib.errors import DataValidationError
-
-                    raise DataValidationError(
+                                raise DataValidationError(
                         f"{table} refers to accounts, but neither this import nor the store has "
                         "an accounts table. Import accounts.csv together with it (accounts and "
                         "orders are the required tables)."
@@ -611,10 +606,14 @@ class _Batch:
                 self.notice(table, None, col, "negative",
                             f"{n:,} {table} rows with negative {col} (returns / credit notes) loaded and flagged", n)
         if table == "opportunities":
-            n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND account_id IS NULL").fetchone()[0]
-            if n:
+            total, n = self.con.execute(
+                f"SELECT count(*), count(*) FILTER ({ok}) FROM {typed} WHERE account_id IS NULL"
+            ).fetchone()
+            if total:
                 self.notice(table, None, "account_id", "missing_account",
-                            f"{n:,} opportunities have no account (loaded; they count in the funnel but no account's view)", n)
+                            f"{total:,} opportunities have no account; {n:,} of them loaded (they "
+                            "count in the funnel, in no account's view), the rest are quarantined "
+                            "for other reasons", total)
         if table == "orders":
             n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND amount = 0").fetchone()[0]
             if n:
@@ -686,16 +685,12 @@ def import_files(
         Nothing is written then.
     """
     if preset and mapping:
-        from kamlib.errors import ConfigError
-
         raise ConfigError("Give either a preset or a mapping file, not both.")
     spec_mapping = load_preset(preset) if preset else (
         mapping if isinstance(mapping, Mapping) or mapping is None else load_mapping(mapping)
     )
     planned, ignored = _plan(paths, spec_mapping)
     if not planned:
-        from kamlib.errors import DataValidationError
-
         raise DataValidationError(
             f"Nothing to import in {', '.join(map(str, paths))}: no file matched a canonical table"
             + (f" or an entry of mapping '{spec_mapping.name}'" if spec_mapping else "")
@@ -703,7 +698,32 @@ def import_files(
         )
     enc = encoding or (spec_mapping.encoding if spec_mapping else None)
     source = ", ".join(sorted({str(Path(p)) for p in paths}))
-    return _run_import(planned, ignored, store=store, encoding=enc, methodology=methodology, now=now, source=source)
+    try:
+        return _run_import(planned, ignored, store=store, encoding=enc, methodology=methodology, now=now, source=source)
+    except DataValidationError as exc:
+        hint = _preset_hint(paths) if spec_mapping is None else None
+        if hint:
+            raise DataValidationError(f"{exc}\n{hint}") from exc
+        raise
+
+
+def _preset_hint(paths: Sequence[str | Path]) -> str | None:
+    """Name the presets whose file patterns match the files being imported."""
+    from kamlib.data.mapping import preset_names
+
+    named, in_folders = _expand(paths)
+    names = [p.name for p in named + in_folders]
+    hits = []
+    for name in preset_names():
+        entries = [
+            fm for fm in load_preset(name).files
+            if fm.pattern and any(fnmatch.fnmatch(n, fm.pattern) for n in names)
+        ]  # fmt: skip
+        if len(entries) >= 2 or any(table_for_file(Path(e.pattern)) is None for e in entries):
+            hits.append(name)
+    if not hits:
+        return None
+    return "These files look like a known export: try " + " or ".join(f"--preset {h}" for h in hits) + "."
 
 
 def import_frames(
@@ -736,9 +756,7 @@ def import_frames(
             planned.append(_Planned(table, [path], FileMapping(table, None, None)))
         unknown = set(frames) - set(TABLES)
         if unknown:
-            from kamlib.errors import DataValidationError
-
-            raise DataValidationError(
+                raise DataValidationError(
                 f"Unknown table(s) {sorted(unknown)}. Valid tables: {', '.join(TABLES)}."
             )
         return _run_import(planned, [], store=store, encoding=None, methodology=methodology, now=now, source=source)

@@ -131,6 +131,18 @@ def detect_encoding(path: Path) -> str:
     )
 
 
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with _open_bytes(path) as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _normalise_encoding(encoding: str) -> str:
     try:
         name = codecs.lookup(encoding).name
@@ -183,7 +195,7 @@ def _stage_csv(
     delim = "\t" if ".tsv" in path.name.lower() else None
     options = (
         "header=true, all_varchar=true, auto_detect=true, strict_mode=false, "
-        f"null_padding=true, max_line_size={MAX_LINE_BYTES}"
+        f"null_padding=true, max_line_size={MAX_LINE_BYTES}, quote='\"', escape='\"'"
         + (", delim='\\t'" if delim else "")
         + (", compression='gzip'" if source.name.lower().endswith(".gz") else "")
     )
@@ -195,7 +207,7 @@ def _stage_csv(
         )
     except duckdb.InvalidInputException as exc:
         message = str(exc).splitlines()[0]
-        if "unicode" in message.lower() or "utf-8" in message.lower():
+        if "unicode" in message.lower() or "utf-8" in message.lower() or not _is_utf8(source):
             raise DataValidationError(
                 f"{path}: the file is not valid UTF-8 ({message}). It is probably a GBK "
                 "export: pass --encoding gbk."
@@ -209,7 +221,7 @@ def _stage_csv(
             source.unlink(missing_ok=True)
     columns = _table_columns(con, table)
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SourceFile(path, table, columns, rows, 1, "rowid + 2", enc, fp, tuple(notes))
+    return SourceFile(path, table, columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes))
 
 
 # -- Excel -----------------------------------------------------------------------------------
@@ -310,9 +322,16 @@ def _stage_parquet(
             f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}). Export it again."
         ) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SourceFile(path, table, tuple(cols), rows, 0, "rowid + 1", None, fp)
+    return SourceFile(path, table, tuple(cols), rows, 0, _row_expr(con, table, 1), None, fp)
 
 
 # -- shared ----------------------------------------------------------------------------------
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, ...]:
     return tuple(r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall())
+
+
+def _row_expr(con: duckdb.DuckDBPyConnection, table: str, first: int) -> str:
+    """Row numbers from rowid: a table filled by one statement keeps the file's order in
+    consecutive rowids (temporary tables do not start them at 0)."""
+    low = con.execute(f'SELECT coalesce(min(rowid), 0) FROM "{table}"').fetchone()[0]
+    return f"(rowid - {low} + {first})"
