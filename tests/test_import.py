@@ -85,7 +85,7 @@ def test_row_problems_go_to_quarantine_with_file_row_column_value_reason(tmp_pat
     assert p.loc[6, "value"] == "not a date" and p.loc[6, "file"] == "orders.csv"
     assert p.loc[7, "column"] == "amount" and "not a number" in p.loc[7, "reason"]
     assert "duplicate key" in p.loc[8, "reason"] and "row 2" in p.loc[8, "reason"]
-    assert p.loc[9, "column"] == "account_id" and "unknown account ZZZ" in p.loc[9, "reason"]
+    assert p.loc[9, "column"] == "account_id" and "unknown account: ZZZ" in p.loc[9, "reason"]
     assert "future" in p.loc[10, "reason"]
     assert "required value missing" in p.loc[11, "reason"]
     # the store's quarantine table holds the same entries
@@ -105,7 +105,7 @@ def test_negative_amount_where_not_allowed_and_unknown_stage(tmp_path):
     report = _import(tmp_path, {"accounts.csv": ACCOUNTS, "opportunities.csv": opps})
     p = report.problems.set_index("row")
     assert "below the minimum 0" in p.loc[3, "reason"]
-    assert p.loc[4, "column"] == "stage" and "unknown stage Dreaming" in p.loc[4, "reason"]
+    assert p.loc[4, "column"] == "stage" and "unknown stage: Dreaming" in p.loc[4, "reason"]
     data = load(tmp_path / "store.duckdb")
     loaded = data.opportunities.set_index("opportunity_id")
     assert loaded.loc["P1", "stage"] == "lead" and loaded.loc["P1", "status"] == "open"
@@ -223,7 +223,7 @@ def test_one_megabyte_text_cell_is_quarantined_not_dropped(tmp_path):
     text = f"account_id,name\nA1,ok\nA2,{big}\n"
     report = import_files([write_csv(tmp_path / "accounts.csv", text)], store=tmp_path / "s.duckdb", now=NOW)
     assert report.tables["accounts"].loaded == 1 and report.tables["accounts"].quarantined == 1
-    assert "text longer than 100,000 characters (1048576)" in report.problems["reason"].iloc[0]
+    assert "text too long: 1048576 characters (limit 100,000)" in report.problems["reason"].iloc[0]
 
 
 def test_parquet_source(tmp_path):
@@ -369,7 +369,7 @@ def test_cli_import_json_and_exit_codes(tmp_path):
     assert out["tables"]["orders"] == {"read": 5, "loaded": 4, "quarantined": 1, "files": ["orders.csv"], "status": "loaded"}
     assert out["problems"][0] | {} == {
         "table": "orders", "file": "orders.csv", "row": 6, "column": "account_id",
-        "value": "NOPE", "reason": "unknown account NOPE (not in accounts)",
+        "value": "NOPE", "reason": "unknown account: NOPE (not in accounts)", "check": "unknown account",
     }
     result = runner.invoke(main, ["import", str(tmp_path / "missing.csv"), "--store", store])
     assert result.exit_code == 2

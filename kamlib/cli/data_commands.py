@@ -38,7 +38,7 @@ def _print_report(report, *, problems: int = 10) -> None:
     summary = report.problem_summary()
     if len(summary):
         click.echo(f"\nQuarantined rows by reason ({len(report.problems):,} problems):")
-        click.echo(_table(summary.head(problems)[["table", "column", "rows", "example"]]))
+        click.echo(_table(summary.head(problems)[["table", "column", "check", "rows", "example"]]))
     notices = report.notices
     if len(notices):
         click.echo("\nNotices:")

@@ -46,7 +46,7 @@ from kamlib.data.mapping import (
     table_for_file,
 )
 from kamlib.data.schemas import DATE_COLUMNS, LOAD_ORDER, TABLES, check_bounds
-from kamlib.data.store import connect, effective_batches, ensure_schema
+from kamlib.data.store import connect, effective_batches, ensure_schema, snapshot_table
 from kamlib.errors import ConfigError, DataValidationError
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
@@ -135,15 +135,13 @@ class ImportReport:
         )
 
     def problem_summary(self) -> pd.DataFrame:
-        """Quarantine entries counted by table, column and reason (examples of values)."""
+        """Quarantine entries counted by table, column and check, with an example reason."""
         if self.problems.empty:
-            return pd.DataFrame(columns=["table", "column", "reason", "rows", "example"])
-        p = self.problems.assign(kind=self.problems["reason"].str.replace(r"'.*", "", regex=True))
+            return pd.DataFrame(columns=["table", "column", "check", "rows", "example"])
         return (
-            p.groupby(["table", "column", "kind"], sort=False)
+            self.problems.groupby(["table", "column", "check"], sort=False)
             .agg(rows=("row", "size"), example=("reason", "first"))
             .reset_index()
-            .rename(columns={"kind": "reason"})
             .sort_values("rows", ascending=False, kind="stable")
         )
 
@@ -157,7 +155,7 @@ class ImportReport:
             "problems_total": len(self.problems),
             "problems": [
                 {k: (None if pd.isna(v) else v) for k, v in row.items()}
-                for row in problems[["table", "file", "row", "column", "value", "reason"]]
+                for row in problems[["table", "file", "row", "column", "value", "reason", "check"]]
                 .astype(object)
                 .to_dict("records")
             ],
@@ -245,13 +243,19 @@ def _clean_text(expr: str) -> str:
 
 
 def _number(expr: str) -> str:
-    return f"TRY_CAST(regexp_replace(trim({expr}), '[,\\s¥￥$€£]', '', 'g') AS DOUBLE)"
+    # the plain cast first; thousands separators and currency signs only when it fails
+    # (COALESCE evaluates its second argument only for the rows where the first is NULL)
+    return (
+        f"coalesce(TRY_CAST({expr} AS DOUBLE), "
+        f"TRY_CAST(regexp_replace(trim({expr}), '[,\\s¥￥$€£]', '', 'g') AS DOUBLE))"
+    )
 
 
 def _datetime(expr: str, fmt: str | None) -> str:
-    formats = [fmt] if fmt else list(DATE_FORMATS)
-    fmts = "[" + ", ".join(_lit(f) for f in formats) + "]"
-    return f"try_strptime(trim({expr}), {fmts})"
+    if fmt:
+        return f"try_strptime(trim({expr}), {_lit(fmt)})"
+    fmts = "[" + ", ".join(_lit(f) for f in DATE_FORMATS) + "]"
+    return f"coalesce(TRY_CAST({expr} AS TIMESTAMP), try_strptime(trim({expr}), {fmts}))"
 
 
 @dataclass
@@ -286,7 +290,8 @@ def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: s
         if rule.scale:
             typed = f"({typed}) * {rule.scale!r}"
     elif kind == "integer":
-        typed = f"CASE WHEN {_number(text)} = floor({_number(text)}) THEN CAST({_number(text)} AS BIGINT) END"
+        num = _number(text)
+        typed = f"CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END"
     elif kind == "date":
         typed = f"CAST({_datetime(text, rule.date_format)} AS DATE)"
     elif kind == "timestamp":
@@ -328,6 +333,7 @@ class _Batch:
         self.notices: list[dict[str, object]] = []
         self.counter = 0
         self.counts: dict[str, TableCounts] = {}
+        self.created: list[str] = []  # snapshot tables this batch wrote
 
     def notice(self, table: str, file: str | None, column: str | None, kind: str, message: str, rows: int) -> None:
         self.notices.append(
@@ -349,19 +355,13 @@ class _Batch:
                 s.strip().lower() for r in planned.rule.columns.values() for s in r.sources
             }
         for path in planned.files:
+            window = any(r.row_number_within for r in (planned.rule.columns or {}).values())
             src = readers.stage_file(
                 self.con, path, self._temp("raw"), encoding=encoding, sheet=planned.rule.sheet,
-                header_hints=frozenset(hints), workdir=self.workdir,
+                header_hints=frozenset(hints), workdir=self.workdir, materialize=window,
             )
             for note in src.notes:
-                self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", src.rows)
-            if src.rows == 0:
-                refusals.append(
-                    f"{path}: the file has a header but no data rows; nothing to import. "
-                    "Export it again with its data (an empty export would replace the "
-                    f"current {planned.table})."
-                )
-                continue
+                self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", 0)
             if planned.rule.columns is not None:
                 rules = dict(planned.rule.columns)
                 used = {s for r in rules.values() for s in r.sources}
@@ -397,74 +397,129 @@ class _Batch:
         return out
 
     def typed_table(
-        self, planned: _Planned, staged: list[tuple[readers.SourceFile, dict[str, ColumnRule]]]
+        self,
+        planned: _Planned,
+        staged: list[tuple[readers.SourceFile, dict[str, ColumnRule]]],
+        snapshot: str,
     ) -> tuple[str, str]:
-        """Create the typed table and the problems table of one canonical table."""
+        """Type one canonical table's files straight into its snapshot table, one pass each.
+
+        Every row is written once, with ``_issues`` (the row's problems; empty for good
+        rows).  Returns the name of a view over the snapshot's rows (``_rid``, ``_file``,
+        ``_row``, the canonical columns, ``_issues``) and of the problems table (row
+        problems, then duplicate keys).  Rows with problems are deleted from the snapshot
+        at the end (:meth:`drop_problem_rows`).
+        """
         spec = TABLES[planned.table]
         kinds = spec.columns
-        typed_name, problems = self._temp("typed"), self._temp("problems")
-        selects = []
-        self.problem_checks: dict[str, list[tuple[str, str, str]]] = {}
-        for src, rules in staged:
-            parts = [f"{_lit(src.path.name)} AS _file", f"{src.row_expr} AS _row"]
-            checks: list[tuple[str, str, str]] = []  # column, condition, reason
+        problems = self._temp("problems")
+        empty = []
+        bases: list[tuple[str, int, int]] = []  # file, first rowid, first row number
+        for i, (src, rules) in enumerate(staged):
+            inner = [f"{src.row_expr} AS _src_row"] if src.row_expr else ["CAST(NULL AS BIGINT) AS _src_row"]
             for col, kind in kinds.items():
                 rule = rules.get(col)
                 if rule is None:
-                    parts.append(f"CAST(NULL AS {_sql_type(kind)}) AS {_q(col)}")
-                    parts.append(f"CAST(NULL AS VARCHAR) AS {_q('_raw_' + col)}")
+                    inner.append(f"CAST(NULL AS {_sql_type(kind)}) AS {_q(col)}")
+                    inner.append(f"CAST(NULL AS VARCHAR) AS {_q('_raw_' + col)}")
                     continue
                 values = planned.rule.values.get(col, {})
-                sql = _column_sql(rule, kind, values, src.row_expr)
+                sql = _column_sql(rule, kind, values, src.row_expr or "NULL")
                 typed = sql.typed
                 if col == "stage":
                     typed = self._stage_sql(sql.typed)
-                elif kind == "text" and col in VALUE_ALIASES | {"priority": {}}:
+                elif kind == "text" and col in ENUM_COLUMNS:
                     typed = _enum_sql(col, sql.typed)
-                parts.append(f"{typed} AS {_q(col)}")
-                parts.append(f"{sql.raw} AS {_q('_raw_' + col)}")
-                if kind != "text":
-                    raw_col = _q("_raw_" + col)
-                    present = (
-                        f"strpos({raw_col}, '∅') = 0" if rule.multiply
-                        else f"{_clean_text(raw_col)} IS NOT NULL"
-                    )  # fmt: skip
-                    checks.append(
-                        (col, f"{present} AND {_q(col)} IS NULL",
-                         f"'not {_KIND_WORDS[kind]}: ' || {_q('_raw_' + col)}")
-                    )
-                if values:
-                    for bad, good in values.items():
-                        n = self.con.execute(
-                            f"SELECT count(*) FROM {_q(src.staging_table)} WHERE trim({sql.raw}) = ?", [bad]
-                        ).fetchone()[0]
-                        if n:
-                            self.notice(
-                                planned.table, src.path.name, col, "value_fixed",
-                                f"{col} '{bad}' read as '{good}' (mapping fix)", n,
-                            )
+                inner.append(f"{typed} AS {_q(col)}")
+                inner.append(f"{sql.raw} AS {_q('_raw_' + col)}")
+                self._count_value_fixes(planned.table, src, col, sql.raw, values)
             if planned.table == "opportunities" and "status" not in rules and "stage" in rules:
-                stage = self._stage_sql(_column_sql(rules["stage"], "text", {}, src.row_expr).typed)
-                parts = [p for p in parts if not p.endswith(f"AS {_q('status')}")]
-                parts.append(
+                stage = self._stage_sql(_column_sql(rules["stage"], "text", {}, "NULL").typed)
+                inner = [p for p in inner if not p.endswith(f"AS {_q('status')}")]
+                inner.append(
                     f"CASE WHEN ({stage}) IN ('won', 'lost') THEN ({stage}) "
                     f"WHEN ({stage}) IS NOT NULL THEN 'open' END AS status"
                 )
-            selects.append((src, parts, checks))
-        union = [f"SELECT {', '.join(parts)} FROM {_q(src.staging_table)}" for src, parts, _ in selects]
-        cols = ["_file", "_row", *[x for c in kinds for x in (c, "_raw_" + c)]]
-        col_list = ", ".join(_q(c) for c in cols)
+            checks = self._row_checks(planned.table, rules)
+            issues = [
+                f"CASE WHEN {cond} THEN struct_pack(col := {_lit(col)}, "
+                f"value := left(CAST({value} AS VARCHAR), 200), reason := {reason}) END"
+                for col, cond, reason, value in checks
+            ]
+            # the list is only built for rows that fail a check (CASE short-circuits)
+            any_bad = " OR ".join(f"coalesce({cond}, false)" for _, cond, _, _ in checks) or "false"
+            issue_list = (
+                f"CASE WHEN {any_bad} THEN [x FOR x IN [{', '.join(issues)}] IF x IS NOT NULL] "
+                f"ELSE {NO_ISSUES} END" if issues else NO_ISSUES
+            )  # fmt: skip
+            outer = [f"{_lit(src.path.name)} AS _file", "_src_row"] + [_q(c) for c in kinds] + [f"{issue_list} AS _issues"]
+            select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {src.relation})"
+            # rowids inside a transaction do not start at 0: remember where this file's begin
+            last = -1 if i == 0 else self.con.execute(f"SELECT max(rowid) FROM {snapshot}").fetchone()[0]
+            try:
+                if i == 0:
+                    self.created.append(snapshot)
+                    self.con.execute(f"CREATE TABLE {snapshot} AS {select}")
+                else:
+                    self.con.execute(f"INSERT INTO {snapshot} {select}")
+            except duckdb.InvalidInputException as exc:
+                raise readers.explain_read_error(src.path, exc) from exc
+            start = self.con.execute(
+                f"SELECT min(rowid) FROM {snapshot} WHERE rowid > {last}"
+            ).fetchone()[0]
+            if start is None:
+                empty.append(src.path)
+            bases.append((src.path.name, start or 0, src.header_row + 1))
+        if empty:
+            raise DataValidationError(
+                "\n".join(
+                    f"{path}: the file has a header but no data rows; nothing to import. Export "
+                    f"it again with its data (an empty export would replace the current {planned.table})."
+                    for path in empty
+                )
+            )
+        # rows read straight from a file get their number from the insertion order
+        base = " ".join(f"WHEN {_lit(f)} THEN {first - start}" for f, start, first in bases)
+        typed = self._temp("rows")
         self.con.execute(
-            f"CREATE TEMP TABLE {typed_name} AS "
-            + " UNION ALL ".join(f"SELECT {col_list} FROM ({u})" for u in union)
+            f"CREATE TEMP VIEW {typed} AS SELECT rowid AS _rid, _file, "
+            f"coalesce(_src_row, rowid + CASE _file {base} END) AS _row, "
+            f"{', '.join(_q(c) for c in kinds)}, _issues FROM {snapshot}"
         )
         self.con.execute(
             f"CREATE TEMP TABLE {problems} (_file VARCHAR, _row BIGINT, \"column\" VARCHAR, "
             "value VARCHAR, reason VARCHAR)"
         )
-        all_checks = {c for _, _, checks in selects for c in checks}
-        self._add_checks(planned.table, typed_name, problems, sorted(all_checks))
-        return typed_name, problems
+        self.con.execute(
+            f"""INSERT INTO {problems}
+                SELECT _file, _row, i.col, i.value, i.reason
+                FROM (SELECT _file, _row, unnest(_issues) AS i FROM {typed} WHERE len(_issues) > 0)"""
+        )
+        self._duplicate_problems(planned.table, typed, problems)
+        return typed, problems
+
+    def drop_problem_rows(self, snapshot: str, typed: str, problems: str) -> tuple[int, int, int]:
+        """Delete quarantined rows from the snapshot; return (read, loaded, quarantined)."""
+        read = self.con.execute(f"SELECT count(*) FROM {snapshot}").fetchone()[0]
+        bad = self.con.execute(f"SELECT count(DISTINCT (_file, _row)) FROM {problems}").fetchone()[0]
+        if bad:
+            self.con.execute(
+                f"DELETE FROM {snapshot} WHERE rowid IN (SELECT t._rid FROM {typed} t "
+                f"SEMI JOIN {problems} p ON t._file = p._file AND t._row = p._row)"
+            )
+        loaded = self.con.execute(f"SELECT count(*) FROM {snapshot}").fetchone()[0]
+        return read, loaded, bad
+
+    def _count_value_fixes(
+        self, table: str, src: readers.SourceFile, col: str, raw: str, values: dict[str, str]
+    ) -> None:
+        for bad, good in values.items():
+            n = self.con.execute(
+                f"SELECT count(*) FROM {src.relation} WHERE trim({raw}) = ?", [bad]
+            ).fetchone()[0]
+            if n:
+                self.notice(table, src.path.name, col, "value_fixed",
+                            f"{col} '{bad}' read as '{good}' (mapping fix)", n)
 
     def _stage_sql(self, text_expr: str) -> str:
         lookup = self.methodology.stage_lookup()
@@ -472,71 +527,91 @@ class _Batch:
         norm = f"trim(regexp_replace(lower({text_expr}), '[\\s_]+', ' ', 'g'))"
         return f"CASE {norm} {cases} END"
 
-    def _add_checks(self, table: str, typed: str, problems: str, type_checks: list[tuple[str, str, str]]) -> None:
+    def _row_checks(self, table: str, rules: dict[str, ColumnRule]) -> list[tuple[str, str, str, str]]:
+        """(column, condition, reason, value shown) for every check of a single row."""
         spec = TABLES[table]
         kinds = spec.columns
         bounds = check_bounds(spec)
-        checks = list(type_checks)
+        checks: list[tuple[str, str, str, str]] = []
+        for col, rule in rules.items():
+            kind = kinds[col]
+            raw = _q("_raw_" + col)
+            if kind != "text":
+                present = (
+                    f"strpos({raw}, '∅') = 0" if rule.multiply else f"{raw} IS NOT NULL AND trim({raw}) <> ''"
+                )  # the cheap test first: most rows stop at it
+                checks.append(
+                    (col, f"{_q(col)} IS NULL AND {present}", f"'not {_KIND_WORDS[kind]}: ' || {raw}", raw)
+                )
         for col in spec.required_columns:
             if table == "opportunities" and col == "status":
                 continue  # derived from the stage when absent; the stage's own checks report
-            checks.append((col, f"{_q(col)} IS NULL AND {_clean_text(_q('_raw_' + col))} IS NULL",
-                           f"'required value missing: {col} is empty'"))
+            raw = _q("_raw_" + col)
+            checks.append(
+                (col, f"{_q(col)} IS NULL AND ({raw} IS NULL OR trim({raw}) = '')",
+                 f"'required value missing: {col} is empty'", raw)
+            )
         for col, kind in kinds.items():
+            if col not in rules:
+                continue
             b = bounds.get(col, {})
             raw = _q("_raw_" + col)
             if "ge" in b:
-                checks.append((col, f"{_q(col)} < {b['ge']}", f"'below the minimum {b['ge']}: ' || {raw}"))
+                checks.append((col, f"{_q(col)} < {b['ge']}", f"'below the minimum {b['ge']}: ' || {raw}", raw))
             if "le" in b:
-                checks.append((col, f"{_q(col)} > {b['le']}", f"'above the maximum {b['le']}: ' || {raw}"))
+                checks.append((col, f"{_q(col)} > {b['le']}", f"'above the maximum {b['le']}: ' || {raw}", raw))
             if "isin" in b:
                 allowed = ", ".join(_lit(v) for v in b["isin"])
                 checks.append(
                     (col, f"{_q(col)} IS NOT NULL AND {_q(col)} NOT IN ({allowed})",
-                     f"'not an allowed value: ' || {raw} || ' (allowed: {', '.join(map(str, b['isin']))})'")
+                     f"'not an allowed value: ' || {raw} || ' (allowed: {', '.join(map(str, b['isin']))})'", raw)
                 )
             if kind == "text":
                 checks.append(
-                    (col, f"length({raw}) > {MAX_TEXT_CHARS}",
-                     f"'text longer than {MAX_TEXT_CHARS:,} characters (' || length({raw}) || '); a broken export?'")
+                    (col, f"strlen({raw}) > {MAX_TEXT_CHARS} AND length({raw}) > {MAX_TEXT_CHARS}",
+                     f"'text too long: ' || length({raw}) || ' characters (limit {MAX_TEXT_CHARS:,}); a broken export?'", raw)
                 )
-        if "stage" in kinds:
+        if "stage" in rules:
             known = ", ".join(sorted({s.key for s in self.methodology.stages}))
             checks.append(
-                ("stage", "_raw_stage IS NOT NULL AND trim(_raw_stage) <> '' AND stage IS NULL",
-                 f"'unknown stage ' || _raw_stage || ' (known: {known}); add it to the stage aliases of the methodology file'")
+                ("stage", f"{_clean_text('_raw_stage')} IS NOT NULL AND stage IS NULL",
+                 f"'unknown stage: ' || _raw_stage || ' (known: {known}); add it to the stage aliases of the methodology file'",
+                 "_raw_stage")
             )
-        if table == "opportunities":
+        if table == "opportunities" and "status" in rules:
             checks.append(
                 ("status", "status IS NOT NULL AND stage IS NOT NULL AND ((stage IN ('won', 'lost') AND status <> stage) OR (stage NOT IN ('won', 'lost') AND status <> 'open'))",
-                 "'status ' || status || ' contradicts stage ' || stage")
+                 "'status contradicts stage: status ' || status || ', stage ' || stage", "_raw_status")
             )
         for col in spec.past_columns:
+            if col not in rules:
+                continue
             limit = _lit(self.now.date()) + "::DATE" if col in DATE_COLUMNS else _lit(self.now) + "::TIMESTAMP"
+            raw = _q("_raw_" + col)
             checks.append(
                 (col, f"{_q(col)} > {limit}",
-                 f"'date in the future (after the import date {self.now:%Y-%m-%d}): ' || {_q('_raw_' + col)}")
+                 f"'date in the future: ' || {raw} || ' (after the import date {self.now:%Y-%m-%d})'", raw)
             )
-        for col, cond, reason in checks:
-            self.con.execute(
-                f"INSERT INTO {problems} SELECT _file, _row, {_lit(col)}, "
-                f"left({_q('_raw_' + col) if col in kinds else 'NULL'}, 200), {reason} "
-                f"FROM {typed} WHERE {cond}"
-            )
-        # duplicate keys: the first occurrence loads, later ones are quarantined
-        key = [c for c in spec.key]
+        return checks
+
+    def _duplicate_problems(self, table: str, typed: str, problems: str) -> None:
+        """Duplicate keys: the first occurrence loads, later ones are quarantined."""
+        key = list(TABLES[table].key)
         keys = ", ".join(_q(c) for c in key)
         shown = " || ', ' || ".join(f"coalesce(CAST({_q(c)} AS VARCHAR), '')" for c in key)
+        not_null = " AND ".join(f"{_q(c)} IS NOT NULL" for c in key)
+        # find duplicated keys with a hash aggregate first; rank only those rows
         self.con.execute(
             f"""INSERT INTO {problems}
+                WITH dup AS (SELECT {keys} FROM {typed} WHERE {not_null}
+                             GROUP BY {keys} HAVING count(*) > 1)
                 SELECT _file, _row, {_lit('+'.join(key))}, left({shown}, 200),
-                       'duplicate key ({", ".join(key)}) = (' || {shown} || '); first seen in '
+                       'duplicate key: ({", ".join(key)}) = (' || {shown} || '), first seen in '
                        || first_file || ' row ' || first_row
                 FROM (SELECT *, row_number() OVER w AS n,
                              first_value(_file) OVER w AS first_file,
                              first_value(_row) OVER w AS first_row
-                      FROM {typed}
-                      WHERE {" AND ".join(f"{_q(c)} IS NOT NULL" for c in key)}
+                      FROM {typed} SEMI JOIN dup USING ({keys})
                       WINDOW w AS (PARTITION BY {keys} ORDER BY _file, _row))
                 WHERE n > 1"""
         )
@@ -561,7 +636,7 @@ class _Batch:
             self._fk_problems(typed, problems, fk.column, parent, f"unknown {fk.table[:-1].replace('_', ' ')}")
         for fk in spec.foreign_keys:
             if fk.table == table:
-                own = f"SELECT {_q(fk.ref)} AS k FROM {typed} WHERE (_file, _row) NOT IN (SELECT _file, _row FROM {problems})"
+                own = _valid_keys(table, typed, problems)
                 self._fk_problems(typed, problems, fk.column, own, f"unknown {fk.table[:-1]}")
                 if table == "accounts":
                     self._parent_cycles(typed, problems)
@@ -570,7 +645,7 @@ class _Batch:
         self.con.execute(
             f"""INSERT INTO {problems}
                 SELECT t._file, t._row, {_lit(column)}, left(t.{_q(column)}, 200),
-                       '{what} ' || t.{_q(column)} || ' (not in {what.split(" ", 1)[1]}s)'
+                       '{what}: ' || t.{_q(column)} || ' (not in {what.split(" ", 1)[1]}s)'
                 FROM {typed} t ANTI JOIN ({parent_sql}) p ON t.{_q(column)} = p.k
                 WHERE t.{_q(column)} IS NOT NULL"""
         )
@@ -618,6 +693,10 @@ class _Batch:
             n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND amount = 0").fetchone()[0]
             if n:
                 self.notice(table, None, "amount", "zero", f"{n:,} order lines with amount 0 loaded", n)
+
+
+ENUM_COLUMNS = frozenset(VALUE_ALIASES) | {"priority"}
+NO_ISSUES = "[]::STRUCT(col VARCHAR, value VARCHAR, reason VARCHAR)[]"
 
 
 def _sql_type(kind: str) -> str:
@@ -783,14 +862,17 @@ def _run_import(
     workdir = Path(tempfile.mkdtemp(prefix="kamlib-import-"))
     try:
         with connect(store_path) as con:
-            con.execute("BEGIN TRANSACTION")
+            ensure_schema(con)
+            _drop_orphan_snapshots(con)
+            batch = _Batch(con, meth, now_ts, workdir)
             try:
-                report = _import_in_transaction(
-                    con, planned, ignored, meth, now_ts, started, encoding, source, str(store_path), workdir
-                )
-                con.execute("COMMIT")
+                report = _import(batch, planned, ignored, started, encoding, source, str(store_path))
             except BaseException:
-                con.execute("ROLLBACK")
+                # undo: the bookkeeping transaction (if open) and every snapshot table written
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                for table in batch.created:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
                 raise
     except BaseException:
         if not existed:
@@ -803,20 +885,36 @@ def _run_import(
     return report
 
 
-def _import_in_transaction(
-    con: duckdb.DuckDBPyConnection,
+def _drop_orphan_snapshots(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop snapshot tables no batch refers to (left by an import that was killed)."""
+    known = {
+        snapshot_table(t, b).strip('"')
+        for t, b in con.execute('SELECT "table", batch_id FROM import_tables').fetchall()
+    }
+    for (name,) in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '\\_snap\\_%' ESCAPE '\\'"
+    ).fetchall():
+        if name not in known:
+            con.execute(f"DROP TABLE {_q(name)}")
+
+
+def _import(
+    batch: _Batch,
     planned: list[_Planned],
     ignored: Iterable[tuple[Path, str]],
-    meth: Methodology,
-    now: pd.Timestamp,
     started: pd.Timestamp,
     encoding: str | None,
     source: str,
     store: str,
-    workdir: Path,
 ) -> ImportReport:
-    ensure_schema(con)
-    batch = _Batch(con, meth, now, workdir)
+    """Stage, type, check and write one batch.
+
+    Snapshot tables are written outside a transaction (DuckDB writes large tables inside an
+    explicit transaction about four times slower); nothing refers to them until the final
+    short transaction records the batch, so readers never see a partial import, and on any
+    failure the caller drops them again.
+    """
+    con = batch.con
     for path, why in ignored:
         batch.notice("-", path.name, None, "ignored", f"{path.name} not imported: {why}", 0)
     staged = {}
@@ -824,114 +922,121 @@ def _import_in_transaction(
         staged[p.table] = staged.get(p.table, []) + batch.stage(p, encoding)
     current = effective_batches(con)
     batch_id = (con.execute("SELECT coalesce(max(batch_id), 0) FROM import_batches").fetchone()[0]) + 1
-    valid: dict[str, str] = {t: f"SELECT {_q(TABLES[t].key[0])} AS k FROM {_q(t)} WHERE _batch_id = {b}" for t, (b, _) in current.items()}
-    loaded_tables: dict[str, tuple[str, str, list[readers.SourceFile], str]] = {}
+    valid: dict[str, str] = {
+        t: f"SELECT {_q(TABLES[t].key[0])} AS k FROM {snapshot_table(t, b)}" for t, (b, _) in current.items()
+    }
+    done: dict[str, tuple[str, str, tuple[str, ...], str]] = {}  # table → typed, problems, files, fp
     plan_by_table: dict[str, _Planned] = {}
     for p in planned:
         if p.table in plan_by_table:
             plan_by_table[p.table].files.extend(p.files)
         else:
             plan_by_table[p.table] = _Planned(p.table, list(p.files), p.rule)
-    derived: dict[str, tuple[str, object]] = {}
-    meth_key = meth.fingerprint if any(t == "opportunities" or t == "stage_history" for t in plan_by_table) else ""
+    meth_key = batch.methodology.fingerprint if {"opportunities", "stage_history"} & set(plan_by_table) else ""
     for table in LOAD_ORDER:
-        if table in derived and table not in plan_by_table:
-            continue
         p = plan_by_table.get(table)
         if p is None:
             continue
         files = [s for s, _ in staged[table]]
-        fp = _fingerprint(p, files, meth_key + encoding.__repr__())
-        for d in p.rule.derive:
-            derived[d.table] = (table, d)
+        names = tuple(f.path.name for f in files)
+        fp = _fingerprint(p, files, meth_key + repr(encoding))
         if table in current and current[table][1] == fp:
-            batch.counts[table] = TableCounts(*(3 * [0]), tuple(f.path.name for f in files), "unchanged")
-            for d in p.rule.derive:
-                batch.counts[d.table] = TableCounts(0, 0, 0, tuple(f.path.name for f in files), "unchanged")
+            for t in (table, *(d.table for d in p.rule.derive)):
+                batch.counts[t] = TableCounts(0, 0, 0, names, "unchanged")
             continue
-        typed, problems = batch.typed_table(p, staged[table])
+        typed, problems = batch.typed_table(p, staged[table], snapshot_table(table, batch_id))
         # derived tables (e.g. accounts from a transaction log) come before this table's FK checks
         for d in p.rule.derive:
-            dtyped, dproblems = _derive(batch, typed, problems, d)
+            dtyped, dproblems = _derive(batch, typed, problems, d, snapshot_table(d.table, batch_id))
             valid[d.table] = _valid_keys(d.table, dtyped, dproblems)
-            loaded_tables[d.table] = (dtyped, dproblems, files, fp + ":" + d.table)
+            done[d.table] = (dtyped, dproblems, names, fp + ":" + d.table)
         batch.check_foreign_keys(table, typed, problems, valid)
         batch.notices_for_rows(table, typed, problems)
         valid[table] = _valid_keys(table, typed, problems)
-        loaded_tables[table] = (typed, problems, files, fp)
+        done[table] = (typed, problems, names, fp)
     # write -----------------------------------------------------------------------------
-    problem_frames = []
-    for table in LOAD_ORDER:
-        if table not in loaded_tables:
-            continue
-        typed, problems, files, fp = loaded_tables[table]
-        cols = ", ".join(_q(c) for c in TABLES[table].columns)
-        con.execute(
-            f"INSERT INTO {_q(table)} SELECT {cols}, {batch_id} FROM {typed} "
-            f"WHERE (_file, _row) NOT IN (SELECT _file, _row FROM {problems}) ORDER BY _file, _row"
-        )
-        read = con.execute(f"SELECT count(*) FROM {typed}").fetchone()[0]
-        bad = con.execute(f"SELECT count(DISTINCT (_file, _row)) FROM {problems}").fetchone()[0]
-        loaded = con.execute(f"SELECT count(*) FROM {_q(table)} WHERE _batch_id = {batch_id}").fetchone()[0]
-        names = tuple(f.path.name for f in files)
+    tables = [t for t in LOAD_ORDER if t in done]
+    for table in tables:
+        typed, problems, names, _ = done[table]
+        read, loaded, bad = batch.drop_problem_rows(snapshot_table(table, batch_id), typed, problems)
         batch.counts[table] = TableCounts(read, loaded, bad, names, "loaded")
+    problem_frames = []
+    con.execute("BEGIN TRANSACTION")
+    for table in tables:
+        typed, problems, names, fp = done[table]
+        read, loaded, bad = (batch.counts[table].read, batch.counts[table].loaded, batch.counts[table].quarantined)
+        cols = ", ".join(_q(c) for c in TABLES[table].columns)
+        con.execute(f"CREATE OR REPLACE VIEW {_q(table)} AS SELECT {cols} FROM {snapshot_table(table, batch_id)}")
         con.execute(
             "INSERT INTO import_tables VALUES (?, ?, ?, ?, ?, ?, ?)",
             [batch_id, table, json.dumps(names, ensure_ascii=False), fp, read, loaded, bad],
         )
         con.execute(
-            f"""INSERT INTO quarantine SELECT {batch_id}, {_lit(table)}, _file, _row, "column", value, reason
+            f"""INSERT INTO quarantine SELECT {batch_id}, {_lit(table)}, _file, _row, "column", value,
+                       reason, split_part(reason, ':', 1)
                 FROM {problems} ORDER BY _file, _row, "column" """
         )
         problem_frames.append(
             con.execute(
-                f"""SELECT {_lit(table)} AS "table", _file AS file, _row AS "row", "column", value, reason
+                f"""SELECT {_lit(table)} AS "table", _file AS file, _row AS "row", "column", value,
+                           reason, split_part(reason, ':', 1) AS "check"
                     FROM {problems} ORDER BY _file, _row, "column" """
             ).df()
         )
     notices = pd.DataFrame(batch.notices, columns=["table", "file", "column", "kind", "message", "rows"])
-    if loaded_tables:
+    if done:
         for n in batch.notices:
             con.execute("INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?)", [batch_id, *n.values()])
         whole = hashlib.sha256(
-            json.dumps({t: v[3] for t, v in sorted(loaded_tables.items())}).encode()
+            json.dumps({t: v[3] for t, v in sorted(done.items())}).encode()
         ).hexdigest()[:16]
         con.execute(
             "INSERT INTO import_batches VALUES (?, ?, ?, ?, 'loaded', ?, ?)",
             [batch_id, source, started.to_pydatetime(), pd.Timestamp.now().floor("s").to_pydatetime(), whole, __version__],
         )
         status, reported_batch = "loaded", batch_id
-    else:
+    con.execute("COMMIT")
+    if not done:
         status, reported_batch = "unchanged", max((b for b, _ in current.values()), default=None)
     problems_df = (
         pd.concat(problem_frames, ignore_index=True)
         if problem_frames
-        else pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason"])
+        else pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason", "check"])
     )
     return ImportReport(reported_batch, status, store, dict(batch.counts), problems_df, notices)
 
 
 def _valid_keys(table: str, typed: str, problems: str) -> str:
     key = TABLES[table].key[0]
-    return f"SELECT {_q(key)} AS k FROM {typed} WHERE (_file, _row) NOT IN (SELECT _file, _row FROM {problems})"
+    return (
+        f"SELECT t.{_q(key)} AS k FROM {typed} t "
+        f"ANTI JOIN {problems} p ON t._file = p._file AND t._row = p._row"
+    )
 
 
-def _derive(batch: _Batch, typed: str, problems: str, rule) -> tuple[str, str]:
-    """Build a table from distinct keys of another table's valid rows (first row wins)."""
+def _derive(batch: _Batch, typed: str, problems: str, rule, snapshot: str) -> tuple[str, str]:
+    """Build a table from distinct keys of another table's rows that passed the row checks
+    (the first row of each key gives the values)."""
     spec = TABLES[rule.table]
-    dtyped, dproblems = batch._temp("typed"), batch._temp("problems")
-    parts = ["min(_file) AS _file", "min(_row) AS _row", f"{_q(rule.key)} AS {_q(spec.key[0])}"]
+    dproblems = batch._temp("problems")
+    parts = ["min(_file) AS _file", "min(_row) AS _src_row", f"{_q(rule.key)} AS {_q(spec.key[0])}"]
     for col, kind in spec.columns.items():
         if col == spec.key[0]:
-            parts.append(f"CAST({_q(rule.key)} AS VARCHAR) AS {_q('_raw_' + col)}")
             continue
         src = rule.columns.get(col)
         expr = f"CAST(arg_min({_q(src)}, _row) AS {_sql_type(kind)})" if src else f"CAST(NULL AS {_sql_type(kind)})"
         parts.append(f"{expr} AS {_q(col)}")
-        parts.append(f"CAST({expr} AS VARCHAR) AS {_q('_raw_' + col)}")
+    parts.append(f"{NO_ISSUES} AS _issues")
+    batch.created.append(snapshot)
     batch.con.execute(
-        f"CREATE TEMP TABLE {dtyped} AS SELECT {', '.join(parts)} FROM {typed} "
+        f"CREATE TABLE {snapshot} AS SELECT {', '.join(parts)} FROM {typed} t "
+        f"ANTI JOIN {problems} p ON t._file = p._file AND t._row = p._row "
         f"WHERE {_q(rule.key)} IS NOT NULL GROUP BY {_q(rule.key)}"
+    )
+    dtyped = batch._temp("rows")
+    batch.con.execute(
+        f"CREATE TEMP VIEW {dtyped} AS SELECT rowid AS _rid, _file, _src_row AS _row, "
+        f"{', '.join(_q(c) for c in spec.columns)}, _issues FROM {snapshot}"
     )
     batch.con.execute(
         f"CREATE TEMP TABLE {dproblems} (_file VARCHAR, _row BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)"

@@ -33,14 +33,21 @@ MAX_LINE_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file staged for import."""
+    """A file ready for import.
+
+    ``relation`` is what to select from: a staged temporary table, or (for large CSV and
+    Parquet files read in one pass) the ``read_csv``/``read_parquet`` call itself.
+    ``row_expr`` gives each row's number in the file when the relation can say it (staged
+    tables); for direct reads it is ``None`` and the row number comes from the order in
+    which DuckDB inserted the rows (it keeps the file's order).
+    """
 
     path: Path
-    staging_table: str
+    relation: str
     columns: tuple[str, ...]
-    rows: int
+    rows: int  # -1 when not counted yet (direct reads)
     header_row: int
-    row_expr: str  # SQL giving each staged row's row number in the file
+    row_expr: str | None
     encoding: str | None
     fingerprint: str
     notes: tuple[str, ...] = ()
@@ -78,6 +85,7 @@ def stage_file(
     sheet: str | int | None = None,
     header_hints: frozenset[str] = frozenset(),
     workdir: Path | None = None,
+    materialize: bool = False,
 ) -> SourceFile:
     """Read ``path`` into the temporary table ``staging_table`` (all text + ``_row``).
 
@@ -96,10 +104,10 @@ def stage_file(
     kind = file_kind(path)
     fp = fingerprint_file(path)
     if kind == "csv":
-        return _stage_csv(con, path, staging_table, encoding, fp, workdir)
+        return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
     if kind == "excel":
         return _stage_excel(con, path, staging_table, sheet, header_hints, fp)
-    return _stage_parquet(con, path, staging_table, fp)
+    return _stage_parquet(con, path, staging_table, fp, materialize)
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -185,43 +193,50 @@ def _stage_csv(
     encoding: str | None,
     fp: str,
     workdir: Path | None,
+    materialize: bool,
 ) -> SourceFile:
     enc = _normalise_encoding(encoding) if encoding else detect_encoding(path)
     source = path
     notes: list[str] = []
     if enc not in ("utf-8", "utf-8-sig"):
+        # the UTF-8 copy lives in the import's work folder until the import ends
         source = _transcode(path, enc, workdir or Path(tempfile.gettempdir()))
         notes.append(f"read as {enc}")
-    delim = "\t" if ".tsv" in path.name.lower() else None
     options = (
         "header=true, all_varchar=true, auto_detect=true, strict_mode=false, "
         f"null_padding=true, max_line_size={MAX_LINE_BYTES}, quote='\"', escape='\"'"
-        + (", delim='\\t'" if delim else "")
+        + (", delim='\\t'" if ".tsv" in path.name.lower() else "")
         + (", compression='gzip'" if source.name.lower().endswith(".gz") else "")
     )
+    relation = f"read_csv({_sql_text(str(source))}, {options})"
     try:
-        con.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{table}" AS '
-            f"SELECT * FROM read_csv(?, {options})",
-            [str(source)],
-        )
+        columns = tuple(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall())
+        if not materialize:
+            return SourceFile(path, relation, columns, -1, 1, None, enc, fp, tuple(notes))
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM {relation}')
     except duckdb.InvalidInputException as exc:
-        message = str(exc).splitlines()[0]
-        if "unicode" in message.lower() or "utf-8" in message.lower() or not _is_utf8(source):
-            raise DataValidationError(
-                f"{path}: the file is not valid UTF-8 ({message}). It is probably a GBK "
-                "export: pass --encoding gbk."
-            ) from exc
-        raise DataValidationError(
-            f"{path}: cannot be read as CSV: {message}. Check the delimiter and quoting, or "
-            "save it again from the source system."
-        ) from exc
-    finally:
-        if source is not path:
-            source.unlink(missing_ok=True)
-    columns = _table_columns(con, table)
+        raise explain_read_error(path, exc, source) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SourceFile(path, table, columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes))
+    return SourceFile(path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes))
+
+
+def explain_read_error(path: Path, exc: Exception, source: Path | None = None) -> DataValidationError:
+    """Turn DuckDB's CSV reader error into a message that says what to do."""
+    message = str(exc).splitlines()[0]
+    utf8_problem = "unicode" in message.lower() or "utf-8" in message.lower()
+    if utf8_problem or not _is_utf8(source or path):
+        return DataValidationError(
+            f"{path}: the file is not valid UTF-8 ({message}). It is probably a GBK "
+            "export: pass --encoding gbk."
+        )
+    return DataValidationError(
+        f"{path}: cannot be read as CSV: {message}. Check the delimiter and quoting, or "
+        "save it again from the source system."
+    )
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 # -- Excel -----------------------------------------------------------------------------------
@@ -272,7 +287,7 @@ def _stage_excel(
     finally:
         con.unregister("_excel_frame")
     return SourceFile(
-        path, table, tuple(names), len(body), header_idx + 1, "_row", None, fp, tuple(notes)
+        path, f'"{table}"', tuple(names), len(body), header_idx + 1, "_row", None, fp, tuple(notes)
     )
 
 
@@ -308,21 +323,24 @@ def _dedupe(names: list[str]) -> list[str]:
 
 # -- Parquet ---------------------------------------------------------------------------------
 def _stage_parquet(
-    con: duckdb.DuckDBPyConnection, path: Path, table: str, fp: str
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, fp: str, materialize: bool
 ) -> SourceFile:
     try:
-        cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()]
-        select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
-        con.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT {select} FROM read_parquet(?)',
-            [str(path)],
+        cols = tuple(
+            r[0]
+            for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(path))})").fetchall()
         )
     except duckdb.Error as exc:
         raise DataValidationError(
             f"{path}: cannot be read as Parquet ({str(exc).splitlines()[0]}). Export it again."
         ) from exc
+    select = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols)
+    relation = f"(SELECT {select} FROM read_parquet({_sql_text(str(path))}))"
+    if not materialize:
+        return SourceFile(path, relation, cols, -1, 0, None, None, fp)
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM {relation}')
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SourceFile(path, table, tuple(cols), rows, 0, _row_expr(con, table, 1), None, fp)
+    return SourceFile(path, f'"{table}"', cols, rows, 0, _row_expr(con, table, 1), None, fp)
 
 
 # -- shared ----------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 Layout
 ------
-- one table per canonical table, with the canonical columns and ``_batch_id``. Every import
-  batch that loads a table inserts the full table (a snapshot); the state "as of batch B" of
-  table T is the rows of the newest batch ≤ B that loaded T.
+- ``_snap_<table>_<batch>``: every import batch that loads a table writes the full table as
+  a snapshot (canonical columns plus ``_file`` and ``_src_row`` provenance).  The state "as of
+  batch B" of table T is the snapshot of the newest batch ≤ B that loaded T.  A view named
+  after each canonical table (``orders``, ``accounts`` …) shows its newest snapshot, for SQL
+  users and engines such as Ibis.
 - ``import_batches`` (batch_id, source, started_at, finished_at, status, fingerprint,
   kamlib_version), ``import_tables`` (batch_id, table, files, fingerprint, rows_read,
   rows_loaded, rows_quarantined), ``quarantine`` (batch_id, table, file, row, column, value,
-  reason), ``notices`` (batch_id, table, file, column, kind, message, rows).
+  reason, check — the reason's kind, e.g. "unknown account"), ``notices`` (batch_id, table, file, column, kind, message, rows).
 - ``truth_<name>``: the demo generator's hidden truth (demo stores only).
 """
 
@@ -44,23 +46,21 @@ BOOKKEEPING_DDL = (
         rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT)""",
     """CREATE TABLE IF NOT EXISTS quarantine (
         batch_id BIGINT, "table" VARCHAR, file VARCHAR, "row" BIGINT, "column" VARCHAR,
-        value VARCHAR, reason VARCHAR)""",
+        value VARCHAR, reason VARCHAR, "check" VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS notices (
         batch_id BIGINT, "table" VARCHAR, file VARCHAR, "column" VARCHAR, kind VARCHAR,
         message VARCHAR, rows BIGINT)""",
 )
 
 
-def table_ddl(spec: TableSpec) -> str:
-    cols = ", ".join(f'"{c}" {SQL_TYPES[k]}' for c, k in spec.columns.items())
-    return f'CREATE TABLE IF NOT EXISTS "{spec.name}" ({cols}, _batch_id BIGINT)'
+def snapshot_table(table: str, batch: int) -> str:
+    """The physical table holding ``table`` as loaded by import batch ``batch``."""
+    return f'"_snap_{table}_{int(batch)}"'
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
-    for spec in TABLES.values():
-        con.execute(table_ddl(spec))
 
 
 @contextmanager
@@ -74,6 +74,7 @@ def connect(store: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Du
         )
     try:
         con = duckdb.connect(str(path), read_only=read_only)
+        con.execute("SET enable_progress_bar = false")
     except duckdb.IOException as exc:
         raise DataValidationError(
             f"Cannot open store {path}: {str(exc).splitlines()[0]}. Another process may be "
@@ -186,7 +187,7 @@ def load(store: str | Path, *, snapshot: int | None = None) -> KamData:
             cols = ", ".join(f'"{c}"' for c in spec.columns)
             key = ", ".join(f'"{c}"' for c in spec.key)
             frame = con.execute(
-                f'SELECT {cols} FROM "{name}" WHERE _batch_id = ? ORDER BY {key}', [batch]
+                f"SELECT {cols} FROM {snapshot_table(name, batch)} ORDER BY {key}"
             ).df()
             tables[name] = conform(frame, spec)
         limit = "" if snapshot is None else f"WHERE batch_id <= {int(snapshot)}"

@@ -1,0 +1,51 @@
+# kamlib — two commands do all set-up on a fresh machine:
+#   make reports   build the demo company into data/demo.duckdb and render the scheduled reports
+#   make test      the whole test suite (lint, unit, notebooks, real exports, browser)
+# Both create .venv and install the pinned dependency set (constraints.txt) first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STORE  ?= data/demo.duckdb
+SCALE  ?= default
+AS_OF  ?= 2026-09-30
+PYTEST_ARGS ?=
+
+.PHONY: setup reports demo test lint browser-deps bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/kam demo --scale $(SCALE) --store $(STORE)
+
+reports: demo
+	$(BIN)/kam status --store $(STORE)
+
+# Debian's chromium (never `playwright install`) and CJK fonts for the browser tests.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null) \
+	      || echo "make: could not install chromium; browser tests will be skipped" >&2; \
+	  else \
+	    echo "make: chromium missing; run 'sudo apt-get install chromium fonts-noto-cjk' (browser tests skip without it)" >&2; \
+	  fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check kamlib tests benchmarks
+
+test: $(STAMP) browser-deps lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_import.py
+
+clean:
+	rm -rf $(VENV) reports/*/ reports/index.html data/*.duckdb .pytest_cache
