@@ -1,0 +1,153 @@
+"""Rendered reports in real headless Chromium with the network cut.
+
+Debian's ``chromium`` (``apt-get install chromium fonts-noto-cjk``) driven by Playwright for
+Python; never ``playwright install``.  Every request that is not ``file://`` is aborted and
+recorded: a report must draw every chart without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from report_fixtures import REPORT_CHARTS, XSS, executed_report, make_data, rendered_notebook
+
+from kamlib import charts, health
+from kamlib.reports.format import heading, table
+from kamlib.reports.html import ReportHeader, export_html
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="Debian's chromium is not installed at /usr/bin/chromium "
+        "(apt-get install -y chromium fonts-noto-cjk; `make test` does it)",
+    ),
+]
+
+
+def _header(lang: str) -> ReportHeader:
+    return ReportHeader(
+        title={"en": "Data health", "zh": "数据健康检查"}[lang],
+        period="2026-Q3",
+        as_of="2026-09-30",
+        snapshot="batch 2 · d4e5f6",
+        generated_at="2026-10-02T06:00:00",
+        reproduce_command=f"kam report data_health -p lang={lang}",
+        methodology_fingerprint="9f86d081884c7d65",
+        lang=lang,
+    )
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, tuple[Path, int]]:
+    """Report pages on disk → (path, charts expected)."""
+    folder = tmp_path_factory.mktemp("browser")
+    executed = executed_report(tmp_path_factory, "en")
+    result = health.data_health(make_data())
+    zh = rendered_notebook(
+        [
+            heading("tables_overview", lang="zh"),
+            charts.rows_per_table(result.tables, lang="zh"),
+            heading("quarantine", lang="zh"),
+            charts.quarantine_reasons(result.quarantine, lang="zh"),
+            table(result.quarantine, lang="zh"),
+            heading("coverage", lang="zh"),
+            charts.coverage_gaps(result.coverage, lang="zh"),
+        ],
+        lang="zh",
+    )
+    pages = {"en": (executed, "en", REPORT_CHARTS), "zh": (zh, "zh", 3)}
+    out = {}
+    for name, (nb, lang, expected) in pages.items():
+        path = folder / f"{name}.html"
+        path.write_text(export_html(nb, header=_header(lang)), encoding="utf-8")
+        out[name] = (path, expected)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Visit:
+    page: object
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+def open_offline(browser, path: Path, charts_expected: int) -> Visit:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    visit = Visit(context.new_page())
+
+    def only_local(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            visit.requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    visit.page.on("console", lambda m: visit.errors.append(m.text) if m.type == "error" else None)
+    visit.page.on("pageerror", lambda exc: visit.errors.append(str(exc)))
+    visit.page.on("dialog", lambda d: (visit.dialogs.append(d.message), d.dismiss()))
+    visit.page.goto(path.as_uri(), wait_until="load")
+    with contextlib.suppress(Exception):  # the assertions say what is missing
+        visit.page.wait_for_function(
+            "n => document.querySelectorAll('.vega-embed svg.marks').length >= n",
+            arg=charts_expected,
+            timeout=20_000,
+        )
+    return visit
+
+
+@pytest.mark.parametrize("name", ["en", "zh"])
+def test_every_chart_renders_offline_without_errors(browser, reports, name):
+    path, expected = reports[name]
+    visit = open_offline(browser, path, expected)
+    drawn = visit.page.locator(".vega-embed svg.marks").count()
+    assert drawn == expected, f"{drawn} of {expected} charts drawn; errors: {visit.errors}"
+    assert visit.errors == []
+    assert visit.requests == [], "a request tried to leave the machine"
+    assert visit.dialogs == []
+    visit.page.context.close()
+
+
+def test_account_name_shows_as_text_and_never_runs(browser, reports):
+    path, expected = reports["en"]
+    visit = open_offline(browser, path, expected)
+    assert visit.dialogs == []
+    cells = visit.page.locator("table.kamlib-table td").all_inner_texts()
+    assert any(XSS in text for text in cells)
+    visit.page.context.close()
+
+
+def test_chart_tooltips_work(browser, reports):
+    path, expected = reports["zh"]
+    visit = open_offline(browser, path, expected)
+    bar = visit.page.locator(".vega-embed svg.marks .mark-rect path").first
+    bar.hover()
+    tooltip = visit.page.locator("#vg-tooltip-element")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    assert "数据表" in tooltip.inner_text()
+    visit.page.context.close()
