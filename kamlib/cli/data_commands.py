@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -122,7 +123,7 @@ def demo_command(scale: str, seed: int, store: str) -> None:
         fail(str(exc))
     finally:
         tmp.unlink(missing_ok=True)
-    _print_report(report)
+    _print_report(dataclasses.replace(report, store=str(target)))
     _print_health(str(target))
 
 

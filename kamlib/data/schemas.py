@@ -13,6 +13,7 @@ timestamps (``datetime64``), flags (``boolean``).  ``*`` columns of DATA_MODEL.m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 import pandera.pandas as pa
@@ -224,7 +225,7 @@ class TableSpec:
     flag_negative: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def columns(self) -> dict[str, str]:
         """Canonical column name → kind (text, integer, number, date, timestamp, flag)."""
         return {
@@ -233,7 +234,7 @@ class TableSpec:
             for kind in (_kind(col.dtype),)
         }
 
-    @property
+    @cached_property
     def required_columns(self) -> list[str]:
         return [n for n, c in self.model.to_schema().columns.items() if not c.nullable]
 
