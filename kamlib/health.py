@@ -23,7 +23,7 @@ BATCH_COLUMNS = (
 BATCH_TABLE_COLUMNS = (
     "batch_id", "table", "files", "rows_read", "rows_loaded", "rows_quarantined",
 )  # fmt: skip
-QUARANTINE_COLUMNS = ("batch_id", "table", "file", "row", "column", "value", "reason")
+QUARANTINE_COLUMNS = ("batch_id", "table", "file", "row", "column", "value", "reason", "check")
 NOTICE_COLUMNS = ("batch_id", "table", "file", "column", "kind", "message", "rows")
 COVERAGE_COLUMNS = ("check", "table", "rows", "of_rows", "share", "examples")
 
@@ -145,7 +145,7 @@ def batch_rows(data: KamData) -> pd.DataFrame:
 
 
 def quarantine_summary(data: KamData, *, examples: int = 3) -> pd.DataFrame:
-    """Quarantined rows by table and reason, most frequent first.
+    """Quarantined rows by table and kind of reason (the importer's ``check``), most frequent first.
 
     Columns: ``table``, ``reason``, ``rows`` (distinct source rows), ``failures`` (failed
     checks: a row can fail several), ``columns`` (the columns involved, comma-separated),
@@ -163,7 +163,9 @@ def quarantine_summary(data: KamData, *, examples: int = 3) -> pd.DataFrame:
                 "examples": pd.Series(dtype="str"),
             }
         )
-    q = q.assign(reason=q["reason"].fillna("").astype(str), _key=_row_key(q))
+    # group by the reason's kind ("unknown account"), not its full text, which names the value
+    kind = q["check"].where(q["check"].notna(), q["reason"])
+    q = q.assign(reason=kind.fillna("").astype(str), _key=_row_key(q))
     rows = []
     for (table, reason), group in q.groupby(["table", "reason"], sort=False, dropna=False):
         group = group.sort_values(["batch_id", "file", "row"], na_position="last")
