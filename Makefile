@@ -25,7 +25,8 @@ demo: $(STAMP)
 	$(BIN)/kam demo --scale $(SCALE) --store $(STORE)
 
 reports: demo
-	$(BIN)/kam status --store $(STORE)
+	$(BIN)/kam schedule run data/schedule.yml --store $(STORE) --as-of $(AS_OF) --force
+	@echo "Open reports/index.html"
 
 # Debian's chromium (never `playwright install`) and CJK fonts for the browser tests.
 browser-deps:
@@ -46,6 +47,7 @@ test: $(STAMP) browser-deps lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
+	$(BIN)/python benchmarks/bench_report_batch.py
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/index.html data/*.duckdb .pytest_cache

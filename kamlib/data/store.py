@@ -164,6 +164,10 @@ def conform(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 
 
+_LOAD_CACHE: dict[tuple, KamData] = {}
+_LOAD_CACHE_SIZE = 2
+
+
 def load(store: str | Path, *, snapshot: int | None = None) -> KamData:
     """Read the canonical tables from a store into a :class:`KamData`.
 
@@ -175,7 +179,38 @@ def load(store: str | Path, *, snapshot: int | None = None) -> KamData:
         An import batch id: the data as it stood right after that batch.  Default: newest.
 
     Only tables that were imported are present; ``data.has("contacts")`` tells.
+    The result is immutable, so the last loads are cached per process (keyed on the store
+    file's path, size and modification time): a batch of reports in one warm kernel reads
+    the store once.
     """
+    path = Path(store)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, snapshot)
+    except OSError:
+        key = None
+    if key is not None and key in _LOAD_CACHE:
+        return _LOAD_CACHE[key]
+    data = _load(store, snapshot)
+    if key is not None:
+        while len(_LOAD_CACHE) >= _LOAD_CACHE_SIZE:
+            _LOAD_CACHE.pop(next(iter(_LOAD_CACHE)))
+        _LOAD_CACHE[key] = data
+    return data
+
+
+def _load(store: str | Path, snapshot: int | None) -> KamData:
+    try:
+        return _read_store(store, snapshot)
+    except duckdb.CatalogException as exc:
+        raise DataValidationError(
+            f"Store {store} does not have the layout this kamlib version reads "
+            f"({str(exc).splitlines()[0]}). It was probably built by an older kamlib: build it "
+            "again with `kam demo` or `kam import`."
+        ) from exc
+
+
+def _read_store(store: str | Path, snapshot: int | None) -> KamData:
     with connect(store, read_only=True) as con:
         _check_snapshot(con, snapshot, store)
         effective = effective_batches(con, snapshot)

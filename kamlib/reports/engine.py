@@ -1,0 +1,1181 @@
+"""The report engine: parameterised notebooks → offline HTML reports, one or in batches.
+
+A report ``NAME`` is the notebook ``notebooks/NAME.ipynb``: a ``parameters`` cell with typed
+literals and a help comment per parameter, then calls into kamlib.  Notebook metadata says
+what the report is::
+
+    "kamlib": {"title": {"en": "Account summary", "zh": "客户概览"},
+               "per_account": true, "frequency": "quarterly"}
+
+``per_account`` (default false) and ``frequency`` (``monthly`` unless given) are optional.
+Every report notebook declares the standard parameters ``store``, ``as_of`` and ``lang``
+(``en`` / ``zh``), and per-account notebooks also ``account_id``; the engine sets them.
+
+Use
+---
+>>> with ReportEngine(store="data/demo.duckdb", out="reports") as engine:  # doctest: +SKIP
+...     jobs = engine.plan("account_summary", as_of="2026-09-30", accounts=group_frame,
+...                        group="top10")
+...     batch = engine.run(jobs)
+>>> batch.ok, batch.to_frame()  # doctest: +SKIP
+
+What the engine guarantees
+--------------------------
+- Parameters are checked against papermill's ``inspect_notebook`` before anything runs: an
+  unknown or mistyped parameter is a ``ReportError`` listing the valid parameters with
+  their types and help (papermill itself only warns).  Text values (from the command line)
+  are converted to the declared type.
+- Execution is in-process on warm kernels, one per worker (:mod:`kamlib.reports.kernels`).
+- Output: ``<out>/<report>/<period>/<slug>/`` holds ``index.html``, the executed notebook and
+  ``manifest.json``; written in a temporary directory and renamed into place only on success
+  (:mod:`kamlib.reports.layout`).  A failure (a cell raised, ran past the timeout, or the
+  kernel died) leaves the previous report untouched and saves the executed notebook with
+  papermill's error banner and its HTML under ``<out>/_failed/…``; the batch goes on.
+- ``<out>/index.html`` (and, for account batches, ``<out>/<report>/<period>/index.html``)
+  list every report produced, newest first.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import shlex
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kamlib.errors import ReportError
+from kamlib.periods import (
+    Period,
+    normalise_frequency,
+    parse_date,
+    parse_period,
+    period_of,
+)
+from kamlib.reports import layout
+from kamlib.reports.kernels import CellFailure, Execution, KernelPool, KernelPoolStopped
+
+STANDARD_PARAMETERS: tuple[str, ...] = ("store", "as_of", "lang")
+ACCOUNT_PARAMETER = "account_id"
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_FREQUENCY = "monthly"
+NOTEBOOK_DIR_ENV = "KAMLIB_NOTEBOOKS"
+SUPPORTED_TYPES = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]")
+
+# the packages whose versions a manifest records
+_VERSIONED = (
+    "kamlib", "papermill", "nbclient", "nbconvert", "nbformat", "ipykernel", "jupyter_client",
+    "pandas", "numpy", "pyarrow", "duckdb", "ibis-framework", "altair", "vl-convert-python",
+    "statsmodels", "scikit-learn",
+)  # fmt: skip
+
+
+# -- what a report notebook declares ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a report notebook, as papermill's ``inspect_notebook`` reads it."""
+
+    name: str
+    type: str  # the annotation: str, int, float, bool, list[str] … ("None": not annotated)
+    default: str  # the default as written in the notebook
+    help: str
+
+    def describe(self) -> str:
+        """``as_of (str, default "2026-09-30"): last day of the reporting period``."""
+        text = f"{self.name} ({self.type}, default {self.default})"
+        return f"{text}: {self.help}" if self.help else text
+
+    @property
+    def default_value(self) -> Any:
+        """The default as a Python value when it is a literal, else the text as written."""
+        try:
+            return ast.literal_eval(self.default)
+        except (ValueError, SyntaxError):
+            return self.default
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    """A report notebook: where it is, what it is called, what it takes."""
+
+    name: str
+    path: Path
+    title: Mapping[str, str]
+    per_account: bool
+    frequency: str
+    parameters: Mapping[str, Parameter]
+    parameters_cell: int | None  # index of the cell tagged "parameters"
+    imports: tuple[str, ...]  # modules the notebook imports (preloaded in warm kernels)
+    sha256: str
+
+    def title_for(self, lang: str) -> str:
+        return self.title.get(lang) or self.title.get("en") or self.name
+
+    def describe_parameters(self) -> str:
+        return "; ".join(p.describe() for p in self.parameters.values())
+
+
+def default_notebook_dir() -> Path:
+    """``$KAMLIB_NOTEBOOKS`` if set, else ``notebooks/`` in the working directory."""
+    return Path(os.environ.get(NOTEBOOK_DIR_ENV) or "notebooks")
+
+
+def available_reports(notebook_dir: Path | str | None = None) -> list[str]:
+    """Names of the report notebooks in ``notebook_dir`` (sorted)."""
+    directory = Path(notebook_dir) if notebook_dir is not None else default_notebook_dir()
+    if not directory.is_dir():
+        return []
+    return sorted(
+        p.stem
+        for p in directory.glob("*.ipynb")
+        if not p.name.startswith((".", "_")) and layout._REPORT_NAME.match(p.stem)
+    )
+
+
+_spec_cache: dict[tuple[str, int, int], ReportSpec] = {}
+_spec_lock = threading.Lock()
+
+
+def load_report(name: str, notebook_dir: Path | str | None = None) -> ReportSpec:
+    """Read report ``name``: its notebook's metadata and parameters.
+
+    Raises ``ReportError`` for an unknown report (listing the available ones) or a notebook
+    that breaks the conventions (no parameters cell, missing standard parameters).
+    """
+    directory = Path(notebook_dir) if notebook_dir is not None else default_notebook_dir()
+    reports = available_reports(directory)
+    if not isinstance(name, str) or name not in reports:
+        if isinstance(name, str) and name:
+            layout.check_report_name(name)
+        listing = ", ".join(reports) if reports else f"none (no notebooks in {directory})"
+        raise ReportError(f"There is no report {name!r}. Available reports: {listing}.")
+    path = (directory / f"{name}.ipynb").resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _spec_lock:
+        if key in _spec_cache:
+            return _spec_cache[key]
+    spec = _read_spec(name, path)
+    with _spec_lock:
+        _spec_cache[key] = spec
+    return spec
+
+
+def list_reports(notebook_dir: Path | str | None = None) -> list[ReportSpec]:
+    """Every report in ``notebook_dir``."""
+    return [load_report(n, notebook_dir) for n in available_reports(notebook_dir)]
+
+
+def _read_spec(name: str, path: Path) -> ReportSpec:
+    import nbformat
+    from papermill import inspect_notebook
+
+    raw = path.read_bytes()
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:
+        raise ReportError(f"Notebook {path} cannot be read: {exc}") from exc
+    meta = nb.metadata.get("kamlib", {}) or {}
+    title = meta.get("title") or {}
+    if isinstance(title, str):
+        title = {"en": title, "zh": title}
+    per_account = bool(meta.get("per_account", False))
+    frequency = normalise_frequency(meta.get("frequency", DEFAULT_FREQUENCY))
+    cell_index = next(
+        (i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), None
+    )
+    if cell_index is None:
+        raise ReportError(
+            f"Notebook {path} has no cell tagged 'parameters'. Tag the cell that sets "
+            "store, as_of and lang (papermill's convention)."
+        )
+    params = {
+        n: Parameter(
+            name=n,
+            type=_normal_type(str(p.get("inferred_type_name") or "None")),
+            default=str(p.get("default", "")),
+            help=str(p.get("help") or ""),
+        )
+        for n, p in inspect_notebook(str(path)).items()
+    }
+    needed = STANDARD_PARAMETERS + ((ACCOUNT_PARAMETER,) if per_account else ())
+    missing = [p for p in needed if p not in params]
+    if missing:
+        raise ReportError(
+            f"Notebook {path} does not declare the standard parameter(s) "
+            f"{', '.join(missing)}. Every report notebook sets store, as_of and lang (and "
+            "account_id when it is per account) in its parameters cell."
+        )
+    return ReportSpec(
+        name=name,
+        path=path,
+        title={str(k): str(v) for k, v in dict(title).items()},
+        per_account=per_account,
+        frequency=frequency,
+        parameters=params,
+        parameters_cell=cell_index,
+        imports=_imports(nb),
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _normal_type(text: str) -> str:
+    t = "".join(text.split())
+    lowered = t.lower()
+    return lowered if lowered in SUPPORTED_TYPES else t
+
+
+def _imports(nb: Any) -> tuple[str, ...]:
+    """Modules imported by the notebook's code cells (not executed: read with ``ast``)."""
+    names: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.extend(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+    return tuple(dict.fromkeys(names))
+
+
+# -- parameter values ---------------------------------------------------------------------------
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def convert_parameter(report: str, param: Parameter, value: Any) -> Any:
+    """``value`` as the type ``param`` declares; text is parsed, typed values are checked.
+
+    Raises ``ReportError`` saying which parameter, the value found, and what is expected.
+    """
+    t = param.type
+    try:
+        if t in ("None", "") or t not in SUPPORTED_TYPES:
+            if isinstance(value, str | int | float | bool) or value is None:
+                return value
+            raise ValueError("a text, number or true/false value")
+        if t.startswith("list["):
+            inner = t[5:-1]
+            items = [s.strip() for s in value.split(",") if s.strip()] if isinstance(
+                value, str
+            ) else value
+            if not isinstance(items, list | tuple):
+                raise ValueError(f"a comma-separated list of {inner}")
+            return [_scalar(inner, item) for item in items]
+        return _scalar(t, value)
+    except ValueError as exc:
+        hint = f" ({param.help})" if param.help else ""
+        raise ReportError(
+            f"Parameter '{param.name}' of report '{report}' is {value!r}: expected "
+            f"{t} — {exc}{hint}. Example: -p {param.name}={_example(param)}"
+        ) from None
+
+
+def _scalar(t: str, value: Any) -> Any:
+    if t == "str":
+        if isinstance(value, str):
+            return value
+        raise ValueError("a text")
+    if t == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError("true or false")
+    if t == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            text = value.strip().replace("_", "")
+            if text.lstrip("+-").isdigit():
+                return int(text)
+        raise ValueError("a whole number")
+    if t == "float":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                raise ValueError("a number") from None
+        else:
+            raise ValueError("a number")
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError("a finite number")
+        return number
+    raise ValueError(f"one of {', '.join(SUPPORTED_TYPES)}")
+
+
+def _example(param: Parameter) -> str:
+    value = param.default_value
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+# -- jobs and results ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReportJob:
+    """One report to render: everything decided before execution."""
+
+    spec: ReportSpec
+    parameters: Mapping[str, Any]  # exactly what papermill injects
+    as_of: date
+    period: Period
+    slug: str
+    lang: str
+    account_id: str | None = None
+    account_name: str | None = None
+    group: str | None = None
+    command: str = ""  # the `kam report …` command that reproduces this report
+    snapshot: Mapping[str, Any] | None = None
+    store: str = ""  # the store as the user gave it
+
+    @property
+    def report(self) -> str:
+        return self.spec.name
+
+    @property
+    def rel_path(self) -> str:
+        """``<report>/<period>/<slug>`` (relative to the output directory)."""
+        return f"{self.spec.name}/{self.period.label}/{self.slug}"
+
+    @property
+    def title(self) -> str:
+        base = self.spec.title_for(self.lang)
+        return f"{base} · {self.account_name or self.account_id}" if self.account_id else base
+
+    def describe(self) -> str:
+        """``account_summary 2026-Q3 华东精密-A001`` for messages."""
+        return f"{self.spec.name} {self.period.label} {self.slug}"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """The outcome of one report.
+
+    ``status`` is ``ok``, ``failed`` (a cell raised, the kernel died, the export failed) or
+    ``timeout``; ``path`` is the report's ``index.html`` (under ``_failed/`` when it
+    failed).  ``cell_index`` is the failing cell's 0-based index in the report notebook
+    (``notebooks/NAME.ipynb``), ``execution_count`` its ``In [n]``.
+    """
+
+    job: ReportJob
+    status: str
+    seconds: float
+    path: Path
+    error: str | None = None
+    cell_index: int | None = None
+    execution_count: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def report(self) -> str:
+        return self.job.report
+
+    def parameters_text(self) -> str:
+        """The parameters a reader needs to tell reports apart (store left out)."""
+        shown = {k: v for k, v in self.job.parameters.items() if k != "store"}
+        return " ".join(f"{k}={_param_text(v)}" for k, v in shown.items())
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of :meth:`ReportEngine.run`: one result per job, in job order."""
+
+    results: tuple[ReportResult, ...]
+    index: Path | None = None
+    period_indexes: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> tuple[ReportResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``report``, ``parameters``, ``status``, ``seconds``, ``path``, ``error``."""
+        return pd.DataFrame(
+            [
+                {
+                    "report": r.report,
+                    "parameters": r.parameters_text(),
+                    "status": r.status,
+                    "seconds": round(r.seconds, 2),
+                    "path": str(r.path),
+                    "error": r.error,
+                }
+                for r in self.results
+            ],
+            columns=["report", "parameters", "status", "seconds", "path", "error"],
+        )
+
+    def __add__(self, other: BatchResult) -> BatchResult:
+        return BatchResult(
+            self.results + other.results,
+            other.index or self.index,
+            self.period_indexes + other.period_indexes,
+        )
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+@dataclass
+class _Staged:
+    """A report executed and written into its work directory, not yet published."""
+
+    job: ReportJob
+    work: Path | None
+    failure: CellFailure | None
+    started: datetime
+    seconds: float
+    fatal: ReportError | None = None
+    message: str | None = None
+    cell_index: int | None = None
+
+
+@dataclass
+class _RunState:
+    work_dirs: set[Path] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, path: Path) -> None:
+        with self.lock:
+            self.work_dirs.add(path)
+
+    def discard(self, path: Path) -> None:
+        with self.lock:
+            self.work_dirs.discard(path)
+
+
+# -- the engine ---------------------------------------------------------------------------------
+class ReportEngine:
+    """Plans and renders reports; keeps warm kernels between runs until :meth:`close`.
+
+    Parameters
+    ----------
+    store
+        The data store the notebooks read (passed to them as ``store``, as an absolute
+        path).  It must exist.
+    out
+        Output directory (``reports`` by default).
+    notebook_dir
+        Where report notebooks are (``$KAMLIB_NOTEBOOKS`` or ``notebooks``).
+    timeout
+        Seconds a single cell may run; ``None`` or 0: no limit.  A cell that runs longer
+        fails its report (status ``timeout``).
+    jobs
+        Reports rendered at the same time, each in its own warm kernel (default: the number
+        of CPU cores available).
+    methodology
+        Methodology file recorded in manifests and headers (default: kamlib's own); its
+        fiscal year start month sets quarterly and yearly periods.
+    cwd
+        Working directory of the kernels (default: the current directory).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: str | os.PathLike[str],
+        out: str | os.PathLike[str] = "reports",
+        notebook_dir: str | os.PathLike[str] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        jobs: int | None = None,
+        methodology: str | os.PathLike[str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        kernel_name: str = "python3",
+    ) -> None:
+        if timeout is not None and (timeout < 0 or timeout != timeout):
+            raise ReportError(f"The timeout must be 0 (none) or more seconds. Got {timeout!r}.")
+        if jobs is not None and jobs < 1:
+            raise ReportError(f"jobs must be 1 or more. Got {jobs!r} instead.")
+        self.store = str(store)
+        self.out = Path(out)
+        self.notebook_dir = Path(notebook_dir) if notebook_dir else default_notebook_dir()
+        self.timeout = float(timeout) if timeout else None
+        self.jobs = jobs or _cpu_count()
+        self.methodology_path = Path(methodology) if methodology else None
+        self.cwd = Path(cwd) if cwd else Path.cwd()
+        self.kernel_name = kernel_name
+        self._pool: KernelPool | None = None
+        self._snapshots: dict[tuple[str, int, int], Mapping[str, Any] | None] = {}
+        self._methodology: Any = None
+        self._kamdata: Any = None
+
+    # -- context ---------------------------------------------------------------------------
+    def __enter__(self) -> ReportEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut down the warm kernels."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def kill(self) -> None:
+        """Stop at once: kill the kernels (used on Ctrl-C)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.kill()
+
+    # -- planning --------------------------------------------------------------------------
+    @property
+    def methodology(self) -> Any:
+        if self._methodology is None:
+            from kamlib.config import load_methodology
+
+            self._methodology = load_methodology(self.methodology_path)
+        return self._methodology
+
+    def store_path(self) -> Path:
+        """The store, checked to exist."""
+        path = Path(self.store)
+        if not path.exists():
+            raise ReportError(
+                f"The store {self.store} does not exist. Build the demo store with "
+                f"`kam demo --store {self.store}` or import exports with "
+                f"`kam import FILES --store {self.store}`."
+            )
+        return path.resolve()
+
+    def plan(
+        self,
+        report: str,
+        *,
+        as_of: date | str | None = None,
+        period: Period | str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        accounts: pd.DataFrame | None = None,
+        group: str | None = None,
+        frequency: str | None = None,
+    ) -> list[ReportJob]:
+        """Check everything and return the jobs to render; nothing runs yet.
+
+        Parameters
+        ----------
+        report
+            Report name (a notebook in the notebook directory).
+        as_of
+            The report date; may also be given as the ``as_of`` parameter.  Defaults to the
+            end of ``period``.
+        period
+            The reporting period (``2026-Q3``…); by default the period of ``as_of`` at the
+            report's frequency.
+        parameters
+            Notebook parameters by name: values of the declared type, or text to convert.
+        accounts
+            Per-account reports: a frame with ``account_id`` and ``name`` (a target group);
+            one job per row.  Without it, give the ``account_id`` parameter.
+        group
+            The name of the target group (recorded in manifests and index pages).
+        frequency
+            Override the report's frequency when deriving the period.
+        """
+        spec = load_report(report, self.notebook_dir)
+        given = dict(parameters or {})
+        if "store" in given:
+            raise ReportError(
+                "The store is not a -p parameter: give it with --store (ReportEngine(store=…))."
+            )
+        unknown = [k for k in given if k not in spec.parameters]
+        if unknown:
+            raise ReportError(
+                f"Report '{spec.name}' has no parameter {', '.join(repr(u) for u in unknown)}. "
+                f"Valid parameters: {spec.describe_parameters()}."
+            )
+        values = {k: convert_parameter(spec.name, spec.parameters[k], v) for k, v in given.items()}
+
+        fy = self.methodology.fiscal_year_start_month
+        the_period = (
+            parse_period(period, fiscal_year_start_month=fy) if isinstance(period, str) else period
+        )
+        day = self._as_of(values.get("as_of"), as_of, the_period)
+        if the_period is None:
+            the_period = period_of(
+                day, frequency or spec.frequency, fiscal_year_start_month=fy
+            )
+        elif not the_period.contains(day):
+            raise ReportError(
+                f"as_of {day.isoformat()} lies outside the period {the_period.label} "
+                f"({the_period.start.isoformat()} – {the_period.end.isoformat()})."
+            )
+        lang = values.get("lang", spec.parameters["lang"].default_value)
+        if lang not in LANGUAGES:
+            raise ReportError(
+                f"Parameter 'lang' of report '{spec.name}' is {lang!r}: expected one of "
+                f"{', '.join(LANGUAGES)}."
+            )
+        store = self.store_path()
+        values["as_of"] = day.isoformat()
+        values["lang"] = lang
+        values["store"] = str(store)
+
+        rows: list[tuple[str | None, str | None]]
+        if spec.per_account:
+            if accounts is not None and ACCOUNT_PARAMETER in given:
+                raise ReportError("Give either an account_id parameter or a group, not both.")
+            if accounts is None:
+                if ACCOUNT_PARAMETER not in given:
+                    raise ReportError(
+                        f"Report '{spec.name}' is made per account: give -p account_id=ID "
+                        "or --for GROUP (e.g. --for top10)."
+                    )
+                rows = [(str(values[ACCOUNT_PARAMETER]), None)]
+            else:
+                missing_cols = {"account_id", "name"} - set(accounts.columns)
+                if missing_cols:
+                    raise ReportError(
+                        f"The account list needs columns account_id and name; "
+                        f"missing: {', '.join(sorted(missing_cols))}."
+                    )
+                if accounts.empty:
+                    raise ReportError(
+                        f"Target group {group or '(given)'!r} has no accounts on "
+                        f"{day.isoformat()}: there is nothing to render."
+                    )
+                rows = [
+                    (str(a), None if pd.isna(n) else str(n))
+                    for a, n in zip(accounts["account_id"], accounts["name"], strict=True)
+                ]
+        else:
+            if accounts is not None:
+                raise ReportError(
+                    f"Report '{spec.name}' covers the whole book, not one account: "
+                    "--for GROUP applies only to per-account reports."
+                )
+            rows = [(None, None)]
+
+        suffix = _suffix(spec, values, lang)
+        if spec.per_account:
+            slugs = [layout.account_slug(name, aid or "") + suffix for aid, name in rows]
+            slugs = layout.unique_slugs(slugs, [aid or "" for aid, _ in rows])
+        else:
+            slugs = ["all" + suffix]
+        snapshot = self._snapshot(store)
+        explicit_period = period is not None
+        jobs = []
+        for (aid, name), slug in zip(rows, slugs, strict=True):
+            params = {k: values[k] for k in spec.parameters if k in values}
+            if aid is not None:
+                params[ACCOUNT_PARAMETER] = aid
+            jobs.append(
+                ReportJob(
+                    spec=spec,
+                    parameters=params,
+                    as_of=day,
+                    period=the_period,
+                    slug=slug,
+                    lang=lang,
+                    account_id=aid,
+                    account_name=name,
+                    group=group,
+                    command=self._command(spec, params, the_period if explicit_period else None),
+                    snapshot=snapshot,
+                    store=self.store,
+                )
+            )
+        return jobs
+
+    def accounts_for(self, group: str, *, as_of: date | str) -> pd.DataFrame:
+        """The accounts of target ``group`` on ``as_of`` (``kamlib.segmentation``), from the store.
+
+        Raises ``ConfigError`` for an unknown group and ``ReportError`` for an empty one.
+        """
+        from kamlib.segmentation import check_group_name, target_group
+
+        check_group_name(group)
+        day = parse_date(as_of)
+        frame = target_group(self._data(), group, as_of=day)
+        if frame.empty:
+            raise ReportError(
+                f"Target group {group!r} has no accounts on {day.isoformat()} (for top<N> and "
+                "strategic: no account has revenue in the 12 months before): nothing to render."
+            )
+        return frame
+
+    def _data(self) -> Any:
+        store = self.store_path()
+        key = _file_key(store)
+        if self._kamdata is None or self._kamdata[0] != key:
+            try:
+                from kamlib.data import load  # type: ignore[attr-defined]
+            except ImportError as exc:
+                raise ReportError(
+                    "Target groups need kamlib.data.load, which this version of kamlib lacks."
+                ) from exc
+            self._kamdata = (key, load(str(store)))
+        return self._kamdata[1]
+
+    def _as_of(self, param: Any, as_of: date | str | None, period: Period | None) -> date:
+        days = [parse_date(v) for v in (param, as_of) if v is not None]
+        if len(days) == 2 and days[0] != days[1]:
+            raise ReportError(
+                f"as_of is given twice with different dates: {days[0]} and {days[1]}."
+            )
+        if days:
+            return days[0]
+        if period is not None:
+            return period.end
+        raise ReportError("No as_of date: give -p as_of=YYYY-MM-DD or a --period.")
+
+    def _snapshot(self, store: Path) -> Mapping[str, Any] | None:
+        key = _file_key(store)  # a re-import changes the file: read the snapshot again
+        if key not in self._snapshots:
+            self._snapshots[key] = read_snapshot(store)
+        return self._snapshots[key]
+
+    def _command(self, spec: ReportSpec, params: Mapping[str, Any], period: Period | None) -> str:
+        parts = ["kam", "report", spec.name, "--store", self.store]
+        if period is not None:
+            parts += ["--period", period.label]
+        for k, v in params.items():
+            if k != "store":
+                parts += ["-p", f"{k}={_param_text(v)}"]
+        return " ".join(shlex.quote(p) for p in parts)
+
+    # -- running ---------------------------------------------------------------------------
+    def render(
+        self,
+        report: str,
+        *,
+        on_result: Callable[[ReportResult], None] | None = None,
+        **plan_kwargs: Any,
+    ) -> BatchResult:
+        """:meth:`plan` then :meth:`run`."""
+        return self.run(self.plan(report, **plan_kwargs), on_result=on_result)
+
+    def run(
+        self,
+        jobs: Iterable[ReportJob],
+        *,
+        on_result: Callable[[ReportResult], None] | None = None,
+    ) -> BatchResult:
+        """Render ``jobs`` (in parallel, on warm kernels); failures do not stop the batch.
+
+        ``on_result`` is called (in this thread) as each report is finished, e.g. to move a
+        progress bar.  Raises ``ReportError`` when the output directory cannot be written
+        (read-only, full); on ``KeyboardInterrupt`` the kernels are killed, unfinished work
+        is removed, and the interrupt propagates.
+        """
+        jobs = list(jobs)
+        if not jobs:
+            return BatchResult(())
+        out = layout.prepare_output(self.out)
+        if self._pool is None:
+            self._pool = KernelPool(self.jobs, kernel_name=self.kernel_name, cwd=self.cwd)
+            _prewarm_export()
+        pool = self._pool
+        state = _RunState()
+        results: dict[int, ReportResult] = {}
+        try:
+            futures = {
+                pool.submit(self._stage, job, out, state, workers=len(jobs)): i
+                for i, job in enumerate(jobs)
+            }
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    staged = future.result()
+                except KernelPoolStopped:
+                    raise KeyboardInterrupt from None
+                result = self._publish(staged, out, state)
+                results[i] = result
+                if on_result is not None:
+                    on_result(result)
+        except BaseException as exc:
+            self.kill()
+            for work in list(state.work_dirs):
+                layout.remove_quietly(work)
+            if isinstance(exc, KeyboardInterrupt) and results:
+                with contextlib.suppress(Exception):  # list what was finished; best effort
+                    _write_indexes(out, tuple(results.values()))
+            layout.tidy(out)
+            raise
+        ordered = tuple(results[i] for i in range(len(jobs)))
+        try:
+            index = _write_indexes(out, ordered)
+        except OSError as exc:
+            raise layout.output_error(out, exc) from exc
+        layout.tidy(out)
+        return BatchResult(ordered, index[0], index[1])
+
+    # -- one report (worker thread) ---------------------------------------------------------
+    def _stage(self, kernel: Any, job: ReportJob, out: Path, state: _RunState) -> _Staged:
+        from kamlib.reports.html import ReportHeader, export_html
+
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        try:
+            work = layout.new_work_dir(out)
+        except ReportError as exc:
+            return _Staged(job, None, None, started, 0.0, fatal=exc)
+        state.add(work)
+        notebook_file = work / f"{job.report}.ipynb"
+        try:
+            execution = kernel.execute(
+                job.spec.path,
+                notebook_file,
+                parameters=job.parameters,
+                timeout=self.timeout,
+                preload=job.spec.imports,
+            )
+        except KernelPoolStopped:
+            raise
+        except Exception as exc:
+            execution = Execution(
+                None, CellFailure("internal", type(exc).__name__, str(exc) or repr(exc))
+            )
+        failure = execution.failure
+        header = ReportHeader(
+            title=job.title,
+            period=job.period.label,
+            as_of=job.as_of.isoformat(),
+            snapshot=_snapshot_text(job.snapshot),
+            generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+            reproduce_command=job.command,
+            methodology_fingerprint=self.methodology.fingerprint,
+            lang=job.lang,
+        )
+        html_text: str | None = None
+        if execution.notebook is not None:
+            try:
+                html_text = export_html(execution.notebook, header=header)
+            except Exception as exc:
+                if failure is None:
+                    failure = CellFailure("export", type(exc).__name__, str(exc))
+        cell_index = _source_cell_index(job.spec, failure)
+        message = _failure_message(job, failure, cell_index, self.timeout)
+        if html_text is None:
+            html_text = _fallback_html(job, header, message or "")
+        seconds = time.perf_counter() - clock
+        manifest = self._manifest(job, failure, message, cell_index, started, seconds)
+        try:
+            if not notebook_file.exists() and execution.notebook is not None:
+                import nbformat
+
+                nbformat.write(execution.notebook, str(notebook_file))
+            (work / "index.html").write_text(html_text, encoding="utf-8")
+            (work / layout.MANIFEST).write_text(
+                json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+            )
+        except OSError as exc:
+            return _Staged(job, work, failure, started, seconds, fatal=layout.output_error(out, exc))
+        return _Staged(job, work, failure, started, seconds, message=message, cell_index=cell_index)
+
+    def _manifest(
+        self,
+        job: ReportJob,
+        failure: CellFailure | None,
+        message: str | None,
+        cell_index: int | None,
+        started: datetime,
+        seconds: float,
+    ) -> dict[str, Any]:
+        status = _status(failure)
+        target = job.rel_path if status == "ok" else f"{layout.FAILED_DIR}/{job.rel_path}"
+        return {
+            "kamlib_manifest": 1,
+            "report": job.report,
+            "title": job.title,
+            "report_title": job.spec.title_for(job.lang),
+            "period": job.period.label,
+            "frequency": job.period.freq,
+            "as_of": job.as_of.isoformat(),
+            "lang": job.lang,
+            "slug": job.slug,
+            "path": target,
+            "account_id": job.account_id,
+            "account_name": job.account_name,
+            "group": job.group,
+            "parameters": dict(job.parameters),
+            "status": status,
+            "error": None
+            if failure is None
+            else {
+                "kind": failure.kind,
+                "ename": failure.ename,
+                "evalue": failure.evalue,
+                "cell_index": cell_index,
+                "execution_count": failure.execution_count,
+                "message": message,
+                "traceback": failure.traceback,
+            },
+            "started": started.isoformat(timespec="milliseconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "seconds": round(seconds, 3),
+            "timeout": self.timeout,
+            "store": job.store,
+            "snapshot": dict(job.snapshot) if job.snapshot else None,
+            "methodology": {
+                "source": self.methodology.source,
+                "fingerprint": self.methodology.fingerprint,
+            },
+            "notebook": {
+                "path": _display_path(job.spec.path, self.cwd),
+                "sha256": job.spec.sha256,
+            },
+            "command": job.command,
+            "versions": environment_versions(),
+        }
+
+    # -- publishing (main thread) -----------------------------------------------------------
+    def _publish(self, staged: _Staged, out: Path, state: _RunState) -> ReportResult:
+        job = staged.job
+        if staged.fatal is not None:
+            if staged.work is not None:
+                layout.remove_quietly(staged.work)
+                state.discard(staged.work)
+            raise staged.fatal
+        assert staged.work is not None
+        status = _status(staged.failure)
+        target = out / job.rel_path if status == "ok" else out / layout.FAILED_DIR / job.rel_path
+        try:
+            layout.publish(staged.work, target, out)
+            state.discard(staged.work)
+            if status == "ok":
+                layout.remove_quietly(out / layout.FAILED_DIR / job.rel_path)
+        except OSError as exc:
+            raise layout.output_error(out, exc) from exc
+        failure = staged.failure
+        return ReportResult(
+            job=job,
+            status=status,
+            seconds=staged.seconds,
+            path=target / "index.html",
+            error=staged.message,
+            cell_index=staged.cell_index,
+            execution_count=None if failure is None else failure.execution_count,
+            ename=None if failure is None else failure.ename,
+            evalue=None if failure is None else failure.evalue,
+        )
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def read_snapshot(store: Path) -> dict[str, Any] | None:
+    """The store's data snapshot (``kamlib.data.snapshot_info``) as a JSON-ready dict.
+
+    ``None`` when this kamlib has no ``snapshot_info`` yet; a store that cannot be read
+    raises the data layer's error.
+    """
+    try:
+        from kamlib.data import snapshot_info  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    snap = snapshot_info(store)
+    imported = getattr(snap, "imported_at", None)
+    return {
+        "batch_id": getattr(snap, "batch_id", None),
+        "fingerprint": getattr(snap, "fingerprint", None),
+        "imported_at": None if imported is None or pd.isna(imported) else str(imported),
+        "source": getattr(snap, "source", None),
+    }
+
+
+_versions: dict[str, str] | None = None
+
+
+def environment_versions() -> dict[str, str]:
+    """Python, kamlib and the main dependencies' versions (recorded in every manifest)."""
+    global _versions
+    if _versions is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        found = {"python": platform.python_version()}
+        for name in _VERSIONED:
+            try:
+                found[name] = version(name)
+            except PackageNotFoundError:
+                continue
+        _versions = found
+    return dict(_versions)
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _suffix(spec: ReportSpec, values: Mapping[str, Any], lang: str) -> str:
+    """Slug suffix telling apart renderings with another language or other parameters."""
+    suffix = "" if lang == "en" else f"-{lang}"
+    extras = {
+        k: v
+        for k, v in values.items()
+        if k not in (*STANDARD_PARAMETERS, ACCOUNT_PARAMETER)
+        and v != spec.parameters[k].default_value
+    }
+    if extras:
+        digest = hashlib.sha1(
+            json.dumps(extras, sort_keys=True, default=str).encode("utf-8")
+        ).hexdigest()[:6]
+        suffix += f"-{digest}"
+    return suffix
+
+
+def _status(failure: CellFailure | None) -> str:
+    if failure is None:
+        return "ok"
+    return "timeout" if failure.kind == "timeout" else "failed"
+
+
+def _source_cell_index(spec: ReportSpec, failure: CellFailure | None) -> int | None:
+    """The failing cell's index in the report notebook (papermill counts its injected cell)."""
+    if failure is None or failure.cell_index is None:
+        return None
+    injected_at = (spec.parameters_cell if spec.parameters_cell is not None else -1) + 1
+    return failure.cell_index - 1 if failure.cell_index > injected_at else failure.cell_index
+
+
+def _failure_message(
+    job: ReportJob, failure: CellFailure | None, cell_index: int | None, timeout: float | None
+) -> str | None:
+    if failure is None:
+        return None
+    where = ""
+    if cell_index is not None:
+        count = f", In [{failure.execution_count}]" if failure.execution_count else ""
+        where = f"cell index {cell_index}{count} of {job.spec.path.name}"
+    if failure.kind == "timeout":
+        return f"{where} was still running after {timeout:g} s (the timeout)"
+    if failure.kind == "kernel":
+        return f"the kernel died in {where}"
+    if failure.kind == "export":
+        return f"HTML export failed: {failure.ename}: {failure.evalue}"
+    if failure.kind == "internal":
+        return f"could not run the notebook: {failure.ename}: {failure.evalue}"
+    return f"{where} raised {failure.ename}: {failure.evalue}"
+
+
+def _snapshot_text(snapshot: Mapping[str, Any] | None) -> str:
+    if not snapshot:
+        return "unknown"
+    fp = str(snapshot.get("fingerprint") or "")[:12]
+    batch = snapshot.get("batch_id")
+    return f"batch {batch} · {fp}" if batch is not None else fp or "unknown"
+
+
+def _display_path(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _fallback_html(job: ReportJob, header: Any, message: str) -> str:
+    """A minimal page when the HTML export itself failed or there is no notebook."""
+    import html
+
+    e = html.escape
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        f"<title>{e(job.title)}</title></head><body>"
+        f"<h1>{e(job.title)}</h1><p>{e(job.period.label)} · as of {e(job.as_of.isoformat())}</p>"
+        f"<p style=\"color:#cf222e\"><strong>This report failed:</strong> {e(message)}</p>"
+        f"<p>Reproduce with: <code>{e(job.command)}</code></p></body></html>\n"
+    )
+
+
+_prewarmed = threading.Event()
+
+
+def _prewarm_export() -> None:
+    """Load nbconvert and the report template while the kernels start (saves seconds once).
+
+    Runs a throw-away export of an empty notebook in a background thread; any problem is
+    ignored here and met again, properly reported, by the first real export.
+    """
+    if _prewarmed.is_set():
+        return
+    _prewarmed.set()
+
+    def warm() -> None:
+        try:
+            import nbformat
+
+            from kamlib.reports.html import ReportHeader, export_html
+
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_markdown_cell("kamlib")]
+            header = ReportHeader(
+                title="", period="", as_of="", snapshot="", generated_at="",
+                reproduce_command="", methodology_fingerprint="",
+            )  # fmt: skip
+            export_html(nb, header=header)
+        except Exception:
+            pass
+
+    threading.Thread(target=warm, name="kamlib-export-warm-up", daemon=True).start()
+
+
+def _write_indexes(out: Path, results: tuple[ReportResult, ...]) -> tuple[Path, tuple[Path, ...]]:
+    from kamlib.reports.index_pages import write_period_index, write_reports_index
+
+    periods = sorted(
+        {(r.job.report, r.job.period.label) for r in results if r.job.spec.per_account}
+    )
+    period_pages = tuple(write_period_index(out, report, period) for report, period in periods)
+    return write_reports_index(out), period_pages
+
+
+__all__ = [
+    "ACCOUNT_PARAMETER",
+    "LANGUAGES",
+    "STANDARD_PARAMETERS",
+    "BatchResult",
+    "Parameter",
+    "ReportEngine",
+    "ReportJob",
+    "ReportResult",
+    "ReportSpec",
+    "available_reports",
+    "convert_parameter",
+    "default_notebook_dir",
+    "environment_versions",
+    "list_reports",
+    "load_report",
+    "read_snapshot",
+]

@@ -1,0 +1,126 @@
+"""Every report notebook follows the conventions the engine relies on.
+
+- committed with outputs stripped (no outputs, no execution counts, no papermill metadata);
+- metadata ``kamlib.title`` in English and Chinese, ``per_account`` a flag, a known frequency;
+- a ``parameters`` cell that papermill's ``inspect_notebook`` reads: every parameter typed
+  (a type the engine converts command-line text to) with a help comment; the standard
+  parameters present (``store``, ``as_of``, ``lang``, and ``account_id`` per account), typed
+  ``str``, with defaults the engine accepts;
+- what the engine passes is exactly a subset of what the notebook declares;
+- thin: no function or class definitions (logic lives in kamlib).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import nbformat
+import pytest
+from papermill import inspect_notebook
+
+from kamlib.periods import FREQUENCIES, normalise_frequency, parse_date
+from kamlib.reports.engine import (
+    ACCOUNT_PARAMETER,
+    LANGUAGES,
+    STANDARD_PARAMETERS,
+    SUPPORTED_TYPES,
+    ReportEngine,
+    load_report,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TEST_NOTEBOOKS = sorted((Path(__file__).parent / "data" / "notebooks").glob("*.ipynb"))
+ALL = REPORT_NOTEBOOKS + TEST_NOTEBOOKS
+
+
+def ids(paths: list[Path]) -> list[str]:
+    return [f"{p.parent.name}/{p.name}" for p in paths]
+
+
+def test_there_are_report_notebooks():
+    assert REPORT_NOTEBOOKS, "notebooks/ holds no report notebook"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_outputs_stripped(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        assert cell.outputs == [], f"{path.name} cell {i} has outputs: strip them before commit"
+        assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+        assert "papermill" not in cell.metadata, f"{path.name} cell {i} has papermill metadata"
+        assert "injected-parameters" not in cell.metadata.get("tags", []), (
+            f"{path.name} cell {i} is papermill's injected cell: commit the source notebook"
+        )
+    assert "papermill" not in nb.metadata and "widgets" not in nb.metadata
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_metadata(path):
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("kamlib")
+    assert isinstance(meta, dict), f"{path.name}: notebook metadata needs a 'kamlib' entry"
+    title = meta.get("title")
+    assert isinstance(title, dict) and set(LANGUAGES) <= set(title), (
+        f"{path.name}: kamlib.title needs {LANGUAGES}"
+    )
+    assert all(isinstance(t, str) and t.strip() for t in title.values())
+    assert isinstance(meta.get("per_account", False), bool)
+    assert normalise_frequency(meta.get("frequency", "monthly")) in FREQUENCIES
+    assert nb.metadata.get("kernelspec", {}).get("language") == "python"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_parameters_typed_with_help(path):
+    params = inspect_notebook(str(path))
+    assert params, f"{path.name}: no parameters cell papermill can read"
+    for name, p in params.items():
+        assert p["inferred_type_name"] in SUPPORTED_TYPES, (
+            f"{path.name}: parameter {name} has type {p['inferred_type_name']!r}; "
+            f"annotate it with one of {SUPPORTED_TYPES}"
+        )
+        assert p["help"].strip(), f"{path.name}: parameter {name} needs a '# help' comment"
+        ast.literal_eval(p["default"])  # a literal, not an expression
+    spec = load_report(path.stem, path.parent)
+    needed = STANDARD_PARAMETERS + ((ACCOUNT_PARAMETER,) if spec.per_account else ())
+    for name in needed:
+        assert params[name]["inferred_type_name"] == "str", f"{path.name}: {name} must be str"
+    assert spec.parameters["lang"].default_value in LANGUAGES
+    parse_date(spec.parameters["as_of"].default_value)
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_engine_passes_only_declared_parameters(path, tmp_path, monkeypatch):
+    import kamlib.reports.engine as engine_module
+
+    store = tmp_path / "store.duckdb"
+    store.write_bytes(b"")  # planning only checks that it exists; no snapshot needed here
+    monkeypatch.setattr(engine_module, "read_snapshot", lambda store: None)
+    engine = ReportEngine(store=store, out=tmp_path / "out", notebook_dir=path.parent)
+    spec = load_report(path.stem, path.parent)
+    extra = {ACCOUNT_PARAMETER: "A1"} if spec.per_account else {}
+    [job] = engine.plan(spec.name, as_of="2026-09-30", parameters=extra)
+    assert set(job.parameters) <= set(spec.parameters)
+    assert set(STANDARD_PARAMETERS) <= set(job.parameters)
+    assert job.parameters["as_of"] == "2026-09-30" and job.parameters["lang"] in LANGUAGES
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_notebooks_are_thin(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join(
+            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
+        )
+        tree = ast.parse(source)
+        defined = [
+            n.name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        ]
+        assert not defined, f"{path.name} cell {i} defines {defined}: move it into kamlib"
