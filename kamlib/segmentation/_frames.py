@@ -1,0 +1,88 @@
+"""Small helpers shared by the segmentation modules: account frames, columns, languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kamlib.config import Methodology, load_methodology
+from kamlib.errors import ConfigError, DataValidationError
+
+
+def account_frame(features: Any, who: str) -> pd.DataFrame:
+    """``features`` with ``account_id`` as a text column (it may come as the index, as from
+    :func:`kamlib.features.account_features`); one row per account is checked."""
+    if not isinstance(features, pd.DataFrame):
+        raise DataValidationError(
+            f"The 'features' parameter of {who} must be a pandas DataFrame with an "
+            f"'account_id' column (or index). Got {type(features).__name__} instead."
+        )
+    frame = features
+    if "account_id" not in frame.columns:
+        if "account_id" not in frame.index.names:
+            raise DataValidationError(
+                f"Required column 'account_id' missing from the frame given to {who} (as a "
+                "column or as the index)."
+            )
+        frame = frame.reset_index()
+    ids = frame["account_id"]
+    if ids.isna().any():
+        raise DataValidationError(
+            f"Column 'account_id' of the frame given to {who} has {int(ids.isna().sum())} empty "
+            "value(s); every row must name its account."
+        )
+    ids = ids.astype("str")
+    dupes = ids[ids.duplicated()]
+    if len(dupes):
+        raise DataValidationError(
+            f"The frame given to {who} has {len(dupes)} duplicate account_id value(s), e.g. "
+            f"{dupes.iloc[0]!r}; it must have one row per account."
+        )
+    out = frame.reset_index(drop=True)
+    out["account_id"] = ids.to_numpy()
+    return out
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], who: str) -> None:
+    for col in columns:
+        if col not in frame.columns:
+            raise DataValidationError(
+                f"Required column '{col}' missing from the frame given to {who}. Compute it with "
+                "kamlib.features.account_features or choose another column."
+            )
+
+
+def numeric_column(frame: pd.DataFrame, column: str, who: str) -> np.ndarray:
+    """A column as float64 (NaN = missing); text that is not a number is an error."""
+    col = frame[column]
+    if pd.api.types.is_bool_dtype(col.dtype):
+        col = col.astype("Float64")
+    converted = pd.to_numeric(col, errors="coerce")
+    bad = converted.isna() & col.notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataValidationError(
+            f"Column '{column}' given to {who} holds {col.iloc[i]!r} (account "
+            f"{frame['account_id'].iloc[i]!r}): expected a number."
+        )
+    return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+def resolve_methodology(methodology: Any, who: str) -> Methodology:
+    if methodology is None:
+        return load_methodology()
+    if isinstance(methodology, Methodology):
+        return methodology
+    raise ConfigError(
+        f"The 'methodology' parameter of {who} must be a kamlib.config.Methodology (load a file "
+        f"with kamlib.config.load_methodology(path)) or None. Got {type(methodology).__name__} "
+        "instead."
+    )
+
+
+def check_lang(lang: str) -> str:
+    if lang not in ("en", "zh"):
+        raise ConfigError(f"The 'lang' parameter must be 'en' or 'zh'. Got {lang!r} instead.")
+    return lang
