@@ -720,9 +720,9 @@ class ReportEngine:
         """
         from kamlib.segmentation import check_group_name, target_group
 
-        check_group_name(group)
+        check_group_name(group, methodology=self.methodology)
         day = parse_date(as_of)
-        frame = target_group(self._data(), group, as_of=day)
+        frame = target_group(self._data(), group, as_of=day, methodology=self.methodology)
         if frame.empty:
             raise ReportError(
                 f"Target group {group!r} has no accounts on {day.isoformat()} (for top<N> and "
