@@ -114,6 +114,7 @@ __all__ = [
     "account_features_history",
     "feature_catalogue",
     "missing_reasons",
+    "months_before",
 ]
 
 #: Canonical tables the features read (``accounts`` and ``orders`` are required).
@@ -175,7 +176,7 @@ class FeatureWindows:
         """The output columns of :func:`account_features`, in order (``account_id`` is the index)."""
         s, lo = self.short, self.long
         return [
-            *STATIC_TEXT[:2], "employees", "annual_revenue", "registered_capital",
+            "industry", "region", "employees", "annual_revenue", "registered_capital",
             "strategic_fit", "ownership", "category_spend",
             f"revenue_{s}", f"revenue_{lo}", f"revenue_prev_{s}", f"growth_{s}",
             f"gross_margin_{s}", f"orders_{s}", f"order_days_{s}", "recency_days",
@@ -464,7 +465,7 @@ def _prepare(table: ir.Table, name: str) -> ir.Table:
         if value.type().is_date() and kind == "date":
             cols[col] = value
         elif value.type().is_timestamp() and kind == "timestamp":
-            # naive local time: drop a time zone the frame may carry, keep the wall clock
+            # kamlib timestamps are naive local time; an aware one is converted by the engine
             cols[col] = value if value.type().timezone is None else value.cast("timestamp")
         else:
             cols[col] = value.cast(kind)
@@ -544,9 +545,7 @@ def _order_lines(orders: ir.Table, products: ir.Table | None) -> ir.Table:
     )
 
 
-def _orders_single(
-    orders: ir.Table, products: ir.Table | None, cut: _Cut, windows: FeatureWindows
-) -> ir.Table:
+def _orders_single(orders: ir.Table, products: ir.Table | None, cut: _Cut) -> ir.Table:
     """Order primitives for one as-of date: three aggregations over the lines, joined.
 
     The distinct counts run on lines pre-filtered to their window (DuckDB counts distinct
@@ -949,7 +948,7 @@ def _feature_table(
     orders, products = table("orders"), table("products")
     assert orders is not None
     if single:
-        order_p = _orders_single(orders, products, plan.cuts[0], wnd)
+        order_p = _orders_single(orders, products, plan.cuts[0])
     else:
         order_p = _orders_monthly(orders, products, plan, snaps)
 
@@ -1362,8 +1361,8 @@ def missing_reasons(features: pd.DataFrame) -> pd.DataFrame:
     ----------
     features
         A frame returned by :func:`account_features` or :func:`account_features_history`
-        (its ``attrs`` tell which tables the source had; without them a missing table is
-        reported as "no … in the data").
+        (its ``attrs`` tell which tables the source had and the windows; a frame that lost
+        its ``attrs`` is read as from a source with every table and 8 quarters).
 
     Returns
     -------
@@ -1372,14 +1371,13 @@ def missing_reasons(features: pd.DataFrame) -> pd.DataFrame:
         ``as_of`` for a history), ``feature`` and ``reason``.
     """
     meta = features.attrs.get(ATTRS_KEY, {})
-    s_m, l_m, q = meta.get("windows", _windows_from_columns(features))
+    s_m, l_m, q = meta["windows"] if "windows" in meta else _windows_from_columns(features)
     windows = FeatureWindows(s_m, l_m, q)
     tables = set(meta.get("tables", SOURCE_TABLES))
     s, lo = windows.short, windows.long
     frame = features.reset_index()
     keys = [c for c in ("as_of", "account_id") if c in frame.columns]
     no_lines = frame[f"revenue_{lo}"].isna()
-    no_purchase = frame["first_order_date"].isna()
     no_orders = "no order line on or before the as-of date"
 
     def table_missing(name: str, otherwise: str) -> str | None:
@@ -1390,7 +1388,7 @@ def missing_reasons(features: pd.DataFrame) -> pd.DataFrame:
             no_lines, no_orders, f"no positive revenue in months {s_m + 1}–{2 * s_m}"
         ),
         f"gross_margin_{s}": lambda: np.where(
-            no_lines, no_orders, f"no revenue with a known cost in the last {s_m} months"
+            no_lines, no_orders, f"no positive revenue with a known cost in the last {s_m} months"
         ),
         "share_of_wallet": lambda: np.where(no_lines, no_orders, "category_spend unknown or 0"),
         f"win_rate_{lo}": lambda: table_missing(
@@ -1421,7 +1419,6 @@ def missing_reasons(features: pd.DataFrame) -> pd.DataFrame:
     for name in (f"revenue_{s}", f"revenue_{lo}", f"revenue_prev_{s}", f"orders_{s}",
                  f"order_days_{s}", "active_quarter_share", f"product_lines_{s}"):  # fmt: skip
         rules[name] = lambda: no_orders
-    del no_purchase
 
     pieces = []
     for name in windows.columns():

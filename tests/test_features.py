@@ -409,16 +409,20 @@ def edge_leap(edge) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
+def edge_quarter_end(edge) -> pd.DataFrame:
+    return account_features(edge, as_of="2024-03-31")
+
+
+@pytest.fixture(scope="module")
 def demo(demo_store) -> KamData:
     return load(demo_store)
 
 
 # -- against the reference -------------------------------------------------------------------------
-def test_edge_cases_equal_the_reference(edge, edge_data, edge_leap):
+def test_edge_cases_equal_the_reference(edge_data, edge_leap, edge_quarter_end):
     # frames with time-of-day in order_date go straight in: kamlib casts to dates itself
     assert_same(edge_leap, reference_features(edge_data, "2024-02-29"))
-    as_of = "2024-03-31"  # a quarter end
-    assert_same(account_features(edge, as_of=as_of), reference_features(edge_data, as_of))
+    assert_same(edge_quarter_end, reference_features(edge_data, "2024-03-31"))
 
 
 def test_edge_rollup_of_a_three_level_group_equals_the_reference(edge, edge_data):
@@ -434,9 +438,15 @@ def test_edge_rollup_of_a_three_level_group_equals_the_reference(edge, edge_data
     assert group["product_lines_12m"] == 3.0  # PLC, HMI, Drives across the three plants
 
 
-def test_demo_store_equals_the_reference_on_several_dates(demo_store, demo):
-    for as_of in ("2026-09-30", "2024-02-29", "2025-06-30", "2025-05-15"):
-        assert_same(account_features(demo_store, as_of=as_of), reference_features(demo, as_of))
+def test_demo_store_equals_the_reference_and_the_history_the_single_dates(demo_store, demo):
+    # the end date, a leap day month end, a mid-month date (quarter ends: the edge cases)
+    dates = ["2024-02-29", "2025-05-15", "2026-09-30"]
+    history = account_features_history(demo_store, as_of_dates=[dates[1], *dates, dates[0]])
+    assert list(history.index.get_level_values("as_of").unique()) == [ts(d) for d in dates]
+    for as_of in dates:
+        single = account_features(demo_store, as_of=as_of)
+        assert_same(single, reference_features(demo, as_of))
+        assert_same(history.loc[ts(as_of)], single)
 
 
 def test_demo_rollup_equals_the_reference(demo_store, demo):
@@ -451,27 +461,20 @@ def test_other_windows_equal_the_reference(demo_store, demo):
     got = account_features(demo_store, as_of="2025-08-31", windows=windows)
     assert "revenue_6m" in got and "win_rate_18m" in got
     assert_same(got, reference_features(demo, "2025-08-31", windows=windows))
-
-
-def test_history_equals_single_dates(demo_store):
-    dates = ["2024-02-29", "2025-03-31", "2025-05-15", "2026-09-30"]
-    history = account_features_history(demo_store, as_of_dates=[dates[2], *dates, dates[0]])
-    assert list(history.index.get_level_values("as_of").unique()) == [ts(d) for d in dates]
-    for as_of in dates:
-        single = account_features(demo_store, as_of=as_of)
-        assert_same(history.loc[ts(as_of)], single)
+    history = account_features_history(
+        demo_store, as_of_dates=["2025-07-31", "2025-08-31"], windows=windows
+    )
+    assert_same(history.loc[ts("2025-08-31")], got)
 
 
 @pytest.mark.parametrize("rollup", [False, True])
 def test_edge_history_equals_single_dates(edge, rollup):
-    # month ends (one shared pass, from before the first order to after the last) and one
-    # mid-month date (computed on its own)
-    month_ends = list(pd.date_range("2021-11-30", "2024-05-31", freq="ME").date)
-    history = account_features_history(
-        edge, as_of_dates=[*month_ends, dt.date(2024, 3, 15)], rollup=rollup
-    )
-    assert len(history.index.get_level_values("as_of").unique()) == len(month_ends) + 1
-    for as_of in ("2022-01-31", "2023-12-31", "2024-02-29", "2024-03-15"):
+    # month ends, in one shared pass (the windows reach back before the first order); S1
+    # spans December / January, S2 the start of the 12 months as of 2024-02-29
+    month_ends = list(pd.date_range("2023-09-30", "2024-05-31", freq="ME").date)
+    history = account_features_history(edge, as_of_dates=month_ends, rollup=rollup)
+    assert len(history.index.get_level_values("as_of").unique()) == len(month_ends)
+    for as_of in ("2023-12-31", "2024-02-29"):
         single = account_features(edge, as_of=as_of, rollup=rollup)
         assert_same(history.loc[ts(as_of)], single)
 
@@ -522,7 +525,7 @@ def test_hand_calculated_account(edge_leap):
     assert f["first_order_date"] == f["last_order_date"] == ts("2023-11-10")
 
 
-def test_zero_returns_late_orders_and_no_orders(edge, edge_leap):
+def test_zero_returns_late_orders_and_no_orders(edge_leap, edge_quarter_end):
     f = edge_leap
     zero = f.loc["ZERO"]
     assert zero["revenue_12m"] == 0.0 and zero["revenue_prev_12m"] == 0.0
@@ -545,12 +548,11 @@ def test_zero_returns_late_orders_and_no_orders(edge, edge_leap):
     assert none["contacts_known"] == 0.0 and none["economic_buyer_known"] == 0.0
     assert none["tickets_12m"] == 0.0 and np.isnan(none["sla_breach_rate_12m"])
     assert "FUTURE" not in f.index
-    assert "FUTURE" in account_features(edge, as_of="2024-03-31").index
+    assert "FUTURE" in edge_quarter_end.index
 
 
-def test_reopened_opportunity_takes_its_amount_as_of_the_date(edge, edge_leap):
-    before = edge_leap.loc["G2"]
-    after = account_features(edge, as_of="2024-03-31").loc["G2"]
+def test_reopened_opportunity_takes_its_amount_as_of_the_date(edge_leap, edge_quarter_end):
+    before, after = edge_leap.loc["G2"], edge_quarter_end.loc["G2"]
     # Q4 won on 2024-03-10: open on 2024-02-29 with the amount entered that day (18:30)
     assert before["open_pipeline"] == 28000.0 and np.isnan(before["win_rate_24m"])
     assert after["open_pipeline"] == 0.0 and after["win_rate_24m"] == 1.0
@@ -705,9 +707,7 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
         groups = F._group_map(links[["account_id", "parent_account_id"]])
         for dates, single in (((dt.date(2024, 2, 29),), True), (month_ends, False)):
             plan = F._Plan(tuple(F._Cut.build(d, windows) for d in dates), windows)
-            for rollup in (False, True):
-                expr = F._feature_table(
-                    src, plan, rollup=rollup, groups=groups if rollup else None, single=single
-                )
-                sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
-                assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
+            # a rollup uses every operation of the plain features, and the group mapping
+            expr = F._feature_table(src, plan, rollup=True, groups=groups, single=single)
+            sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
+            assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
