@@ -220,3 +220,374 @@ def note(key: str, lang: str = "en") -> str:
     check_lang(lang)
     pair = NOTES.get(key)
     return "" if pair is None else pair[LANGUAGES.index(lang)]
+
+
+# -- scoring, the portfolio review and the scoring explorer --------------------------------------
+#: Labels of the portfolio review report and the scoring explorer (merged into ``LABELS``).
+PORTFOLIO_LABELS: dict[str, tuple[str, str]] = {
+    # report sections
+    "portfolio_review": ("Key-account portfolio review", "大客户组合评估"),
+    "data_availability": ("Data and indicators", "数据与指标可用性"),
+    "tables_for_scoring": ("Tables the indicators read", "指标所需数据表"),
+    "tiers": ("Tiers", "客户分级"),
+    "tier_profile": ("What each tier looks like", "各级客户的指标画像"),
+    "score_distribution": ("Score distribution", "评分分布"),
+    "ranking": ("Accounts by score, with explanations", "客户评分排名及解释"),
+    "score_breakdown": ("Where the scores come from", "评分构成"),
+    "pareto": ("Pareto curve", "帕累托曲线"),
+    "abc_classes": ("ABC classes", "ABC 分类"),
+    "portfolio_matrix": ("Portfolio matrix", "客户组合矩阵"),
+    "tier_migration": ("Tier migration since the previous quarter", "与上季度末相比的层级变化"),
+    "risers": ("Moved up", "升级客户"),
+    "fallers": ("Slipped", "降级客户"),
+    "score_validation": ("Does the score work? Back-test", "评分是否有效？回测验证"),
+    "segment_profiles": ("Segment profiles", "客户细分画像"),
+    "methodology": ("Methodology", "评分方法"),
+    "review_notices": ("Notes on the data", "数据说明"),
+    "features": ("Account features", "客户特征"),
+    "scoring": ("Scoring", "评分"),
+    "segments": ("Segments", "客户细分"),
+    "clv": ("Customer lifetime value", "客户终身价值"),
+    # key figures
+    "group": ("Accounts included", "包含的客户"),
+    "accounts_reviewed": ("Accounts reviewed", "评估客户数"),
+    "revenue_12m_total": ("Revenue, last 12 months", "近12个月销售额"),
+    "tier_counts": ("Accounts per tier", "各级客户数"),
+    "weight_method": ("Weights", "权重方法"),
+    "methodology_source": ("Methodology file", "方法论文件"),
+    "tables_missing": ("Tables not in the data", "缺少的数据表"),
+    "indicators_unavailable": ("Indicators without any value", "无任何数据的指标"),
+    "none": ("none", "无"),
+    "weights_manual": ("set by hand in the methodology file", "方法论文件中人工设定"),
+    "weights_ahp": ("AHP (pairwise comparisons)", "层次分析法（两两比较）"),
+    "weights_entropy": ("entropy weight method", "熵权法"),
+    "weights_data": ("data-driven (fitted to next-year revenue)", "数据驱动（拟合次年收入）"),
+    "weights_given": ("given for this run", "本次运行指定"),
+    # indicators
+    "indicator": ("Indicator", "指标"),
+    "indicators": ("Indicators", "指标"),
+    "feature": ("Feature", "特征字段"),
+    "weight": ("Weight", "权重"),
+    "weight_share": ("Weight", "权重"),
+    "known_share": ("Accounts with a value", "有数据的客户占比"),
+    "missing_rule": ("When the value is missing", "缺失时的处理"),
+    "missing_excluded": (
+        "left out, the other weights re-normalised",
+        "不计入，其余指标权重重新归一",
+    ),
+    "missing_points": ("scored {points} points", "按 {points} 分计"),
+    "kind_static": ("static", "静态"),
+    "kind_dynamic": ("dynamic", "动态"),
+    "status_available": ("available", "可用"),
+    "status_partial": ("partly missing", "部分缺失"),
+    "status_unavailable": ("unavailable", "不可用"),
+    "status_constant": ("same for everyone", "所有客户相同"),
+    "reason_constant": (
+        "every account gets the same points, so it does not tell accounts apart",
+        "所有客户得分相同，无法区分客户",
+    ),
+    "max_score_possible": ("Highest score possible with this data", "现有数据下可能的最高分"),
+    "history_days_then": ("Days of order history then", "当时已有的订单历史天数"),
+    "pareto_now_lifted": ("now lifted by the Pareto rule", "本期按帕累托规则上调"),
+    "pareto_no_longer": ("no longer lifted by the Pareto rule", "不再按帕累托规则上调"),
+    "reason_no_table": ("no {table} table in the data", "数据中没有{table}表"),
+    "reason_no_cost": ("no cost on the order lines", "订单行没有成本数据"),
+    "reason_needs_category_spend": (
+        "needs the accounts' category spend, which is not recorded",
+        "需要客户品类采购总额，但未记录",
+    ),
+    "reason_not_recorded": ("not recorded in the accounts table", "客户表中未记录"),
+    "reason_some_missing": ("no value for some accounts", "部分客户没有数据"),
+    # tiers and ranking
+    "tier": ("Tier", "层级"),
+    "tier_new": ("(new)", "（新客户）"),
+    "tier_gone": ("(gone)", "（已不存在）"),
+    "tier_before": ("Tier on {date}", "{date} 的层级"),
+    "min_score": ("Minimum score", "最低分"),
+    "accounts_count": ("Accounts", "客户数"),
+    "account_share": ("Share of accounts", "客户数占比"),
+    "score_mean": ("Mean score", "平均分"),
+    "revenue_12m": ("12-month revenue", "近12个月销售额"),
+    "revenue_share": ("Share of revenue", "销售额占比"),
+    "value_share": ("Share of value", "价值占比"),
+    "next_year_share": ("Share of next-year revenue", "次年销售额占比"),
+    "pareto_gini": ("Gini of revenue (concentration)", "销售额基尼系数（集中度）"),
+    "lifted_by_pareto": ("Pareto-lifted", "按帕累托规则上调"),
+    "rank": ("Rank", "排名"),
+    "score": ("Score", "评分"),
+    "scored_weight_share": ("Weight scored", "已评分权重"),
+    "strongest": ("Strongest indicators (points)", "贡献最大的指标（分）"),
+    "not_scored": ("No value for", "缺少数据的指标"),
+    "score_on_weight": ("score on {share} of the weight", "评分基于 {share} 的权重"),
+    "account": ("Account", "客户"),
+    "contribution": ("Weighted points", "加权得分"),
+    "points": ("Points (0–100)", "指标得分（0–100）"),
+    "mean_points": ("Mean points (0–100)", "平均指标得分（0–100）"),
+    # migration
+    "from_tier": ("From", "原层级"),
+    "to_tier": ("To", "现层级"),
+    "from_score": ("Score before", "原评分"),
+    "to_score": ("Score now", "现评分"),
+    "score_change": ("Change", "变化"),
+    "drivers": ("What drove it (weighted points)", "主要驱动指标（加权分变化）"),
+    "from_date": ("From", "起始日期"),
+    "to_date": ("To", "截止日期"),
+    "accounts_in_both": ("Accounts on both dates", "两个日期均存在的客户"),
+    "stayed": ("Stayed in their tier", "层级不变"),
+    "moved_up": ("Moved up", "升级"),
+    "moved_down": ("Slipped", "降级"),
+    "new_accounts": ("New accounts", "新增客户"),
+    "gone_accounts": ("Accounts gone", "消失的客户"),
+    "no_movers": ("No account changed tier.", "没有客户改变层级。"),
+    "migration_no_history": (
+        "No account existed at the end of the previous quarter, so there is nothing to compare.",
+        "上季度末尚无客户，无法比较。",
+    ),
+    "migration_failed": ("Tier migration could not be computed.", "无法计算层级变化。"),
+    # validation
+    "backtest_date": ("Scored as of", "回测评分日期"),
+    "order_history_from": ("Order history starts", "订单数据起始日期"),
+    "accounts_validated": ("Customers scored then", "当时已有的客户"),
+    "next_year_revenue": ("Revenue in the following 12 months", "随后12个月销售额"),
+    "top_tier_validated": ("Highest tier with accounts", "有客户的最高层级"),
+    "lift_top_tier": ("Lift of that tier", "该层级的提升度"),
+    "lift": ("Lift", "提升度"),
+    "gini_score": ("Gini, ranking by the score", "按评分排序的基尼系数"),
+    "gini_baseline": ("Gini, ranking by last year's revenue", "按上年销售额排序的基尼系数"),
+    "gini_perfect": ("Gini, best possible", "基尼系数上限（完美排序）"),
+    "new_customers": ("Customers new since then", "此后新增的客户"),
+    "new_customers_revenue": ("Their revenue", "新增客户的销售额"),
+    "ranking_score": ("Ranked by the score", "按评分排序"),
+    "ranking_baseline": ("Ranked by last year's revenue", "按上年销售额排序"),
+    "ranking_perfect": ("Best possible", "完美排序"),
+    "ranking_random": ("No information", "随机排序"),
+    "ranking_by": ("Ranking", "排序方式"),
+    "cumulative_account_share": ("Share of accounts (best first)", "客户累计占比（从高到低）"),
+    "cumulative_value_share": ("Share of next-year revenue", "次年销售额累计占比"),
+    "validation_no_history": (
+        "There is no order history one year before the review date, so the score cannot be "
+        "back-tested yet.",
+        "评估日一年前尚无订单数据，暂时无法回测评分。",
+    ),
+    "validation_failed": ("The back-test could not be computed.", "无法完成回测。"),
+    # segmentation sections
+    "not_available_yet": (
+        "Not available yet in this version of kamlib.",
+        "当前版本的 kamlib 尚未提供此分析。",
+    ),
+    "section_failed": ("This analysis could not be computed.", "无法完成此分析。"),
+    "see_above": ("See above.", "见上文。"),
+    "see_notes": (
+        "What went wrong is in the notes at the end of the report.",
+        "原因见报告末尾的数据说明。",
+    ),
+    "matrix_no_position": (
+        "No account has a value for our position (share of wallet needs the accounts' "
+        "category spend), so the matrix cannot place any account.",
+        "没有客户具备我方地位的数据（采购份额需要客户品类采购总额），因此无法在矩阵中定位客户。",
+    ),
+    "matrix_no_attractiveness": (
+        "No account has a value for any of the attractiveness features, so the matrix cannot "
+        "place any account.",
+        "没有客户具备任何吸引力特征的数据，因此无法在矩阵中定位客户。",
+    ),
+    "segments_small_group": (
+        "The group is too small to form segments (at least 30 accounts are needed).",
+        "客户组太小，无法进行细分（至少需要30个客户）。",
+    ),
+    "segments_too_few": (
+        "Too few features have values to form segments.",
+        "有数据的特征太少，无法进行客户细分。",
+    ),
+    "pareto_no_revenue": (
+        "No account has revenue in the last 12 months.",
+        "近12个月没有客户产生销售额。",
+    ),
+    "clv_unavailable": ("CLV could not be computed", "无法计算客户终身价值"),
+    "no_review_notices": ("Nothing to note.", "无需说明的事项。"),
+    "section": ("Section", "部分"),
+    # scoring explorer
+    "scoring_explorer": ("Scoring explorer", "评分模拟器"),
+    "explorer_weights": ("Indicator weights", "指标权重"),
+    "explorer_thresholds": ("Tier thresholds (minimum score)", "层级门槛（最低分）"),
+    "explorer_reset": ("Back to the methodology", "恢复方法论设置"),
+    "scenario": ("Setting", "设置"),
+    "scenario_methodology": ("Methodology file", "方法论文件"),
+    "scenario_explored": ("Your setting", "当前设置"),
+    "accounts_changed_tier": ("Accounts whose tier changes", "层级发生变化的客户"),
+    "weights_normalised": ("Weights used (normalised to 100%)", "实际使用的权重（归一到100%）"),
+    "thresholds_invalid": (
+        "Tier thresholds must decrease from the highest tier to the lowest; this setting was "
+        "not applied.",
+        "层级门槛必须从高到低递减；此设置未生效。",
+    ),
+    "weights_all_zero": (
+        "At least one weight must be above zero; this setting was not applied.",
+        "至少一个权重须大于零；此设置未生效。",
+    ),
+    "band": ("Band", "分档"),
+    "raw_value": ("Value", "数值"),
+    "step": ("Step", "步骤"),
+    "other_values": ("any other value", "其他取值"),
+    "missing_value": ("(no value)", "（无数据）"),
+    "tier_by_score": ("Tier by score alone", "仅按评分的层级"),
+    "scoring_training": ("Scoring methodology training", "评分方法培训"),
+    "training_indicators": ("Step 1 · The indicators and their weights", "第一步 · 指标及其权重"),
+    "training_bands": (
+        "Step 2 · From a value to points: the band tables",
+        "第二步 · 从数值到得分：分档表",
+    ),
+    "training_example": ("Step 3 · One account, worked through", "第三步 · 以一个客户为例"),
+    "training_tiers": ("Step 4 · From the score to the tier", "第四步 · 从评分到层级"),
+    "training_pareto": ("Step 5 · The Pareto rule", "第五步 · 帕累托规则"),
+    "training_explore": ("Step 6 · Try it yourself", "第六步 · 动手试一试"),
+    "no_pareto_lift": ("The Pareto rule lifted no account.", "帕累托规则没有上调任何客户。"),
+    # segmentation sections
+    "cumulative_revenue_share": ("Share of revenue (largest first)", "销售额累计占比"),
+    "abc_class": ("Class", "分类"),
+    "position": ("Our position (share of wallet)", "我方地位（采购份额）"),
+    "attractiveness": ("Account attractiveness", "客户吸引力"),
+    "quadrant": ("Quadrant", "象限"),
+    "segment": ("Segment", "细分"),
+    "z_score": ("Difference from the median (SD)", "与中位数之差（标准差）"),
+    "segment_mean": ("Segment median", "细分中位数"),
+    "percentile_index": ("index 0–1", "指数 0–1"),
+    "attractiveness_threshold": ("Attractiveness counts as high from", "吸引力“高”的分界"),
+    "position_threshold": ("Position counts as strong from", "地位“强”的分界"),
+    "accounts_placed": ("Accounts placed", "已定位客户"),
+    "position_axis": ("Our position", "我方地位"),
+    "attractiveness_axis": ("Attractiveness", "客户吸引力"),
+    "accounts_with_revenue": ("Accounts with revenue data", "有销售额数据的客户"),
+    "top_10_share": ("Revenue share of the top 10% of accounts", "前10%客户的销售额占比"),
+    "top_20_share": ("Revenue share of the top 20% of accounts", "前20%客户的销售额占比"),
+    "class_a_accounts": ("Class A accounts", "A类客户数"),
+    "segments_found": ("Segments found", "细分数量"),
+    "silhouette": ("Silhouette (separation, −1 to 1)", "轮廓系数（区分度，−1至1）"),
+    "accounts_in_segments": ("Accounts in a segment", "已归入细分的客户"),
+    "tag": ("Tag", "标签"),
+    "orders_12m": ("Orders, last 12 months", "近12个月订单数"),
+    "order_days_12m": ("Order days, last 12 months", "近12个月下单天数"),
+    "tenure_days": ("Days since the first order", "首次下单至今天数"),
+    "revenue_24m": ("Revenue, last 24 months", "近24个月销售额"),
+    "tags": ("Tags", "客户标签"),
+    "no_tags": ("The methodology defines no tags.", "方法论未定义标签。"),
+    "description": ("Description", "描述"),
+    "strategy": ("Suggested approach", "建议策略"),
+}
+LABELS.update(PORTFOLIO_LABELS)
+
+PORTFOLIO_NOTES: dict[str, tuple[str, str]] = {
+    "data_availability": (
+        "Which indicators of the methodology could be computed from the data. An indicator "
+        "without a value is scored by its missing-value rule, never silently as zero.",
+        "方法论中的各项指标能否由现有数据计算。没有数据的指标按其缺失规则处理，绝不会被默默记为零分。",
+    ),
+    "tiers": (
+        "Every account is scored 0–100 with the composite points method (综合积分法) and "
+        "placed in the highest tier whose minimum score it reaches; the Pareto rule can lift "
+        "the accounts that make the top share of revenue. Tiers are those of the whole book.",
+        "每个客户按综合积分法获得 0–100 分，并归入其分数达到门槛的最高层级；帕累托规则可把贡献主要销售额的"
+        "客户上调。层级基于全部客户计算。",
+    ),
+    "tier_profile": (
+        "Mean points (0–100, before weighting) of each indicator in each tier.",
+        "各层级客户在每项指标上的平均得分（0–100，加权前）。",
+    ),
+    "ranking": (
+        "Each score is the sum of its indicators' weighted points: the strongest are listed, "
+        "and the indicators without a value, which the missing-value rule scored.",
+        "每个评分等于各项指标加权得分之和：下表列出贡献最大的指标，以及缺少数据、按缺失规则处理的指标。",
+    ),
+    "score_breakdown": (
+        "Weighted points per indicator of the best-scored accounts; each bar adds up to the score.",
+        "评分最高客户的各项指标加权得分；每根条形的总长即为评分。",
+    ),
+    "pareto": (
+        "Cumulative share of the last 12 months' revenue against the share of accounts, "
+        "largest first.",
+        "按销售额从高到低排列，客户累计占比与近12个月销售额累计占比的关系。",
+    ),
+    "portfolio_matrix": (
+        "The key-account selection matrix: the account's attractiveness against our position "
+        "with it (share of wallet), split into four quadrants (at the medians unless the "
+        "methodology file sets the thresholds), each with its approach. Dot size: 12-month "
+        "revenue.",
+        "大客户选择矩阵：客户吸引力与我方地位（采购份额），划分为四个象限（除非方法论文件另设分界，以中位数划分），"
+        "各有相应策略。点的大小：近12个月销售额。",
+    ),
+    "tier_migration": (
+        "Tiers at the end of the previous quarter (rows) against tiers now (columns), scored "
+        "with the same methodology.",
+        "上季度末层级（行）与当前层级（列）的对照，均按同一方法论评分。",
+    ),
+    "risers": (
+        "The drivers are the indicators whose weighted points changed most in the direction "
+        "of the move.",
+        "驱动指标为加权得分变化最大、且与层级变化方向一致的指标。",
+    ),
+    "score_validation": (
+        "The accounts that were customers one year before the review date are scored with "
+        "the data known then, and compared with the revenue they brought in the 12 months "
+        "that followed. A good score puts that revenue in the top tiers (lift above 1) and "
+        "ranks at least as well as last year's revenue alone (higher Gini).",
+        "用一年前已知的数据对当时的客户评分，再与其随后12个月的实际销售额对比。好的评分应把销售额集中在高层级"
+        "（提升度大于1），且排序效果不低于仅按上年销售额排序（基尼系数更高）。",
+    ),
+    "segment_profiles": (
+        "Accounts grouped by similar features (k-means clustering on standardised features, "
+        "the number of segments chosen by silhouette); each segment is named by what sets it "
+        "apart. The colours show how far a segment's median lies from the overall median.",
+        "按特征相似度对客户聚类（标准化特征上的 k-means，细分数按轮廓系数选定）；每个细分以其显著特征命名。"
+        "颜色表示细分中位数偏离总体中位数的程度。",
+    ),
+    "tags": (
+        "Accounts of the group carrying each tag of the methodology file.",
+        "带有方法论文件中各标签的客户数。",
+    ),
+    "methodology": (
+        "The indicators and weights of the methodology file used for this review.",
+        "本次评估所用方法论文件中的指标与权重。",
+    ),
+    "review_notices": (
+        "Warnings kamlib raised while computing this review.",
+        "计算本评估时 kamlib 给出的提示。",
+    ),
+}
+PORTFOLIO_NOTES.update(
+    {
+        "training_indicators": (
+            "The composite points method (综合积分法) scores every account on the indicators of "
+            "the methodology file. Static indicators describe who the account is, dynamic ones "
+            "what it does with us. Each has a weight; the weights add up to 100%.",
+            "综合积分法根据方法论文件中的指标为每个客户评分。静态指标描述客户是谁，动态指标描述客户与我们的往来。"
+            "每个指标都有权重，权重合计为100%。",
+        ),
+        "training_bands": (
+            "Each indicator turns its value into 0–100 points with a band table (a value from "
+            "min up to, not including, max scores the band's points) or a category table.",
+            "每个指标通过分档表（数值大于等于下限且小于上限即得该档分数）或类别表，把数值换算为0–100分。",
+        ),
+        "training_example": (
+            "Points × weight = weighted points; the weighted points add up to the score (0–100). "
+            "An indicator without a value is scored by its missing-value rule.",
+            "指标得分 × 权重 = 加权得分；各指标加权得分之和即为评分（0–100）。没有数据的指标按其缺失规则处理。",
+        ),
+        "training_tiers": (
+            "An account is in the highest tier whose minimum score its score reaches.",
+            "客户归入其评分达到门槛的最高层级。",
+        ),
+        "training_pareto": (
+            "The fewest top accounts that make the configured share of revenue are lifted to "
+            "at least the configured tier, whatever their score (二八定律).",
+            "贡献规定销售额占比的最少数头部客户，无论评分高低，至少上调到规定层级（二八定律）。",
+        ),
+        "training_explore": (
+            "Move a weight or a threshold: the accounts are scored again at once and the tiers "
+            "compared with the methodology's. The sliders work in JupyterLab; a rendered page "
+            "shows the methodology's setting only.",
+            "拖动权重或门槛滑块，客户会立即重新评分，并与方法论设置下的层级对比。滑块仅在 JupyterLab 中可用；"
+            "渲染后的页面只显示方法论的设置。",
+        ),
+    }
+)
+NOTES.update(PORTFOLIO_NOTES)

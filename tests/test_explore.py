@@ -1,0 +1,186 @@
+"""kamlib.explore: the scoring explorer's callback, its sliders, and the training walkthrough."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from kamlib.config import parse_scoring
+from kamlib.errors import ConfigError
+from kamlib.explore import ScoringExplorer, scoring_walkthrough
+from kamlib.features import account_features
+from kamlib.scoring import score_accounts
+
+#: Two indicators, equal weights: revenue and growth each score 0 or 100 points.
+MODEL = parse_scoring(
+    {
+        "missing": "exclude",
+        "indicators": [
+            {"name": "revenue_12m", "bands": [{"max": 1000, "points": 0}, {"min": 1000, "points": 100}]},
+            {"name": "growth_12m", "bands": [{"max": 0.1, "points": 0}, {"min": 0.1, "points": 100}]},
+        ],
+        "weights": {"method": "manual", "values": {"revenue_12m": 0.5, "growth_12m": 0.5}},
+        "tiers": [
+            {"key": "strategic", "label": {"en": "Strategic", "zh": "战略客户"}, "min_score": 80},
+            {"key": "key", "label": {"en": "Key", "zh": "重点客户"}, "min_score": 60},
+            {"key": "growth", "label": {"en": "Growth", "zh": "成长客户"}, "min_score": 40},
+            {"key": "maintain", "label": {"en": "Maintain", "zh": "维持客户"}, "min_score": 0},
+        ],
+    }
+)  # fmt: skip
+
+#: Big & flat, small & growing, big & growing, small & flat.
+FEATURES = pd.DataFrame(
+    {
+        "account_id": ["A", "B", "C", "D"],
+        "revenue_12m": [5000.0, 10.0, 9000.0, 20.0],
+        "growth_12m": [0.0, 0.5, 0.3, -0.2],
+    }
+)
+
+
+def tiers(state) -> dict[str, str]:
+    return dict(zip(state.scores["account_id"], state.scores["tier"], strict=True))
+
+
+@pytest.fixture
+def explorer() -> ScoringExplorer:
+    return ScoringExplorer(FEATURES, MODEL, names={"A": "Alpha Co."})
+
+
+def test_starts_at_the_methodology(explorer):
+    state = explorer.state
+    assert tiers(state) == {"A": "growth", "B": "growth", "C": "strategic", "D": "maintain"}
+    assert state.changed == 0 and state.error == ""
+    assert state.tier_counts == {"strategic": 1, "key": 0, "growth": 2, "maintain": 1}
+    assert state.tier_counts == state.methodology_counts
+
+
+def test_moving_a_weight_changes_tiers(explorer):
+    # revenue 0.8 against growth 0.5: A scores 0.8/1.3 × 100 = 61.5 (Key), B 38.5 (Maintain)
+    state = explorer.update(weights={"revenue_12m": 0.8})
+    scores = state.scores.set_index("account_id")["score"]
+    assert_allclose(scores["A"], 80 / 1.3)
+    assert_allclose(scores["B"], 50 / 1.3)
+    assert tiers(state) == {"A": "key", "B": "maintain", "C": "strategic", "D": "maintain"}
+    assert state.changed == 2
+    assert_allclose(sum(state.weights_used.values()), 1.0)
+    assert state.weights == {"revenue_12m": 0.8, "growth_12m": 0.5}  # as entered
+    changes = explorer.state.changes("en", names=explorer.names)
+    assert list(changes["account_id"]) == ["A", "B"]
+    assert list(changes["name"]) == ["Alpha Co.", "B"]
+    assert list(changes["from_tier"]) == ["Growth", "Growth"]
+    assert list(changes["to_tier"]) == ["Key", "Maintain"]
+    counts = state.counts("zh")
+    assert set(counts["scenario"]) == {"方法论文件", "当前设置"}
+    assert counts["accounts_count"].sum() == 2 * len(FEATURES)
+
+
+def test_moving_a_threshold_changes_tiers(explorer):
+    state = explorer.update(thresholds={"key": 45})
+    assert tiers(state)["A"] == tiers(state)["B"] == "key"
+    state = explorer.update(thresholds={"strategic": 101 - 1, "key": 45})
+    assert tiers(state)["C"] == "strategic"  # scores exactly 100
+    state = explorer.update(thresholds={"strategic": 99.5})
+    assert state.tier_counts["strategic"] == 1
+
+
+def test_a_setting_that_cannot_apply_keeps_the_last_tiers(explorer):
+    before = explorer.update(weights={"revenue_12m": 0.8})
+    state = explorer.update(thresholds={"key": 85})  # above Strategic's 80
+    assert state.error == "thresholds_invalid"
+    assert tiers(state) == tiers(before)
+    assert state.thresholds["key"] == 85  # the slider keeps what was entered
+    state = explorer.update(thresholds={"key": 60})
+    assert state.error == ""
+    state = explorer.update(weights={"revenue_12m": 0, "growth_12m": 0})
+    assert state.error == "weights_all_zero" and tiers(state) == tiers(before)
+    with pytest.raises(ConfigError, match="Indicator 'margin' is not in the methodology"):
+        explorer.update(weights={"margin": 1})
+    with pytest.raises(ConfigError, match="Tier 'gold' is not in the methodology"):
+        explorer.update(thresholds={"gold": 1})
+    with pytest.raises(ConfigError, match="finite and >= 0"):
+        explorer.update(weights={"growth_12m": -1})
+    assert explorer.reset() is explorer.baseline
+
+
+def test_the_sliders_drive_the_callback(explorer):
+    box = explorer.widget()
+    assert len(explorer._widgets) == 2 + 3  # two weights, three thresholds (the last is 0)
+    assert box.children  # a VBox with the sliders and the output
+    explorer._widgets["weight:revenue_12m"].value = 0.8
+    assert tiers(explorer.state)["A"] == "key"
+    explorer._widgets["threshold:growth"].value = 30
+    assert tiers(explorer.state)["B"] == "growth"  # 38.5 ≥ 30
+    explorer.reset()
+    assert explorer._widgets["weight:revenue_12m"].value == 0.5
+    assert explorer._widgets["threshold:growth"].value == 40
+    assert tiers(explorer.state)["A"] == "growth"
+
+
+def test_explorer_equals_the_scoring_module(demo_store):
+    features = account_features(demo_store, as_of="2026-09-30")
+    explorer = ScoringExplorer(features, lang="zh")
+    weights = dict.fromkeys(explorer.default_weights, 0.0) | {
+        "revenue_12m": 0.6,
+        "recency_days": 0.4,
+    }
+    state = explorer.update(weights=weights, thresholds={"key": 55})
+    model = explorer.model.with_thresholds({"key": 55})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = score_accounts(features, model, weights=weights).scores
+    got = state.scores.set_index("account_id")
+    exp = expected.set_index("account_id")
+    assert_allclose(got["score"].to_numpy(), exp.loc[got.index, "score"].to_numpy())
+    assert (got["tier"] == exp.loc[got.index, "tier"]).all()
+    assert state.changed > 0
+
+
+def test_walkthrough_adds_up(demo_store):
+    features = account_features(demo_store, as_of="2026-09-30")
+    walk = scoring_walkthrough(features)
+    facts = walk.example_facts("en")
+    steps = walk.example_steps("en")
+    assert_allclose(steps["contribution"].sum(), facts["score"])
+    assert len(steps) == len(walk.model.indicators)
+    assert (steps["band"] != "(no value)").all()  # the example has every value
+    bands = walk.bands("zh")
+    n_bands = sum(
+        len(i.bands) or len(i.categories) + (i.other_points is not None)
+        for i in walk.model.indicators
+    )
+    assert len(bands) == n_bands
+    assert walk.tiers("en")["accounts_count"].sum() == len(features)
+    with pytest.raises(ConfigError, match="not among the scored accounts"):
+        scoring_walkthrough(features, example="NOPE")
+
+
+@pytest.mark.slow
+def test_training_notebook_runs_headless(demo_store, tmp_path):
+    """The training notebook executes under papermill; the widget cell only displays."""
+    from pathlib import Path
+
+    import nbformat
+    import papermill as pm
+
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "training_scoring.ipynb"
+    out = tmp_path / "training.ipynb"
+    pm.execute_notebook(
+        str(source),
+        str(out),
+        parameters={"store": str(demo_store), "as_of": "2026-09-30", "lang": "zh"},
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not any(o.get("output_type") == "error" for o in outputs)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "第三步" in "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+    assert "kamlib-chart" in html
