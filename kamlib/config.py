@@ -190,16 +190,21 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
     """Load and validate a methodology file (the shipped default when ``path`` is None)."""
     if path is None:
         return _default_methodology()
+    raw, text = read_yaml_file(path, "methodology file")
+    return parse_methodology(raw, source=str(path), text=text)
+
+
+def read_yaml_file(path: str | Path, what: str) -> tuple[Any, str]:
+    """Parse a YAML file (methodology, mapping, schedule …); ``ConfigError`` naming the file."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"Cannot read methodology file {p}: {exc.strerror}.") from exc
+        raise ConfigError(f"Cannot read {what} {p}: {exc.strerror}.") from exc
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text), text
     except yaml.YAMLError as exc:
-        raise ConfigError(f"Methodology file {p} is not valid YAML: {exc}") from exc
-    return parse_methodology(raw, source=str(p), text=text)
+        raise ConfigError(f"{what[0].upper()}{what[1:]} {p} is not valid YAML: {exc}") from exc
 
 
 @cache

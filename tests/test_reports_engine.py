@@ -559,5 +559,6 @@ def test_sample_schedule_is_valid():
     schedule = load_schedule(ROOT / "data" / "schedule.yml")
     assert [(e.report, e.frequency, e.group) for e in schedule.entries] == [
         ("data_health", "monthly", None),
+        ("portfolio_review", "quarterly", None),
         ("account_summary", "quarterly", "top10"),
     ]

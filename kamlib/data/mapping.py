@@ -292,16 +292,10 @@ def parse_mapping(raw: Any, *, source: str, text: str = "") -> Mapping:
 
 
 def load_mapping(path: str | Path) -> Mapping:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"Cannot read mapping file {p}: {exc.strerror}.") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Mapping file {p} is not valid YAML: {exc}") from exc
-    return parse_mapping(raw, source=str(p), text=text)
+    from kamlib.config import read_yaml_file
+
+    raw, text = read_yaml_file(path, "mapping file")
+    return parse_mapping(raw, source=str(path), text=text)
 
 
 def preset_names() -> list[str]:

@@ -32,8 +32,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kamlib.errors import ConfigError, KamlibError, ReportError
 from kamlib.periods import Period, last_complete_period, normalise_frequency, parse_date
 from kamlib.reports import layout
@@ -80,16 +78,10 @@ class DueEntry:
 
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate a schedule file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"Cannot read schedule file {p}: {exc.strerror}.") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Schedule file {p} is not valid YAML: {exc}") from exc
-    return parse_schedule(raw, source=str(p))
+    from kamlib.config import read_yaml_file
+
+    raw, _ = read_yaml_file(path, "schedule file")
+    return parse_schedule(raw, source=str(path))
 
 
 def parse_schedule(raw: Any, *, source: str = "<memory>") -> Schedule:
