@@ -262,7 +262,6 @@ def _datetime(expr: str, fmt: str | None) -> str:
 class _ColumnSQL:
     typed: str  # typed value
     raw: str  # the source text shown in quarantine
-    present: str  # SQL true when the source had a value
 
 
 def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: str) -> _ColumnSQL:
@@ -280,9 +279,7 @@ def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: s
         text = f"CASE {text} {cases} ELSE {text} END"
     if rule.multiply:
         typed = " * ".join(_number(_q(c)) for c in rule.multiply)
-        present = " AND ".join(f"{_clean_text(_q(c))} IS NOT NULL" for c in rule.multiply)
-        return _ColumnSQL(typed, raw, present)
-    present = f"{text} IS NOT NULL"
+        return _ColumnSQL(typed, raw)
     if kind == "text":
         typed = text
     elif kind == "number":
@@ -303,7 +300,7 @@ def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: s
         typed = f"CASE WHEN {low} IN ({t}) THEN true WHEN {low} IN ({f}) THEN false END"
     else:  # pragma: no cover
         raise AssertionError(kind)
-    return _ColumnSQL(typed, raw, present)
+    return _ColumnSQL(typed, raw)
 
 
 _KIND_WORDS = {
@@ -673,26 +670,46 @@ class _Batch:
             )
 
     def notices_for_rows(self, table: str, typed: str, problems: str) -> None:
+        """Count what loads but deserves a word (one scan of the table's rows)."""
         spec = TABLES[table]
-        ok = f"(_file, _row) NOT IN (SELECT _file, _row FROM {problems})"
+        counts = {
+            f"negative:{col}": f"count(*) FILTER ({_q(col)} < 0)" for col in spec.flag_negative
+        }
+        if table == "opportunities":
+            counts["no_account"] = "count(*) FILTER (account_id IS NULL)"
+        if table == "orders":
+            counts["zero_amount"] = "count(*) FILTER (amount = 0)"
+        if not counts:
+            return
+        # counted over loaded rows, except opportunities without account: counted whole
+        ok = "p._row IS NULL"
+        select = [
+            (sql if k == "no_account" else f"{sql[:-1]} AND {ok})")
+            + f" AS {_q(k)}"
+            for k, sql in counts.items()
+        ]
+        if table == "opportunities":
+            select.append(f"count(*) FILTER (account_id IS NULL AND {ok}) AS no_account_loaded")
+        rows = self.con.execute(
+            f"SELECT {', '.join(select)} FROM {typed} t "
+            f"LEFT JOIN (SELECT DISTINCT _file, _row FROM {problems}) p "
+            "ON t._file = p._file AND t._row = p._row"
+        ).fetchone()
+        found = dict(zip([*counts, "no_account_loaded"], rows, strict=False))
         for col in spec.flag_negative:
-            n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND {_q(col)} < 0").fetchone()[0]
+            n = found[f"negative:{col}"]
             if n:
                 self.notice(table, None, col, "negative",
                             f"{n:,} {table} rows with negative {col} (returns / credit notes) loaded and flagged", n)
-        if table == "opportunities":
-            total, n = self.con.execute(
-                f"SELECT count(*), count(*) FILTER ({ok}) FROM {typed} WHERE account_id IS NULL"
-            ).fetchone()
-            if total:
-                self.notice(table, None, "account_id", "missing_account",
-                            f"{total:,} opportunities have no account; {n:,} of them loaded (they "
-                            "count in the funnel, in no account's view), the rest are quarantined "
-                            "for other reasons", total)
-        if table == "orders":
-            n = self.con.execute(f"SELECT count(*) FROM {typed} WHERE {ok} AND amount = 0").fetchone()[0]
-            if n:
-                self.notice(table, None, "amount", "zero", f"{n:,} order lines with amount 0 loaded", n)
+        if found.get("no_account"):
+            total, n = found["no_account"], found["no_account_loaded"]
+            self.notice(table, None, "account_id", "missing_account",
+                        f"{total:,} opportunities have no account; {n:,} of them loaded (they "
+                        "count in the funnel, in no account's view), the rest are quarantined "
+                        "for other reasons", total)
+        if found.get("zero_amount"):
+            n = found["zero_amount"]
+            self.notice(table, None, "amount", "zero", f"{n:,} order lines with amount 0 loaded", n)
 
 
 ENUM_COLUMNS = frozenset(VALUE_ALIASES) | {"priority"}

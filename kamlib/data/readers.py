@@ -344,10 +344,6 @@ def _stage_parquet(
 
 
 # -- shared ----------------------------------------------------------------------------------
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> tuple[str, ...]:
-    return tuple(r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall())
-
-
 def _row_expr(con: duckdb.DuckDBPyConnection, table: str, first: int) -> str:
     """Row numbers from rowid: a table filled by one statement keeps the file's order in
     consecutive rowids (temporary tables do not start them at 0)."""

@@ -25,6 +25,7 @@ from kamlib.config import (
     normalise_label,
 )
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError, KamlibError
+from kamlib.frames import numeric_column
 
 #: Scores are compared with tier thresholds after rounding to this many decimals, so that a
 #: score that is 80 up to floating-point error (79.99999999999999) is in the ≥ 80 tier.
@@ -113,19 +114,10 @@ def _check_features(features: pd.DataFrame, model: ScoringModel) -> None:
 
 
 def _numeric(features: pd.DataFrame, column: str) -> np.ndarray:
-    col = features[column]
-    if pd.api.types.is_bool_dtype(col):
-        col = col.astype("Float64")
-    converted = pd.to_numeric(col, errors="coerce")
-    bad = converted.isna() & col.notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataValidationError(
-            f"Column '{column}' of the features frame holds {col.iloc[i]!r} (account "
-            f"{features['account_id'].iloc[i]!r}): expected a number. Fix the feature or score "
-            "it with 'categories'."
-        )
-    return converted.to_numpy(dtype=float, na_value=np.nan)
+    return numeric_column(
+        features, column, "the scoring model", place="of the features frame",
+        hint="Fix the feature or score it with 'categories'.",
+    )  # fmt: skip
 
 
 def _missing(

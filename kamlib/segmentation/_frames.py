@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kamlib.config import Methodology, load_methodology
@@ -54,20 +53,6 @@ def require_columns(frame: pd.DataFrame, columns: list[str], who: str) -> None:
             )
 
 
-def numeric_column(frame: pd.DataFrame, column: str, who: str) -> np.ndarray:
-    """A column as float64 (NaN = missing); text that is not a number is an error."""
-    col = frame[column]
-    if pd.api.types.is_bool_dtype(col.dtype):
-        col = col.astype("Float64")
-    converted = pd.to_numeric(col, errors="coerce")
-    bad = converted.isna() & col.notna()
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataValidationError(
-            f"Column '{column}' given to {who} holds {col.iloc[i]!r} (account "
-            f"{frame['account_id'].iloc[i]!r}): expected a number."
-        )
-    return converted.to_numpy(dtype=float, na_value=np.nan)
 
 
 def resolve_methodology(methodology: Any, who: str) -> Methodology:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import numeric_column
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
-    numeric_column,
     require_columns,
 )
 

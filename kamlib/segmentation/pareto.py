@@ -11,7 +11,8 @@ import pandas as pd
 
 from kamlib.config import check_abc_limits
 from kamlib.errors import ConfigError, DataValidationError
-from kamlib.segmentation._frames import account_frame, numeric_column, require_columns
+from kamlib.frames import numeric_column
+from kamlib.segmentation._frames import account_frame, require_columns
 
 __all__ = ["ABC_COLUMNS", "LorenzCurve", "abc_analysis", "lorenz_curve"]
 

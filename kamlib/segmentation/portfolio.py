@@ -17,10 +17,10 @@ from kamlib.config import (
     portfolio_threshold,
 )
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import numeric_column
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
-    numeric_column,
     require_columns,
     resolve_methodology,
 )

@@ -19,10 +19,10 @@ from kamlib.config import (
     segment_rules,
 )
 from kamlib.errors import ConfigError
+from kamlib.frames import numeric_column
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
-    numeric_column,
     require_columns,
     resolve_methodology,
 )
