@@ -709,3 +709,54 @@ def test_clv_indicators_forecast_the_demo_companys_next_year():
     assert abs(total_expected / actual_days[known].sum() - 1) < 0.15
     rank_corr = indicators.loc[known, "clv_12m"].corr(actual_value[known], method="spearman")
     assert rank_corr > 0.6
+
+
+def test_bgnbd_direct_series_equals_euler_form_where_both_are_finite():
+    from kamlib.clv.beta_geo import _expected_direct, _expected_euler
+
+    t = np.array([39.0, 39.0, 52.0, 52.0, 13.0])
+    x = np.array([0.0, 2.0, 10.0, 50.0, 300.0])
+    age = np.array([38.0, 30.0, 40.0, 60.0, 260.0])
+    for r, alpha, a, b in [(0.243, 4.414, 0.793, 2.426), (1.4, 9.2, 50.0, 5000.0)]:
+        euler = _expected_euler(r, alpha, a, b, t, x, age)
+        assert np.isfinite(euler).all()
+        assert_allclose(_expected_direct(r, alpha, a, b, t, x, age), euler, rtol=1e-9)
+
+
+def test_bgnbd_with_almost_no_dropout_tends_to_the_poisson_gamma_forecast():
+    # a, b huge with a/(a+b) -> 0: nobody drops out, and the expected purchases of an alive
+    # customer in the next t are the Poisson-gamma posterior mean rate (r+x)/(alpha+T) · t.
+    # This is the regime of a loyal book (the demo company's fit: a≈8e6, b≈6e9) where
+    # Euler's form over/underflows.
+    r, alpha, a, b = 1.382, 9.189, 1e6, 1e12
+    t, x, t_x, age = (
+        52.0,
+        np.array([0.0, 5.0, 50.0, 400.0]),
+        np.array([0.0, 20.0, 55.0, 259.0]),
+        np.array([38.0, 30.0, 60.0, 260.0]),
+    )
+    model = BetaGeoModel(initial_params={"r": r, "alpha": alpha, "a": a, "b": b})
+    model.params_ = pd.Series({"r": r, "alpha": alpha, "a": a, "b": b})
+    expected = model.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, age)
+    assert np.isfinite(expected).all()
+    assert_allclose(expected, (r + x) / (alpha + age) * t, rtol=1e-4)
+
+
+def test_clv_indicators_are_finite_when_the_book_barely_churns():
+    """The default demo company's customers almost never leave: BG/NBD's a, b run off to
+    millions.  The indicators must still be finite and rank next year's value."""
+    from kamlib.demo import generate_demo
+
+    company = generate_demo(scale="small")
+    data = KamData(company.tables, snapshot=Snapshot(None, "demo-small", None, "demo"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        indicators = clv_indicators(data, as_of="2026-09-30").set_index("account_id")
+    known = indicators["clv_12m"].notna()
+    assert known.sum() > 200
+    assert np.isfinite(indicators.loc[known].to_numpy(dtype=float)).all()
+    truth = company.truth["accounts"].set_index("account_id")["true_value_next_12m"]
+    rank_corr = indicators.loc[known, "clv_12m"].corr(
+        truth[indicators.index[known]], method="spearman"
+    )
+    assert rank_corr > 0.6

@@ -245,7 +245,44 @@ def _expected_given_history(
             _expected_euler(r, alpha, 1.0 - 1e-5, b, t, x, age)
             + _expected_euler(r, alpha, 1.0 + 1e-5, b, t, x, age)
         )
-    return _expected_euler(r, alpha, a, b, t, x, age)
+    t, x, age = np.broadcast_arrays(
+        np.asarray(t, dtype=float), np.asarray(x, dtype=float), np.asarray(age, dtype=float)
+    )
+    value = np.asarray(_expected_euler(r, alpha, a, b, t, x, age), dtype=float)
+    bad = ~np.isfinite(value)
+    if bad.any():
+        value = value.copy()
+        value[bad] = _expected_direct(r, alpha, a, b, t[bad], x[bad], age[bad])
+    return value
+
+
+def _expected_direct(
+    r: float, alpha: float, a: float, b: float, t: np.ndarray, x: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """Eq. (10)'s bracket summed directly, for fits where Euler's form overflows.
+
+    When a and b are huge (dropout probability p ~ Beta(a, b) nearly constant, as for a
+    book of loyal customers), (1-z)^(a-1) underflows and Euler's 2F1 overflows.  The
+    original form 1 - (1-z)^(r+x) · 2F1(r+x, b+x; a+b+x-1; z) is then well behaved: its
+    series has term ratio (r+x+k)(b+x+k) / ((a+b+x-1+k)(k+1)) · z < 1 for large k, and
+    is summed here in log space (vectorised over customers) to relative precision 1e-16.
+    """
+    c = a + b + x - 1.0
+    log_one_minus_z = np.log(alpha + age) - np.log(alpha + age + t)
+    log_z = np.log(t) - np.log(alpha + age + t)
+    log_term = np.zeros_like(x)
+    log_sum = np.zeros_like(x)
+    active = np.ones(x.shape, dtype=bool)
+    k = 0
+    while active.any() and k < 1_000_000:
+        ratio = np.log(r + x + k) + np.log(b + x + k) - np.log(c + k) - np.log(k + 1.0) + log_z
+        log_term = log_term + ratio
+        log_sum = np.where(active, np.logaddexp(log_sum, log_term), log_sum)
+        # converged once terms shrink (ratio < 0) and are negligible against the sum
+        active &= ~((ratio < 0) & (log_term - log_sum < -38.0))
+        k += 1
+    log_product = (r + x) * log_one_minus_z + log_sum
+    return c / (a - 1.0) * -np.expm1(log_product)
 
 
 def _expected_euler(
