@@ -91,8 +91,9 @@ Example
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,11 +225,6 @@ class _Cut:
             ),
         )
 
-    @property
-    def end(self) -> dt.datetime:
-        """Midnight after the as-of date: timestamps before it are known."""
-        return dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time())
-
 
 def _as_date(value: object, name: str = "as_of") -> dt.date:
     try:
@@ -276,7 +272,7 @@ class _Plan:
         cols: dict[str, pa.Array] = {
             "k": pa.array(range(len(self.cuts)), pa.int64()),
             "as_of": pa.array([c.as_of for c in self.cuts], pa.date32()),
-            "end_ts": pa.array([c.end for c in self.cuts], pa.timestamp("us")),
+            "end_date": pa.array([c.as_of + dt.timedelta(days=1) for c in self.cuts], pa.date32()),
             "start_short": pa.array([c.start_short for c in self.cuts], pa.date32()),
             "start_prev": pa.array([c.start_prev for c in self.cuts], pa.date32()),
             "start_long": pa.array([c.start_long for c in self.cuts], pa.date32()),
@@ -287,6 +283,13 @@ class _Plan:
 
 # -- sources ---------------------------------------------------------------------------------
 Source = KamData | str | Path | BaseBackend | Mapping[str, Any]
+"""What :func:`account_features` reads: a KamData, a store path, an Ibis backend, a Spark
+session (``pyspark.sql.SparkSession``, classic or Spark Connect; typed ``Any`` so pyspark
+stays optional) or a mapping of canonical table name → frame / Ibis table / Spark DataFrame."""
+
+TableLocation = str | Path | Any
+"""Where one canonical table lives on an engine (the ``tables`` parameter): a table name, a
+Parquet location, or a table object (Spark DataFrame, Ibis table, pandas DataFrame)."""
 
 
 @dataclass
@@ -301,16 +304,37 @@ class _Tables:
         return name in self.tables
 
 
+def _is_spark_session(value: object) -> bool:
+    """A pyspark ``SparkSession`` (classic or Connect), recognised without importing pyspark."""
+    kind = type(value)
+    return kind.__name__ == "SparkSession" and kind.__module__.startswith("pyspark.sql")
+
+
+def _is_spark_frame(value: object) -> bool:
+    kind = type(value)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.sql")
+
+
 @contextmanager
-def _open(source: Source) -> Iterator[_Tables]:
-    """Resolve ``source`` to Ibis tables; close what was opened here afterwards."""
+def _open(
+    source: Source, locations: Mapping[str, TableLocation] | None = None
+) -> Iterator[_Tables]:
+    """Resolve ``source`` to Ibis tables; close (and unregister) what was opened here afterwards."""
+    if locations is not None and isinstance(source, KamData | Mapping):
+        raise ConfigError(
+            "The 'tables' parameter of account_features names tables on an engine; it needs "
+            "an engine as the source (a SparkSession, an Ibis backend or a store path), not "
+            f"a {type(source).__name__}. Put the frames in the mapping itself instead."
+        )
+    _check_names(locations or {})
     if isinstance(source, KamData):
-        backend = _local_duckdb()
-        tables = {n: _frame_table(source[n]) for n in SOURCE_TABLES if source.has(n)}
-        try:
+        with _local_duckdb() as backend:
+            tables = {
+                n: _frame_table(_without_empty_lines(source[n], n), n)
+                for n in SOURCE_TABLES
+                if source.has(n)
+            }
             yield _Tables(tables, backend, source.as_of_date)
-        finally:
-            backend.disconnect()
     elif isinstance(source, str | Path):
         path = Path(source)
         if not path.exists():
@@ -327,74 +351,256 @@ def _open(source: Source) -> Iterator[_Tables]:
             ) from exc
         try:
             backend.raw_sql("SET enable_progress_bar = false")
-            yield _Tables(_backend_tables(backend), backend)
+            with _engine_tables(backend, locations, None) as tables:
+                yield _Tables(tables, backend)
         finally:
             backend.disconnect()
-    elif isinstance(source, BaseBackend):
-        yield _Tables(_backend_tables(source), source)
-    elif isinstance(source, Mapping):
-        unknown = sorted(set(source) - set(SOURCE_TABLES) - _OTHER_TABLES)
-        if unknown:
-            raise DataValidationError(
-                f"{', '.join(map(repr, unknown))} {'is not a' if len(unknown) == 1 else 'are not'} "
-                f"canonical table name{'s' if len(unknown) > 1 else ''}. Valid tables: "
-                f"{', '.join(SOURCE_TABLES)}."
-            )
-        tables: dict[str, ir.Table] = {}
-        backend = None
-        for name in SOURCE_TABLES:
-            if name not in source:
-                continue
-            value = source[name]
-            if isinstance(value, ir.Table):
-                tables[name] = value
-                found = _bound_backend(value)
-                backend = backend or found
-            elif isinstance(value, pd.DataFrame):
-                tables[name] = _frame_table(value)
-            else:
-                raise DataValidationError(
-                    f"Table '{name}' must be a pandas DataFrame or an Ibis table. Got "
-                    f"{type(value).__name__} instead."
-                )
-        owned = backend is None
-        backend = backend or _local_duckdb()
-        try:
+    elif _is_spark_session(source):
+        with (
+            _spark_backend(source) as (backend, session),
+            _engine_tables(backend, locations, session) as tables,
+        ):
             yield _Tables(tables, backend)
-        finally:
-            if owned:
-                backend.disconnect()
+    elif isinstance(source, BaseBackend):
+        session = getattr(source, "_session", None) if source.name == "pyspark" else None
+        with _engine_tables(source, locations, session) as tables:
+            yield _Tables(tables, source)
+    elif isinstance(source, Mapping):
+        yield from _open_mapping(source)
     else:
         raise ConfigError(
             "The 'source' parameter of account_features must be a KamData, a store path, an "
-            f"Ibis backend or a mapping of table name → frame. Got {type(source).__name__} "
-            "instead."
+            "Ibis backend, a SparkSession or a mapping of table name → frame. Got "
+            f"{type(source).__name__} instead."
         )
+
+
+def _check_names(names: Iterable[str]) -> None:
+    unknown = sorted(set(names) - set(SOURCE_TABLES) - _OTHER_TABLES)
+    if unknown:
+        raise DataValidationError(
+            f"{', '.join(map(repr, unknown))} {'is not a' if len(unknown) == 1 else 'are not'} "
+            f"canonical table name{'s' if len(unknown) > 1 else ''}. Valid tables: "
+            f"{', '.join(SOURCE_TABLES)}."
+        )
+
+
+def _open_mapping(source: Mapping[str, Any]) -> Iterator[_Tables]:
+    """A mapping of table name → pandas frame, Ibis table or Spark DataFrame.
+
+    The engine is the one the Ibis tables are bound to, or the Spark session of the Spark
+    DataFrames; pandas frames join it (registered by Ibis).  Without either: an in-memory
+    DuckDB.
+    """
+    _check_names(source)
+    spark = [v.sparkSession for v in source.values() if _is_spark_frame(v)]
+    if spark:
+        with (
+            _spark_backend(spark[0]) as (backend, session),
+            _engine_tables(
+                backend, {n: v for n, v in source.items() if n in SOURCE_TABLES}, session, only=True
+            ) as tables,
+        ):
+            yield _Tables(tables, backend)
+        return
+    tables: dict[str, ir.Table] = {}
+    backend = None
+    for name in SOURCE_TABLES:
+        if name not in source:
+            continue
+        value = source[name]
+        if isinstance(value, ir.Table):
+            tables[name] = value
+            backend = backend or _bound_backend(value)
+        elif isinstance(value, pd.DataFrame):
+            tables[name] = _frame_table(_without_empty_lines(value, name), name)
+        else:
+            raise DataValidationError(
+                f"Table '{name}' must be a pandas DataFrame, an Ibis table or a Spark "
+                f"DataFrame. Got {type(value).__name__} instead."
+            )
+    if backend is not None:
+        yield _Tables(tables, backend)
+        return
+    with _local_duckdb() as local:
+        yield _Tables(tables, local)
+
+
+@contextmanager
+def _engine_tables(
+    backend: BaseBackend,
+    locations: Mapping[str, TableLocation] | None,
+    session: Any,
+    *,
+    only: bool = False,
+) -> Iterator[dict[str, ir.Table]]:
+    """The canonical tables on ``backend``: each from ``locations`` when named there, else
+    the engine's table of the canonical name (unless ``only``).  Spark DataFrames and
+    Parquet locations are registered as temporary views named ``kamlib_<table>_<random>``
+    and dropped afterwards."""
+    locations = dict(locations or {})
+    views: list[str] = []
+    tables: dict[str, ir.Table] = {}
+    try:
+        for name in SOURCE_TABLES:
+            if name not in locations:
+                if not only:
+                    with suppress(TableNotFound):
+                        tables[name] = backend.table(name)
+                continue
+            tables[name] = _locate(backend, session, name, locations[name], views)
+        yield tables
+    finally:
+        for view in views:
+            if session is not None:
+                session.catalog.dropTempView(view)
+            else:
+                backend.drop_view(view, force=True)
+
+
+def _locate(
+    backend: BaseBackend, session: Any, name: str, where: TableLocation, views: list[str]
+) -> ir.Table:
+    """One canonical table from its location (see :data:`TableLocation`)."""
+    view = f"kamlib_{name}_{uuid.uuid4().hex[:12]}"
+    if isinstance(where, ir.Table):
+        return where
+    if isinstance(where, pd.DataFrame):
+        frame = _without_empty_lines(where, name)
+        if session is not None:  # through Arrow, under the session's own time zone
+            session.createDataFrame(_arrow(frame, name)).createOrReplaceTempView(view)
+            views.append(view)
+            return backend.table(view)
+        return _frame_table(frame, name)
+    if _is_spark_frame(where):
+        if session is None:
+            raise ConfigError(
+                f"Table '{name}' is a Spark DataFrame but the engine is {backend.name}; pass "
+                "the SparkSession (or ibis.pyspark.connect(session)) as the source."
+            )
+        where.createOrReplaceTempView(view)
+        views.append(view)
+        return backend.table(view)
+    if isinstance(where, str | Path):
+        text = str(where)
+        if isinstance(where, Path) or "/" in text or text.lower().endswith(".parquet"):
+            try:
+                table = backend.read_parquet(text, table_name=view)
+            except Exception as exc:
+                raise DataValidationError(
+                    f"Table '{name}': cannot read Parquet at {text!r} on {backend.name}: "
+                    f"{str(exc).splitlines()[0]}. Check the path (a file or a folder of "
+                    "Parquet files the engine can reach)."
+                ) from exc
+            views.append(view)
+            return table
+        *database, table_name = text.split(".")
+        try:
+            return backend.table(table_name, database=".".join(database) or None)
+        except TableNotFound as exc:
+            raise DataValidationError(
+                f"Table '{name}': the engine ({backend.name}) has no table {text!r}. Give "
+                "its name as the engine knows it ('db.table'), a Parquet path or a DataFrame."
+            ) from exc
+    raise DataValidationError(
+        f"Table '{name}' must be a table name, a Parquet path, a Spark DataFrame, an Ibis "
+        f"table or a pandas DataFrame. Got {type(where).__name__} instead."
+    )
+
+
+#: Spark settings Ibis changes on connect, restored afterwards (kamlib leaves a user's
+#: session as it found it).
+_SPARK_SETTINGS = ("spark.sql.session.timeZone", "spark.sql.mapKeyDedupPolicy")
+
+
+@contextmanager
+def _spark_backend(session: Any) -> Iterator[tuple[BaseBackend, Any]]:
+    """An Ibis backend on a user's Spark session, keeping the session's time zone.
+
+    Ibis sets ``spark.sql.session.timeZone`` to UTC on connect.  kamlib sets it back for
+    its queries: a ``TIMESTAMP`` column (Spark's timestamp with local time zone) then reads
+    as the wall-clock time the user sees in that session, and ``TIMESTAMP_NTZ`` / ``DATE``
+    columns do not depend on it.  kamlib's own small tables carry dates, never timestamps.
+    Afterwards the session's settings are as they were.
+    """
+    try:
+        import ibis.backends.pyspark
+    except ImportError as exc:
+        raise ConfigError(
+            "Running the features on Spark needs Ibis's pyspark backend: "
+            "pip install 'kamlib[spark]' (or ibis-framework[pyspark])."
+        ) from exc
+    saved = {key: session.conf.get(key, None) for key in _SPARK_SETTINGS}
+    backend = ibis.pyspark.connect(session)
+    try:
+        if saved["spark.sql.session.timeZone"]:
+            session.conf.set("spark.sql.session.timeZone", saved["spark.sql.session.timeZone"])
+        yield backend, session
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)
 
 
 _OTHER_TABLES = {"opportunity_contacts", "targets", "plan_items"}
 
+#: Columns the features read as dates (a time of day in them is dropped in Python).
+_DATE_COLUMNS = {
+    "accounts": ("created_date",),
+    "orders": ("order_date",),
+    "opportunities": ("created_date", "closed_date"),
+    "activities": ("date",),
+}
 
-def _frame_table(frame: pd.DataFrame) -> ir.Table:
+
+def _without_empty_lines(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Orders whose ``product_line`` is empty throughout: the column dropped (no product
+    line is known, which :func:`_finish` tells from the column's absence)."""
+    if name == "orders" and "product_line" in frame and frame["product_line"].isna().all():
+        return frame.drop(columns="product_line")
+    return frame
+
+
+def _arrow(frame: pd.DataFrame, name: str | None = None) -> pa.Table:
+    """A pandas frame as Arrow with the dates fixed before any engine sees them.
+
+    Time-zone-aware timestamps become the naive wall-clock time of their zone (kamlib's
+    timestamps are local time); the date columns of ``name`` become ``date32`` (the
+    wall-clock date: 23:50 on the 29th is the 29th, on every engine and in every session
+    time zone).
+    """
+    frame = frame.copy(deep=False)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = frame[col].dt.tz_localize(None)
+    dates = [c for c in _DATE_COLUMNS.get(name or "", ()) if c in frame.columns]
+    for col in dates:
+        if frame[col].dtype.kind == "M":
+            frame[col] = frame[col].dt.normalize()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for col in dates:
+        i = table.schema.get_field_index(col)
+        if pa.types.is_timestamp(table.schema.field(i).type):
+            table = table.set_column(i, col, table.column(col).cast(pa.date32()))
+    return table
+
+
+def _frame_table(frame: pd.DataFrame, name: str | None = None) -> ir.Table:
     """A pandas frame as an Ibis memtable, through Arrow (Ibis's own pandas inference reads a
-    pandas option that warns under pandas 3)."""
-    return ibis.memtable(pa.Table.from_pandas(frame, preserve_index=False))
+    pandas option that warns under pandas 3); dates fixed as in :func:`_arrow`."""
+    return ibis.memtable(_arrow(frame, name))
 
 
-def _local_duckdb() -> BaseBackend:
+@contextmanager
+def _local_duckdb() -> Iterator[BaseBackend]:
     backend = ibis.duckdb.connect()
     backend.raw_sql("SET enable_progress_bar = false")
-    return backend
-
-
-def _backend_tables(backend: BaseBackend) -> dict[str, ir.Table]:
-    tables = {}
-    for name in SOURCE_TABLES:
-        try:
-            tables[name] = backend.table(name)
-        except TableNotFound:
-            continue
-    return tables
+    try:
+        yield backend
+    finally:
+        backend.disconnect()
 
 
 def _bound_backend(table: ir.Table) -> BaseBackend | None:
@@ -818,10 +1024,13 @@ def _opportunities(opps: ir.Table, history: ir.Table | None, snaps: ir.Table) ->
     in_window = (j.closed_date > j.start_long) & (j.closed_date <= j.as_of)
     j = j.filter((j.status_then == "open") | (in_window & j.status_then.isin(["won", "lost"])))
     if history is not None:
-        later = j.filter(j.reopened).select("k", "opportunity_id", "end_ts")
+        later = j.filter(j.reopened).select("k", "opportunity_id", "as_of")
         h = history.join(
             later,
-            [history.opportunity_id == later.opportunity_id, history.entered_at < later.end_ts],
+            [
+                history.opportunity_id == later.opportunity_id,
+                history.entered_at.cast("date") <= later.as_of,
+            ],
         )
         rank = ibis.row_number().over(
             group_by=[h.k, h.opportunity_id],
@@ -857,7 +1066,9 @@ def _tickets(tickets: ir.Table, snaps: ir.Table) -> ir.Table:
 
     def elapsed(at: ir.TimestampValue) -> ir.IntegerValue:
         known = (at.cast("date") <= j.as_of).coalesce(False)
-        until = ibis.ifelse(known, at, j.end_ts).truncate("s")
+        # midnight after the date, made in the engine from a date: the same wall-clock
+        # moment as the table's own timestamps whatever the session's time zone
+        until = ibis.ifelse(known, at, j.end_date.cast("timestamp")).truncate("s")
         return until.delta(opened, unit="second")
 
     def late(at: ir.TimestampValue, hours: ir.FloatingValue) -> ir.BooleanValue:
@@ -966,11 +1177,27 @@ def _feature_table(
     if (contacts := table("contacts")) is not None:
         t = t.left_join(_contacts(contacts), "account_id")
 
-    return _finish(t, wnd, present=set(prepared), rollup=rollup).order_by("k", "account_id")
+    finished = _finish(t, wnd, present=set(prepared), rollup=rollup, lines_known=_lines_known(src))
+    return finished.order_by("k", "account_id")
 
 
-def _finish(t: ir.Table, wnd: FeatureWindows, *, present: set[str], rollup: bool) -> ir.Table:
-    """Turn the primitives into the features (guards, NULL rules, float64)."""
+def _lines_known(src: _Tables) -> bool:
+    """Whether the source tells product lines at all: a products table, or a
+    ``product_line`` column on the order lines (one empty throughout is dropped on the
+    way in for frames)."""
+    return src.has("products") or "product_line" in src.tables["orders"].columns
+
+
+def _finish(
+    t: ir.Table, wnd: FeatureWindows, *, present: set[str], rollup: bool, lines_known: bool
+) -> ir.Table:
+    """Turn the primitives into the features (guards, NULL rules, float64).
+
+    ``product_lines``: missing for every account when the source has no product lines at
+    all (``lines_known`` false), and for an account whose purchases of the window all lack
+    a product line (0 would claim it bought none); 0 for an account without purchases in
+    the window.
+    """
     s, lo, q = wnd.short, wnd.long, float(wnd.quarters)
     has = t.has_lines.coalesce(False)
 
@@ -1003,7 +1230,15 @@ def _finish(t: ir.Table, wnd: FeatureWindows, *, present: set[str], rollup: bool
         "recency_days": t.as_of.delta(t.last_purchase, unit="day").cast("float64"),
         "tenure_days": t.as_of.delta(t.first_purchase, unit="day").cast("float64"),
         "active_quarter_share": ordered(t.quarters) / q,
-        f"product_lines_{s}": ordered(t.lines_short),
+        f"product_lines_{s}": (
+            ibis.ifelse(
+                (t.orders_short.coalesce(0) > 0) & (t.lines_short.coalesce(0) == 0),
+                _NULL,
+                ordered(t.lines_short),
+            )
+            if lines_known
+            else _NULL
+        ),
         "share_of_wallet": _ratio(rev_s, spend, has & (_cents(spend) > 0)),
     }
     if "opportunities" in present:
@@ -1049,7 +1284,8 @@ def _run(
     rollup: bool,
     windows: FeatureWindows,
     history: bool,
-) -> tuple[pd.DataFrame, set[str]]:
+    tables: Mapping[str, TableLocation] | None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Compute the features for ``dates``: one query for all month ends of a history, one
     query per other date."""
     if not isinstance(windows, FeatureWindows):
@@ -1058,7 +1294,13 @@ def _run(
             f"{type(windows).__name__} instead."
         )
     monthly = [d for d in dates if history and _is_month_end(d)]
-    with _open(source) as src:
+    if tables is not None and not isinstance(tables, Mapping):
+        raise ConfigError(
+            "The 'tables' parameter must be a mapping of canonical table name → table name, "
+            f"Parquet path or DataFrame, e.g. {{'orders': 'sales.order_lines'}}. Got "
+            f"{type(tables).__name__} instead."
+        )
+    with _open(source, tables) as src:
         if src.cut is not None and max(dates) > src.cut.date():
             raise DataValidationError(
                 f"The data is already cut at {src.cut.date()} (KamData.as_of); features as of "
@@ -1083,7 +1325,7 @@ def _run(
             expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single)
             result = src.backend.to_pyarrow(expr)
             frames.append(_to_pandas(result, plan, windows, rollup=rollup))
-        present = set(src.tables)
+        present = {"tables": set(src.tables), "product_lines_known": _lines_known(src)}
     if len(frames) == 1:  # ordered by the engine
         return frames[0], present
     frame = pd.concat(frames, ignore_index=True)
@@ -1115,6 +1357,7 @@ def account_features(
     source: Source,
     *,
     as_of: str | dt.date | pd.Timestamp,
+    tables: Mapping[str, TableLocation] | None = None,
     rollup: bool = False,
     windows: FeatureWindows = FeatureWindows(),
 ) -> pd.DataFrame:
@@ -1125,10 +1368,21 @@ def account_features(
     source
         Where the canonical tables are: a :class:`~kamlib.data.KamData`; the path of a
         kamlib store (opened read-only; its views ``orders``, ``accounts`` … show the newest
-        snapshot); an Ibis backend connection holding tables named like the canonical tables
-        (DuckDB, or Spark later); or a mapping of table name → pandas DataFrame / Ibis table.
-        ``accounts`` and ``orders`` are required; every other table is optional and its
-        features are missing (NaN) without it.
+        snapshot); a ``pyspark.sql.SparkSession`` (classic or Spark Connect; needs
+        ``kamlib[spark]``); an Ibis backend connection (DuckDB, PySpark, …); or a mapping of
+        table name → pandas DataFrame / Ibis table / Spark DataFrame.  With a session or a
+        backend, the canonical tables are the engine's tables of those names unless
+        ``tables`` says otherwise.  ``accounts`` and ``orders`` are required; every other
+        table is optional and its features are missing (NaN) without it.
+    tables
+        Only with an engine as ``source`` (a SparkSession, an Ibis backend, a store path):
+        where each canonical table is, e.g. ``{"orders": "lake.sales.order_lines",
+        "accounts": accounts_df}``.  A value is a table name as the engine knows it
+        (``"db.table"`` allowed); a Parquet file or folder (a ``Path``, or a string with a
+        ``/`` or ending in ``.parquet``; read by the engine); or a Spark DataFrame, Ibis
+        table or pandas DataFrame (sent to the engine).  Tables not named are looked up
+        by their canonical name.  The columns must be the canonical ones (map them in the
+        engine first, e.g. ``spark.table(...).withColumnRenamed(...)``).
     as_of
         The date: only data dated on or before it is used (see the module docstring).
     rollup
@@ -1165,7 +1419,9 @@ def account_features(
     >>> f.loc[f["revenue_12m"].nlargest(5).index, ["revenue_12m", "share_of_wallet"]]  # doctest: +SKIP
     """
     day = _as_date(as_of)
-    frame, present = _run(source, [day], rollup=rollup, windows=windows, history=False)
+    frame, present = _run(
+        source, [day], rollup=rollup, windows=windows, history=False, tables=tables
+    )
     out = frame.drop(columns="as_of").set_index("account_id")
     out.attrs[ATTRS_KEY] = _attrs(present, [day], windows, rollup)
     return out
@@ -1175,6 +1431,7 @@ def account_features_history(
     source: Source,
     *,
     as_of_dates: Iterable[str | dt.date | pd.Timestamp],
+    tables: Mapping[str, TableLocation] | None = None,
     rollup: bool = False,
     windows: FeatureWindows = FeatureWindows(),
 ) -> pd.DataFrame:
@@ -1204,17 +1461,18 @@ def account_features_history(
             "The 'as_of_dates' parameter of account_features_history is empty; give at least "
             "one date."
         )
-    frame, present = _run(source, days, rollup=rollup, windows=windows, history=True)
+    frame, present = _run(source, days, rollup=rollup, windows=windows, history=True, tables=tables)
     out = frame.set_index(["as_of", "account_id"])
     out.attrs[ATTRS_KEY] = _attrs(present, days, windows, rollup)
     return out
 
 
 def _attrs(
-    present: set[str], days: list[dt.date], windows: FeatureWindows, rollup: bool
+    present: dict[str, Any], days: list[dt.date], windows: FeatureWindows, rollup: bool
 ) -> dict[str, Any]:
     return {
-        "tables": sorted(present),
+        "tables": sorted(present["tables"]),
+        "product_lines_known": present["product_lines_known"],
         "as_of": [d.isoformat() for d in days],
         "windows": (windows.trailing_months, windows.long_months, windows.quarters),
         "rollup": rollup,
@@ -1417,8 +1675,15 @@ def missing_reasons(features: pd.DataFrame) -> pd.DataFrame:
             no_lines, no_orders, "no purchase (positive order line) on or before the as-of date"
         )
     for name in (f"revenue_{s}", f"revenue_{lo}", f"revenue_prev_{s}", f"orders_{s}",
-                 f"order_days_{s}", "active_quarter_share", f"product_lines_{s}"):  # fmt: skip
+                 f"order_days_{s}", "active_quarter_share"):  # fmt: skip
         rules[name] = lambda: no_orders
+    rules[f"product_lines_{s}"] = lambda: np.where(
+        no_lines,
+        no_orders,
+        f"no purchase of the last {s_m} months has a known product line"
+        if meta.get("product_lines_known", True)
+        else "no product line known: the order lines carry none and there is no products table",
+    )
 
     pieces = []
     for name in windows.columns():
