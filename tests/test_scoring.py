@@ -5,8 +5,8 @@ the entropy weight method by hand; data-implied weights; history, migration, val
 from __future__ import annotations
 
 import math
+import shutil
 import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -666,44 +666,72 @@ def kam(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture
-def fake_features(monkeypatch):
-    """A stand-in kamlib.features so the command can be tested on its own."""
-    calls = []
-
-    def account_features(source, *, as_of, rollup=False):
-        calls.append((source, as_of))
-        return default_features(50)
-
-    module = types.ModuleType("kamlib.features")
-    module.account_features = account_features
-    monkeypatch.setitem(sys.modules, "kamlib.features", module)
-    return calls
-
-
 def test_kam_score_help():
     result = kam("score", "--help")
     assert result.exit_code == 0
-    for option in ("--store", "--as-of", "--methodology", "--out", "--lang"):
+    for option in ("--store", "--as-of", "--methodology", "--out", "--lang", "--save", "--since"):
         assert option in result.output
 
 
-def test_kam_score_writes_one_row_per_account(tmp_path, fake_features):
-    store = tmp_path / "s.duckdb"
-    store.write_bytes(b"")
+@pytest.fixture
+def store_copy(demo_store, tmp_path):
+    """A writable copy of the small demo store."""
+    copy = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_store, copy)
+    return copy
+
+
+def test_kam_score_writes_one_row_per_account(demo_store, tmp_path):
     out = tmp_path / "scores.csv"
-    result = kam("score", "--store", store, "--as-of", "2026-09-30", "--out", out)
+    result = kam("score", "--store", demo_store, "--as-of", "2026-09-30", "--out", out)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Scored 50 accounts as of 2026-09-30 → ")
-    assert fake_features[0][1].isoformat() == "2026-09-30"
+    assert result.output.startswith("Scored 300 accounts as of 2026-09-30 → ")
     table = pd.read_csv(out)
     names = list(load_methodology().scoring.names)
     assert list(table.columns) == ["account_id", "score", "tier", *names]
-    assert len(table) == 50 and table["account_id"].is_unique
+    assert len(table) == 300 and table["account_id"].is_unique
     assert_allclose(table[names].sum(axis=1), table["score"], atol=1e-8)
-    zh = kam("score", "--store", store, "--as-of", "2026-09-30", "--out", out, "--lang", "zh")
+    # the same scores as the library call
+    from kamlib.features import account_features
+
+    expected = score_accounts(account_features(str(demo_store), as_of="2026-09-30")).to_frame()
+    assert_allclose(table["score"], expected["score"], rtol=1e-10)
+    assert list(table["account_id"]) == list(expected["account_id"])
+    zh = kam("score", "--store", demo_store, "--as-of", "2026-09-30", "--out", out, "--lang", "zh")
     assert zh.exit_code == 0
     assert set(pd.read_csv(out)["tier"]) <= {"战略客户", "重点客户", "成长客户", "维持客户"}
+
+
+def test_kam_score_history_is_saved_in_the_store(store_copy, tmp_path):
+    from kamlib.data import load, saved_score_history
+
+    out = tmp_path / "history.csv"
+    result = kam(
+        "score", "--store", store_copy, "--as-of", "2026-09-30", "--since", "2025-10-01",
+        "--freq", "quarterly", "--save", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(out)
+    # accounts created during the year are scored from the first date they exist
+    assert 1100 < len(table) <= 1200
+    assert f"Saved {len(table):,} scores for 4 date(s)" in result.output
+    assert sorted(set(table["as_of"])) == ["2025-12-31", "2026-03-31", "2026-06-30", "2026-09-30"]
+    saved = saved_score_history(store_copy)
+    assert len(saved) == len(table)
+    assert set(saved["snapshot"]) == {load(store_copy).snapshot.fingerprint}
+    names = list(load_methodology().scoring.names)
+    assert_allclose(saved[names].sum(axis=1), saved["score"], atol=1e-8)
+    merged = table.assign(as_of=pd.to_datetime(table["as_of"])).merge(
+        saved, on=["as_of", "account_id"], suffixes=("", "_saved")
+    )
+    assert len(merged) == len(table) and (merged["tier"] == merged["tier_saved"]).all()
+    assert_allclose(merged["score"], merged["score_saved"], rtol=1e-10)
+    # saving the same dates again replaces them (no duplicates)
+    again = kam("score", "--store", store_copy, "--as-of", "2026-09-30", "--save")
+    assert again.exit_code == 0, again.stderr
+    assert len(saved_score_history(store_copy)) == len(table)
+    # the store still loads as data
+    assert load(store_copy).counts()["accounts"] == 300
 
 
 @pytest.mark.parametrize(
@@ -714,17 +742,17 @@ def test_kam_score_writes_one_row_per_account(tmp_path, fake_features):
         (["--as-of", "2026-09-30", "--methodology", "{tmp}/nope.yml"], "kam: error: Cannot read methodology file"),
         (["--as-of", "2026-09-30", "--methodology", "{tmp}/plain.yml"], "kam: error: {tmp}/plain.yml: the methodology file has no 'scoring' section"),
         (["--as-of", "2026-09-30", "--out", "{tmp}/no/such/dir/x.csv"], "kam: error: cannot write"),
+        (["--as-of", "2026-09-30", "--since", "2027-01-01"], "kam: error: --since 2027-01-01 is after --as-of 2026-09-30"),
+        (["--as-of", "2001-01-01"], "kam: error: no account exists in"),
     ],
 )  # fmt: skip
-def test_kam_score_mistakes_exit_2_with_one_line(tmp_path, fake_features, args, message):
-    store = tmp_path / "s.duckdb"
-    store.write_bytes(b"")
+def test_kam_score_mistakes_exit_2_with_one_line(demo_store, tmp_path, args, message):
     full = load_methodology()
     plain = {"stages": {"open": [{"key": s.key} for s in full.open_stages], "won": {"key": "won"},
                         "lost": {"key": "lost"}}}  # fmt: skip
     (tmp_path / "plain.yml").write_text(yaml.safe_dump(plain), encoding="utf-8")
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    defaults = ["--store", str(store), "--out", str(tmp_path / "o.csv")]
+    defaults = ["--store", str(demo_store), "--out", str(tmp_path / "o.csv")]
     result = kam("score", *defaults, *args)
     assert result.exit_code == 2
     assert result.stderr.startswith(message.replace("{tmp}", str(tmp_path)))
@@ -732,7 +760,13 @@ def test_kam_score_mistakes_exit_2_with_one_line(tmp_path, fake_features, args, 
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_kam_score_shows_kamlib_warnings(tmp_path, fake_features):
+def test_kam_score_needs_an_output(demo_store):
+    result = kam("score", "--store", demo_store, "--as-of", "2026-09-30")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kam: error: nothing to do: give --out FILE.csv, --save")
+
+
+def test_kam_score_shows_kamlib_warnings(demo_store, tmp_path):
     from importlib import resources
 
     raw = yaml.safe_load(
@@ -741,13 +775,11 @@ def test_kam_score_shows_kamlib_warnings(tmp_path, fake_features):
     raw["scoring"]["weights"]["values"]["revenue_12m"] = 1.30  # weights now sum to 2
     meth = tmp_path / "m.yml"
     meth.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    store = tmp_path / "s.duckdb"
-    store.write_bytes(b"")
     out = tmp_path / "o.csv"
     result = kam(
-        "score", "--store", store, "--as-of", "2026-09-30", "--methodology", meth, "--out", out
+        "score", "--store", demo_store, "--as-of", "2026-09-30", "--methodology", meth, "--out", out
     )
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
     assert (
         result.stderr.startswith("kam: warning: ")
         and "the weights sum to 2, not 1" in result.stderr
@@ -755,25 +787,11 @@ def test_kam_score_shows_kamlib_warnings(tmp_path, fake_features):
     assert out.exists()
 
 
-def test_kam_score_refuses_a_date_without_accounts(tmp_path, monkeypatch):
-    module = types.ModuleType("kamlib.features")
-    module.account_features = lambda source, *, as_of, rollup=False: default_features(0)
-    monkeypatch.setitem(sys.modules, "kamlib.features", module)
-    store = tmp_path / "s.duckdb"
-    store.write_bytes(b"")
-    result = kam("score", "--store", store, "--as-of", "2001-01-01", "--out", tmp_path / "o.csv")
-    assert result.exit_code == 2
-    assert (
-        "kam: error: no account exists in" in result.stderr and "as of 2001-01-01" in result.stderr
-    )
-    assert not (tmp_path / "o.csv").exists()
-
-
-def test_kam_score_without_features_module(tmp_path, monkeypatch):
+def test_kam_score_without_features_module(demo_store, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "kamlib.features", None)  # import fails
-    store = tmp_path / "s.duckdb"
-    store.write_bytes(b"")
-    result = kam("score", "--store", store, "--as-of", "2026-09-30", "--out", tmp_path / "o.csv")
+    result = kam(
+        "score", "--store", demo_store, "--as-of", "2026-09-30", "--out", tmp_path / "o.csv"
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith("kam: error: account features are not available")
 

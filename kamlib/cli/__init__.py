@@ -14,10 +14,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from kamlib.cli import data_commands, score_commands
+    from kamlib.cli import data_commands, group_commands, score_commands
 
     data_commands.register(main)
     score_commands.register(main)
+    group_commands.register(main)
     try:
         from kamlib.cli import report_commands
     except ImportError:  # pragma: no cover - report engine not installed yet

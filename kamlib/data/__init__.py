@@ -7,6 +7,9 @@ Public API
 - :func:`load` — the store → :class:`KamData`, optionally at a past snapshot (batch).
 - :func:`load_files` — exports straight from files (an in-memory store) → :class:`KamData`.
 - :func:`snapshot_info` — which data a store holds (cheap).
+- :func:`save_target_group` / :func:`saved_target_group` / :func:`saved_target_groups`,
+  :func:`save_score_history` / :func:`saved_score_history` — analysis results kept in the
+  store with the data snapshot and methodology they came from (``kamlib.data.results``).
 - :class:`KamData` — immutable container of the tables with an ``as_of(date)`` view.
 
 Only this package (and ``kamlib.reports``) touches the file system.
@@ -21,6 +24,13 @@ from pathlib import Path
 from kamlib.data.importer import ImportReport, TableCounts, import_files, import_frames
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.data.mapping import load_mapping, load_preset, preset_names
+from kamlib.data.results import (
+    save_score_history,
+    save_target_group,
+    saved_score_history,
+    saved_target_group,
+    saved_target_groups,
+)
 from kamlib.data.schemas import TABLES
 from kamlib.data.store import load, load_truth, snapshot_info, write_truth
 
@@ -53,6 +63,11 @@ __all__ = [
     "load_preset",
     "load_truth",
     "preset_names",
+    "save_score_history",
+    "save_target_group",
+    "saved_score_history",
+    "saved_target_group",
+    "saved_target_groups",
     "snapshot_info",
     "write_truth",
 ]

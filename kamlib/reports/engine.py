@@ -55,7 +55,7 @@ from typing import Any
 
 import pandas as pd
 
-from kamlib.errors import ReportError
+from kamlib.errors import DataValidationError, ReportError
 from kamlib.periods import (
     Period,
     normalise_frequency,
@@ -714,21 +714,45 @@ class ReportEngine:
         return jobs
 
     def accounts_for(self, group: str, *, as_of: date | str) -> pd.DataFrame:
-        """The accounts of target ``group`` on ``as_of`` (``kamlib.segmentation``), from the store.
+        """The accounts of target ``group`` on ``as_of``, from the store.
 
-        Raises ``ConfigError`` for an unknown group and ``ReportError`` for an empty one.
+        A formation of the group saved in the store (``kam group save``) for this date,
+        data snapshot and methodology is used as saved; otherwise the group is formed now
+        (``kamlib.segmentation.target_group``).  Raises ``ConfigError`` for an unknown
+        group and ``ReportError`` for an empty one.
         """
         from kamlib.segmentation import check_group_name, target_group
 
         check_group_name(group, methodology=self.methodology)
         day = parse_date(as_of)
-        frame = target_group(self._data(), group, as_of=day, methodology=self.methodology)
+        frame = self._saved_group(group, day)
+        if frame is None:
+            frame = target_group(self._data(), group, as_of=day, methodology=self.methodology)
         if frame.empty:
             raise ReportError(
                 f"Target group {group!r} has no accounts on {day.isoformat()} (for top<N> and "
                 "strategic: no account has revenue in the 12 months before): nothing to render."
             )
         return frame
+
+    def _saved_group(self, group: str, day: date) -> pd.DataFrame | None:
+        from kamlib.data import saved_target_group
+
+        data = self._data()
+        try:
+            members = saved_target_group(
+                self.store_path(), group, as_of=day, snapshot=data.snapshot.fingerprint,
+                methodology=self.methodology.fingerprint,
+            )  # fmt: skip
+        except DataValidationError:
+            return None
+        names = data.accounts.set_index("account_id")["name"]
+        return pd.DataFrame(
+            {
+                "account_id": members["account_id"].astype("str"),
+                "name": names.reindex(members["account_id"]).astype("str").to_numpy(),
+            }
+        )
 
     def _data(self) -> Any:
         store = self.store_path()
