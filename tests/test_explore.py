@@ -157,30 +157,3 @@ def test_walkthrough_adds_up(demo_store):
     assert walk.tiers("en")["accounts_count"].sum() == len(features)
     with pytest.raises(ConfigError, match="not among the scored accounts"):
         scoring_walkthrough(features, example="NOPE")
-
-
-@pytest.mark.slow
-def test_training_notebook_runs_headless(demo_store, tmp_path):
-    """The training notebook executes under papermill; the widget cell only displays."""
-    from pathlib import Path
-
-    import nbformat
-    import papermill as pm
-
-    source = Path(__file__).resolve().parents[1] / "notebooks" / "training_scoring.ipynb"
-    out = tmp_path / "training.ipynb"
-    pm.execute_notebook(
-        str(source),
-        str(out),
-        parameters={"store": str(demo_store), "as_of": "2026-09-30", "lang": "zh"},
-        cwd=str(tmp_path),
-        progress_bar=False,
-        kernel_name="python3",
-    )
-    nb = nbformat.read(out, as_version=4)
-    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
-    assert not any(o.get("output_type") == "error" for o in outputs)
-    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
-    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    assert "第三步" in "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
-    assert "kamlib-chart" in html
