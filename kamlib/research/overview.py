@@ -1,8 +1,7 @@
-"""Account research: the facts about one key account, as of a date.
+"""The account overview: profile, revenue by quarter and product line, recent orders.
 
-For now the overview the per-account report shows (profile, revenue by quarter and by
-product line, recent orders, contacts, open opportunities); account 360, power map, service
-and OGSM progress follow.
+The short per-account summary (``notebooks/account_summary.ipynb``); the full research
+dossier is :func:`kamlib.research.account_dossier`.
 """
 
 from __future__ import annotations
@@ -128,34 +127,8 @@ def account_overview(
     orders = view.require("orders", "The account overview")
     orders = orders[orders["account_id"] == account_id]
     orders = orders.assign(product_line=_product_lines(orders, view))
-    freq = f"Q-{_MONTHS[(fiscal_year_start_month - 2) % 12]}"
-    last = pd.Period(cut, freq=freq)
-    window = pd.period_range(end=last, periods=quarters, freq=freq)
-    in_window = orders[orders["order_date"].dt.to_period(freq) >= window[0]]
-
-    by_quarter = (
-        in_window.assign(_q=in_window["order_date"].dt.to_period(freq))
-        .groupby("_q")
-        .agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
-    )
-    revenue_by_quarter = pd.DataFrame(
-        {
-            "quarter": [_quarter_label(p, fiscal_year_start_month) for p in window],
-            "revenue": by_quarter["revenue"]
-            .reindex(window, fill_value=0.0)
-            .astype(float)
-            .to_numpy(),
-            "orders": by_quarter["orders"].reindex(window, fill_value=0).astype("int64").to_numpy(),
-        }
-    )
-
-    by_line = in_window.groupby("product_line")["amount"].sum().astype(float)
-    total = float(by_line.sum())
-    revenue_by_product_line = (
-        pd.DataFrame({"product_line": by_line.index.astype(str), "revenue": by_line.to_numpy()})
-        .assign(share=lambda f: f["revenue"] / total if total > 0 else 0.0)
-        .sort_values(["revenue", "product_line"], ascending=[False, True])
-        .reset_index(drop=True)
+    revenue_by_quarter, revenue_by_product_line = revenue_frames(
+        orders, cut, quarters=quarters, fiscal_year_start_month=fiscal_year_start_month
     )
 
     recent_orders = (
@@ -200,6 +173,50 @@ def account_overview(
         open_opportunities=open_opps,
         has_opportunities=view.has("opportunities"),
     )
+
+
+def revenue_frames(
+    orders: pd.DataFrame, cut: pd.Timestamp, *, quarters: int, fiscal_year_start_month: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Revenue by quarter (zero-filled, last ``quarters``) and by product line (same window).
+
+    ``orders`` are one account's order lines up to ``cut`` with ``product_line`` resolved.
+    """
+    freq = f"Q-{_MONTHS[(fiscal_year_start_month - 2) % 12]}"
+    last = pd.Period(cut, freq=freq)
+    window = pd.period_range(end=last, periods=quarters, freq=freq)
+    in_window = orders[orders["order_date"].dt.to_period(freq) >= window[0]]
+
+    by_quarter = (
+        in_window.assign(_q=in_window["order_date"].dt.to_period(freq))
+        .groupby("_q")
+        .agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
+    )
+    revenue_by_quarter = pd.DataFrame(
+        {
+            "quarter": [_quarter_label(p, fiscal_year_start_month) for p in window],
+            "revenue": by_quarter["revenue"]
+            .reindex(window, fill_value=0.0)
+            .astype(float)
+            .to_numpy(),
+            "orders": by_quarter["orders"].reindex(window, fill_value=0).astype("int64").to_numpy(),
+        }
+    )
+
+    by_line = in_window.groupby("product_line")["amount"].sum().astype(float)
+    total = float(by_line.sum())
+    revenue_by_product_line = (
+        pd.DataFrame({"product_line": by_line.index.astype(str), "revenue": by_line.to_numpy()})
+        .assign(share=lambda f: f["revenue"] / total if total > 0 else 0.0)
+        .sort_values(["revenue", "product_line"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+    return revenue_by_quarter, revenue_by_product_line
+
+
+def product_lines(orders: pd.DataFrame, data: KamData) -> pd.Series:
+    """Each order line's product line: its own, else its product's, else ``"unknown"``."""
+    return _product_lines(orders, data)
 
 
 def _product_lines(orders: pd.DataFrame, data: KamData) -> pd.Series:

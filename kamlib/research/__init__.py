@@ -1,0 +1,52 @@
+"""Account research: the 360° view of a key account, its power map, service, OGSM progress.
+
+Public API
+----------
+- :func:`account_dossier` → :class:`AccountDossier` — everything the customer research
+  dossier shows about one account as of a date (firmographics and group, revenue history,
+  share of wallet and whitespace, pipeline, activities, service, score and tier, power map,
+  OGSM targets and plan items, ranked findings and next actions), optionally with PII masked.
+- :func:`research_context` → :class:`ResearchContext` — the shared pre-computation for a batch
+  of dossiers (features, scores, peers, ticket clocks …), cached per process.
+- :func:`power_map` → :class:`PowerMap`; :func:`relationship_strength`.
+- :func:`service_responsiveness` → :class:`ServiceResult`.
+- :func:`ogsm_progress` → :class:`OgsmResult`.
+- :class:`PiiMasker` — stable pseudonyms for names, phones and e-mails.
+- :func:`account_overview` → :class:`AccountOverview` — the short account summary.
+
+Every rule and threshold is in the ``research`` section of the methodology file
+(:class:`kamlib.config.ResearchSettings`) and stated in the module docstrings of
+:mod:`kamlib.research.power_map`, :mod:`~kamlib.research.service`,
+:mod:`~kamlib.research.ogsm` and :mod:`~kamlib.research.findings`.
+"""
+
+from kamlib.research.dossier import (
+    AccountDossier,
+    ResearchContext,
+    account_dossier,
+    power_map,
+    research_context,
+)
+from kamlib.research.masking import PiiMasker
+from kamlib.research.ogsm import OgsmResult, check_cascade, ogsm_progress
+from kamlib.research.overview import AccountOverview, account_overview
+from kamlib.research.power_map import PowerMap, relationship_strength
+from kamlib.research.service import ServiceResult, service_responsiveness
+
+__all__ = [
+    "AccountDossier",
+    "AccountOverview",
+    "OgsmResult",
+    "PiiMasker",
+    "PowerMap",
+    "ResearchContext",
+    "ServiceResult",
+    "account_dossier",
+    "account_overview",
+    "check_cascade",
+    "ogsm_progress",
+    "power_map",
+    "relationship_strength",
+    "research_context",
+    "service_responsiveness",
+]
