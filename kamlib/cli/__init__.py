@@ -18,6 +18,9 @@ def _register() -> None:
 
     data_commands.register(main)
     score_commands.register(main)
+    from kamlib.cli import forecast_commands
+
+    forecast_commands.register(main)
     group_commands.register(main)
     try:
         from kamlib.cli import report_commands

@@ -1,0 +1,57 @@
+"""Funnel forecasting (销售漏斗预测): win probability, Monte Carlo period forecast, run-rate,
+gap to target and back-tests.
+
+- :mod:`kamlib.forecast.win_probability` — calibrated P(win) of open deals (logistic model on
+  pipeline snapshots, stage-rate fall-back), drivers, hold-out AUC / Brier / reliability.
+- :mod:`kamlib.forecast.simulation` — the Monte Carlo engine (chunked, seeded).
+- :mod:`kamlib.forecast.period` — :func:`forecast_period`: bookings P10 / P50 / P90 of a
+  period by team, owner, product line (and tier), closed to date, forecast categories.
+- :mod:`kamlib.forecast.run_rate` — run-rate order revenue (ETS) with intervals.
+- :mod:`kamlib.forecast.gap` — gap to the OGSM targets and the deals that would close it.
+- :mod:`kamlib.forecast.backtest` — the forecast at the start of past periods vs actuals.
+
+All functions are pure (data in, frames and result objects out) and take an explicit
+``as_of``; randomness comes only from an explicit ``seed``.
+"""
+
+from kamlib.forecast.backtest import BacktestResult, backtest_forecast
+from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
+from kamlib.forecast.period import PeriodForecast, categorise, forecast_period, period_probability
+from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
+from kamlib.forecast.simulation import SimulationResult, exact_moments, simulate_wins
+from kamlib.forecast.win_probability import (
+    WinProbabilityEvaluation,
+    WinProbabilityModel,
+    auc_score,
+    deal_features,
+    evaluate_win_probability,
+    fit_win_probability,
+    pipeline_snapshots,
+    snapshot_dates,
+    stage_win_rates,
+)
+
+__all__ = [
+    "BacktestResult",
+    "PeriodForecast",
+    "RunRateForecast",
+    "SimulationResult",
+    "WinProbabilityEvaluation",
+    "WinProbabilityModel",
+    "auc_score",
+    "backtest_forecast",
+    "categorise",
+    "deal_features",
+    "deals_to_close_gap",
+    "evaluate_win_probability",
+    "exact_moments",
+    "fit_win_probability",
+    "forecast_period",
+    "gap_to_target",
+    "period_probability",
+    "pipeline_snapshots",
+    "run_rate_forecast",
+    "simulate_wins",
+    "snapshot_dates",
+    "stage_win_rates",
+]
