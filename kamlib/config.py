@@ -195,7 +195,41 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
     if path is None:
         return _default_methodology()
     raw, text = read_yaml_file(path, "methodology file")
+    raw, text = _extended(raw, text, Path(path), seen=())
     return parse_methodology(raw, source=str(path), text=text)
+
+
+def _extended(raw: Any, text: str, path: Path, *, seen: tuple[Path, ...]) -> tuple[Any, str]:
+    """Resolve ``extends:``: a methodology file may build on kamlib's default (``extends:
+    default``) or on another file (a path relative to it).  Each top-level section it
+    gives (``scoring``, ``tags``, ``currency`` …) replaces the base's section whole; the
+    fingerprint covers the base's text too."""
+    if not isinstance(raw, dict) or "extends" not in raw:
+        return raw, text
+    base_name = raw["extends"]
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise ConfigError(
+            f"{path}: 'extends' must be 'default' or the path of another methodology file; "
+            f"got {base_name!r}."
+        )
+    if base_name.strip() == "default":
+        base_text = (
+            resources.files("kamlib.resources").joinpath(DEFAULT_METHODOLOGY).read_text("utf-8")
+        )
+        base_raw = yaml.safe_load(base_text)
+    else:
+        base_path = (path.parent / base_name).resolve()
+        if base_path in seen or base_path == path.resolve():
+            chain = " → ".join(str(p) for p in (*seen, path.resolve(), base_path))
+            raise ConfigError(f"{path}: 'extends' forms a cycle: {chain}.")
+        base_raw, base_text = read_yaml_file(base_path, "methodology file")
+        base_raw, base_text = _extended(
+            base_raw, base_text, base_path, seen=(*seen, path.resolve())
+        )
+    if not isinstance(base_raw, dict):
+        raise ConfigError(f"{path}: the file it extends ({base_name}) is not a YAML mapping.")
+    merged = {**base_raw, **{k: v for k, v in raw.items() if k != "extends"}}
+    return merged, base_text + "\n---\n" + text
 
 
 def read_yaml_file(path: str | Path, what: str) -> tuple[Any, str]:

@@ -371,3 +371,42 @@ def test_scoring_section_round_trips_through_a_file(raw, tmp_path):
     meth = load_methodology(path)
     assert meth.scoring.indicator("revenue_12m").bands[0].label == "tiny"
     assert meth.scoring.source == str(path)
+
+
+# -- extends: a methodology file building on another ------------------------------------------
+def test_extends_default_replaces_only_the_sections_given(tmp_path):
+    from kamlib.config import load_methodology
+
+    path = tmp_path / "m.yml"
+    path.write_text("extends: default\ncurrency: EUR\nfiscal_year_start_month: 4\n", "utf-8")
+    meth = load_methodology(path)
+    default = load_methodology()
+    assert (meth.currency, meth.fiscal_year_start_month) == ("EUR", 4)
+    assert meth.stages == default.stages
+    assert meth.scoring.names == default.scoring.names
+    assert meth.scoring.weights == default.scoring.weights
+    assert meth.fingerprint != default.fingerprint
+
+
+def test_extends_a_relative_file_and_refuses_cycles(tmp_path):
+    import pytest
+
+    from kamlib.config import load_methodology
+    from kamlib.errors import ConfigError
+
+    (tmp_path / "base.yml").write_text("extends: default\ncurrency: GBP\n", "utf-8")
+    sub = tmp_path / "team"
+    sub.mkdir()
+    (sub / "m.yml").write_text("extends: ../base.yml\nfiscal_year_start_month: 7\n", "utf-8")
+    meth = load_methodology(sub / "m.yml")
+    assert (meth.currency, meth.fiscal_year_start_month) == ("GBP", 7)
+    (tmp_path / "a.yml").write_text("extends: b.yml\n", "utf-8")
+    (tmp_path / "b.yml").write_text("extends: a.yml\n", "utf-8")
+    with pytest.raises(ConfigError, match="'extends' forms a cycle"):
+        load_methodology(tmp_path / "a.yml")
+    (tmp_path / "c.yml").write_text("extends: [default]\n", "utf-8")
+    with pytest.raises(ConfigError, match="'extends' must be 'default' or the path"):
+        load_methodology(tmp_path / "c.yml")
+    (tmp_path / "d.yml").write_text("extends: missing.yml\n", "utf-8")
+    with pytest.raises(ConfigError, match="missing.yml"):
+        load_methodology(tmp_path / "d.yml")
