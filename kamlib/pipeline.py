@@ -818,3 +818,918 @@ def close_date_slippage(
         _draw_closed=_build_sample(samples, stages) if available else None,
         _basis=basis,
     )
+
+
+# -- funnel: cohort conversion, win rate, drop-off -------------------------------------------------
+_OPP_GROUPS = ("product_line", "owner", "team", "source", "account_id")
+NONE_GROUP = "(none)"
+
+#: Columns of :func:`stage_conversion` after ``stage``, ``period`` and the ``by`` columns.
+CONVERSION_COLUMNS: tuple[str, ...] = (
+    "entered", "converted", "dropped", "still_open", "won", "lost", "conversion_rate",
+    "drop_rate", "win_rate", "entered_amount", "won_amount",
+)  # fmt: skip
+
+
+def _by_list(
+    by: str | list[str] | tuple[str, ...] | None, groups: pd.DataFrame | None
+) -> list[str]:
+    if by is None:
+        return []
+    cols = [by] if isinstance(by, str) else list(by)
+    extra = [] if groups is None else [c for c in groups.columns if c != "account_id"]
+    valid = [*_OPP_GROUPS, *extra]
+    for c in cols:
+        if c not in valid:
+            raise ConfigError(
+                f"The 'by' parameter names {c!r}, which is neither an opportunity column nor a "
+                f"column of 'groups'. Valid: {', '.join(valid)} (pass tier or segment as a frame "
+                "account_id → value in 'groups')."
+            )
+    if groups is not None and "account_id" not in groups.columns:
+        raise DataValidationError(
+            "The 'groups' frame needs an 'account_id' column (account_id → tier, segment …). "
+            f"Got columns {', '.join(map(str, groups.columns))}."
+        )
+    if groups is not None and groups["account_id"].duplicated().any():
+        dup = groups.loc[groups["account_id"].duplicated(), "account_id"].iloc[0]
+        raise DataValidationError(
+            f"The 'groups' frame has account_id {dup!r} more than once; give one row per account."
+        )
+    return cols
+
+
+def _check_freq(freq: str | None, fn: str) -> None:
+    if freq is not None and freq not in _FREQ_MONTHS:
+        raise ConfigError(
+            f"The 'freq' parameter of {fn} must be one of {', '.join(_FREQ_MONTHS)} or None. "
+            f"Got {freq!r} instead."
+        )
+
+
+@dataclass(frozen=True)
+class _Cohorts:
+    """Per opportunity its final state by the as-of day; per first entry into an open stage
+    the opportunity (row of ``opps``), stage, time and whether it converted."""
+
+    opps: pd.DataFrame  # the opportunities (rows with a created_date), in table order
+    started: np.ndarray  # bool per row: created (or first history row) by the as-of day
+    final: np.ndarray  # per row: 0 open, 1 won, 2 lost
+    closed_at: np.ndarray  # per row, datetime64[s] (NaT while open)
+    deal: np.ndarray  # entry → row of opps
+    k: np.ndarray  # stage order of the entry
+    first: np.ndarray  # datetime64[s] of the first entry
+    converted: np.ndarray  # bool
+    source: str
+
+
+_K_BITS = 6  # stage order packed into the low bits of the event key (up to 62 stages)
+_SEG_SHIFT = 42
+
+
+def _stage_orders(values: pd.Series, meth: Methodology) -> np.ndarray:
+    """Stage order per label (-1 unknown), through the distinct labels only."""
+    codes, uniq = pd.factorize(values)
+    order = {s.key: s.order for s in meth.stages}
+    lookup = meth.stage_lookup()
+    table = np.array(
+        [
+            order[lookup[normalise_label(u)].key] if normalise_label(u) in lookup else -1
+            for u in uniq
+        ]
+        + [-1],
+        dtype=np.int64,
+    )
+    return table[codes]  # code -1 (missing) → the trailing -1
+
+
+def _history_keys(
+    hist: pd.DataFrame, ids: pd.Series, end: pd.Timestamp, meth: Methodology
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every history row entered before ``end`` of an opportunity in ``ids``, as (row of
+    ``ids``, event key = epoch seconds × 64 + stage order), in one DuckDB pass (Ibis)."""
+    import ibis
+    import pyarrow as pa
+
+    order = {s.key: s.order for s in meth.stages}
+    lookup = meth.stage_lookup()
+    labels = [str(x) for x in pd.unique(hist["stage"].dropna())]
+    mapping = {
+        x: order[lookup[normalise_label(x)].key] for x in labels if normalise_label(x) in lookup
+    }
+    h = ibis.memtable(
+        pa.Table.from_pandas(hist[["opportunity_id", "stage", "entered_at"]], preserve_index=False)
+    )
+    o = ibis.memtable(
+        pa.table({"opportunity_id": pa.array(ids.to_numpy(dtype=object), pa.string()),
+                  "pos": pa.array(np.arange(len(ids), dtype=np.int64))})
+    )  # fmt: skip
+    k = h.stage.substitute(mapping, else_=-1) if mapping else ibis.literal(-1)
+    h = h.filter(h.entered_at < ibis.literal(end.to_pydatetime())).mutate(k=k)
+    h = h.filter(h.k >= 0).join(o, "opportunity_id")
+    expr = h.select(
+        pos=h.pos,
+        key=h.entered_at.epoch_seconds().cast("int64") * (1 << _K_BITS) + h.k.cast("int64"),
+    )
+    con = ibis.duckdb.connect()
+    try:
+        con.raw_sql("SET enable_progress_bar = false")
+        table = con.to_pyarrow(expr)
+    finally:
+        con.disconnect()
+    return (
+        table.column("pos").to_numpy().astype(np.int64),
+        table.column("key").to_numpy().astype(np.int64),
+    )
+
+
+def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
+    """Cohort entries and final states, without look-ahead (see :func:`stage_conversion`)."""
+    opps = data.require("opportunities", "The funnel analysis")
+    opps = opps[opps["created_date"].notna()].reset_index(drop=True)
+    n_open = len(meth.open_stages)
+    won_k, lost_k = n_open, n_open + 1
+    n = len(opps)
+    created = opps["created_date"].to_numpy("datetime64[s]")
+    created = created.astype("datetime64[D]").astype("datetime64[s]")
+    closed_date = opps["closed_date"].to_numpy("datetime64[s]").astype("datetime64[D]")
+    closed_date = closed_date.astype("datetime64[s]")
+    day_s = np.datetime64(day, "s")
+    source = "stage_history" if data.has("stage_history") else "opportunities"
+    final_k = np.full(n, -1)
+    final_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    has_h = np.zeros(n, bool)
+    e_deal = [np.zeros(0, np.int64)]
+    e_k = [np.zeros(0, np.int64)]
+    e_first = [np.zeros(0, "datetime64[s]")]
+    e_conv = [np.zeros(0, bool)]
+    if source == "stage_history":
+        seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], day + _DAY, meth)
+        if len(keys):
+            # sort by (deal, time, stage) in one integer sort
+            base = keys.min()
+            packed = np.sort((seg << _SEG_SHIFT) | (keys - base))
+            seg = packed >> _SEG_SHIFT
+            key = (packed & ((1 << _SEG_SHIFT) - 1)) + base
+            k = key & ((1 << _K_BITS) - 1)
+            t = (key >> _K_BITS).astype("datetime64[s]")
+            prog = np.where(k == lost_k, -1, k) + 1  # progress: lost 0, open 1.., won n_open+1
+            top = seg.max()
+            rev = (((top - seg) << 8) | prog)[::-1]
+            after = np.maximum.accumulate(rev)[::-1]  # max progress from this row on, in its deal
+            last_row = np.r_[seg[1:] != seg[:-1], True]
+            later = np.where(last_row, 0, np.r_[after[1:], 0] & 0xFF)  # … after this row
+            # first entry of each (deal, stage): a stable sort by (deal, stage) keeps time order
+            ds = (seg << _K_BITS) | k
+            o = np.argsort(ds, kind="stable")
+            first_pos = o[np.r_[True, ds[o][1:] != ds[o][:-1]]]
+            first_pos = first_pos[k[first_pos] < n_open]
+            e_deal.append(seg[first_pos])
+            e_k.append(k[first_pos])
+            e_first.append(t[first_pos])
+            e_conv.append(later[first_pos] > k[first_pos] + 1)  # a later row went further
+            d_last = seg[last_row]
+            final_k[d_last] = k[last_row]
+            final_at[d_last] = t[last_row]
+            has_h[d_last] = True
+    # deals without history rows: open in their current stage from created_date
+    stage_k = _stage_orders(opps["stage"], meth)
+    status = opps["status"].to_numpy(dtype=object)
+    is_won = status == "won"
+    bare_open = (
+        ~has_h & (created <= day_s) & (status == "open") & (stage_k >= 0) & (stage_k < n_open)
+    )
+    idx = np.flatnonzero(bare_open)
+    e_deal.append(idx)
+    e_k.append(stage_k[idx])
+    e_first.append(created[idx])
+    e_conv.append(np.zeros(len(idx), bool))
+    # final state: the history's last event; the opportunities table closes deals whose history
+    # has no closing row (on closed_date, not before creation)
+    closes = (is_won | (status == "lost")) & ~np.isnat(closed_date) & (closed_date <= day_s)
+    add = closes & ~np.isin(final_k, [won_k, lost_k])
+    final_k = np.where(add, np.where(is_won, won_k, lost_k), final_k)
+    final_at = np.where(add, np.maximum(closed_date, created), final_at)
+    final = np.select([final_k == won_k, final_k == lost_k], [1, 2], 0)
+    return _Cohorts(
+        opps=opps,
+        started=has_h | (created <= day_s),
+        final=final,
+        closed_at=np.where(final == 0, np.datetime64("NaT"), final_at),
+        deal=np.concatenate(e_deal),
+        k=np.concatenate(e_k),
+        first=np.concatenate(e_first),
+        converted=np.concatenate(e_conv),
+        source=source,
+    )
+
+
+def _group_codes(
+    opps: pd.DataFrame, col: str, groups: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (per opportunity row) and labels of a ``by`` column; missing → ``"(none)"``."""
+    if col in _OPP_GROUPS and (groups is None or col not in groups.columns):
+        values = opps[col]
+    else:
+        values = opps["account_id"].map(groups.set_index("account_id")[col])
+    codes, uniq = pd.factorize(values, sort=True)
+    labels = np.asarray([str(u) for u in uniq] + [NONE_GROUP], dtype=object)
+    return np.where(codes < 0, len(uniq), codes), labels
+
+
+def stage_conversion(
+    data: KamData,
+    *,
+    as_of: object,
+    freq: str | None = "quarterly",
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    since: object = None,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """Cohort-based stage-to-stage conversion, drop-off and win rate.
+
+    The cohort of stage S in a period is the deals that first entered S in that period (by the
+    end of ``as_of``).  A cohort deal has *converted* when it entered a later open stage or was
+    won at or after that first entry (a skipped stage counts as passed); *dropped* when it did
+    not and is lost; *still_open* otherwise.  ``won`` / ``lost`` are the cohort deals' final
+    outcomes by ``as_of`` (so ``win_rate`` = won ÷ (won + lost) is the cohort's win rate).
+    Rates are guarded: a cohort with no deal has no row.
+
+    Parameters
+    ----------
+    data
+        Needs ``opportunities``; ``stage_history`` for stage cohorts.  Without stage history
+        (the Maven export) the only cohort is ``"created"`` — deals created in the period,
+        converted = won — and ``attrs["note"]`` says so.
+    as_of
+        Nothing entered after the end of this day counts.
+    freq
+        Cohort period: ``"monthly"``, ``"quarterly"`` (fiscal, from the methodology file),
+        ``"half-yearly"``, ``"yearly"``, or ``None`` for one cohort over all time.
+    by
+        Group columns: any of ``product_line``, ``owner``, ``team``, ``source``,
+        ``account_id``, or a column of ``groups``.
+    groups
+        Optional frame ``account_id`` → tier / segment / … (one row per account), so the
+        funnel can be split by what the caller's scoring or segmentation says.  Deals whose
+        account is not in it (or has no account) are grouped as ``"(none)"``.
+    since
+        Only cohorts entered on or after this date.
+    methodology
+        Stages and fiscal year (default: kamlib's methodology file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage`` (open stages in funnel order, or ``"created"``), ``period``, the ``by``
+        columns, then :data:`CONVERSION_COLUMNS`: ``entered``, ``converted``, ``dropped``,
+        ``still_open``, ``won``, ``lost`` (deal counts), ``conversion_rate`` (converted ÷
+        entered), ``drop_rate`` (dropped ÷ entered), ``win_rate`` (won ÷ (won + lost); NaN when
+        no cohort deal is closed yet — ``won + lost`` is 0, shown), ``entered_amount`` and
+        ``won_amount`` (opportunity amounts; deals without an amount left out).
+        ``attrs["source"]`` says what it was rebuilt from.
+
+    Examples
+    --------
+    >>> stage_conversion(data, as_of="2026-09-30", freq=None)  # doctest: +SKIP
+    """
+    meth = methodology or load_methodology()
+    _check_freq(freq, "stage_conversion")
+    day = _as_day(as_of)
+    cols = _by_list(by, groups)
+    co = _cohorts(data, day, meth)
+    final = np.array(["open", "won", "lost"], dtype=object)[co.final]
+    amount = co.opps["amount"].to_numpy("float64")
+    if co.source == "stage_history":
+        deal, k, first, conv = co.deal, co.k, co.first, co.converted
+        names = [s.key for s in meth.open_stages]
+        note = "cohorts of first entry into each stage, from stage_history"
+    else:
+        deal = np.flatnonzero(co.started)
+        k = np.zeros(len(deal), np.int64)
+        first = co.opps["created_date"].to_numpy("datetime64[s]")[deal]
+        conv = co.final[deal] == 1
+        names = ["created"]
+        note = ("no stage history: the stages a deal passed are not recorded, so the only cohort "
+                "is 'created' (deals created in the period; converted = won)")  # fmt: skip
+    if since is not None:
+        sel = first >= np.datetime64(_as_day(since, "since"), "s")
+        deal, k, first, conv = deal[sel], k[sel], first[sel], conv[sel]
+    pcode, plabels = _period_codes(first, freq, meth.fiscal_year_start_month)
+    gcodes, glabels = [], []
+    for c in cols:
+        codes, labels = _group_codes(co.opps, c, groups)
+        gcodes.append(codes[deal])
+        glabels.append(labels)
+    code = k.astype(np.int64)
+    for codes, size in (
+        (pcode, len(plabels)),
+        *((g, len(lab)) for g, lab in zip(gcodes, glabels, strict=True)),
+    ):
+        code = code * max(size, 1) + codes
+    uniq, inv = np.unique(code, return_inverse=True)
+    fin = final[deal]
+    amt = amount[deal]
+    known = ~np.isnan(amt)
+
+    def total(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(inv, weights=weights, minlength=len(uniq))
+
+    out = {}
+    rest = uniq
+    parts = []
+    for size in reversed([len(plabels), *map(len, glabels)]):
+        parts.append(rest % max(size, 1))
+        rest = rest // max(size, 1)
+    parts = parts[::-1]
+    out["stage"] = np.asarray(names, dtype=object)[rest] if len(uniq) else np.zeros(0, object)
+    out["period"] = plabels[parts[0]] if len(uniq) else np.zeros(0, object)
+    for c, lab, part in zip(cols, glabels, parts[1:], strict=True):
+        out[c] = lab[part]
+    out["entered"] = total(None)
+    out["converted"] = total(conv.astype(float))
+    out["dropped"] = total((~conv & (fin == "lost")).astype(float))
+    out["still_open"] = total((~conv & (fin == "open")).astype(float))
+    out["won"] = total((fin == "won").astype(float))
+    out["lost"] = total((fin == "lost").astype(float))
+    out["entered_amount"] = total(np.where(known, amt, 0.0))
+    out["won_amount"] = total(np.where(known & (fin == "won"), amt, 0.0))
+    res = pd.DataFrame(out)
+    for c in ("entered", "converted", "dropped", "still_open", "won", "lost"):
+        res[c] = res[c].round().astype("int64")
+    ent = res["entered"].astype(float)
+    closed = (res["won"] + res["lost"]).astype(float)
+    res["conversion_rate"] = res["converted"] / ent
+    res["drop_rate"] = res["dropped"] / ent
+    res["win_rate"] = res["won"] / closed.where(closed > 0)
+    res = res[["stage", "period", *cols, *CONVERSION_COLUMNS]]
+    for c in ("stage", "period", *cols):
+        res[c] = res[c].astype("str")
+    res.attrs["source"] = co.source
+    res.attrs["note"] = note
+    res.attrs["as_of"] = day
+    res.attrs["deals_without_amount"] = int((~known).sum())
+    return res
+
+
+def _period_codes(
+    first: np.ndarray, freq: str | None, fy_start: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Period index (0, 1, … in time order) and label of each date."""
+    if freq is None:
+        return np.zeros(len(first), np.int64), np.array(["all"], dtype=object)
+    from kamlib.periods import period_of
+
+    months = _FREQ_MONTHS[freq]
+    fy = fy_start if months > 1 else 1
+    m = first.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    raw = (m - (fy - 1)) // months
+    uniq, inv = np.unique(raw, return_inverse=True)
+    labels = []
+    for u in uniq:
+        start = np.datetime64(int(u * months + fy - 1), "M").astype("datetime64[D]").item()
+        labels.append(period_of(start, freq, fiscal_year_start_month=fy_start).label)
+    return inv.astype(np.int64), np.asarray(labels, dtype=object)
+
+
+def funnel(
+    data: KamData,
+    *,
+    as_of: object,
+    since: object = None,
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """The funnel with drop-off: :func:`stage_conversion` over all cohorts since ``since``.
+
+    Returns the columns of :func:`stage_conversion` without ``period``, one row per open stage
+    (and ``by`` group), plus ``reach_rate``: the share of the first stage's deals that entered
+    this stage (deals created in a later stage count from that stage on, so it can exceed 1
+    when many start late; it is the funnel's width, not a probability).
+    """
+    out = stage_conversion(data, as_of=as_of, freq=None, by=by, groups=groups, since=since,
+                           methodology=methodology).drop(columns="period")  # fmt: skip
+    cols = _by_list(by, groups)
+    if len(out):
+        top = (
+            out.groupby(cols, sort=False)["entered"].transform("first")
+            if cols
+            else out["entered"].iloc[0]
+        )
+        out["reach_rate"] = out["entered"] / pd.Series(top, index=out.index).astype(float)
+    else:
+        out["reach_rate"] = pd.Series(dtype="float64")
+    return out
+
+
+def win_rates(
+    data: KamData,
+    *,
+    as_of: object,
+    freq: str | None = "quarterly",
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """Win rate (won ÷ closed) of the deals closed in each period by ``as_of``.
+
+    Returns ``period`` (of the close), the ``by`` columns, ``closed``, ``won``, ``lost``,
+    ``win_rate``, ``won_amount``, ``lost_amount`` (amounts where known), ``win_rate_amount``
+    (won ÷ closed amount; NaN when no closed deal has an amount).
+    """
+    meth = methodology or load_methodology()
+    _check_freq(freq, "win_rates")
+    day = _as_day(as_of)
+    cols = _by_list(by, groups)
+    co = _cohorts(data, day, meth)
+    rows = np.flatnonzero(co.final > 0)
+    at = co.closed_at[rows]
+    won = co.final[rows] == 1
+    amt = co.opps["amount"].to_numpy("float64")[rows]
+    pcode, plabels = _period_codes(at, freq, meth.fiscal_year_start_month)
+    by_cols = {}
+    for c in cols:
+        codes, labels = _group_codes(co.opps, c, groups)
+        by_cols[c] = labels[codes[rows]]
+    f = pd.DataFrame(
+        {"period": plabels[pcode], **by_cols, "closed": 1, "won": won.astype(int),
+         "lost": (~won).astype(int), "won_amount": np.where(won, amt, np.nan),
+         "lost_amount": np.where(~won, amt, np.nan)}
+    )  # fmt: skip
+    out = f.groupby(["period", *cols], sort=True).agg(
+        closed=("closed", "sum"), won=("won", "sum"), lost=("lost", "sum"),
+        won_amount=("won_amount", "sum"), lost_amount=("lost_amount", "sum"),
+    ).reset_index()  # fmt: skip
+    out["win_rate"] = out["won"] / out["closed"].astype(float)
+    tot = out["won_amount"] + out["lost_amount"]
+    out["win_rate_amount"] = out["won_amount"] / tot.where(tot > 0)
+    out = out[["period", *cols, "closed", "won", "lost", "win_rate", "won_amount", "lost_amount",
+               "win_rate_amount"]]  # fmt: skip
+    out.attrs["source"] = co.source
+    return out
+
+
+# -- velocity: days in stage, cycle time ------------------------------------------------------------
+def stage_durations(
+    data: KamData | StageEvents, *, as_of: object, methodology: Methodology | None = None
+) -> pd.DataFrame:
+    """Every stint of a deal in an open stage by ``as_of`` (the distribution behind velocity).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``opportunity_id``, ``stage``, ``stage_order``, ``entered_date``, ``left_date`` (NaT
+        while the deal is still in the stage at ``as_of``), ``next_stage`` (the stage, won or
+        lost it moved to; missing while open), ``days`` (left − entered; for open stints
+        ``as_of`` − entered), ``completed`` (the stint ended by ``as_of``).  A deal that
+        re-enters a stage has one row per stint.
+    """
+    se = _events(data, methodology)
+    day = _as_day(as_of)
+    ev = se.events[se.events["entered_at"] < day + _DAY]
+    entries = ev[ev["is_entry"].to_numpy()]
+    opp = entries["opportunity_id"].to_numpy()
+    same_next = np.r_[opp[1:] == opp[:-1], False]
+    nxt_day = np.r_[entries["day"].to_numpy()[1:], np.datetime64("NaT")]
+    nxt_stage = np.r_[entries["stage"].to_numpy(dtype=object)[1:], None]
+    # open stages only: an 'unknown' stage (no history for that time) has no duration
+    stints = (entries["status"].to_numpy(dtype=object) == "open") & (
+        entries["stage_order"].to_numpy() >= 0
+    )
+    left = np.where(same_next, nxt_day, np.datetime64("NaT"))
+    out = pd.DataFrame(
+        {
+            "opportunity_id": opp,
+            "stage": entries["stage"].to_numpy(dtype=object),
+            "stage_order": entries["stage_order"].to_numpy(),
+            "entered_date": entries["day"].to_numpy(),
+            "left_date": left,
+            "next_stage": np.where(same_next, nxt_stage, None),
+        }
+    )[stints].reset_index(drop=True)
+    out["left_date"] = pd.to_datetime(out["left_date"]).astype("datetime64[us]")
+    out["entered_date"] = out["entered_date"].astype("datetime64[us]")
+    out["completed"] = out["left_date"].notna()
+    end = out["left_date"].fillna(day)
+    out["days"] = (end - out["entered_date"]).dt.days.astype("int64")
+    for c in ("opportunity_id", "stage", "next_stage"):
+        out[c] = out[c].astype("str").where(out[c].notna(), None)
+    out.attrs["source"] = se.source
+    return out
+
+
+def stage_velocity(
+    data: KamData | StageEvents,
+    *,
+    as_of: object,
+    since: object = None,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """Days in stage per open stage: completed stints' median, quartiles, p90 and mean.
+
+    Parameters
+    ----------
+    data
+        The data or its :func:`stage_events`.
+    as_of
+        Stints are cut at the end of this day.
+    since
+        Only stints entered on or after this date.
+    methodology
+        Stages (default: kamlib's methodology file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per open stage in funnel order: ``stage``, ``completed`` (stints that ended
+        by ``as_of``), ``median_days``, ``p25_days``, ``p75_days``, ``p90_days``,
+        ``mean_days`` (of completed stints; NaN when there are none — ``completed`` is 0),
+        ``open_now`` (deals in the stage at ``as_of``), ``open_median_days`` (how long they
+        have been in it so far).  Without stage history every duration is unknown and the
+        frame says so in ``attrs["note"]`` (counts 0, statistics NaN).
+    """
+    meth = methodology or load_methodology()
+    se = _events(data, meth)
+    dur = stage_durations(se, as_of=as_of, methodology=meth)
+    if since is not None:
+        dur = dur[dur["entered_date"] >= _as_day(since, "since")]
+    if se.source != "stage_history":
+        dur = dur.iloc[0:0]
+    rows = []
+    for s in meth.open_stages:
+        d = dur[dur["stage"] == s.key]
+        done = d.loc[d["completed"], "days"].to_numpy(float)
+        now = d.loc[~d["completed"], "days"].to_numpy(float)
+        q = np.percentile(done, [50, 25, 75, 90]) if len(done) else [np.nan] * 4
+        rows.append(
+            {"stage": s.key, "completed": len(done), "median_days": q[0], "p25_days": q[1],
+             "p75_days": q[2], "p90_days": q[3],
+             "mean_days": float(done.mean()) if len(done) else np.nan,
+             "open_now": len(now), "open_median_days": float(np.median(now)) if len(now) else np.nan}
+        )  # fmt: skip
+    out = pd.DataFrame(rows)
+    out.attrs["source"] = se.source
+    out.attrs["note"] = (
+        "days in stage of completed stints (entered → next stage, won or lost)"
+        if se.source == "stage_history"
+        else "no stage history: days in stage cannot be measured; see cycle_times for "
+        "created → closed"
+    )
+    return out
+
+
+def cycle_times(
+    data: KamData | StageEvents, *, as_of: object, methodology: Methodology | None = None
+) -> pd.DataFrame:
+    """Created → closed, in days, of every deal closed by ``as_of``.
+
+    Returns ``opportunity_id``, ``outcome`` (won / lost), ``created_date`` (the deal's start:
+    ``created_date`` or its first history row if earlier), ``closed_date`` (its last close by
+    ``as_of``), ``days``.  Deals whose ``closed_date`` lies before their creation are left out
+    (``attrs["excluded"]`` counts them; :func:`stage_events` lists them).  Summarise with
+    :func:`cycle_time_summary`.
+    """
+    se = _events(data, methodology)
+    day = _as_day(as_of)
+    state = _state_at(se, day)
+    closed = state[state["status"].isin(["won", "lost"])]
+    opps = se.opportunities.set_index("opportunity_id")
+    o = opps.loc[closed["opportunity_id"].to_numpy()]
+    bad = (o["closed_date"].notna() & (o["closed_date"] < o["created_date"])).to_numpy()
+    out = pd.DataFrame(
+        {
+            "opportunity_id": closed["opportunity_id"].to_numpy(),
+            "outcome": closed["status"].to_numpy(),
+            "created_date": o["start_date"].to_numpy(),
+            "closed_date": closed["day"].to_numpy(),
+        }
+    )[~bad].reset_index(drop=True)
+    out["days"] = (out["closed_date"] - out["created_date"]).dt.days.astype("int64")
+    for c in ("opportunity_id", "outcome"):
+        out[c] = out[c].astype("str")
+    out.attrs["excluded"] = int(bad.sum())
+    out.attrs["source"] = se.source
+    return out
+
+
+def cycle_time_summary(cycles: pd.DataFrame) -> pd.DataFrame:
+    """Per outcome (won, lost, all) of :func:`cycle_times`: ``deals``, ``median_days``,
+    ``p25_days``, ``p75_days``, ``p90_days``, ``mean_days`` (NaN when ``deals`` is 0)."""
+    rows = []
+    for outcome in ("won", "lost", "all"):
+        d = cycles["days"] if outcome == "all" else cycles.loc[cycles["outcome"] == outcome, "days"]
+        v = d.to_numpy(float)
+        q = np.percentile(v, [50, 25, 75, 90]) if len(v) else [np.nan] * 4
+        rows.append({"outcome": outcome, "deals": len(v), "median_days": q[0], "p25_days": q[1],
+                     "p75_days": q[2], "p90_days": q[3],
+                     "mean_days": float(v.mean()) if len(v) else np.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# -- stale deals ---------------------------------------------------------------------------------
+def stale_deals(
+    data: KamData | StageEvents,
+    *,
+    as_of: object,
+    quantile: float = 0.9,
+    min_stints: int = 20,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """Open deals at ``as_of`` that are *stuck* or have *slipped*.
+
+    Rules
+    -----
+    - *stuck*: days in the current stage above the ``quantile`` (default p90) of that stage's
+      completed stints by ``as_of`` (no look-ahead).  A stage with fewer than ``min_stints``
+      completed stints uses the quantile of all stages' stints (``threshold_basis`` says
+      which); with no completed stint at all nobody is flagged stuck.  Without stage history
+      the deal's age is compared with the ``quantile`` of closed deals' cycle times instead
+      (``threshold_basis`` ``"cycle_time"``; ``attrs["rule"]`` states the rule used).
+    - *slipped*: the expected close date (as recorded by ``as_of``) is before ``as_of``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :func:`pipeline_as_of` columns of the flagged deals, plus ``stuck_threshold_days``,
+        ``threshold_basis`` (``"stage"`` / ``"pooled"`` / ``"cycle_time"`` / ``"none"``), ``days_past_due`` (0
+        when not past due), ``is_stuck``, ``is_slipped`` and ``reason`` (readable, English:
+        reports translate the flags), sorted by amount (largest first), then id.
+    """
+    if not 0 < quantile < 1:
+        raise ConfigError(
+            f"The 'quantile' parameter of stale_deals must lie between 0 and 1. Got {quantile!r} instead."
+        )
+    meth = methodology or load_methodology()
+    se = _events(data, meth)
+    day = _as_day(as_of)
+    pipe = pipeline_as_of(se, day, methodology=meth)
+    out = pipe.copy()
+    pct = f"p{round(quantile * 100)}"
+    if se.source == "stage_history":
+        dur = stage_durations(se, as_of=day, methodology=meth)
+        done = dur[dur["completed"]]
+        pooled = float(np.quantile(done["days"], quantile)) if len(done) else np.nan
+        thr, basis = {}, {}
+        for s in meth.open_stages:
+            d = done.loc[done["stage"] == s.key, "days"]
+            if len(d) >= min_stints:
+                thr[s.key], basis[s.key] = float(np.quantile(d, quantile)), "stage"
+            else:
+                thr[s.key], basis[s.key] = pooled, "pooled" if len(done) else "none"
+        out["stuck_threshold_days"] = out["stage"].map(thr).astype("float64")
+        if not len(done):
+            out["stuck_threshold_days"] = np.nan
+        out["threshold_basis"] = out["stage"].map(basis).fillna("pooled" if len(done) else "none")
+        stuck_days = out["days_in_stage"]
+        rule = (f"stuck: days in stage > {pct} of the stage's completed stints by {day.date()} "
+                f"(pooled over stages below {min_stints} stints)")  # fmt: skip
+    else:  # no stage history: the deal's age against closed deals' cycle times
+        cyc = cycle_times(se, as_of=day, methodology=meth)
+        enough = len(cyc) >= min_stints
+        out["stuck_threshold_days"] = (
+            float(np.quantile(cyc["days"], quantile)) if enough else np.nan
+        )
+        out["threshold_basis"] = "cycle_time" if enough else "none"
+        stuck_days = out["age_days"]
+        rule = (f"no stage history, so days in stage are unknown: stuck = age above {pct} of the "
+                f"cycle times (created → closed) of deals closed by {day.date()}")  # fmt: skip
+    out["days_past_due"] = (
+        (day - out["expected_close_date"]).dt.days.clip(lower=0).fillna(0).astype("int64")
+    )
+    out["is_stuck"] = (stuck_days > out["stuck_threshold_days"]).fillna(False).astype(bool)
+    out["is_slipped"] = out["is_past_due"]
+    reasons = []
+    for r in out.itertuples():
+        parts = []
+        if r.is_stuck and r.threshold_basis == "cycle_time":
+            parts.append(f"open for {r.age_days} days ({pct} of closed deals' cycle time: "
+                         f"{r.stuck_threshold_days:.0f})")  # fmt: skip
+        elif r.is_stuck:
+            parts.append(f"in {r.stage} for {r.days_in_stage} days ({pct} of the stage: "
+                         f"{r.stuck_threshold_days:.0f})")  # fmt: skip
+        if r.is_slipped:
+            parts.append(f"expected close {r.expected_close_date.date()} passed "
+                         f"{r.days_past_due} days ago")  # fmt: skip
+        reasons.append("; ".join(parts))
+    out["reason"] = pd.Series(reasons, index=out.index, dtype="str")
+    out = out[out["is_stuck"] | out["is_slipped"]]
+    out = out.sort_values(["amount", "opportunity_id"], ascending=[False, True], na_position="last")
+    out = out.reset_index(drop=True)
+    out.attrs.update(pipe.attrs)
+    out.attrs["rule"] = f"{rule}; slipped: expected close date before {day.date()}"
+    return out
+
+
+# -- pipeline changes between two dates ------------------------------------------------------------
+#: Steps of :func:`changes_reconciliation`, in order.
+BRIDGE_STEPS: tuple[str, ...] = (
+    "open_start", "new", "reopened", "won", "lost", "amount_up", "amount_down", "open_end",
+)  # fmt: skip
+
+
+def _compare(
+    sp: pd.DataFrame,
+    ep: pd.DataFrame,
+    end_status: pd.Series,
+    known_at_start: pd.Index,
+    extra_closed: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per deal what changed between two pipelines (see :func:`pipeline_changes`)."""
+    keep = ["opportunity_id", "account_id", "name", "product_line", "owner", "team", "stage",
+            "stage_order", "amount", "expected_close_date"]  # fmt: skip
+    a = sp[keep].set_index("opportunity_id")
+    b = ep[keep].set_index("opportunity_id")
+    ids = a.index.union(b.index)
+    m = pd.DataFrame(index=ids)
+    info = pd.concat([b[keep[1:6]], a.loc[a.index.difference(b.index), keep[1:6]]])
+    m = m.join(info)
+    m["stage_start"] = a["stage"]
+    m["stage_end"] = b["stage"]
+    m["amount_start"] = a["amount"]
+    m["amount_end"] = b["amount"]
+    m["expected_close_start"] = a["expected_close_date"]
+    m["expected_close_end"] = b["expected_close_date"]
+    in_a = m.index.isin(a.index)
+    in_b = m.index.isin(b.index)
+    status = end_status.reindex(m.index)
+    change = np.select(
+        [in_a & in_b, in_a & ~in_b & (status == "won").to_numpy(), in_a & ~in_b,
+         ~in_a & in_b & ~m.index.isin(known_at_start)],
+        ["open", "won", "lost", "new"], "reopened",
+    )  # fmt: skip
+    m["change"] = change
+    both = in_a & in_b
+    oa = a["stage_order"].reindex(m.index).to_numpy(float)
+    ob = b["stage_order"].reindex(m.index).to_numpy(float)
+    m["stage_move"] = np.where(
+        both & (oa >= 0) & (ob >= 0),
+        np.select([ob > oa, ob < oa], ["advanced", "regressed"], "unchanged"),
+        None,
+    )
+    ea, eb = m["expected_close_start"], m["expected_close_end"]
+    m["close_date_move"] = np.where(
+        both & ea.notna().to_numpy() & eb.notna().to_numpy(),
+        np.select([(eb > ea).to_numpy(), (eb < ea).to_numpy()], ["pushed_out", "pulled_in"],
+                  "unchanged"),
+        None,
+    )  # fmt: skip
+    m["close_date_move_days"] = np.where(both, (eb - ea).dt.days.to_numpy(float), np.nan)
+    m["amount_change"] = np.where(
+        both, (m["amount_end"] - m["amount_start"]).to_numpy(float), np.nan
+    )
+    out = m.reset_index(names="opportunity_id")
+    if len(extra_closed):
+        out = pd.concat([out, extra_closed], ignore_index=True)
+    cols = ["opportunity_id", "change", "account_id", "name", "product_line", "owner", "team",
+            "stage_start", "stage_end", "stage_move", "amount_start", "amount_end",
+            "amount_change", "expected_close_start", "expected_close_end", "close_date_move",
+            "close_date_move_days"]  # fmt: skip
+    out = out.reindex(columns=cols)
+    for c in ("opportunity_id", "change", "account_id", "name", "product_line", "owner", "team",
+              "stage_start", "stage_end", "stage_move", "close_date_move"):  # fmt: skip
+        out[c] = out[c].astype("str").where(out[c].notna(), None)
+    for c in ("amount_start", "amount_end", "amount_change", "close_date_move_days"):
+        out[c] = out[c].astype("float64")
+    for c in ("expected_close_start", "expected_close_end"):
+        out[c] = pd.to_datetime(out[c]).astype("datetime64[us]")
+    return out.sort_values("opportunity_id", kind="mergesort").reset_index(drop=True)
+
+
+def pipeline_changes(
+    data: KamData | StageEvents,
+    start: object,
+    end: object,
+    *,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """What moved in the pipeline between the end of ``start`` and the end of ``end``.
+
+    Rebuilt from the stage history (:func:`pipeline_as_of` at both dates).  Without stage
+    history use :func:`snapshot_changes` on two imports instead (this function then compares
+    the opportunities table's dates, with today's stages and amounts: ``attrs["source"]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per deal open at either date, or created and closed in between:
+        ``opportunity_id``, ``change`` — ``open`` (open at both), ``new`` (created in between,
+        open at the end), ``reopened`` (closed at the start, open at the end), ``won`` / ``lost``
+        (open at the start, closed by the end), ``created_won`` / ``created_lost`` (created and
+        closed in between: not in either pipeline) — then ``account_id``, ``name``,
+        ``product_line``, ``owner``, ``team``, ``stage_start``, ``stage_end``, ``stage_move``
+        (advanced / regressed / unchanged, for ``open``), ``amount_start``, ``amount_end``,
+        ``amount_change``, ``expected_close_start``, ``expected_close_end``,
+        ``close_date_move`` (pushed_out / pulled_in / unchanged) and
+        ``close_date_move_days``.  :func:`changes_reconciliation` turns it into the bridge
+        open at start + new + reopened − won − lost ± amount changes = open at end.
+    """
+    se = _events(data, methodology)
+    d0, d1 = _as_day(start, "start"), _as_day(end, "end")
+    if d1 < d0:
+        raise DataValidationError(
+            f"The 'end' date {d1.date()} lies before the 'start' date {d0.date()}; swap them."
+        )
+    sp = pipeline_as_of(se, d0, methodology=methodology)
+    ep = pipeline_as_of(se, d1, methodology=methodology)
+    state = _state_at(se, d1).set_index("opportunity_id")
+    opps = se.opportunities.set_index("opportunity_id")
+    known = opps.index[opps["start_date"] <= d0]
+    created_in = opps.index[(opps["start_date"] > d0) & (opps["start_date"] <= d1)]
+    closed_in = state.index[state["status"].isin(["won", "lost"])]
+    cc = created_in.intersection(closed_in)
+    o = opps.loc[cc]
+    ev = se.events
+    closing = ev[ev["opportunity_id"].isin(cc) & (ev["entered_at"] < d1 + _DAY)]
+    amount_then = closing.groupby("opportunity_id")["amount"].last().reindex(cc)
+    extra = pd.DataFrame(
+        {"opportunity_id": cc, "change": "created_" + state.loc[cc, "status"].astype(str).to_numpy(),
+         "account_id": o["account_id"].to_numpy(), "name": o["name"].to_numpy(),
+         "product_line": o["product_line"].to_numpy(), "owner": o["owner"].to_numpy(),
+         "team": o["team"].to_numpy(), "stage_end": state.loc[cc, "status"].to_numpy(),
+         "amount_end": amount_then.fillna(o["amount"]).to_numpy(float)}
+    )  # fmt: skip
+    out = _compare(sp, ep, state["status"], known, extra)
+    out.attrs.update({"start": d0, "end": d1, "source": se.source})
+    return out
+
+
+def snapshot_changes(
+    before: KamData, after: KamData, *, methodology: Methodology | None = None
+) -> pd.DataFrame:
+    """:func:`pipeline_changes` between two imports of the opportunities table.
+
+    For exports without stage history: keep the import of each month (the store keeps every
+    batch: ``load(store, snapshot=batch_id)``) and compare two.  The open deals of ``before``
+    and of ``after`` (status open) are the two pipelines; a deal open in ``before`` and closed
+    in ``after`` is won / lost, one unknown to ``before`` and open in ``after`` is new.
+    Deals created and closed between the imports appear as ``created_won`` /
+    ``created_lost``.  Same columns as :func:`pipeline_changes`.
+    """
+    meth = methodology or load_methodology()
+    order = {s.key: s.order for s in meth.open_stages}
+
+    def pipe(data: KamData) -> pd.DataFrame:
+        o = data.require("opportunities", "Comparing pipeline snapshots")
+        o = o[o["status"] == "open"].copy()
+        o["stage"] = _canonical(o["stage"], meth).fillna(UNKNOWN_STAGE)
+        o["stage_order"] = o["stage"].map(order).fillna(-1).astype("int64")
+        return o
+
+    b_all = before.require("opportunities", "Comparing pipeline snapshots")
+    a_all = after.require("opportunities", "Comparing pipeline snapshots")
+    status = a_all.set_index("opportunity_id")["status"]
+    fresh = a_all[
+        ~a_all["opportunity_id"].isin(b_all["opportunity_id"])
+        & a_all["status"].isin(["won", "lost"])
+    ]
+    extra = pd.DataFrame(
+        {"opportunity_id": fresh["opportunity_id"].to_numpy(),
+         "change": ("created_" + fresh["status"].astype(str)).to_numpy(),
+         "account_id": fresh["account_id"].to_numpy(), "name": fresh["name"].to_numpy(),
+         "product_line": fresh["product_line"].to_numpy(), "owner": fresh["owner"].to_numpy(),
+         "team": fresh["team"].to_numpy(), "stage_end": fresh["status"].to_numpy(),
+         "amount_end": fresh["amount"].to_numpy(float)}
+    )  # fmt: skip
+    out = _compare(pipe(before), pipe(after), status, pd.Index(b_all["opportunity_id"]), extra)
+    out.attrs.update({"source": "snapshots"})
+    return out
+
+
+def changes_reconciliation(changes: pd.DataFrame) -> pd.DataFrame:
+    """The bridge from the open pipeline at the start to the one at the end.
+
+    Returns ``step`` (:data:`BRIDGE_STEPS`: open_start, new, reopened, won, lost, amount_up,
+    amount_down, open_end), ``deals`` and ``amount`` (signed: won, lost and amount_down are
+    negative), and ``check``: the running total, whose last value equals ``open_end`` — the
+    reconciliation open at start + new + reopened − won − lost ± amount changes = open at end.
+    Deals without an amount count as 0 in the amounts (``attrs["deals_without_amount"]``).
+    """
+    c = changes
+    a0 = c["amount_start"].fillna(0.0)
+    a1 = c["amount_end"].fillna(0.0)
+    at_start = c["change"].isin(["open", "won", "lost"])
+    at_end = c["change"].isin(["open", "new", "reopened"])
+    delta = (a1 - a0).where(c["change"] == "open", 0.0)
+    rows = [
+        ("open_start", int(at_start.sum()), float(a0[at_start].sum())),
+        ("new", int((c["change"] == "new").sum()), float(a1[c["change"] == "new"].sum())),
+        (
+            "reopened",
+            int((c["change"] == "reopened").sum()),
+            float(a1[c["change"] == "reopened"].sum()),
+        ),
+        ("won", int((c["change"] == "won").sum()), -float(a0[c["change"] == "won"].sum())),
+        ("lost", int((c["change"] == "lost").sum()), -float(a0[c["change"] == "lost"].sum())),
+        ("amount_up", int((delta > 0).sum()), float(delta[delta > 0].sum())),
+        ("amount_down", int((delta < 0).sum()), float(delta[delta < 0].sum())),
+        ("open_end", int(at_end.sum()), float(a1[at_end].sum())),
+    ]
+    out = pd.DataFrame(rows, columns=["step", "deals", "amount"])
+    out["check"] = (
+        out["amount"].iloc[:-1].cumsum().reindex(out.index).fillna(out["amount"].iloc[:-1].sum())
+    )
+    missing = (at_start & c["amount_start"].isna()) | (at_end & c["amount_end"].isna())
+    out.attrs["deals_without_amount"] = int(missing.sum())
+    return out
