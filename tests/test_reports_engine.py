@@ -563,3 +563,38 @@ def test_sample_schedule_is_valid():
         ("portfolio_review", "quarterly", None),
         ("account_summary", "quarterly", "top10"),
     ]
+
+
+def test_the_engines_methodology_reaches_notebooks_that_take_one(tiny_store, tmp_path):
+    """--methodology / the schedule's methodology: passed to portfolio_review's
+    ``methodology`` parameter (absolute path), without changing where the report goes;
+    a ``-p methodology=…`` given by hand wins."""
+    methodology = ROOT / "data" / "methodology.yml"
+    plain = ReportEngine(store=tiny_store, out=tmp_path, notebook_dir=ROOT / "notebooks")
+    ruled = ReportEngine(
+        store=tiny_store, out=tmp_path, notebook_dir=ROOT / "notebooks", methodology=methodology
+    )
+    try:
+        (base,) = plain.plan("portfolio_review", as_of="2026-09-30")
+        (job,) = ruled.plan("portfolio_review", as_of="2026-09-30")
+        assert "methodology" not in base.parameters or base.parameters["methodology"] == ""
+        assert job.parameters["methodology"] == str(methodology.resolve())
+        assert job.slug == base.slug
+        (own,) = ruled.plan(
+            "portfolio_review", as_of="2026-09-30", parameters={"methodology": "x.yml"}
+        )
+        assert own.parameters["methodology"] == "x.yml"
+        # data_health declares no methodology parameter: nothing is added
+        (health,) = ruled.plan("data_health", as_of="2026-09-30")
+        assert "methodology" not in health.parameters
+    finally:
+        plain.close()
+        ruled.close()
+
+
+def test_schedule_names_its_methodology():
+    schedule = load_schedule(ROOT / "data" / "schedule.yml")
+    assert schedule.methodology == "data/methodology.yml"
+    from kamlib.config import load_methodology
+
+    assert load_methodology(ROOT / schedule.methodology).scoring is not None

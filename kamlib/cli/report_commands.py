@@ -118,6 +118,10 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
 )  # fmt: skip
 @click.option("--jobs", type=click.IntRange(min=1), help="Reports rendered at once [CPU cores].")
 @click.option("--notebooks", type=click.Path(file_okay=False), help="Notebook directory.")
+@click.option(
+    "--methodology", type=click.Path(dir_okay=False),
+    help="Methodology file for every report that takes one (and for target groups).",
+)  # fmt: skip
 @click.option("--list", "list_only", is_flag=True, help="List the available reports and exit.")
 def report(
     name: str | None,
@@ -129,6 +133,7 @@ def report(
     timeout: float,
     jobs: int | None,
     notebooks: str | None,
+    methodology: str | None,
     list_only: bool,
 ) -> None:
     """Render report NAME (notebooks/NAME.ipynb) to OUT/NAME/PERIOD/…/index.html.
@@ -153,8 +158,9 @@ def report(
             raise click.UsageError("Give a report NAME (kam report --list shows them).")
         given = _parse_pairs(params)
         with ReportEngine(
-            store=store, out=out, notebook_dir=notebooks, timeout=timeout, jobs=jobs
-        ) as engine:
+            store=store, out=out, notebook_dir=notebooks, timeout=timeout, jobs=jobs,
+            methodology=methodology,
+        ) as engine:  # fmt: skip
             from kamlib.periods import parse_date, parse_period
             from kamlib.reports.engine import load_report
 
@@ -234,6 +240,10 @@ def schedule() -> None:
 @click.option("--timeout", type=float, help="Seconds one cell may run (0: no limit) [600].")
 @click.option("--jobs", type=click.IntRange(min=1), help="Reports rendered at once [CPU cores].")
 @click.option("--notebooks", type=click.Path(file_okay=False), help="Notebook directory.")
+@click.option(
+    "--methodology", type=click.Path(dir_okay=False),
+    help="Methodology file (overrides the schedule's).",
+)  # fmt: skip
 def schedule_run(
     schedule_file: str,
     as_of: str | None,
@@ -244,6 +254,7 @@ def schedule_run(
     timeout: float | None,
     jobs: int | None,
     notebooks: str | None,
+    methodology: str | None,
 ) -> None:
     """Render every report of SCHEDULE.yml that is due.
 
@@ -267,6 +278,7 @@ def schedule_run(
             notebook_dir=notebooks,
             timeout=DEFAULT_TIMEOUT if cell_timeout is None else cell_timeout,
             jobs=jobs,
+            methodology=methodology or plan.methodology,
         ) as engine:
             due = plan_schedule(plan, engine, as_of=day, force=force)
             problems = 0

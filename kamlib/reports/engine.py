@@ -67,6 +67,8 @@ from kamlib.reports import layout
 from kamlib.reports.kernels import CellFailure, Execution, KernelPool, KernelPoolStopped
 
 STANDARD_PARAMETERS: tuple[str, ...] = ("store", "as_of", "lang")
+#: Notebooks that declare this parameter receive the engine's methodology file.
+METHODOLOGY_PARAMETER = "methodology"
 ACCOUNT_PARAMETER = "account_id"
 LANGUAGES: tuple[str, ...] = ("en", "zh")
 DEFAULT_TIMEOUT = 600.0
@@ -683,6 +685,15 @@ class ReportEngine:
             rows = [(None, None)]
 
         suffix = _suffix(spec, values, lang)
+        if (
+            METHODOLOGY_PARAMETER in spec.parameters
+            and METHODOLOGY_PARAMETER not in given
+            and self.methodology_path is not None
+        ):
+            # the engine's methodology file (schedule / --methodology) reaches every notebook
+            # that takes one, unless given as a parameter; being the installation's rules, not
+            # a variant of the report, it does not change the report's path
+            values[METHODOLOGY_PARAMETER] = str(self.methodology_path.resolve())
         if spec.per_account:
             slugs = [layout.account_slug(name, aid or "") + suffix for aid, name in rows]
             slugs = layout.unique_slugs(slugs, [aid or "" for aid, _ in rows])

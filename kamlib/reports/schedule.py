@@ -36,7 +36,7 @@ from kamlib.errors import ConfigError, KamlibError, ReportError
 from kamlib.periods import Period, last_complete_period, normalise_frequency, parse_date
 from kamlib.reports import layout
 
-_TOP_KEYS = {"store", "out", "timeout", "reports"}
+_TOP_KEYS = {"store", "out", "timeout", "methodology", "reports"}
 _ENTRY_KEYS = {"report", "frequency", "for", "parameters"}
 
 
@@ -62,6 +62,7 @@ class Schedule:
     store: str | None = None
     out: str | None = None
     timeout: float | None = None
+    methodology: str | None = None
     source: str = "<memory>"
 
 
@@ -141,6 +142,7 @@ def parse_schedule(raw: Any, *, source: str = "<memory>") -> Schedule:
         store=None if raw.get("store") is None else str(raw["store"]),
         out=None if raw.get("out") is None else str(raw["out"]),
         timeout=None if timeout is None else float(timeout),
+        methodology=None if raw.get("methodology") is None else str(raw["methodology"]),
         source=source,
     )
 
