@@ -267,6 +267,7 @@ def ogsm_progress(
     as_of: str | pd.Timestamp,
     methodology: Methodology | None = None,
     account_id: str | None = None,
+    mask_pii: bool = False,
 ) -> OgsmResult:
     """Progress of every OGSM target whose period overlaps ``period``, as of a date.
 
@@ -283,7 +284,10 @@ def ogsm_progress(
     methodology
         Fiscal calendar and thresholds (kamlib's default when ``None``).
     account_id
-        Only that account's targets (and the cascade above them).
+        Only that account's targets.
+    mask_pii
+        Replace owners' names (and names inside plan item titles) by stable pseudonyms
+        (:class:`~kamlib.research.PiiMasker`).
 
     Returns
     -------
@@ -306,10 +310,25 @@ def ogsm_progress(
         orders = orders[orders["account_id"] == account_id]
         opps = None if opps is None else opps[opps["account_id"] == account_id]
         items = None if items is None else items[items["account_id"] == account_id]
-    return progress_of(
+    result = progress_of(
         targets, depths, issues, accounts=view.accounts, orders=orders, opportunities=opps,
         plan_items=items, period=period, cut=cut, methodology=meth, account_id=account_id,
     )  # fmt: skip
+    if not mask_pii:
+        return result
+    from kamlib.research.masking import PiiMasker
+
+    masker = PiiMasker()
+    owners = [*result.progress["owner"], *result.plan_items["owner"]]
+    masker.learn(staff=[o for o in owners if isinstance(o, str)])
+    return OgsmResult(
+        progress=masker.mask_frame(result.progress),
+        issues=result.issues,
+        plan_items=masker.mask_frame(result.plan_items),
+        by_owner=masker.mask_frame(result.by_owner),
+        period=result.period,
+        as_of=result.as_of,
+    )
 
 
 def progress_of(

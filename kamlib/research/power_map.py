@@ -196,14 +196,13 @@ def build_power_map(
         recent = linked[linked["date"] > window_start]
         touches = recent.groupby("contact_id").size()
     ids = cleaned["contact_id"]
-    last = pd.concat(
-        [
-            pd.to_datetime(cleaned["last_contact_date"]).reset_index(drop=True),
-            pd.to_datetime(ids.map(last_activity)).reset_index(drop=True),
-        ],
-        axis=1,
-    ).max(axis=1)
-    last.index = cleaned.index
+    recorded = pd.to_datetime(cleaned["last_contact_date"]).astype("datetime64[ns]")
+    met = (
+        pd.to_datetime(ids.map(last_activity)).astype("datetime64[ns]")
+        if len(last_activity)
+        else pd.Series(pd.NaT, index=ids.index, dtype="datetime64[ns]")
+    )
+    last = recorded.where(recorded.notna() & ~(met > recorded), met)
     days = (cut - last).dt.days.astype("float64")
     n_touch = ids.map(touches).fillna(0).astype("int64")
     influence = cleaned["influence"].astype("float64")
