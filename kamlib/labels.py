@@ -870,3 +870,29 @@ RESEARCH_NOTES: dict[str, tuple[str, str]] = {
     ),
 }
 NOTES.update({k: v for k, v in RESEARCH_NOTES.items() if k not in NOTES})
+
+
+# -- pipeline analytics (kamlib.pipeline): velocity and the changes bridge ------------------------
+#: Labels of the pipeline charts and tables (merged into ``LABELS`` without overriding).
+PIPELINE_LABELS: dict[str, tuple[str, str]] = {
+    "pipeline_changes_section": ("Pipeline changes", "商机管道变化"),
+    "open_start": ("Open at start", "期初在途"),
+    "reopened": ("Re-opened", "重新激活"),
+    "amount_up": ("Amount raised", "金额上调"),
+    "amount_down": ("Amount lowered", "金额下调"),
+    "open_end": ("Open at end", "期末在途"),
+    "bridge_amount": ("Amount", "金额"),
+    "stints": ("Stints", "停留次数"),
+    "stint_days": ("Days in stage", "阶段停留天数"),
+    "created_won": ("Created and won", "新建并赢单"),
+    "created_lost": ("Created and lost", "新建并丢单"),
+    "pushed_out": ("Pushed out", "推迟"),
+    "pulled_in": ("Pulled in", "提前"),
+    "advanced": ("Advanced", "推进"),
+    "regressed": ("Moved back", "倒退"),
+    "unchanged": ("Unchanged", "未变"),
+    "is_stuck": ("Stuck", "停滞"),
+    "is_slipped": ("Slipped", "延期"),
+    "stuck_threshold_days": ("Stage norm (days)", "阶段常规天数"),
+}
+LABELS.update({k: v for k, v in PIPELINE_LABELS.items() if k not in LABELS})

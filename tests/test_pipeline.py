@@ -647,3 +647,32 @@ def test_maven_funnel_degrades_with_a_statement(maven, shared_data):
     )
     assert bridge["deals"]["won"] > 0
     assert bridge["amount"].iloc[:-1].sum() == pytest.approx(bridge.loc["open_end", "amount"])
+
+
+# -- charts ------------------------------------------------------------------------------------------
+def _data_of(chart) -> pd.DataFrame:
+    spec = chart.to_dict()
+    return pd.DataFrame(next(iter(spec["datasets"].values())))
+
+
+def test_velocity_and_waterfall_charts(demo, hand):
+    from kamlib.charts import pipeline_changes_waterfall, stage_velocity_distribution
+    from kamlib.pipeline import changes_reconciliation, pipeline_changes, stage_durations
+
+    company, _, events = demo
+    dur = stage_durations(events, as_of=company.end_date)
+    data = _data_of(stage_velocity_distribution(dur, lang="zh"))
+    assert data["停留次数"].sum() == dur["completed"].sum()  # every completed stint in a bin
+    assert set(data["阶段"]) >= {"线索", "商务谈判"}
+    assert len(data) < 200  # binned, not one row per stint
+    bridge = changes_reconciliation(pipeline_changes(hand, "2024-02-15", "2024-05-09"))
+    w = _data_of(pipeline_changes_waterfall(bridge))
+    assert list(w["Step"]) == ["Open at start", "New", "Re-opened", "Won", "Lost", "Amount raised",
+                               "Amount lowered", "Open at end"]  # fmt: skip
+    # each step starts where the previous ended; the last bar is the total at the end
+    assert (w["start"].iloc[1:-1].to_numpy() == w["end"].iloc[:-2].to_numpy()).all()
+    assert w["end"].iloc[-2] == w["end"].iloc[-1] == 255.0
+    empty = stage_velocity_distribution(dur.iloc[0:0])
+    assert empty.to_dict()["mark"]["type"] == "text"
+    with pytest.raises(DataValidationError, match="required column"):
+        pipeline_changes_waterfall(bridge.drop(columns="deals"))
