@@ -21,7 +21,11 @@ Public API
   created → closed.
 - :func:`stale_deals` — open deals sitting far beyond their stage's norm, or slipped.
 - :func:`pipeline_changes` (history) and :func:`snapshot_changes` (two ``KamData``) — what
-  moved between two dates, with :func:`changes_reconciliation`.
+  moved between two dates, with :func:`changes_reconciliation` (the bridge).
+- :func:`cycle_time_summary` — created → closed by outcome.
+
+Charts: :func:`kamlib.charts.pipeline_funnel`, :func:`kamlib.charts.stage_velocity_distribution`,
+:func:`kamlib.charts.pipeline_changes_waterfall`.
 
 Bad input and how it is handled (each counted in ``stage_events(...).notices`` and announced
 with one :class:`~kamlib.errors.DataQualityWarning` per call that meets it)
@@ -58,12 +62,25 @@ from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
 
 __all__ = [
+    "BRIDGE_STEPS",
+    "CONVERSION_COLUMNS",
     "PIPELINE_COLUMNS",
     "SlippageModel",
     "StageEvents",
+    "changes_reconciliation",
     "close_date_slippage",
+    "cycle_time_summary",
+    "cycle_times",
+    "funnel",
     "pipeline_as_of",
+    "pipeline_changes",
+    "snapshot_changes",
+    "stage_conversion",
+    "stage_durations",
     "stage_events",
+    "stage_velocity",
+    "stale_deals",
+    "win_rates",
 ]
 
 UNKNOWN_STAGE = "unknown"
@@ -884,7 +901,6 @@ class _Cohorts:
 
 
 _K_BITS = 6  # stage order packed into the low bits of the event key (up to 62 stages)
-_SEG_SHIFT = 42
 
 
 def _stage_orders(values: pd.Series, meth: Methodology) -> np.ndarray:
@@ -966,38 +982,49 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     if source == "stage_history":
         seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], day + _DAY, meth)
         if len(keys):
-            # sort by (deal, time, stage) in one integer sort
-            base = keys.min()
-            packed = np.sort((seg << _SEG_SHIFT) | (keys - base))
-            seg = packed >> _SEG_SHIFT
-            key = (packed & ((1 << _SEG_SHIFT) - 1)) + base
-            k = key & ((1 << _K_BITS) - 1)
-            t = (key >> _K_BITS).astype("datetime64[s]")
-            prog = np.where(k == lost_k, -1, k) + 1  # progress: lost 0, open 1.., won n_open+1
-            top = seg.max()
-            rev = (((top - seg) << 8) | prog)[::-1]
-            after = np.maximum.accumulate(rev)[::-1]  # max progress from this row on, in its deal
-            last_row = np.r_[seg[1:] != seg[:-1], True]
-            later = np.where(last_row, 0, np.r_[after[1:], 0] & 0xFF)  # … after this row
-            # first entry of each (deal, stage): a stable sort by (deal, stage) keeps time order
-            ds = (seg << _K_BITS) | k
-            o = np.argsort(ds, kind="stable")
-            first_pos = o[np.r_[True, ds[o][1:] != ds[o][:-1]]]
-            first_pos = first_pos[k[first_pos] < n_open]
-            e_deal.append(seg[first_pos])
-            e_k.append(k[first_pos])
-            e_first.append(t[first_pos])
-            e_conv.append(later[first_pos] > k[first_pos] + 1)  # a later row went further
-            d_last = seg[last_row]
-            final_k[d_last] = k[last_row]
-            final_at[d_last] = t[last_row]
-            has_h[d_last] = True
+            e, k = keys >> _K_BITS, keys & ((1 << _K_BITS) - 1)
+            nk = n_open + 2
+            kb, tmin = max(nk - 1, 1).bit_length(), int(e.min())
+            tb = max(int(e.max()) - tmin, 1).bit_length()
+            if max(n, 1).bit_length() + kb + tb > 62:
+                raise DataValidationError(
+                    "stage_history spans too many opportunities and years for the funnel's "
+                    f"integer packing ({n:,} deals, {tb}-bit time range); split the data by period."
+                )
+            # one integer sort by (deal, stage, time): each (deal, stage) is one run
+            packed = (seg << (kb + tb)) | (k << tb) | (e - tmin)
+            packed.sort()
+            run = packed >> tb
+            change = run[1:] != run[:-1]
+            starts = np.flatnonzero(np.concatenate(([True], change)))
+            ends = np.flatnonzero(np.concatenate((change, [True])))
+            r_seg, r_k = run[starts] >> kb, run[starts] & ((1 << kb) - 1)
+            tmask = (1 << tb) - 1
+            first_t, last_t = packed[starts] & tmask, packed[ends] & tmask
+            # per deal and stage the last entry time; suffix max over later stages up to won
+            last = np.full((n, nk), -1, dtype=np.int64)
+            last[r_seg, r_k] = last_t
+            reach = np.maximum.accumulate(last[:, won_k::-1], axis=1)[:, ::-1]
+            entry = r_k < n_open
+            conv = reach[r_seg[entry], r_k[entry] + 1] >= first_t[entry]
+            e_deal.append(r_seg[entry])
+            e_k.append(r_k[entry])
+            e_first.append((first_t[entry] + tmin).astype("datetime64[s]"))
+            e_conv.append(conv)
+            has_h = (last >= 0).any(axis=1)
+            # final state: the latest event (a tie in time: the later stage)
+            fk = np.argmax(np.where(last >= 0, last * nk + np.arange(nk), -1), axis=1)
+            final_k = np.where(has_h, fk, -1)
+            final_at = np.where(
+                has_h, (last[np.arange(n), fk] + tmin).astype("datetime64[s]"), final_at
+            )
     # deals without history rows: open in their current stage from created_date
     stage_k = _stage_orders(opps["stage"], meth)
-    status = opps["status"].to_numpy(dtype=object)
-    is_won = status == "won"
+    is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)
+    is_lost = (opps["status"] == "lost").to_numpy(dtype=bool, na_value=False)
+    is_open = (opps["status"] == "open").to_numpy(dtype=bool, na_value=False)
     bare_open = (
-        ~has_h & (created <= day_s) & (status == "open") & (stage_k >= 0) & (stage_k < n_open)
+        ~has_h & (created <= day_s) & is_open & (stage_k >= 0) & (stage_k < n_open)
     )
     idx = np.flatnonzero(bare_open)
     e_deal.append(idx)
@@ -1006,7 +1033,7 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     e_conv.append(np.zeros(len(idx), bool))
     # final state: the history's last event; the opportunities table closes deals whose history
     # has no closing row (on closed_date, not before creation)
-    closes = (is_won | (status == "lost")) & ~np.isnat(closed_date) & (closed_date <= day_s)
+    closes = (is_won | is_lost) & ~np.isnat(closed_date) & (closed_date <= day_s)
     add = closes & ~np.isin(final_k, [won_k, lost_k])
     final_k = np.where(add, np.where(is_won, won_k, lost_k), final_k)
     final_at = np.where(add, np.maximum(closed_date, created), final_at)
@@ -1128,7 +1155,7 @@ def stage_conversion(
         *((g, len(lab)) for g, lab in zip(gcodes, glabels, strict=True)),
     ):
         code = code * max(size, 1) + codes
-    uniq, inv = np.unique(code, return_inverse=True)
+    uniq, inv = _dense_unique(code)
     fin = final[deal]
     amt = amount[deal]
     known = ~np.isnan(amt)
@@ -1173,6 +1200,22 @@ def stage_conversion(
     return res
 
 
+def _dense_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for integers, without sorting when their
+    range is modest (a presence table instead)."""
+    if len(values) == 0:
+        return values[:0], np.zeros(0, np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo > 4 * len(values) + 1_000_000:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq, inv.astype(np.int64)
+    offset = values - lo
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    present[offset] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present) + lo, rank[offset]
+
+
 def _period_codes(
     first: np.ndarray, freq: str | None, fy_start: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -1185,7 +1228,7 @@ def _period_codes(
     fy = fy_start if months > 1 else 1
     m = first.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
     raw = (m - (fy - 1)) // months
-    uniq, inv = np.unique(raw, return_inverse=True)
+    uniq, inv = _dense_unique(raw)
     labels = []
     for u in uniq:
         start = np.datetime64(int(u * months + fy - 1), "M").astype("datetime64[D]").item()
