@@ -1478,6 +1478,146 @@ def ogsm_progress(progress: pd.DataFrame, *, lang: str = "en", top: int = 40) ->
     return (bars + ticks).properties(width=WIDTH - 200, height=alt.Step(BAR_STEP))
 
 
+# -- funnel and forecast (kamlib.pipeline, kamlib.forecast) -----------------------------------------
+def pipeline_funnel(funnel: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+    """Funnel bars: deals that entered each open stage, with conversion and drop-off.
+
+    ``funnel`` is :func:`kamlib.pipeline.funnel` (``stage``, ``entered``, ``conversion_rate``,
+    ``drop_rate``, ``win_rate``), one row per stage in funnel order.  Each bar is centred, so
+    the shape reads as a funnel; the text gives the share that moved on to a later stage.
+    """
+    check_lang(lang)
+    _require(funnel, ("stage", "entered", "conversion_rate", "drop_rate"), "pipeline_funnel")
+    if funnel.empty:
+        return _message_chart(label("nothing_to_show", lang))
+    t_stage, t_n = label("stage", lang), label("entered", lang)
+    t_conv, t_drop = label("conversion_rate", lang), label("drop_rate", lang)
+    stages = [label(s, lang) for s in funnel["stage"].astype(str)]
+    half = funnel["entered"].astype(float).to_numpy() / 2
+    source = pd.DataFrame(
+        {
+            t_stage: stages,
+            t_n: funnel["entered"].astype("int64").to_numpy(),
+            "lo": -half,
+            "hi": half,
+            t_conv: funnel["conversion_rate"].astype(float).to_numpy(),
+            t_drop: funnel["drop_rate"].astype(float).to_numpy(),
+        }
+    )
+    base = alt.Chart(source).encode(y=alt.Y(f"{t_stage}:N", sort=stages, title=None))
+    bars = base.mark_bar().encode(
+        x=alt.X("lo:Q", axis=None, title=None),
+        x2="hi:Q",
+        tooltip=[
+            alt.Tooltip(f"{t_stage}:N"),
+            alt.Tooltip(f"{t_n}:Q", format=",d"),
+            alt.Tooltip(f"{t_conv}:Q", format=".0%"),
+            alt.Tooltip(f"{t_drop}:Q", format=".0%"),
+        ],
+    )
+    text = base.mark_text(align="left", dx=4, fontSize=10, color="#3d4852").encode(
+        x="hi:Q", text=alt.Text(f"{t_conv}:Q", format=".0%")
+    )
+    count = base.mark_text(color="white", fontSize=10).encode(
+        x=alt.value((WIDTH - 160) / 2), text=alt.Text(f"{t_n}:Q", format=",d")
+    )
+    return (bars + text + count).properties(width=WIDTH - 160, height=alt.Step(BAR_STEP + 4))
+
+
+def forecast_fan(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+    """Fan chart: P10–P90 band and P50 line per period, with actuals where known.
+
+    ``track`` needs ``period``, ``p10``, ``p50``, ``p90``; ``actual`` (NaN for the period
+    still to come) and ``weighted_pipeline`` are drawn when present.  Pass the back-test's
+    company rows followed by the current forecast to show the track record and the outlook.
+    """
+    check_lang(lang)
+    _require(track, ("period", "p10", "p50", "p90"), "forecast_fan")
+    if track.empty:
+        return _message_chart(label("nothing_to_show", lang))
+    t_per = label("period", lang)
+    t_p10, t_p50, t_p90 = label("p10", lang), label("p50", lang), label("p90", lang)
+    periods = track["period"].astype(str).tolist()
+    source = pd.DataFrame(
+        {
+            t_per: periods,
+            t_p10: track["p10"].astype(float).to_numpy(),
+            t_p50: track["p50"].astype(float).to_numpy(),
+            t_p90: track["p90"].astype(float).to_numpy(),
+        }
+    )
+    x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=alt.Axis(labelAngle=0))
+    money = alt.Axis(format="~s")
+    tips = [alt.Tooltip(f"{t_per}:O")] + [
+        alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90)
+    ]
+    layers: list[alt.Chart] = [
+        alt.Chart(source).mark_area(opacity=0.25, color=COLOR).encode(
+            x=x, y=alt.Y(f"{t_p10}:Q", title=label("bookings", lang), axis=money),
+            y2=f"{t_p90}:Q", tooltip=tips,
+        ),
+        alt.Chart(source).mark_line(point=True, color=COLOR).encode(
+            x=x, y=f"{t_p50}:Q", tooltip=tips
+        ),
+    ]  # fmt: skip
+    for column, colour, shape in (("weighted_pipeline", "#9aa5b1", "square"),
+                                  ("actual", "#d64545", "diamond")):  # fmt: skip
+        if column in track and track[column].notna().any():
+            t_c = label(column, lang)
+            pts = pd.DataFrame({t_per: periods, t_c: track[column].astype(float).to_numpy()})
+            pts = pts[pts[t_c].notna()]
+            layers.append(
+                alt.Chart(pts).mark_point(shape=shape, filled=True, size=70, color=colour).encode(
+                    x=x, y=f"{t_c}:Q",
+                    tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_c}:Q", format=",.0f")],
+                )
+            )  # fmt: skip
+    return alt.layer(*layers).properties(width=WIDTH, height=260)
+
+
+def forecast_by_group(gap: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+    """P10–P90 bars with the P50 tick and the target per team / owner (gap to target).
+
+    ``gap`` is :func:`kamlib.forecast.gap_to_target` (``name``, ``p10``, ``p50``, ``p90``,
+    ``closed_to_date``, ``target`` — NaN without one —, ``p_reach``), one row per group.
+    """
+    check_lang(lang)
+    _require(gap, ("name", "p10", "p50", "p90", "target"), "forecast_by_group")
+    if gap.empty:
+        return _message_chart(label("nothing_to_show", lang))
+    t_name, t_target = label("name", lang), label("target", lang)
+    t_p10, t_p50, t_p90 = label("p10", lang), label("p50", lang), label("p90", lang)
+    t_reach = label("p_reach", lang)
+    names = gap["name"].astype(str).tolist()
+    source = pd.DataFrame(
+        {
+            t_name: names,
+            t_p10: gap["p10"].astype(float).to_numpy(),
+            t_p50: gap["p50"].astype(float).to_numpy(),
+            t_p90: gap["p90"].astype(float).to_numpy(),
+            t_target: gap["target"].astype(float).to_numpy(),
+            t_reach: gap["p_reach"].astype(float).to_numpy() if "p_reach" in gap else np.nan,
+        }
+    )
+    y = alt.Y(f"{t_name}:N", sort=names, title=None)
+    tips = [alt.Tooltip(f"{t_name}:N")] + [
+        alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90, t_target)
+    ] + [alt.Tooltip(f"{t_reach}:Q", format=".0%")]
+    band = alt.Chart(source).mark_bar(opacity=0.35, color=COLOR, height=12).encode(
+        y=y, x=alt.X(f"{t_p10}:Q", title=label("bookings", lang), axis=alt.Axis(format="~s")),
+        x2=f"{t_p90}:Q", tooltip=tips,
+    )  # fmt: skip
+    mid = alt.Chart(source).mark_tick(color=COLOR, thickness=3, size=16).encode(
+        y=y, x=f"{t_p50}:Q", tooltip=tips
+    )
+    target = (
+        alt.Chart(source[source[t_target].notna()])
+        .mark_point(shape="diamond", filled=True, size=80, color="#d64545")
+        .encode(y=y, x=f"{t_target}:Q", tooltip=tips)
+    )
+    return (band + mid + target).properties(width=WIDTH - 140, height=alt.Step(BAR_STEP + 4))
+
+
 # -- pipeline velocity and changes (kamlib.pipeline) ------------------------------------------------
 def stage_velocity_distribution(
     durations: pd.DataFrame, *, lang: str = "en", bins: int = 24, clip_quantile: float = 0.98

@@ -872,6 +872,149 @@ RESEARCH_NOTES: dict[str, tuple[str, str]] = {
 NOTES.update({k: v for k, v in RESEARCH_NOTES.items() if k not in NOTES})
 
 
+# -- the pipeline forecast report (kamlib.forecast) -----------------------------------------------
+#: Labels of the pipeline forecast report (merged into ``LABELS`` without overriding).
+FORECAST_LABELS: dict[str, tuple[str, str]] = {
+    "pipeline_forecast": ("Pipeline forecast", "销售漏斗预测"),
+    "funnel_section": ("Funnel: conversion and drop-off", "销售漏斗：转化与流失"),
+    "velocity_section": ("Velocity: days in stage", "推进速度：各阶段停留天数"),
+    "stale_section": ("Stale and slipped deals", "停滞与延期商机"),
+    "forecast_fan_section": ("Forecast and track record", "预测区间与历史准确度"),
+    "gap_section": ("Gap to target", "业绩差距"),
+    "push_section": ("Deals that would close the gap", "可弥补差距的重点商机"),
+    "categories_section": ("Forecast categories", "预测分类"),
+    "run_rate_section": ("Run-rate order revenue", "持续性订单收入预测"),
+    "win_model_section": ("How good is the win probability?", "赢单概率模型的准确度"),
+    "accuracy_section": ("Accuracy track record", "历史预测准确度"),
+    "forecast_notes_section": ("Assumptions and fall-backs", "假设与降级处理说明"),
+    "entered": ("Entered", "进入数"),
+    "converted": ("Moved on", "推进数"),
+    "dropped": ("Dropped", "流失数"),
+    "still_open": ("Still open", "仍在跟进"),
+    "conversion_rate": ("Conversion", "转化率"),
+    "drop_rate": ("Drop-off", "流失率"),
+    "win_rate": ("Win rate", "赢单率"),
+    "entered_amount": ("Amount entered", "进入金额"),
+    "completed": ("Completed stints", "已完成停留次数"),
+    "median_days": ("Median days", "中位天数"),
+    "p25_days": ("P25 days", "P25 天数"),
+    "p75_days": ("P75 days", "P75 天数"),
+    "p90_days": ("P90 days", "P90 天数"),
+    "open_now": ("Open now", "当前在途"),
+    "open_median_days": ("Median days so far (open)", "在途商机已停留中位天数"),
+    "opportunity_name": ("Opportunity", "商机名称"),
+    "deal_amount": ("Amount", "金额"),
+    "days_in_stage": ("Days in stage", "本阶段天数"),
+    "days_past_due": ("Days past expected close", "超过预计成交日天数"),
+    "target_amount": ("Target", "目标"),
+    "closed_to_date_amount": ("Won to date", "期内已赢单"),
+    "bookings_p10_amount": ("P10", "P10"),
+    "bookings_p50_amount": ("P50", "P50"),
+    "bookings_p90_amount": ("P90", "P90"),
+    "revenue_p10_amount": ("P10", "P10"),
+    "revenue_p50_amount": ("P50", "P50"),
+    "revenue_p90_amount": ("P90", "P90"),
+    "gap_amount": ("Gap to P50", "与P50的差距"),
+    "coverage_ratio": ("Pipeline coverage", "商机覆盖率"),
+    "reach_probability": ("P(reach target)", "达成目标概率"),
+    "target_status": ("Status", "状态"),
+    "win_probability": ("P(win)", "赢单概率"),
+    "in_period_probability": ("P(closes in period)", "期内成交概率"),
+    "expected_value": ("Expected value", "期望金额"),
+    "closes_gap": ("Needed for target", "弥补差距所需"),
+    "drivers_up": ("Helps", "有利因素"),
+    "drivers_down": ("Hurts", "不利因素"),
+    "forecast_category": ("Category", "预测分类"),
+    "deals_count": ("Deals", "商机数"),
+    "scope": ("Scope", "范围"),
+    "method": ("Method", "方法"),
+    "auc": ("AUC", "AUC"),
+    "brier": ("Brier score", "Brier 分数"),
+    "probability_band": ("Predicted band", "预测概率区间"),
+    "predicted_probability": ("Predicted", "预测赢单率"),
+    "observed_rate": ("Observed", "实际赢单率"),
+    "periods_count": ("Periods", "期数"),
+    "mape_rate": ("MAPE of P50", "P50 平均绝对百分比误差"),
+    "bias_rate": ("Bias of P50", "P50 偏差"),
+    "interval_coverage_rate": ("Actual inside P10–P90", "实际值落入P10–P90比例"),
+    "baseline_mape_rate": ("MAPE, weighted pipeline", "加权管道法 MAPE"),
+    "baseline_bias_rate": ("Bias, weighted pipeline", "加权管道法偏差"),
+    "forecast_period": ("Period", "预测期"),
+    "as_of_date": ("As of", "截至日期"),
+    "weighted_pipeline_amount": ("Weighted pipeline (amount × stage probability)", "加权管道（金额×阶段概率）"),
+    "open_deals_count": ("Open deals", "在途商机数"),
+    "win_model": ("Win probability from", "赢单概率来源"),
+    "win_method_logit": ("logistic model", "逻辑回归模型"),
+    "win_method_stage_rates": ("stage win rates (too little history)", "阶段赢单率（历史数据不足）"),
+    "win_method_methodology": ("methodology stage probabilities", "方法论阶段概率"),
+    "p10": ("P10", "P10"),
+    "p50": ("P50", "P50"),
+    "p90": ("P90", "P90"),
+    "weighted_pipeline": ("Weighted pipeline", "加权管道"),
+    "p_reach": ("P(reach target)", "达成目标概率"),
+    "commit": ("Commit", "承诺"),
+    "best_case": ("Best case", "最佳情况"),
+    "reached": ("Reached", "已达成"),
+    "no_target": ("No target", "无目标"),
+    "model": ("Model", "模型"),
+    "stage_rates": ("Stage win rates", "阶段赢单率"),
+    "ets": ("ETS", "指数平滑"),
+    "mean": ("Mean month", "月均值"),
+}
+LABELS.update({k: v for k, v in FORECAST_LABELS.items() if k not in LABELS})
+
+FORECAST_NOTES: dict[str, tuple[str, str]] = {
+    "funnel_section": (
+        "Deals that first entered each stage in the last twelve months: the share that moved on "
+        "to a later stage (conversion), the share lost there (drop-off), and their win rate.",
+        "近十二个月首次进入各阶段的商机：推进到后续阶段的比例（转化率）、在该阶段输单的比例（流失率）及其赢单率。",
+    ),
+    "forecast_fan_section": (
+        "Bookings are won opportunity amounts by close date. The band is P10–P90 of the Monte "
+        "Carlo forecast (each open deal wins with its probability and closes at its expected "
+        "date plus a slippage draw; deals not yet created are learnt from past periods); the "
+        "line is P50. Past periods were forecast the day before they began, with only what was "
+        "known then: red diamonds are what was actually won, grey squares the weighted pipeline.",
+        "赢单额指按成交日期统计的赢单商机金额。色带为蒙特卡洛预测的P10–P90区间（每个在途商机按其赢单概率赢单，"
+        "按预计成交日加上延期抽样成交；尚未创建的商机按历史各期估计），折线为P50。历史各期均以该期开始前一日"
+        "已知的数据预测：红色菱形为实际赢单额，灰色方块为加权管道法。",
+    ),
+    "gap_section": (
+        "Target minus P50 (positive: short of target); coverage is the open pipeline expected to "
+        "close by the period end divided by what remains of the target; P(reach) is the share of "
+        "simulated outcomes at or above the target.",
+        "差距 = 目标 − P50（正数表示未达目标）；覆盖率 = 预计在期末前成交的在途商机金额 ÷ 剩余目标；"
+        "达成概率为模拟结果中达到或超过目标的比例。",
+    ),
+    "push_section": (
+        "Open deals ranked by expected value (amount × P(win) × P(closes in period)). "
+        "'Needed for target' marks the deals that, if all were won, would cover what remains "
+        "after the bookings to date and the expected new deals.",
+        "在途商机按期望金额（金额×赢单概率×期内成交概率）排序。“弥补差距所需”标出若全部赢单即可覆盖"
+        "剩余差距（扣除期内已赢单与预计新增商机后）的商机。",
+    ),
+    "run_rate_section": (
+        "Net order revenue forecast from the monthly order history (ETS). Orders include the "
+        "deliveries of won projects, so this is shown next to the bookings forecast, never "
+        "added to it.",
+        "根据月度订单历史（指数平滑）预测的订单净收入。订单中已包含赢单项目的交付，因此与赢单额预测并列展示，不相加。",
+    ),
+    "win_model_section": (
+        "Fitted on deals closed before the hold-out cut-off and judged on the pipeline after "
+        "it: AUC (ranking, 0.5 = chance) and Brier score (lower is better), next to plain "
+        "stage win rates.",
+        "在留出期之前已关闭的商机上拟合，在之后的商机管道上检验：AUC（排序能力，0.5为随机）与Brier分数"
+        "（越低越好），并与简单阶段赢单率对比。",
+    ),
+    "accuracy_section": (
+        "About 80% of actuals should fall inside P10–P90; the weighted pipeline (amount × stage "
+        "probability) is the baseline to beat.",
+        "约80%的实际值应落在P10–P90区间内；加权管道法（金额×阶段概率）是需要超越的基准。",
+    ),
+}
+NOTES.update({k: v for k, v in FORECAST_NOTES.items() if k not in NOTES})
+
+
 # -- pipeline analytics (kamlib.pipeline): velocity and the changes bridge ------------------------
 #: Labels of the pipeline charts and tables (merged into ``LABELS`` without overriding).
 PIPELINE_LABELS: dict[str, tuple[str, str]] = {

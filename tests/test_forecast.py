@@ -8,6 +8,7 @@ the data was drawn from, and the demo generator's hidden truth.
 from __future__ import annotations
 
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -438,3 +439,33 @@ def test_cli_backtest_json(demo_store):
     assert len(out["periods"]) == 2
     assert {"period", "p10", "p50", "p90", "actual", "weighted_pipeline"} <= set(out["periods"][0])
     assert {"mape", "interval_coverage", "baseline_mape"} <= set(out["summary"])
+
+
+# -- the report ----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_pipeline_forecast_notebook_runs_on_the_small_demo(demo_store, tmp_path):
+    """The report notebook end to end (papermill), in Chinese, for one team."""
+    from pathlib import Path
+
+    import nbformat
+    import papermill as pm
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "pipeline_forecast.ipynb"
+    out = tmp_path / "out.ipynb"
+    pm.execute_notebook(
+        str(notebook),
+        str(out),
+        parameters={"store": str(demo_store), "as_of": "2026-09-30", "lang": "zh",
+                    "team": "华东大客户部", "simulations": 1000, "backtest_periods": 2},
+        cwd=str(tmp_path),
+        progress_bar=False,
+        kernel_name="python3",
+    )  # fmt: skip
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not any(o.get("output_type") == "error" for o in outputs)
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "业绩差距" in html or "达成目标概率" in html
+    assert "2026-Q4" in html  # the default period: the quarter after a quarter-end as_of
+    tables = "".join(re.findall(r'<table class="kamlib-table">.*?</table>', html, re.S))
+    assert tables and not re.search(r">\s*(nan|NaN|inf)\s*<", tables)  # no NaN in any table

@@ -24,6 +24,11 @@ Fall-backs (each recorded in ``PeriodForecast.notes``)
 - open deal without an expected close date, or no slippage can be measured: the chance to
   close inside the period comes from the cycle times (created → won) of won deals, given
   the deal's age;
+- no stage history (the Maven export): the amounts of deals closed after the as-of date
+  are today's closing values, unknown on the as-of date — treated as missing (imputed as
+  above), so a back-test does not peek at the outcome;
+- the weighted-pipeline baseline counts deals without an expected close date as closing
+  inside the period;
 - a deal past its expected close date beyond every observed slip: it closes after the
   as-of date like the positive slips of its stage;
 - no won deal at all: every open deal is assumed to close inside the period (said so);
@@ -250,6 +255,12 @@ def forecast_period(
         if day <= end
         else pipeline_as_of(se, day).iloc[:0]
     )
+    pipe = _without_later_amounts(pipe, data, day)
+    if pipe.attrs.get("amounts_hidden"):
+        notes.append(
+            f"{pipe.attrs['amounts_hidden']} deals closed after the as-of date carry today's "
+            "amount (the data has no stage history): treated as unknown then"
+        )
     pipe = deal_features(pipe, view)
     model = fit_win_probability(panel, as_of=day, open_deals=pipe, methodology=meth)
     if model.method != "logit":
@@ -257,10 +268,15 @@ def forecast_period(
     opps = view.opportunities
     won = opps[opps["status"].astype("str").eq("won") & opps["closed_date"].notna()]
     amount, imputed = _amounts(pipe, won)
-    if imputed.any():
+    if imputed.any() and won["amount"].notna().any():
         notes.append(
             f"{int(imputed.sum())} open deals have no amount: the median won amount of their "
             "product line is used"
+        )
+    elif imputed.any():
+        notes.append(
+            f"{int(imputed.sum())} open deals have no amount and no deal was won before the "
+            "as-of date to learn one from: they count as 0"
         )
     slippage = close_date_slippage(se, day, methodology=meth) if len(pipe) else None
     p_in, timing_note = period_probability(pipe, slippage, won, as_of=day, start=start, end=end)
@@ -307,15 +323,24 @@ def forecast_period(
         for frame in (closed_in, won_tiers):
             values |= set(frame[dim].astype("str").where(frame[dim].notna(), "(none)"))
         labels += [(dim, g) for g in sorted(values)]
-    index = {lab: i for i, lab in enumerate(labels)}
-    weights = np.zeros((len(deals), len(labels)))
+    weights = np.zeros((len(deals), len(labels)))  # deal × label membership
     weights[:, 0] = 1.0
+    groupings = []
     for dim in dims:
-        cols = [index[(dim, g)] for g in deals[dim].astype("str")]
-        weights[np.arange(len(deals)), cols] = 1.0
+        own = [i for i, (d, _) in enumerate(labels) if d == dim]
+        local = {labels[i][1]: k for k, i in enumerate(own)}
+        codes = np.array([local[g] for g in deals[dim].astype("str")], dtype=np.int64)
+        weights[np.arange(len(deals)), np.asarray(own, dtype=np.int64)[codes]] = 1.0
+        groupings.append((codes, len(own), own))
     q = (deals["p_win"] * deals["p_in_period"]).to_numpy(dtype=float)
     v = deals["amount"].to_numpy(dtype=float)
-    sim = _simulate_groups(v, q, weights, sims, seed)
+    totals, per_dim = simulate_matrix(
+        q, v, simulations=sims, seed=seed, groupings=tuple((c, k) for c, k, _ in groupings)
+    )
+    sim = np.zeros((sims, len(labels)))
+    sim[:, 0] = totals
+    for (_, _, own), block in zip(groupings, per_dim, strict=True):
+        sim[:, own] = block
     closed_vec = _group_sums(closed_in, "amount", labels, dims)
     new_hist, new_note = new_deal_history(
         se, view, per, day, periods=settings.new_deal_periods, labels=labels, dims=dims,
@@ -331,7 +356,10 @@ def forecast_period(
         new_trials = np.zeros((sims, len(labels)))
         new_expected = np.zeros(len(labels))
     group_totals = closed_vec[None, :] + sim + new_trials
-    in_period_ecd = deals["expected_close_date"].between(start, end).to_numpy()
+    # the CRM baseline counts deals expected to close in the period; a deal without an
+    # expected close date counts too (the CRM could not place it elsewhere)
+    ecd = deals["expected_close_date"]
+    in_period_ecd = (ecd.between(start, end) | ecd.isna()).to_numpy()
     weighted = (
         closed_vec
         + ((deals["amount"] * deals["stage_probability"]).to_numpy() * in_period_ecd) @ weights
@@ -373,6 +401,23 @@ def forecast_period(
         categories=categories, model=model, run_rate=rr, notes=tuple(notes),
         slippage_note="" if slippage is None else slippage.note,
     )  # fmt: skip
+
+
+def _without_later_amounts(pipe: pd.DataFrame, data: Any, day: pd.Timestamp) -> pd.DataFrame:
+    """Without stage history the pipeline shows today's amounts: a deal closed after ``day``
+    shows its final (won: closing value; lost: often 0) amount, which was not known on
+    ``day``.  Those amounts become unknown (NaN), as they were then."""
+    if pipe.attrs.get("source") != "opportunities" or pipe.empty:
+        return pipe
+    opps = data.opportunities
+    later = opps.loc[opps["closed_date"].notna() & (opps["closed_date"] > day), "opportunity_id"]
+    hide = pipe["opportunity_id"].isin(set(later.astype("str"))) & pipe["amount"].notna()
+    if not hide.any():
+        return pipe
+    out = pipe.copy()
+    out.loc[hide, "amount"] = np.nan
+    out.attrs["amounts_hidden"] = int(hide.sum())
+    return out
 
 
 def _day(as_of: str | pd.Timestamp) -> pd.Timestamp:
@@ -546,15 +591,6 @@ def _cdf(values: np.ndarray, cum: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _days(day: pd.Timestamp, dates: pd.DatetimeIndex) -> np.ndarray:
     """Whole days from each of ``dates`` to ``day`` (float)."""
     return np.asarray((day - dates).days, dtype=float)
-
-
-def _simulate_groups(
-    v: np.ndarray, q: np.ndarray, weights: np.ndarray, sims: int, seed: int
-) -> np.ndarray:
-    """trials × groups simulated pipeline bookings (one uniform per deal and trial)."""
-    if len(v) == 0:
-        return np.zeros((sims, weights.shape[1]))
-    return simulate_matrix(q, v[:, None] * weights, simulations=sims, seed=seed)
 
 
 def _group_sums(

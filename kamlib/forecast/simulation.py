@@ -10,7 +10,7 @@ distribution folded into ``p_in_period`` beforehand (:func:`kamlib.forecast.peri
 For independent deals the total has mean ``Σ q_i v_i`` and variance ``Σ q_i (1 − q_i) v_i²``;
 ``tests/test_forecast_simulation.py`` checks the simulation against both.
 
-Memory: trials are drawn in blocks of about :data:`BLOCK_CELLS` deal-trial cells (32 MB of
+Memory: trials are drawn in blocks of about :data:`BLOCK_CELLS` deal-trial cells (2 MB of
 float64 uniforms), never a deals × trials matrix.  The block shape depends only on the number
 of deals, so a seed reproduces a run to the last digit.
 """
@@ -23,8 +23,8 @@ import numpy as np
 
 from kamlib.errors import DataValidationError
 
-#: deal × trial cells drawn per block (float64: 32 MB of uniforms).
-BLOCK_CELLS = 1 << 22
+#: deal × trial cells drawn per block (float64: 2 MB of uniforms, about a CPU cache).
+BLOCK_CELLS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -104,56 +104,70 @@ def simulate_wins(
             f"The 'simulations' parameter must be at least 1. Got {simulations!r} instead."
         )
     simulations = int(simulations)
-    n = len(v)
-    if groups is None:
-        weights = v[:, None]
-        n_groups = 0
-    else:
+    groupings: tuple[tuple[np.ndarray, int], ...] = ()
+    if groups is not None:
         codes = np.asarray(groups, dtype=np.int64)
         n_groups = len(group_names)
-        if codes.shape != v.shape or (n and (codes.min() < 0 or codes.max() >= n_groups)):
+        if codes.shape != v.shape or (len(v) and (codes.min() < 0 or codes.max() >= n_groups)):
             raise DataValidationError(
                 f"groups must give each deal a code 0–{n_groups - 1}. Got shape {codes.shape}."
             )
-        weights = np.zeros((n, 1 + n_groups))
-        weights[:, 0] = v
-        weights[np.arange(n), 1 + codes] = v
-    out = simulate_matrix(q, weights, simulations=simulations, seed=seed)
+        groupings = ((codes, n_groups),)
+    totals, per_group = simulate_matrix(
+        q, v, simulations=simulations, seed=seed, groupings=groupings
+    )
     return SimulationResult(
-        totals=out[:, 0].copy(),
-        by_group=out[:, 1:].copy(),
+        totals=totals,
+        by_group=per_group[0] if per_group else np.zeros((simulations, 0)),
         groups=tuple(group_names) if groups is not None else (),
         seed=int(seed),
     )
 
 
 def simulate_matrix(
-    probabilities: np.ndarray, weights: np.ndarray, *, simulations: int, seed: int
-) -> np.ndarray:
-    """Trials × columns: ``Σ_i weights[i, c] · [u_i < q_i]`` with fresh uniforms ``u`` per trial.
+    probabilities: np.ndarray,
+    amounts: np.ndarray,
+    *,
+    simulations: int,
+    seed: int,
+    groupings: tuple[tuple[np.ndarray, int], ...] = (),
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The engine behind :func:`simulate_wins` (no input checks here).
 
-    The engine behind :func:`simulate_wins` (no input checks here).  One uniform per deal and
-    trial, drawn in blocks of :data:`BLOCK_CELLS` cells; the indicator overwrites the block
-    of uniforms in place, and a matrix product sums it into every column at once.
+    Returns the total per trial, ``Σ_i v_i · [u_i < q_i]`` with fresh uniforms ``u`` per
+    trial, and for each grouping ``(codes, n_groups)`` a trials × n_groups array of the
+    groups' totals.  One uniform per deal and trial, drawn in blocks of about
+    :data:`BLOCK_CELLS` cells (a block stays in the CPU cache while it is compared and
+    summed); the comparison overwrites the uniforms in place.  The sums use numpy's own
+    loops (``einsum``, ``add.reduceat``), not BLAS, so a seed gives the same digits whatever
+    the BLAS library or its thread count.
     """
     q = np.asarray(probabilities, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
+    v = np.asarray(amounts, dtype=np.float64)
     n = len(q)
-    out = np.zeros((simulations, w.shape[1]))
+    totals = np.zeros(simulations)
+    plans = []
+    for codes, n_groups in groupings:
+        codes = np.asarray(codes, dtype=np.int64)
+        order = np.argsort(codes, kind="stable")
+        present, starts = np.unique(codes[order], return_index=True)
+        plans.append((order, present, starts, np.zeros((simulations, n_groups))))
     if n == 0:
-        return out
-    vector = w[:, 0].copy() if w.shape[1] == 1 else None
+        return totals, [plan[3] for plan in plans]
     rng = np.random.default_rng(seed)
     per_block = max(1, BLOCK_CELLS // n)
     for start in range(0, simulations, per_block):
         stop = min(simulations, start + per_block)
         u = rng.random((stop - start, n))
         np.less(u, q, out=u)  # the uniforms become the 0/1 indicator: no second matrix
-        if vector is not None:
-            out[start:stop, 0] = u @ vector
-        else:
-            out[start:stop] = u @ w
-    return out
+        if not plans:
+            totals[start:stop] = np.einsum("ij,j->i", u, v)
+            continue
+        np.multiply(u, v, out=u)  # won amount of each deal in each trial
+        totals[start:stop] = u.sum(axis=1)
+        for order, present, starts, out in plans:
+            out[start:stop, present] = np.add.reduceat(u[:, order], starts, axis=1)
+    return totals, [plan[3] for plan in plans]
 
 
 def exact_moments(amounts: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:

@@ -104,6 +104,10 @@ def pipeline_snapshots(
     frames = []
     for day in dates:
         snap = pipeline_as_of(se, day, methodology=meth)
+        if len(snap) and se.source == "opportunities":
+            # no history: amounts are today's (a lost deal's 0, a won deal's closing value),
+            # not what was known on the day — unknown, so the model cannot peek
+            snap = snap.assign(amount=np.nan)
         if len(snap):
             frames.append(snap.assign(snapshot_date=pd.Timestamp(day)))
     if not frames:

@@ -1,0 +1,382 @@
+"""Everything the pipeline forecast report shows, computed once (the notebook stays thin).
+
+:func:`pipeline_forecast_report` runs the funnel analytics of :mod:`kamlib.pipeline`, the
+period forecast, the gap to target, the win-probability hold-out and the back-test, and
+returns a :class:`PipelineForecastReport` whose methods give display-ready frames: column
+names are label keys of :mod:`kamlib.labels` whose names tell the report formatter how to
+write them (``…_amount`` money, ``…_rate`` / ``…_probability`` percentages).
+
+A part that cannot be computed for the data at hand (no stage history, no targets, too few
+past periods for a back-test) is empty and ``notices`` says why; the others still render.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kamlib.config import Methodology
+from kamlib.errors import KamlibError
+from kamlib.forecast.backtest import BacktestResult, backtest_forecast
+from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
+from kamlib.forecast.period import PeriodForecast, forecast_period
+from kamlib.forecast.win_probability import (
+    WinProbabilityEvaluation,
+    evaluate_win_probability,
+    forecast_settings,
+    pipeline_snapshots,
+    snapshot_dates,
+)
+from kamlib.labels import label
+from kamlib.periods import Period, parse_date, period_of
+
+
+@dataclass(frozen=True)
+class PipelineForecastReport:
+    """The sections of the pipeline forecast report (see :func:`pipeline_forecast_report`)."""
+
+    forecast: PeriodForecast
+    gap: pd.DataFrame
+    funnel: pd.DataFrame
+    velocity: pd.DataFrame
+    stale: pd.DataFrame
+    evaluation: WinProbabilityEvaluation | None
+    backtest: BacktestResult | None
+    team: str
+    currency: str
+    notices: tuple[str, ...] = field(default=())
+
+    # -- headline -----------------------------------------------------------------------------
+    def key_figures(self, lang: str = "en") -> dict[str, Any]:
+        """Label key → value: the headline of the report (for ``facts``)."""
+        f = self.forecast
+        row = self._scope_row()
+        gap = self._gap_scope()
+        out: dict[str, Any] = {
+            "forecast_period": f.period,
+            "as_of_date": f.as_of,
+            "closed_to_date_amount": float(row["closed_to_date"]),
+            "bookings_p10_amount": float(row["p10"]),
+            "bookings_p50_amount": float(row["p50"]),
+            "bookings_p90_amount": float(row["p90"]),
+            "weighted_pipeline_amount": float(row["weighted_pipeline"]),
+            "open_deals_count": int(row["deals"]),
+        }
+        if len(gap) and np.isfinite(gap["target"].iloc[0]):
+            out["target_amount"] = float(gap["target"].iloc[0])
+            out["gap_amount"] = float(gap["gap"].iloc[0])
+            out["reach_probability"] = float(gap["p_reach"].iloc[0])
+        else:
+            out["target_amount"] = "—"
+        out["win_model"] = label(f"win_method_{f.model.method}", lang)
+        return out
+
+    def _scope_row(self) -> pd.Series:
+        g = self.forecast.groups
+        if self.team:
+            hit = g[(g["dimension"] == "team") & (g["group"] == self.team)]
+            if len(hit):
+                return hit.iloc[0]
+        return g[g["dimension"] == "all"].iloc[0]
+
+    def _gap_scope(self) -> pd.DataFrame:
+        g = self.gap
+        if self.team:
+            return g[(g["level"] == "team") & (g["name"] == self.team)]
+        return g[g["level"] == "company"]
+
+    # -- tables ---------------------------------------------------------------------------------
+    def funnel_table(self) -> pd.DataFrame:
+        """Stage, entered, converted, dropped, still open, conversion / drop / win rate."""
+        f = self.funnel
+        if f.empty:
+            return pd.DataFrame()
+        cols = [c for c in ("stage", "entered", "converted", "dropped", "still_open",
+                            "conversion_rate", "drop_rate", "win_rate", "entered_amount")
+                if c in f]  # fmt: skip
+        return f[cols].reset_index(drop=True)
+
+    def velocity_table(self) -> pd.DataFrame:
+        """Days in stage: median, quartiles, p90 of completed stints; deals open now."""
+        v = self.velocity
+        if v.empty:
+            return pd.DataFrame()
+        cols = [c for c in ("stage", "completed", "median_days", "p25_days", "p75_days",
+                            "p90_days", "open_now", "open_median_days") if c in v]  # fmt: skip
+        return v[cols].reset_index(drop=True)
+
+    def stale_table(self, top: int = 20) -> pd.DataFrame:
+        """Stuck and slipped deals, largest first."""
+        s = self.stale
+        if self.team and len(s):
+            s = s[s["team"].astype("str") == self.team]
+        if s.empty:
+            return pd.DataFrame()
+        out = s.rename(columns={"name": "opportunity_name", "amount": "deal_amount"})
+        cols = ["opportunity_id", "opportunity_name", "owner", "stage", "deal_amount",
+                "days_in_stage", "days_past_due", "reason"]  # fmt: skip
+        return out[[c for c in cols if c in out]].head(top).reset_index(drop=True)
+
+    def gap_table(self) -> pd.DataFrame:
+        """Company (or the team) and the teams / owners under it: target, forecast, gap."""
+        g = self.gap
+        if self.team:
+            owners = set(self.forecast.deals.loc[self.forecast.deals["team"] == self.team, "owner"])
+            g = g[((g["level"] == "team") & (g["name"] == self.team))
+                  | ((g["level"] == "manager") & g["name"].isin(owners))]  # fmt: skip
+        else:
+            g = g[g["level"].isin(["company", "team"])]
+        out = pd.DataFrame(
+            {
+                "level": g["level"].to_numpy(),
+                "name": g["name"].to_numpy(),
+                "target_amount": g["target"].to_numpy(),
+                "closed_to_date_amount": g["closed_to_date"].to_numpy(),
+                "bookings_p10_amount": g["p10"].to_numpy(),
+                "bookings_p50_amount": g["p50"].to_numpy(),
+                "bookings_p90_amount": g["p90"].to_numpy(),
+                "gap_amount": g["gap"].to_numpy(),
+                "coverage_ratio": g["coverage"].to_numpy(),
+                "reach_probability": g["p_reach"].to_numpy(),
+                "target_status": g["status"].to_numpy(),
+            }
+        )
+        return out.reset_index(drop=True)
+
+    def gap_chart_frame(self) -> pd.DataFrame:
+        """The rows of :meth:`gap_table` in the shape :func:`kamlib.charts.forecast_by_group` reads."""
+        g = self.gap_table()
+        return pd.DataFrame(
+            {
+                "name": g["name"],
+                "p10": g["bookings_p10_amount"],
+                "p50": g["bookings_p50_amount"],
+                "p90": g["bookings_p90_amount"],
+                "target": g["target_amount"],
+                "p_reach": g["reach_probability"],
+            }
+        )
+
+    def push_table(self, top: int = 15) -> pd.DataFrame:
+        """The deals that would close the gap, most promising first (with their drivers)."""
+        gap = self._gap_scope()
+        target = float(gap["target"].iloc[0]) if len(gap) else None
+        dim, group = ("team", self.team) if self.team else ("all", "all")
+        d = deals_to_close_gap(self.forecast, target=target, dimension=dim, group=group, top=top)
+        return pd.DataFrame(
+            {
+                "opportunity_id": d["opportunity_id"],
+                "opportunity_name": d["name"],
+                "owner": d["owner"],
+                "stage": d["stage"],
+                "deal_amount": d["amount"],
+                "win_probability": d["p_win"],
+                "in_period_probability": d["p_in_period"],
+                "expected_value": d["expected_value"],
+                "closes_gap": d["closes_gap"],
+                "drivers_up": self.forecast.deals.set_index("opportunity_id")
+                .loc[d["opportunity_id"], "drivers_up"]
+                .to_numpy(),
+                "drivers_down": d["drivers_down"],
+            }
+        )
+
+    def category_table(self) -> pd.DataFrame:
+        """Forecast categories (commit / best case / pipeline): deals, amount, expected."""
+        c = self.forecast.categories
+        return pd.DataFrame(
+            {
+                "forecast_category": c["category"],
+                "deals_count": c["deals"].astype("int64"),
+                "deal_amount": c["amount"].astype(float),
+                "expected_value": c["expected"].astype(float),
+            }
+        )
+
+    def run_rate_table(self) -> pd.DataFrame:
+        """Run-rate order revenue of the period, total and by product line (not added)."""
+        rr = self.forecast.run_rate
+        if rr is None:
+            return pd.DataFrame()
+        s = rr.summary
+        return pd.DataFrame(
+            {
+                "scope": s["scope"],
+                "closed_to_date_amount": s["closed_to_date"],
+                "revenue_p10_amount": s["p10"],
+                "revenue_p50_amount": s["p50"],
+                "revenue_p90_amount": s["p90"],
+                "method": s["method"],
+            }
+        )
+
+    def model_table(self) -> pd.DataFrame:
+        """Hold-out AUC and Brier score of the model next to the stage-rate baseline."""
+        if self.evaluation is None:
+            return pd.DataFrame()
+        m = self.evaluation.metrics
+        return pd.DataFrame(
+            {
+                "method": m["method"],
+                "auc": m["auc"].astype(float),
+                "brier": m["brier"].astype(float),
+                "rows": m["rows"].astype("int64"),
+                "deals_count": m["deals"].astype("int64"),
+            }
+        )
+
+    def reliability_table(self) -> pd.DataFrame:
+        """Predicted vs observed win rate by probability band (the model)."""
+        if self.evaluation is None or self.evaluation.reliability.empty:
+            return pd.DataFrame()
+        r = self.evaluation.reliability
+        r = r[r["method"] == "model"]
+        return pd.DataFrame(
+            {
+                "probability_band": r["bin"],
+                "predicted_probability": r["predicted"],
+                "observed_rate": r["observed"],
+                "rows": r["rows"].astype("int64"),
+            }
+        ).reset_index(drop=True)
+
+    def fan_track(self) -> pd.DataFrame:
+        """Back-test periods then the forecast period: period, p10, p50, p90, actual, weighted."""
+        row = self._scope_row()
+        now = pd.DataFrame(
+            {"period": [self.forecast.period], "p10": [row["p10"]], "p50": [row["p50"]],
+             "p90": [row["p90"]], "actual": [np.nan],
+             "weighted_pipeline": [row["weighted_pipeline"]]}
+        )  # fmt: skip
+        if self.backtest is None or self.backtest.periods.empty:
+            return now
+        bt = self.backtest.periods
+        bt = bt[bt["team"] == (self.team or "all")]
+        past = bt[["period", "p10", "p50", "p90", "actual", "weighted_pipeline"]]
+        past = past[past["period"] != self.forecast.period]
+        return pd.concat([past, now], ignore_index=True)
+
+    def accuracy_table(self) -> pd.DataFrame:
+        """Back-test accuracy per team: MAPE and bias of P50, P10–P90 coverage, baseline."""
+        if self.backtest is None or self.backtest.accuracy.empty:
+            return pd.DataFrame()
+        a = self.backtest.accuracy
+        return pd.DataFrame(
+            {
+                "team": a["team"],
+                "periods_count": a["periods"].astype("int64"),
+                "mape_rate": a["mape"],
+                "bias_rate": a["bias"],
+                "interval_coverage_rate": a["interval_coverage"],
+                "baseline_mape_rate": a["baseline_mape"],
+                "baseline_bias_rate": a["baseline_bias"],
+            }
+        )
+
+    def notes_table(self) -> pd.DataFrame:
+        """What was assumed or left out, one sentence each (English)."""
+        return pd.DataFrame({"message": list(self.notices) + list(self.forecast.notes)})
+
+
+def default_forecast_period(
+    as_of: str | pd.Timestamp, *, fiscal_year_start_month: int = 1
+) -> Period:
+    """The quarter a report as of ``as_of`` forecasts: the next one when ``as_of`` ends a
+    quarter (the scheduled run on the last day), else the quarter ``as_of`` lies in."""
+    day = parse_date(str(pd.Timestamp(as_of).date()))
+    quarter = period_of(day, "quarterly", fiscal_year_start_month=fiscal_year_start_month)
+    return quarter.next() if day == quarter.end else quarter
+
+
+def pipeline_forecast_report(
+    data: Any,
+    *,
+    as_of: str | pd.Timestamp,
+    period: str = "",
+    team: str = "",
+    simulations: int | None = None,
+    seed: int | None = None,
+    methodology: Methodology | str | None = None,
+    backtest_periods: int = 4,
+    backtest_simulations: int = 1000,
+) -> PipelineForecastReport:
+    """Compute every section of the pipeline forecast report.
+
+    Parameters
+    ----------
+    data
+        ``KamData`` (needs ``opportunities``).
+    as_of, period
+        Forecast date and period ('' → :func:`default_forecast_period`).
+    team
+        Focus on one team ('' = the company).
+    simulations, seed
+        Monte Carlo trials and seed of the period forecast.
+    methodology
+        Methodology file or object.
+    backtest_periods, backtest_simulations
+        The accuracy track record: past periods (0: none) and trials per forecast.
+
+    Returns
+    -------
+    PipelineForecastReport
+    """
+    from kamlib.pipeline import funnel, stage_events, stage_velocity, stale_deals
+
+    meth, settings = forecast_settings(methodology if methodology else None)
+    day = pd.Timestamp(as_of).normalize()
+    if not period:
+        period = default_forecast_period(
+            day, fiscal_year_start_month=meth.fiscal_year_start_month
+        ).label
+    notices: list[str] = []
+    se = stage_events(data, methodology=meth)
+    dates = snapshot_dates(day, months=settings.snapshot_months, step=settings.snapshot_step_months)
+    panel = pipeline_snapshots(data.as_of(day), dates, methodology=meth, events=se)
+    fc = forecast_period(
+        data, as_of=day, period=period, simulations=simulations, seed=seed, methodology=meth,
+        panel=panel, events=se,
+    )  # fmt: skip
+    targets = data.targets if data.has("targets") else None
+    if targets is None:
+        notices.append("the data has no targets table: no gap to target")
+    gap = gap_to_target(fc, targets)
+    if team and team not in set(fc.groups.loc[fc.groups["dimension"] == "team", "group"]):
+        notices.append(f"team {team!r} has no deals or bookings: the company is shown")
+        team = ""
+    since = (day - pd.DateOffset(years=1)).normalize() + pd.Timedelta(days=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # data-quality notices are counted in stage_events
+        fun = funnel(data, as_of=day, since=since, methodology=meth)
+        vel = stage_velocity(se, as_of=day, since=since, methodology=meth)
+        stale = stale_deals(se, as_of=day, methodology=meth)
+    note = fun.attrs.get("note")
+    if note and fun.attrs.get("source") != "stage_history":
+        notices.append(str(note))
+    evaluation = None
+    try:
+        evaluation = evaluate_win_probability(panel, as_of=day, methodology=meth)
+        if evaluation.method != "logit":
+            notices.append(
+                f"win-probability hold-out: at {evaluation.cutoff.date()} the model fell back to "
+                f"{evaluation.method}"
+            )
+    except KamlibError as exc:
+        notices.append(f"win-probability hold-out not available: {exc}")
+    backtest = None
+    if backtest_periods > 0:
+        try:
+            backtest = backtest_forecast(
+                data, periods=backtest_periods, freq="quarterly", end=day,
+                simulations=backtest_simulations, seed=seed, methodology=meth, revenue=False,
+            )  # fmt: skip
+        except KamlibError as exc:
+            notices.append(f"back-test not available: {exc}")
+    return PipelineForecastReport(
+        forecast=fc, gap=gap, funnel=fun, velocity=vel, stale=stale, evaluation=evaluation,
+        backtest=backtest, team=team, currency=meth.currency, notices=tuple(notices),
+    )  # fmt: skip
