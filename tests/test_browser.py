@@ -151,3 +151,49 @@ def test_chart_tooltips_work(browser, reports):
     tooltip.wait_for(state="visible", timeout=5_000)
     assert "数据表" in tooltip.inner_text()
     visit.page.context.close()
+
+
+# -- the customer research dossier (kamlib.research) --------------------------------------------
+@pytest.fixture(scope="module")
+def research_page(tmp_path_factory) -> tuple[Path, int, str]:
+    """A masked dossier's charts and tables as a report page (no kernel), its chart count and
+    a contact's pseudonym."""
+    from kamlib.data.kamdata import KamData, Snapshot
+    from kamlib.demo import generate_demo
+    from kamlib.research import account_dossier
+
+    company = generate_demo(scale="small", seed=7)
+    data = KamData(company.tables, snapshot=Snapshot(None, "demo", None, "demo"))
+    account = str(company.tables["contacts"].groupby("account_id").size().idxmax())
+    d = account_dossier(data, account, as_of="2026-09-30", mask_pii=True)
+    items = [
+        heading("summary_findings"),
+        table(d.top_findings()[["rank", "finding", "rule_text"]]),
+        charts.revenue_by_quarter(d.revenue_by_quarter),
+        charts.share_of_wallet_trend(d.share_of_wallet),
+        charts.activities_by_quarter(d.activities_by_quarter),
+        heading("power_map"),
+        charts.power_map(d.power_map.contacts),
+        table(d.power_map.contacts),
+        charts.ogsm_progress(d.targets.progress),
+    ]
+    path = tmp_path_factory.mktemp("research") / "dossier.html"
+    path.write_text(export_html(rendered_notebook(items), header=_header("en")), encoding="utf-8")
+    return path, 5, str(d.power_map.contacts["name"].iloc[0])
+
+
+def test_research_dossier_charts_render_offline_with_power_map_tooltips(browser, research_page):
+    path, expected, pseudonym = research_page
+    visit = open_offline(browser, path, expected)
+    drawn = visit.page.locator(".vega-embed svg.marks").count()
+    assert drawn == expected, f"{drawn} of {expected} charts drawn; errors: {visit.errors}"
+    assert visit.errors == [] and visit.requests == []
+    # the power map is the fourth chart: hover its first contact, the tooltip names it
+    dots = visit.page.locator(".vega-embed").nth(3).locator("svg.marks .mark-symbol path")
+    assert dots.count() >= 3
+    dots.first.hover(force=True)
+    tooltip = visit.page.locator("#vg-tooltip-element")
+    tooltip.wait_for(state="visible", timeout=5_000)
+    assert "Person-" in tooltip.inner_text()
+    assert pseudonym.startswith("Person-")
+    visit.page.context.close()
