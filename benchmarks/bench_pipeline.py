@@ -134,10 +134,12 @@ def main() -> None:
             fn()
             times[name].append(time.perf_counter() - t)
     base = statistics.median(times["GROUP BY"])
-    print(f"{'case':<18}{'median s':>10}{'× GROUP BY':>12}")
+    print(f"{'case':<18}{'median s':>10}{'× GROUP BY':>12}{'paired ×':>10}")
     for name, ts in times.items():
         med = statistics.median(ts)
-        print(f"{name:<18}{med:>10.3f}{med / base:>12.2f}")
+        # the ratio of each run to the GROUP BY run just before it (the load drifts)
+        paired = statistics.median(t / g for t, g in zip(ts, times["GROUP BY"], strict=True))
+        print(f"{name:<18}{med:>10.3f}{med / base:>12.2f}{paired:>10.2f}")
 
 
 if __name__ == "__main__":
