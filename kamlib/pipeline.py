@@ -158,6 +158,25 @@ class _Notices:
         return pd.DataFrame(self.rows, columns=_NOTICE_COLUMNS)
 
 
+def _isin(values: pd.Series | pd.Index | np.ndarray, candidates: object) -> np.ndarray:
+    """``values.isin(candidates)`` for text ids, hashed by Arrow (pandas 3 checks an Arrow
+    string column against a long candidate list element by element in Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def arrow(x: object) -> pa.Array:
+        arr = x.array if isinstance(x, pd.Series | pd.Index) else np.asarray(x, dtype=object)
+        out = pa.array(arr, from_pandas=True)
+        if isinstance(out, pa.ChunkedArray):
+            out = out.combine_chunks()
+        return out.cast(pa.string()) if out.type != pa.string() else out
+
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    hit = pc.is_in(arrow(values), value_set=arrow(candidates))
+    return hit.to_numpy(zero_copy_only=False).astype(bool)
+
+
 def _first(ids: pd.Series, mask: pd.Series | np.ndarray) -> object:
     hit = ids[np.asarray(mask)]
     return hit.iloc[0] if len(hit) else None
@@ -214,7 +233,7 @@ def stage_events(data: KamData, *, methodology: Methodology | None = None) -> St
     source = "stage_history" if has_history else "opportunities"
     if has_history:
         hist = data.stage_history
-        known = hist["opportunity_id"].isin(ids)
+        known = pd.Series(_isin(hist["opportunity_id"], ids), index=hist.index)
         notes.add("history of an unknown opportunity", "stage_history", (~known).sum(),
                   _first(hist["opportunity_id"], ~known), "rows ignored")  # fmt: skip
         hist = hist[known]
@@ -283,7 +302,7 @@ def stage_events(data: KamData, *, methodology: Methodology | None = None) -> St
               "counted in deal counts, left out of amount totals")  # fmt: skip
 
     # rows made up from the opportunities table for deals without history
-    with_hist = ids.isin(hist["opportunity_id"].unique())
+    with_hist = pd.Series(_isin(ids, hist["opportunity_id"]), index=ids.index)
     if has_history:
         notes.add("no history rows", "stage_history", (~with_hist).sum(), _first(ids, ~with_hist),
                   "events taken from the opportunities table")  # fmt: skip
@@ -436,12 +455,14 @@ def _state_at(se: StageEvents, as_of: pd.Timestamp) -> pd.DataFrame:
     state = seen.groupby("opportunity_id", sort=False).tail(1)
     started = se.opportunities.loc[se.opportunities["start_date"] <= as_of, "opportunity_id"]
     # created by as_of but its first event comes later: the first event's stage
-    missing = started[~started.isin(state["opportunity_id"])]
+    missing = started[~_isin(started, state["opportunity_id"])]
     if len(missing):
-        first = ev[ev["opportunity_id"].isin(missing)].groupby("opportunity_id", sort=False).head(1)
+        first = (
+            ev[_isin(ev["opportunity_id"], missing)].groupby("opportunity_id", sort=False).head(1)
+        )
         first = first[first["status"] == "open"]
         state = pd.concat([state, first], ignore_index=True)
-    state = state[state["opportunity_id"].isin(started)]
+    state = state[_isin(state["opportunity_id"], started)]
     return state.sort_values("opportunity_id", kind="mergesort").reset_index(drop=True)
 
 
@@ -1023,9 +1044,7 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)
     is_lost = (opps["status"] == "lost").to_numpy(dtype=bool, na_value=False)
     is_open = (opps["status"] == "open").to_numpy(dtype=bool, na_value=False)
-    bare_open = (
-        ~has_h & (created <= day_s) & is_open & (stage_k >= 0) & (stage_k < n_open)
-    )
+    bare_open = ~has_h & (created <= day_s) & is_open & (stage_k >= 0) & (stage_k < n_open)
     idx = np.flatnonzero(bare_open)
     e_deal.append(idx)
     e_k.append(stage_k[idx])
@@ -1594,12 +1613,12 @@ def _compare(
     m["amount_end"] = b["amount"]
     m["expected_close_start"] = a["expected_close_date"]
     m["expected_close_end"] = b["expected_close_date"]
-    in_a = m.index.isin(a.index)
-    in_b = m.index.isin(b.index)
+    in_a = _isin(m.index, a.index)
+    in_b = _isin(m.index, b.index)
     status = end_status.reindex(m.index)
     change = np.select(
         [in_a & in_b, in_a & ~in_b & (status == "won").to_numpy(), in_a & ~in_b,
-         ~in_a & in_b & ~m.index.isin(known_at_start)],
+         ~in_a & in_b & ~_isin(m.index, known_at_start)],
         ["open", "won", "lost", "new"], "reopened",
     )  # fmt: skip
     m["change"] = change
@@ -1684,7 +1703,7 @@ def pipeline_changes(
     cc = created_in.intersection(closed_in)
     o = opps.loc[cc]
     ev = se.events
-    closing = ev[ev["opportunity_id"].isin(cc) & (ev["entered_at"] < d1 + _DAY)]
+    closing = ev[_isin(ev["opportunity_id"], cc) & (ev["entered_at"] < d1 + _DAY).to_numpy()]
     amount_then = closing.groupby("opportunity_id")["amount"].last().reindex(cc)
     extra = pd.DataFrame(
         {"opportunity_id": cc, "change": "created_" + state.loc[cc, "status"].astype(str).to_numpy(),
@@ -1724,7 +1743,7 @@ def snapshot_changes(
     a_all = after.require("opportunities", "Comparing pipeline snapshots")
     status = a_all.set_index("opportunity_id")["status"]
     fresh = a_all[
-        ~a_all["opportunity_id"].isin(b_all["opportunity_id"])
+        ~_isin(a_all["opportunity_id"], b_all["opportunity_id"])
         & a_all["status"].isin(["won", "lost"])
     ]
     extra = pd.DataFrame(
