@@ -170,8 +170,10 @@ class _Actuals:
         orders: pd.DataFrame,
         opps: pd.DataFrame | None,
         targets: pd.DataFrame,
+        need_teams: bool = True,
     ) -> None:
-        self.teams = _owner_teams(targets, opps)
+        # teams scope team-level targets only; one account's targets do not need them
+        self.teams = _owner_teams(targets, opps) if need_teams else {}
         owner_of = accounts.set_index("account_id")["owner"]
         self.category_spend = accounts.set_index("account_id")["category_spend"]
         owner = orders["account_id"].map(owner_of)
@@ -372,7 +374,7 @@ def progress_of(
     starts = t["period"].astype(str).map(lambda x: bounds[x][0])
     ends = t["period"].astype(str).map(lambda x: bounds[x][1])
     t = t[(starts <= p_end) & (ends >= p_start)].copy()
-    acts = _Actuals(accounts, orders, opportunities, targets if account_id is None else t)
+    acts = _Actuals(accounts, orders, opportunities, targets, need_teams=account_id is None)
     rows = []
     for _, row in t.iterrows():
         start, end = bounds[str(row["period"])]
