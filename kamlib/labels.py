@@ -912,7 +912,7 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "p90_days": ("P90 days", "P90 天数"),
     "open_now": ("Open now", "当前在途"),
     "open_median_days": ("Median days so far (open)", "在途商机已停留中位天数"),
-    "opportunity_name": ("Opportunity", "商机名称"),
+    "opportunity_name": ("Deal name", "商机名称"),
     "deal_amount": ("Amount", "金额"),
     "days_in_stage": ("Days in stage", "本阶段天数"),
     "days_past_due": ("Days past expected close", "超过预计成交日天数"),

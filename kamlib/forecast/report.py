@@ -178,10 +178,13 @@ class PipelineForecastReport:
                 "in_period_probability": d["p_in_period"],
                 "expected_value": d["expected_value"],
                 "closes_gap": d["closes_gap"],
-                "drivers_up": self.forecast.deals.set_index("opportunity_id")
-                .loc[d["opportunity_id"], "drivers_up"]
-                .to_numpy(),
-                "drivers_down": d["drivers_down"],
+                # the strongest driver each way (the deals frame keeps the top two)
+                "drivers_up": _first_driver(
+                    self.forecast.deals.set_index("opportunity_id").loc[
+                        d["opportunity_id"], "drivers_up"
+                    ]
+                ),
+                "drivers_down": _first_driver(d["drivers_down"]),
             }
         )
 
@@ -280,6 +283,10 @@ class PipelineForecastReport:
     def notes_table(self) -> pd.DataFrame:
         """What was assumed or left out, one sentence each (English)."""
         return pd.DataFrame({"message": list(self.notices) + list(self.forecast.notes)})
+
+
+def _first_driver(values: pd.Series) -> np.ndarray:
+    return np.array([str(v).split("; ")[0] for v in values], dtype=object)
 
 
 def default_forecast_period(
