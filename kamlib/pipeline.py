@@ -958,7 +958,7 @@ def _history_keys(
         pa.Table.from_pandas(hist[["opportunity_id", "stage", "entered_at"]], preserve_index=False)
     )
     o = ibis.memtable(
-        pa.table({"opportunity_id": pa.array(ids.to_numpy(dtype=object), pa.string()),
+        pa.table({"opportunity_id": pa.array(ids.array).cast(pa.string()),
                   "pos": pa.array(np.arange(len(ids), dtype=np.int64))})
     )  # fmt: skip
     k = h.stage.substitute(mapping, else_=-1) if mapping else ibis.literal(-1)
