@@ -941,10 +941,10 @@ def _stage_orders(values: pd.Series, meth: Methodology) -> np.ndarray:
 
 
 def _history_keys(
-    hist: pd.DataFrame, ids: pd.Series, end: pd.Timestamp, meth: Methodology
+    hist: pd.DataFrame, ids: pd.Series, meth: Methodology
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every history row entered before ``end`` of an opportunity in ``ids``, as (row of
-    ``ids``, event key = epoch seconds × 64 + stage order), in one DuckDB pass (Ibis)."""
+    """Every history row in a known stage of an opportunity in ``ids``, as (row of ``ids``,
+    event key = epoch seconds × 64 + stage order), in one DuckDB pass (Ibis)."""
     import ibis
     import pyarrow as pa
 
@@ -962,7 +962,7 @@ def _history_keys(
                   "pos": pa.array(np.arange(len(ids), dtype=np.int64))})
     )  # fmt: skip
     k = h.stage.substitute(mapping, else_=-1) if mapping else ibis.literal(-1)
-    h = h.filter(h.entered_at < ibis.literal(end.to_pydatetime())).mutate(k=k)
+    h = h.mutate(k=k)
     h = h.filter(h.k >= 0).join(o, "opportunity_id")
     expr = h.select(
         pos=h.pos,
@@ -996,12 +996,16 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     final_k = np.full(n, -1)
     final_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     has_h = np.zeros(n, bool)
+    any_h = np.zeros(n, bool)
     e_deal = [np.zeros(0, np.int64)]
     e_k = [np.zeros(0, np.int64)]
     e_first = [np.zeros(0, "datetime64[s]")]
     e_conv = [np.zeros(0, bool)]
     if source == "stage_history":
-        seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], day + _DAY, meth)
+        seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], meth)
+        any_h[seg] = True  # has history rows at all (maybe only after the day)
+        cut = keys < (int((day + _DAY).timestamp()) << _K_BITS)
+        seg, keys = seg[cut], keys[cut]
         if len(keys):
             e, k = keys >> _K_BITS, keys & ((1 << _K_BITS) - 1)
             nk = n_open + 2
@@ -1044,7 +1048,7 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)
     is_lost = (opps["status"] == "lost").to_numpy(dtype=bool, na_value=False)
     is_open = (opps["status"] == "open").to_numpy(dtype=bool, na_value=False)
-    bare_open = ~has_h & (created <= day_s) & is_open & (stage_k >= 0) & (stage_k < n_open)
+    bare_open = ~any_h & (created <= day_s) & is_open & (stage_k >= 0) & (stage_k < n_open)
     idx = np.flatnonzero(bare_open)
     e_deal.append(idx)
     e_k.append(stage_k[idx])

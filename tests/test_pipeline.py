@@ -676,3 +676,21 @@ def test_velocity_and_waterfall_charts(demo, hand):
     assert empty.to_dict()["mark"]["type"] == "text"
     with pytest.raises(DataValidationError, match="required column"):
         pipeline_changes_waterfall(bridge.drop(columns="deals"))
+
+
+def test_history_starting_after_creation_gives_no_look_ahead():
+    from kamlib.pipeline import stage_conversion
+
+    # H: created 02-01, its first history row (lead) only on 03-01; today it is in quote
+    history = [*HISTORY, ("H", "lead", "2024-03-01 09:00", 90.0, "2024-06-30"),
+               ("H", "quote", "2024-04-01 09:00", 90.0, "2024-06-30")]  # fmt: skip
+    opps = [*OPPS, ("H", "2024-02-01", "open", "quote", None, 90.0, "2024-06-30")]
+    data = make_kamdata(hand_frames(history, opps))
+    conv = stage_conversion(data, as_of="2024-02-15", freq=None)
+    assert "quote" not in set(conv["stage"])  # today's stage is not known on 02-15
+    assert _row(conv, stage="lead")["entered"] == 3  # A, B, D (H's lead entry is 03-01)
+    pipe = pipeline_as_of(data, "2024-02-15").set_index("opportunity_id")
+    assert pipe.loc["H", "stage"] == "lead"  # open, in the first stage its history records
+    assert (
+        _row(stage_conversion(data, as_of="2024-06-30", freq=None), stage="quote")["entered"] == 2
+    )
