@@ -137,7 +137,8 @@ SELECT a.account_id, a.industry, a.region, a.employees::DOUBLE AS employees,
     date_diff('day', t.last_p, DATE '{d}')::DOUBLE AS recency_days,
     date_diff('day', t.first_p, DATE '{d}')::DOUBLE AS tenure_days,
     CASE WHEN t.n_lines > 0 THEN coalesce(q.quarters, 0) / 8.0 END AS active_quarter_share,
-    CASE WHEN t.n_lines > 0 THEN coalesce(r.lines_s, 0)::DOUBLE END AS product_lines_12m,
+    CASE WHEN t.n_lines > 0 AND NOT (coalesce(r.orders_s, 0) > 0 AND coalesce(r.lines_s, 0) = 0)
+         THEN coalesce(r.lines_s, 0)::DOUBLE END AS product_lines_12m,
     CASE WHEN t.n_lines > 0 AND round(a.category_spend, 2) > 0
          THEN coalesce(t.rev_s, 0) / a.category_spend END AS share_of_wallet,
     coalesce(o.open_pipeline, 0) AS open_pipeline,

@@ -73,6 +73,45 @@ joins (Spark SQL has none), no bitwise aggregates (Ibis compiles none for Spark)
 time is a difference of timestamps truncated to whole seconds.  The tests compile both query
 shapes to Spark SQL, so an operation Ibis cannot translate fails here, not on a cluster.
 
+Engines (the seam of issue 7)
+-----------------------------
+The source decides the engine: a KamData or frames run on an in-memory DuckDB, a store path
+on the store's DuckDB, an Ibis backend on itself, a ``pyspark.sql.SparkSession`` (or a
+mapping holding Spark DataFrames) on Spark through Ibis's pyspark backend
+(``pip install 'kamlib[spark]'``; tested with pyspark 4.0.5 on Java 17, the range Ibis 12
+supports is pyspark 3.5–4.0).  ``tables=`` says where each canonical table is on the
+engine: a table name, a Parquet location or a DataFrame::
+
+    account_features(spark, as_of="2026-09-30",
+                     tables={"orders": "lake.sales.order_lines", "accounts": accounts_df})
+
+Everything after the features (scoring, tiers, segmentation, reports) gets the same pandas
+frame whatever the engine.  Where engines differ, kamlib decides once, here, and
+``tests/test_conformance.py`` runs each case on pandas, DuckDB and Spark:
+
+- *month arithmetic*: none in any engine; window bounds are Python dates (month ends map
+  to month ends: after 2024-02-29 as of 2025-02-28) and month numbers ``year * 12 + month``;
+- *dates vs timestamps, time zones*: frames are fixed in Python before an engine sees them
+  (aware timestamps become the naive wall-clock time of their zone, the date columns become
+  dates); engine tables are cast to DATE in the engine.  Ibis sets a Spark session's time
+  zone to UTC when it connects; given a SparkSession, kamlib sets the user's zone back for
+  its queries and leaves the session's settings as they were, so a Spark ``TIMESTAMP``
+  reads as the wall-clock time the user sees (``TIMESTAMP_NTZ`` and ``DATE`` do not depend
+  on it).  kamlib's own small tables carry dates only; "midnight after the as-of date" is
+  made in the engine from a date;
+- *money*: whole cents per line, rounded half away from zero (DuckDB's ``round`` and
+  Spark's ``ROUND`` agree on doubles; decimals are cast to float64 first), summed as
+  integers, so totals and ties are exact on every engine;
+- *division by zero* (Spark's ANSI mode raises): every ratio is guarded (``_ratio``);
+- *NaN*: missing, as in pandas (``_prepare``); Spark keeps NaN apart from NULL and refuses
+  to cast it to whole cents under ANSI mode;
+- *ties in ranks*: the one ranking (last stage-history amount per opportunity) orders by
+  time, then amount; the scoring ranks in pandas, ties by ``account_id``;
+- *quantiles and deciles*: no feature uses one (engines interpolate differently); the
+  scoring's bands and the segmentation's cut points run in pandas on these features;
+- *results*: fetched as Arrow (on Spark straight from ``DataFrame.toArrow``, bypassing
+  ``toPandas``) and typed in one place (``_to_pandas``).
+
 Query shapes
 ------------
 One date: three aggregations of the order lines (all lines; purchases of the last 12 months
@@ -454,8 +493,9 @@ def _engine_tables(
         for view in views:
             if session is not None:
                 session.catalog.dropTempView(view)
-            else:
-                backend.drop_view(view, force=True)
+            else:  # a temporary view: gone with the connection anyway
+                with suppress(Exception):
+                    backend.raw_sql(f'DROP VIEW IF EXISTS "{view}"')
 
 
 def _locate(
@@ -675,6 +715,10 @@ def _prepare(table: ir.Table, name: str) -> ir.Table:
             cols[col] = value if value.type().timezone is None else value.cast("timestamp")
         else:
             cols[col] = value.cast(kind)
+        if kind == "float64":
+            # NaN is missing, as in pandas; Spark keeps NaN apart from NULL (a frame sent
+            # without Arrow), and cannot cast it to whole cents under ANSI mode
+            cols[col] = ibis.ifelse(cols[col].isnan().coalesce(False), _NULL, cols[col])
     return table.select(**cols)
 
 
@@ -1313,9 +1357,8 @@ def _run(
         groups = None
         if rollup:
             accounts = _prepare(src.tables["accounts"], "accounts")
-            links = src.backend.to_pyarrow(
-                accounts.select("account_id", "parent_account_id")
-            ).to_pandas()
+            links = _fetch(src.backend, accounts.select("account_id", "parent_account_id"))
+            links = links.to_pandas()
             groups = _group_map(links)
         plans = [_Plan(tuple(_Cut.build(d, windows) for d in monthly), windows)] if monthly else []
         plans += [_Plan((_Cut.build(d, windows),), windows) for d in dates if d not in monthly]
@@ -1323,13 +1366,24 @@ def _run(
         for n, plan in enumerate(plans):
             single = not (monthly and n == 0)
             expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single)
-            result = src.backend.to_pyarrow(expr)
+            result = _fetch(src.backend, expr)
             frames.append(_to_pandas(result, plan, windows, rollup=rollup))
         present = {"tables": set(src.tables), "product_lines_known": _lines_known(src)}
     if len(frames) == 1:  # ordered by the engine
         return frames[0], present
     frame = pd.concat(frames, ignore_index=True)
     return frame.sort_values(["as_of", "account_id"], kind="stable", ignore_index=True), present
+
+
+def _fetch(backend: BaseBackend, expr: ir.Table) -> pa.Table:
+    """The result as Arrow.  On Spark straight from ``DataFrame.toArrow`` (pyspark ≥ 4.0):
+    Ibis's own route goes through ``toPandas``, slower, and with Arrow enabled it warns
+    under pandas 3; the result holds no timestamps, so no time zone conversion is skipped."""
+    if backend.name == "pyspark":
+        with suppress(AttributeError):  # Ibis internals or an older pyspark: Ibis's route
+            backend._run_pre_execute_hooks(expr)  # registers kamlib's small tables
+            return backend.raw_sql(backend.compile(expr)).toArrow()
+    return backend.to_pyarrow(expr)
 
 
 def _to_pandas(
