@@ -262,8 +262,19 @@ def demo(demo_store):
 
 
 @pytest.fixture(scope="module")
-def forecast(demo):
-    return forecast_period(demo, as_of=AS_OF, period=PERIOD, simulations=3000, seed=9)
+def prepared(demo):
+    """The event log and training snapshots, built once for the forecasts of this module."""
+    from kamlib.forecast import pipeline_snapshots, snapshot_dates
+    from kamlib.pipeline import stage_events
+
+    events = stage_events(demo)
+    dates = snapshot_dates(AS_OF, months=36, step=3)
+    return {"events": events, "panel": pipeline_snapshots(demo.as_of(AS_OF), dates, events=events)}
+
+
+@pytest.fixture(scope="module")
+def forecast(demo, prepared):
+    return forecast_period(demo, as_of=AS_OF, period=PERIOD, simulations=3000, seed=9, **prepared)
 
 
 @pytest.fixture(scope="module")
@@ -292,9 +303,9 @@ def test_forecast_adds_up(forecast):
     assert summary["period"] == PERIOD and summary["as_of"] == AS_OF
 
 
-def test_forecast_is_reproducible(demo, forecast):
+def test_forecast_is_reproducible(demo, forecast, prepared):
     again = forecast_period(
-        demo, as_of=AS_OF, period=PERIOD, simulations=3000, seed=9, run_rate=False
+        demo, as_of=AS_OF, period=PERIOD, simulations=3000, seed=9, run_rate=False, **prepared
     )
     assert np.array_equal(again.totals, forecast.totals)
 
@@ -331,9 +342,9 @@ def test_gap_to_target(demo, forecast):
         assert needed.index.max() == len(needed) - 1  # the first deals, in order
 
 
-def test_period_without_pipeline_is_not_nan(demo):
+def test_period_without_pipeline_is_not_nan(demo, prepared):
     far = forecast_period(demo, as_of=AS_OF, period="2030-Q1", simulations=500, seed=1,
-                          run_rate=False)  # fmt: skip
+                          run_rate=False, **prepared)  # fmt: skip
     t = far.total
     assert np.isfinite([t["p10"], t["p50"], t["p90"], t["expected"]]).all()
     assert t["closed_to_date"] == 0
@@ -469,3 +480,36 @@ def test_pipeline_forecast_notebook_runs_on_the_small_demo(demo_store, tmp_path)
     assert "2026-Q4" in html  # the default period: the quarter after a quarter-end as_of
     tables = "".join(re.findall(r'<table class="kamlib-table">.*?</table>', html, re.S))
     assert tables and not re.search(r">\s*(nan|NaN|inf)\s*<", tables)  # no NaN in any table
+
+
+# -- a real export without stage history, close dates or open amounts (Maven CRM) ---------------
+@pytest.fixture(scope="module")
+def maven(shared_data, tmp_path_factory):
+    from kamlib.data import import_files, load
+
+    store = tmp_path_factory.mktemp("maven-forecast") / "m.duckdb"
+    import_files(
+        [shared_data / "maven-crm"], store=store, preset="maven-crm", now="2026-11-26 12:00"
+    )
+    return load(store)
+
+
+def test_maven_forecast_does_not_peek_at_later_amounts(maven, shared_data):
+    fc = forecast_period(maven, as_of="2017-06-30", period="2017-Q3", simulations=1000, seed=2)
+    assert np.isfinite(fc.totals).all() and fc.total["p50"] > 0
+    raw = pd.read_csv(shared_data / "maven-crm" / "sales_pipeline.csv")
+    closed_later = raw[pd.to_datetime(raw["close_date"]) > "2017-06-30"]["opportunity_id"]
+    deals = fc.deals.set_index("opportunity_id")
+    later = deals.loc[deals.index.isin(closed_later)]
+    # every open deal's amount is imputed: none is the close value it got later
+    assert len(later) and later["amount_imputed"].all()
+    assert any("carry today's amount" in n for n in fc.notes)
+    # no expected close dates: timing comes from the cycle times of won deals
+    assert any("cycle times" in n for n in fc.notes)
+    assert fc.model.method == "logit" and "log_amount" not in fc.model.coefficients.index
+    # no look-ahead: the model learnt only from deals closed by the as-of date
+    closed_by = raw[
+        raw["deal_stage"].isin(["Won", "Lost"])
+        & (pd.to_datetime(raw["close_date"]) <= "2017-06-30")
+    ]
+    assert 0 < fc.model.n_closed <= len(closed_by)
