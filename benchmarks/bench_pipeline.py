@@ -11,6 +11,9 @@ one process on the same frames (the machine's speed varies; the ratio is the fig
   — cohort conversion, drop-off and win rate by stage and quarter (the per-deal aggregation
   runs in DuckDB through Ibis; the cohort step is numpy on one row per deal).
 - ``funnel``: ``kamlib.pipeline.funnel`` (the same, one cohort over all time).
+- ``DuckDB step``: the part of ``stage_conversion`` that runs in DuckDB (Ibis): stage labels
+  mapped, rows joined to the opportunities, (deal, time, stage) keys out as Arrow.  The rest
+  is one integer sort and array arithmetic in numpy.
 
     .venv/bin/python benchmarks/bench_pipeline.py                  # 1M rows, 3 repeats
     .venv/bin/python benchmarks/bench_pipeline.py --rows 200000 --repeat 5
@@ -120,8 +123,15 @@ def main() -> None:
         stage_history = hist  # noqa: F841  (DuckDB reads the frame by name)
         con.execute(GROUP_BY).df()
 
+    from kamlib.config import load_methodology
+    from kamlib.pipeline import _history_keys
+
+    meth = load_methodology()
+    ids = data.opportunities["opportunity_id"]
+
     cases = {
         "GROUP BY": group_by,
+        "DuckDB step": lambda: _history_keys(hist, ids, meth),
         "stage_conversion": lambda: stage_conversion(data, as_of=as_of, freq="quarterly"),
         "funnel": lambda: funnel(data, as_of=as_of),
     }
