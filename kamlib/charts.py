@@ -1442,11 +1442,13 @@ def ogsm_progress(progress: pd.DataFrame, *, lang: str = "en", top: int = 40) ->
     rows = progress[progress["attainment"].notna()].head(top)
     if rows.empty:
         return _message_chart(label("no_targets", lang))
-    def who(r: pd.Series) -> str:
-        for col in ("account_id", "owner", "team"):
-            if col in r and pd.notna(r[col]):
+    def who(r: pd.Series) -> str:  # the unit the target belongs to
+        level = str(r.get("level", ""))
+        first = {"account": "account_id", "team": "team", "manager": "owner"}.get(level)
+        for col in (first, "account_id", "team", "owner"):
+            if col and col in r and pd.notna(r[col]):
                 return str(r[col])
-        return label(str(r.get("level", "company")), lang)
+        return label(level or "company", lang)
 
     t_target, t_att, t_el = label("target", lang), label("attainment", lang), label("on_pace", lang)
     t_status = label("status", lang)

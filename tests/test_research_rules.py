@@ -417,3 +417,33 @@ def test_pseudonyms_are_stable_keyed_and_swept_from_free_text():
     masked = m.mask_contacts(frame)
     assert masked.loc[0, "name"].startswith("Person-") and masked.loc[0, "phone"] is None
     assert masked.loc[0, "owner"].startswith("Staff-") and "王伟" not in masked.loc[0, "notes"]
+
+
+# -- charts --------------------------------------------------------------------------------------
+def test_research_charts_from_result_frames():
+    from kamlib import charts
+
+    contacts = _contacts(
+        [("C1", "Wang", "economic", 5, 2, "2026-09-01"), ("C2", "Li", "user", 5, 2, None),
+         ("C3", "Zhao", "coach", np.nan, 1, None)]
+    )  # fmt: skip
+    pm = build_power_map(contacts, None, cut=CUT, account_id="A1", settings=S)
+    spec = charts.power_map(pm.contacts, lang="zh").to_dict()
+    rows = next(d for d in spec["datasets"].values() if "联系人" in d[0])
+    assert len(rows) == 2  # Zhao has no influence: in the table, not on the grid
+    # two contacts in one cell are spread apart around it, deterministically
+    xs = sorted(r["x"] for r in rows)
+    assert xs[0] < 2 < xs[1] and {r["联系人"] for r in rows} == {"Wang", "Li"}
+    empty = charts.power_map(pm.contacts.iloc[0:0]).to_dict()
+    assert empty["mark"]["type"] == "text"
+    progress = pd.DataFrame(
+        {"target_id": ["T1", "T2"], "level": ["account", "team"], "owner": ["M", "H"],
+         "team": ["E", "East"], "account_id": ["A1", None],
+         "measure": ["share_of_wallet", "revenue"], "period": ["FY2026", "2026-Q3"],
+         "attainment": [0.5, 0.4], "elapsed": [0.75, 0.5], "expected": [0.2, 50.0],
+         "target_value": [0.2, 100.0], "status": ["off_track", "off_track"]}
+    )  # fmt: skip
+    rows = next(iter(charts.ogsm_progress(progress).to_dict()["datasets"].values()))
+    # a level measure is expected in full, a flow pro rata
+    assert [r["On pace at"] for r in rows] == [1.0, 0.5]
+    assert [r["Target"].split(" · ")[0] for r in rows] == ["A1", "East"]
