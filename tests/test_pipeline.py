@@ -699,3 +699,17 @@ def test_history_starting_after_creation_gives_no_look_ahead():
     assert (
         _row(stage_conversion(data, as_of="2024-06-30", freq=None), stage="quote")["entered"] == 2
     )
+
+
+def test_since_and_groups_in_win_rates_and_funnel(hand):
+    from kamlib.pipeline import funnel, stage_conversion, win_rates
+
+    later = stage_conversion(hand, as_of="2024-06-30", freq=None, since="2024-01-15")
+    # lead entries on/after 01-15: only C (02-20); qualified: A (01-20) and D (02-10)
+    assert _row(later, stage="lead")["entered"] == 1
+    assert _row(later, stage="qualified")["entered"] == 2
+    w = win_rates(hand, as_of="2024-06-30", freq=None, by="owner")
+    assert w[["owner", "closed", "won"]].to_numpy().tolist() == [["Wang", 2, 1]]  # Li: none closed
+    f = funnel(hand, as_of="2024-06-30", by="owner")
+    wang = f[f["owner"] == "Wang"].set_index("stage")
+    assert wang.loc["qualified", "reach_rate"] == 0.5  # A of A and B
