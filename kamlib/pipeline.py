@@ -398,14 +398,12 @@ def stage_events(data: KamData, *, methodology: Methodology | None = None) -> St
         notes.add("skipped stages", "stage_history", skip.sum(), _first(ev["opportunity_id"], skip),
                   "kept: counts as passing the skipped stages, never enters their cohorts",
                   problem=False)  # fmt: skip
-    first_day = g["day"].transform("min")
     start = opps["created_date"]
     first_of = ids.map(ev.groupby("opportunity_id", sort=False)["day"].min())
     early = first_of.notna() & (first_of < start)
     notes.add("history before created_date", "stage_history", early.sum(), _first(ids, early),
               "the deal starts at its first history row")  # fmt: skip
     opps["start_date"] = start.where(~early, first_of).astype("datetime64[us]")
-    del first_day
     won_hist = (ev["status"] == "won") & ev["amount"].isna() & (ev["origin"] == "stage_history")
     won_hist_ids = set(ev.loc[won_hist, "opportunity_id"]) - set(ids[won_no_amount])
     notes.add("won without amount", "stage_history", len(won_hist_ids),
@@ -673,23 +671,21 @@ class SlippageModel:
         """
         if not self.available:
             raise DataValidationError(f"No close-date slippage can be drawn: {self.note}")
+        self._subset(outcome)  # checks the name
         sample = self._draw_won if outcome == "won" else self._draw_closed
-        if outcome not in ("won", "closed"):
-            self._subset(outcome)
-        assert sample is not None
         stages = np.asarray(stages)
-        n_blocks = len(self.stages) + 1
+        k = len(self.stages)
         if stages.dtype.kind in "iu":
-            block = np.where((stages >= 0) & (stages < len(self.stages)), stages, len(self.stages))
-        else:
-            block = pd.Index(self.stages).get_indexer(stages.astype(object))
-            block = np.where(block < 0, len(self.stages), block)
+            block = np.where((stages >= 0) & (stages < k), stages, k)
+        else:  # map the distinct labels only
+            codes, uniq = pd.factorize(stages)
+            table = pd.Index(self.stages).get_indexer(pd.Index(uniq, dtype=object))
+            table = np.append(np.where(table < 0, k, table), k)  # code -1 (missing) → pooled
+            block = table[codes]
         block = self._block_map(outcome)[block]
-        del n_blocks
         target = block + rng.random(len(block))
         idx = np.searchsorted(sample.cum, target, side="right")
-        idx = np.minimum(idx, len(sample.values) - 1)
-        return sample.values[idx]
+        return sample.values[np.minimum(idx, len(sample.values) - 1)]
 
     def _block_map(self, outcome: str) -> np.ndarray:
         basis = self._basis[outcome]
