@@ -16,7 +16,9 @@ Public API
 - :func:`close_date_slippage` → :class:`SlippageModel` — actual minus expected close date by
   stage, with a vectorised ``draw`` for the Monte Carlo forecast.
 - :func:`stage_conversion`, :func:`win_rates`, :func:`funnel` — cohort conversion, win
-  rate and drop-off (aggregated in DuckDB through Ibis).
+  rate and drop-off (the history's rows are mapped and joined in DuckDB through Ibis; the
+  cohorts come from one integer sort by deal, stage and time in numpy — see
+  ``benchmarks/README.md``).
 - :func:`stage_velocity`, :func:`stage_durations`, :func:`cycle_times` — days in stage and
   created → closed.
 - :func:`stale_deals` — open deals sitting far beyond their stage's norm, or slipped.
@@ -35,7 +37,8 @@ with one :class:`~kamlib.errors.DataQualityWarning` per call that meets it)
   stays in the stage before it); an opportunity's current stage becomes ``"unknown"``.
 - *History rows out of time order*: sorted by ``entered_at`` (ties keep file order).
 - *Skipped stages* (solution → negotiation): kept; the deal counts as having passed the
-  skipped stage for earlier cohorts but never enters the skipped stage's cohort.
+  skipped stage for earlier cohorts but never enters the skipped stage's cohort (a notice
+  only: many processes allow it, so it raises no warning).
 - *A deal moved back* (quote → solution): kept; it re-enters the earlier stage.
 - *Re-opened after lost / won*: open again from the re-opening row; its outcome is its last
   close.  A deal with a closing row and no later row stays closed.
