@@ -970,6 +970,21 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "stage_rates": ("Stage win rates", "阶段赢单率"),
     "ets": ("ETS", "指数平滑"),
     "mean": ("Mean month", "月均值"),
+    "driver_stage": ("stage", "阶段"),
+    "driver_age": ("age", "商机年龄"),
+    "driver_days_in_stage": ("days in stage", "本阶段天数"),
+    "driver_past_due": ("past due", "已过预计成交日"),
+    "driver_amount": ("amount", "金额"),
+    "driver_product_line": ("product line", "产品线"),
+    "driver_contacts": ("contacts", "联系人数"),
+    "driver_support": ("support", "支持度"),
+    "driver_economic_buyer": ("economic buyer", "经济决策人"),
+    "driver_owner_history": ("owner's record", "负责人历史赢单率"),
+    "stale_stuck": (
+        "in {stage} for {days} days (usual at most {limit})",
+        "在{stage}阶段已停留{days}天（通常不超过{limit}天）",
+    ),
+    "stale_slipped": ("{days} days past the expected close date", "已超过预计成交日{days}天"),
 }
 LABELS.update({k: v for k, v in FORECAST_LABELS.items() if k not in LABELS})
 

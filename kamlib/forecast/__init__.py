@@ -9,6 +9,7 @@ gap to target and back-tests.
 - :mod:`kamlib.forecast.run_rate` — run-rate order revenue (ETS) with intervals.
 - :mod:`kamlib.forecast.gap` — gap to the OGSM targets and the deals that would close it.
 - :mod:`kamlib.forecast.backtest` — the forecast at the start of past periods vs actuals.
+- :mod:`kamlib.forecast.report` — every section of the pipeline forecast report at once.
 
 All functions are pure (data in, frames and result objects out) and take an explicit
 ``as_of``; randomness comes only from an explicit ``seed``.
@@ -17,6 +18,11 @@ All functions are pure (data in, frames and result objects out) and take an expl
 from kamlib.forecast.backtest import BacktestResult, backtest_forecast
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
 from kamlib.forecast.period import PeriodForecast, categorise, forecast_period, period_probability
+from kamlib.forecast.report import (
+    PipelineForecastReport,
+    default_forecast_period,
+    pipeline_forecast_report,
+)
 from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
 from kamlib.forecast.simulation import SimulationResult, exact_moments, simulate_wins
 from kamlib.forecast.win_probability import (
@@ -34,6 +40,7 @@ from kamlib.forecast.win_probability import (
 __all__ = [
     "BacktestResult",
     "PeriodForecast",
+    "PipelineForecastReport",
     "RunRateForecast",
     "SimulationResult",
     "WinProbabilityEvaluation",
@@ -42,6 +49,7 @@ __all__ = [
     "backtest_forecast",
     "categorise",
     "deal_features",
+    "default_forecast_period",
     "deals_to_close_gap",
     "evaluate_win_probability",
     "exact_moments",
@@ -49,6 +57,7 @@ __all__ = [
     "forecast_period",
     "gap_to_target",
     "period_probability",
+    "pipeline_forecast_report",
     "pipeline_snapshots",
     "run_rate_forecast",
     "simulate_wins",

@@ -250,11 +250,9 @@ def forecast_period(
         panel = pipeline_snapshots(view, dates, methodology=meth, events=se)
 
     # -- the open pipeline and its probabilities ----------------------------------------------
-    pipe = (
-        pipeline_as_of(se, day, methodology=meth)
-        if day <= end
-        else pipeline_as_of(se, day).iloc[:0]
-    )
+    pipe = pipeline_as_of(se, day, methodology=meth)
+    if day > end:  # the period is over: nothing still open can land in it
+        pipe = pipe.iloc[:0]
     pipe = _without_later_amounts(pipe, data, day)
     if pipe.attrs.get("amounts_hidden"):
         notes.append(

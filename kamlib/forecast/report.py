@@ -107,16 +107,21 @@ class PipelineForecastReport:
             return pd.DataFrame()
         cols = [c for c in ("stage", "completed", "median_days", "p25_days", "p75_days",
                             "p90_days", "open_now", "open_median_days") if c in v]  # fmt: skip
-        return v[cols].reset_index(drop=True)
+        out = v[cols].reset_index(drop=True)
+        for c in cols:
+            if c.endswith("_days"):  # whole days read better than 12.00
+                out[c] = out[c].round().astype("Int64")
+        return out
 
-    def stale_table(self, top: int = 20) -> pd.DataFrame:
-        """Stuck and slipped deals, largest first."""
+    def stale_table(self, top: int = 20, lang: str = "en") -> pd.DataFrame:
+        """Stuck and slipped deals, largest first; ``reason`` in ``lang``."""
         s = self.stale
         if self.team and len(s):
             s = s[s["team"].astype("str") == self.team]
         if s.empty:
             return pd.DataFrame()
         out = s.rename(columns={"name": "opportunity_name", "amount": "deal_amount"})
+        out["reason"] = _stale_reasons(out, lang)
         cols = ["opportunity_id", "opportunity_name", "owner", "stage", "deal_amount",
                 "days_in_stage", "days_past_due", "reason"]  # fmt: skip
         return out[[c for c in cols if c in out]].head(top).reset_index(drop=True)
@@ -161,7 +166,7 @@ class PipelineForecastReport:
             }
         )
 
-    def push_table(self, top: int = 15) -> pd.DataFrame:
+    def push_table(self, top: int = 15, lang: str = "en") -> pd.DataFrame:
         """The deals that would close the gap, most promising first (with their drivers)."""
         gap = self._gap_scope()
         target = float(gap["target"].iloc[0]) if len(gap) else None
@@ -182,9 +187,10 @@ class PipelineForecastReport:
                 "drivers_up": _first_driver(
                     self.forecast.deals.set_index("opportunity_id").loc[
                         d["opportunity_id"], "drivers_up"
-                    ]
+                    ],
+                    lang,
                 ),
-                "drivers_down": _first_driver(d["drivers_down"]),
+                "drivers_down": _first_driver(d["drivers_down"], lang),
             }
         )
 
@@ -285,8 +291,30 @@ class PipelineForecastReport:
         return pd.DataFrame({"message": list(self.notices) + list(self.forecast.notes)})
 
 
-def _first_driver(values: pd.Series) -> np.ndarray:
-    return np.array([str(v).split("; ")[0] for v in values], dtype=object)
+def _first_driver(values: pd.Series, lang: str = "en") -> np.ndarray:
+    """The strongest driver of each deal ("stage +1.57"), its name in ``lang``."""
+    out = []
+    for v in values:
+        first = str(v).split("; ")[0]
+        name, _, value = first.rpartition(" ")
+        out.append(f"{label('driver_' + name, lang)} {value}" if name else first)
+    return np.array(out, dtype=object)
+
+
+def _stale_reasons(stale: pd.DataFrame, lang: str) -> list[str]:
+    """Why each deal is stale, in ``lang`` (stuck in its stage and / or past its close date)."""
+    stuck_text, slipped_text = label("stale_stuck", lang), label("stale_slipped", lang)
+    reasons = []
+    for row in stale.to_dict("records"):
+        parts = []
+        if row.get("is_stuck"):
+            parts.append(stuck_text.format(stage=label(str(row["stage"]), lang),
+                                           days=int(row["days_in_stage"]),
+                                           limit=int(round(float(row["stuck_threshold_days"])))))  # fmt: skip
+        if row.get("is_slipped"):
+            parts.append(slipped_text.format(days=int(row["days_past_due"])))
+        reasons.append("; ".join(parts))
+    return reasons
 
 
 def default_forecast_period(
