@@ -129,7 +129,8 @@ class ResearchContext:
 
     def rows(self, table: str, account_id: str) -> pd.DataFrame:
         """The rows of ``table`` (``orders``, ``contacts``, ``activities``, ``tickets``,
-        ``opportunities``, ``plan_items``, ``pipeline``) that belong to ``account_id``."""
+        ``opportunities``, ``plan_items``, ``pipeline``, ``targets``) that belong to
+        ``account_id``."""
         frame = self._frame(table)
         index = self._rows.get(table, {}).get(account_id)
         if frame is None:
@@ -345,7 +346,9 @@ def _build_context(
         "tickets": _index(tickets),
         "pipeline": _index(pipeline),
     }
-    for table in ("contacts", "activities", "opportunities", "plan_items"):
+    if view.has("targets"):
+        tables["targets"] = _plain(data.targets)
+    for table in ("contacts", "activities", "opportunities", "plan_items", "targets"):
         rows[table] = _index(tables.get(table))
     return ResearchContext(
         data=data,
@@ -864,11 +867,11 @@ def account_dossier(
                  "overdue", "days_overdue"]
     )  # fmt: skip
     if view.has("targets"):
-        mine = view.targets[view.targets["account_id"] == account_id]
+        mine = ctx.rows("targets", account_id)
         if len(mine):
             period = _quarter_of(cut, fy)
             targets = progress_of(
-                ctx.data.targets, ctx.target_depths, ctx.target_issues, accounts=match,
+                mine, ctx.target_depths, ctx.target_issues, accounts=match,
                 orders=orders, opportunities=opps_all if view.has("opportunities") else None,
                 plan_items=ctx.rows("plan_items", account_id) if view.has("plan_items") else None,
                 period=period, cut=cut, methodology=ctx.methodology, account_id=account_id,

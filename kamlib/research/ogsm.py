@@ -353,7 +353,9 @@ def progress_of(
     settings = settings_of(meth)
     p_start, p_end = _period_bounds(period, meth.fiscal_year_start_month)
     t = targets if account_id is None else targets[targets["account_id"] == account_id]
-    t = t.merge(depths, on="target_id", how="inner")
+    depth_of = depths.set_index("target_id")["depth"]
+    t = t.assign(depth=t["target_id"].map(depth_of))
+    t = t[t["depth"].notna()]
     bounds = {}
     bad_periods = []
     for label in t["period"].astype(str).unique():

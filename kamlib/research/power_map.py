@@ -243,23 +243,17 @@ def build_power_map(
     )
     frame = frame.reset_index(drop=True)
 
-    roles = (
-        frame.assign(
-            supporter=frame["stance"].isin(["champion", "supporter"]),
-            opponent=frame["stance"] == "opponent",
-        )
-        .groupby("buying_role")
-        .agg(
-            contacts=("contact_id", "size"),
-            key_persons=("key_person", "sum"),
-            supporters=("supporter", "sum"),
-            opponents=("opponent", "sum"),
-        )
-        .reindex(BUYING_ROLES, fill_value=0)
-        .astype("int64")
-        .rename_axis("buying_role")
-        .reset_index()
+    counts = pd.DataFrame(
+        {
+            "buying_role": frame["buying_role"].to_numpy(),
+            "contacts": 1,
+            "key_persons": frame["key_person"].to_numpy(dtype="int64"),
+            "supporters": frame["stance"].isin(["champion", "supporter"]).to_numpy(dtype="int64"),
+            "opponents": (frame["stance"] == "opponent").to_numpy(dtype="int64"),
+        }
     )
+    roles = counts.groupby("buying_role").sum().reindex(BUYING_ROLES, fill_value=0).astype("int64")
+    roles = roles.rename_axis("buying_role").reset_index()
 
     gaps: list[dict[str, object]] = []
 
