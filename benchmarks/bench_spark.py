@@ -114,6 +114,7 @@ def main() -> None:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "6g")
+        .config("spark.pyspark.python", sys.executable)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -122,7 +123,7 @@ def main() -> None:
     def on_spark() -> pd.DataFrame:
         return account_features(spark, as_of=as_of, tables=paths)
 
-    lines = duckdb.sql(f"SELECT count(*) FROM read_parquet('{paths['orders']}')").fetchone()[0]
+    lines = duckdb.sql(f"SELECT count(*) FROM read_parquet('{paths['orders']}')").fetchall()[0][0]
     reference = on_duckdb()
     check_same(reference, run_sql())
     start = time.perf_counter()

@@ -138,6 +138,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -1376,14 +1377,27 @@ def _run(
 
 
 def _fetch(backend: BaseBackend, expr: ir.Table) -> pa.Table:
-    """The result as Arrow.  On Spark straight from ``DataFrame.toArrow`` (pyspark ≥ 4.0):
-    Ibis's own route goes through ``toPandas``, slower, and with Arrow enabled it warns
-    under pandas 3; the result holds no timestamps, so no time zone conversion is skipped."""
-    if backend.name == "pyspark":
-        with suppress(AttributeError):  # Ibis internals or an older pyspark: Ibis's route
-            backend._run_pre_execute_hooks(expr)  # registers kamlib's small tables
-            return backend.raw_sql(backend.compile(expr)).toArrow()
-    return backend.to_pyarrow(expr)
+    """The result as Arrow.
+
+    On Spark (pyspark ≥ 4.0) kamlib's small in-memory tables go in through Arrow and the
+    result comes out through ``DataFrame.toArrow``: Ibis's own route sends them through
+    pandas rows (Python worker processes, seconds each) and reads the result through
+    ``toPandas`` (which warns under pandas 3 with Arrow on).  The result holds no
+    timestamps, so no time zone conversion is skipped.
+    """
+    session = getattr(backend, "_session", None) if backend.name == "pyspark" else None
+    if session is None or not hasattr(session, "createDataFrame"):
+        return backend.to_pyarrow(expr)
+    views = []
+    try:
+        for op in expr.op().find(ops.InMemoryTable):
+            data = op.data.to_pyarrow(op.schema)
+            session.createDataFrame(data).createOrReplaceTempView(op.name)
+            views.append(op.name)
+        return backend.raw_sql(backend.compile(expr)).toArrow()
+    finally:
+        for view in views:
+            session.catalog.dropTempView(view)
 
 
 def _to_pandas(

@@ -2,7 +2,8 @@
 
 Engines: the plain-pandas reference (``feature_reference.py``), Ibis on DuckDB (in-memory
 frames and the store) and Ibis on PySpark (a ``local[1]`` session; marked ``spark`` and
-skipped, with the reason, when Java or pyspark is absent).  Sums and ratios must agree to
+skipped, with the reason, when Java or pyspark is absent — a failure instead when
+``KAMLIB_REQUIRE_SPARK`` is set, as CI does).  Sums and ratios must agree to
 a relative 1e-9, counts, days, dates and labels exactly, tiers and ranks exactly.
 
 The cases are the edge-case frames of ``feature_reference.edge_frames`` plus accounts made
@@ -24,7 +25,9 @@ for the places where engines really differ, each decided once in ``kamlib.featur
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +113,8 @@ def spark() -> Iterator[Any]:
     """One local Spark session for the whole test run: one core, one shuffle partition, no
     UI, a JVM tuned for short runs; its time zone is not UTC on purpose."""
     reason = _java_missing()
+    if reason and os.environ.get("KAMLIB_REQUIRE_SPARK"):  # CI: Spark must run, never skip
+        pytest.fail(f"KAMLIB_REQUIRE_SPARK is set but {reason}")
     if reason:
         pytest.skip(reason)
     from pyspark.sql import SparkSession
@@ -124,6 +129,7 @@ def spark() -> Iterator[Any]:
         .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .config("spark.sql.session.timeZone", SPARK_TIME_ZONE)
         .config("spark.sql.ansi.enabled", "true")
+        .config("spark.pyspark.python", sys.executable)  # workers: this interpreter
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
