@@ -153,6 +153,7 @@ __all__ = [
     "FeatureWindows",
     "account_features",
     "account_features_history",
+    "engine_options",
     "feature_catalogue",
     "missing_reasons",
     "months_before",
@@ -583,6 +584,52 @@ def _spark_backend(session: Any) -> Iterator[tuple[BaseBackend, Any]]:
                 session.conf.unset(key)
             else:
                 session.conf.set(key, value)
+
+
+#: The engines a report can name (``engine`` parameter of the portfolio review).
+ENGINES = ("duckdb", "spark")
+
+
+def engine_options(engine: str = "duckdb", *, orders: str = "") -> dict[str, Any]:
+    """Where a report computes its features: keyword arguments ``features_source`` and
+    ``tables`` for a report function (``portfolio_review``).
+
+    Parameters
+    ----------
+    engine
+        ``"duckdb"``: from the report's own data set (the store), nothing to add.
+        ``"spark"``: on the active Spark session (or a new one from the environment's Spark
+        settings, e.g. ``spark-defaults.conf``); needs ``kamlib[spark]`` and Java.
+    orders
+        With ``"spark"``: the order lines as the engine knows them, a table name
+        (``"lake.sales.order_lines"``) or a Parquet path; empty: a table named ``orders``.
+        The other canonical tables are looked up by their names on the engine.
+
+    Examples
+    --------
+    >>> engine_options("duckdb")
+    {'features_source': None, 'tables': None}
+    """
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"The 'engine' parameter must be one of {', '.join(map(repr, ENGINES))}. Got "
+            f"{engine!r} instead."
+        )
+    if engine == "duckdb":
+        if orders:
+            raise ConfigError(
+                "The 'orders' parameter names a table on Spark; with engine 'duckdb' the "
+                f"orders come from the store. Got {orders!r}; leave it empty or use 'spark'."
+            )
+        return {"features_source": None, "tables": None}
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError(
+            "engine 'spark' needs pyspark: pip install 'kamlib[spark]' (and Java 17)."
+        ) from exc
+    session = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    return {"features_source": session, "tables": {"orders": orders} if orders else None}
 
 
 _OTHER_TABLES = {"opportunity_contacts", "targets", "plan_items"}

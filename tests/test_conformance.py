@@ -272,3 +272,23 @@ def test_duckdb_store_with_a_parquet_orders_table(demo_store, tmp_path):
     data.orders.to_parquet(parquet, index=False)
     got = account_features(demo_store, as_of="2026-06-30", tables={"orders": parquet})
     assert_same(got, account_features(demo_store, as_of="2026-06-30"))
+
+
+def test_engine_options_name_the_engine_or_refuse():
+    from kamlib.errors import ConfigError
+    from kamlib.features import engine_options
+
+    assert engine_options("duckdb") == {"features_source": None, "tables": None}
+    with pytest.raises(ConfigError, match="'engine' parameter must be one of 'duckdb', 'spark'"):
+        engine_options("oracle")
+    with pytest.raises(ConfigError, match="with engine 'duckdb' the orders come from the store"):
+        engine_options("duckdb", orders="lake.orders")
+
+
+@pytest.mark.spark
+def test_engine_options_spark_uses_the_active_session(spark):
+    from kamlib.features import engine_options
+
+    options = engine_options("spark", orders="/lake/orders.parquet")
+    assert options["features_source"] is spark
+    assert options["tables"] == {"orders": "/lake/orders.parquet"}
