@@ -292,3 +292,23 @@ def test_engine_options_spark_uses_the_active_session(spark):
     options = engine_options("spark", orders="/lake/orders.parquet")
     assert options["features_source"] is spark
     assert options["tables"] == {"orders": "/lake/orders.parquet"}
+
+
+@pytest.mark.spark
+def test_a_mapping_of_spark_dataframes_runs_on_their_session(spark):
+    from kamlib import features as F
+
+    frames = conformance_frames()
+    source = {
+        "accounts": spark.createDataFrame(F._arrow(frames["accounts"], "accounts")),
+        "orders": spark.createDataFrame(F._arrow(frames["orders"], "orders")),
+        "contacts": frames["contacts"],  # a pandas frame joins the Spark tables
+    }
+    with F._open(source) as src:
+        assert src.backend.name == "pyspark"
+        assert set(src.tables) == {"accounts", "orders", "contacts"}
+        assert src.tables["orders"].schema()["order_date"].is_date()  # fixed before Spark
+        views = [t.name for t in spark.catalog.listTables() if t.name.startswith("kamlib_")]
+        assert len(views) == 3
+    assert not [t.name for t in spark.catalog.listTables() if t.name.startswith("kamlib_")]
+    assert spark.conf.get("spark.sql.session.timeZone") == SPARK_TIME_ZONE
