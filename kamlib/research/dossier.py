@@ -41,6 +41,7 @@ import pandas as pd
 from kamlib.config import Methodology, ResearchSettings
 from kamlib.data.kamdata import KamData
 from kamlib.errors import DataValidationError, KamlibWarning
+from kamlib.labels import label
 from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of, text
 from kamlib.research.findings import actions_frame, finding, findings_frame
 from kamlib.research.masking import PiiMasker
@@ -649,7 +650,7 @@ def account_dossier(
     )
     wallet = _num(acc.get("category_spend"))
     sow_rows = []
-    for period, label in zip(window, by_quarter["quarter"], strict=True):
+    for period, quarter in zip(window, by_quarter["quarter"], strict=True):
         end = period.end_time.normalize()
         end = min(end, cut)
         start = months_back(end, 12)
@@ -659,7 +660,7 @@ def account_dossier(
             ].sum()
         )
         sow_rows.append(
-            {"quarter": label, "revenue_12m": rev, "category_spend": wallet,
+            {"quarter": quarter, "revenue_12m": rev, "category_spend": wallet,
              "share_of_wallet": rev / wallet if wallet and wallet > 0 else np.nan}
         )  # fmt: skip
     share_of_wallet = pd.DataFrame(
@@ -1130,7 +1131,7 @@ def _findings(
                 )
                 out.append(
                     finding(f"target_{r.status}", impact=max(value - r.actual, 0.0) if r.measure != "share_of_wallet" else revenue,
-                            measure=r.measure, period=r.period, attainment=f"{r.attainment:.0%}",
+                            measure=label(str(r.measure), lang), period=r.period, attainment=f"{r.attainment:.0%}",
                             target=shown, pace=f"{r.pace:.2f}")
                 )  # fmt: skip
     if len(plan_items):
