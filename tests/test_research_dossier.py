@@ -17,7 +17,7 @@ from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.demo import generate_demo
 from kamlib.errors import DataValidationError
 from kamlib.research import account_dossier, power_map, research_context, service_responsiveness
-from kamlib.research.power_map import build_power_map
+from kamlib.research.decision_makers import build_power_map
 
 AS_OF = "2026-09-30"
 CUT = pd.Timestamp(AS_OF)

@@ -16,8 +16,8 @@ from kamlib.config import ResearchSettings, load_methodology, parse_research
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.errors import ConfigError
 from kamlib.research import PiiMasker, check_cascade, ogsm_progress, relationship_strength
+from kamlib.research.decision_makers import build_power_map, stance
 from kamlib.research.findings import SEVERITY, actions_frame, finding, findings_frame
-from kamlib.research.power_map import build_power_map, stance
 from kamlib.research.service import service_stalls, service_trend, ticket_times
 
 CUT = pd.Timestamp("2026-09-30")

@@ -16,10 +16,11 @@ Public API
 
 Every rule and threshold is in the ``research`` section of the methodology file
 (:class:`kamlib.config.ResearchSettings`) and stated in the module docstrings of
-:mod:`kamlib.research.power_map`, :mod:`~kamlib.research.service`,
+:mod:`kamlib.research.decision_makers`, :mod:`~kamlib.research.service`,
 :mod:`~kamlib.research.ogsm` and :mod:`~kamlib.research.findings`.
 """
 
+from kamlib.research.decision_makers import PowerMap, relationship_strength
 from kamlib.research.dossier import (
     AccountDossier,
     ResearchContext,
@@ -30,7 +31,6 @@ from kamlib.research.dossier import (
 from kamlib.research.masking import PiiMasker
 from kamlib.research.ogsm import OgsmResult, check_cascade, ogsm_progress
 from kamlib.research.overview import AccountOverview, account_overview
-from kamlib.research.power_map import PowerMap, relationship_strength
 from kamlib.research.service import ServiceResult, service_responsiveness
 
 __all__ = [

@@ -43,6 +43,7 @@ from kamlib.data.kamdata import KamData
 from kamlib.errors import DataValidationError, KamlibWarning
 from kamlib.labels import label
 from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of, text
+from kamlib.research.decision_makers import PowerMap, build_power_map
 from kamlib.research.findings import actions_frame, finding, findings_frame
 from kamlib.research.masking import PiiMasker
 from kamlib.research.ogsm import (
@@ -53,7 +54,6 @@ from kamlib.research.ogsm import (
     status_rule_text,
 )
 from kamlib.research.overview import product_lines, revenue_frames
-from kamlib.research.power_map import PowerMap, build_power_map
 from kamlib.research.service import service_stalls, service_summary, service_trend, ticket_times
 
 _CACHE: dict[tuple[Any, ...], ResearchContext] = {}
@@ -984,7 +984,7 @@ def power_map(
     as_of: str | pd.Timestamp,
     methodology: Methodology | None = None,
 ) -> PowerMap:
-    """The power map of one account as of a date (rules: :mod:`kamlib.research.power_map`).
+    """The power map of one account as of a date (rules: :mod:`kamlib.research.decision_makers`).
 
     Needs ``contacts``; uses ``activities``, ``opportunities`` and ``opportunity_contacts``
     when present.

@@ -1,4 +1,4 @@
-"""Decision-maker power map (权力地图): who decides, whether they support us, coverage gaps.
+"""Decision makers and the power map (权力地图): who decides, whether they support us, coverage gaps.
 
 Definitions (thresholds from the ``research`` section of the methodology file,
 :class:`kamlib.config.ResearchSettings`)
