@@ -590,7 +590,9 @@ def _spark_backend(session: Any) -> Iterator[tuple[BaseBackend, Any]]:
 ENGINES = ("duckdb", "spark")
 
 
-def engine_options(engine: str = "duckdb", *, orders: str = "") -> dict[str, Any]:
+def engine_options(
+    engine: str = "duckdb", *, orders: str = "", data: KamData | None = None
+) -> dict[str, Any]:
     """Where a report computes its features: keyword arguments ``features_source`` and
     ``tables`` for a report function (``portfolio_review``).
 
@@ -603,7 +605,11 @@ def engine_options(engine: str = "duckdb", *, orders: str = "") -> dict[str, Any
     orders
         With ``"spark"``: the order lines as the engine knows them, a table name
         (``"lake.sales.order_lines"``) or a Parquet path; empty: a table named ``orders``.
-        The other canonical tables are looked up by their names on the engine.
+    data
+        With ``"spark"``: the report's data set; its other tables (accounts, opportunities,
+        contacts …: the modest ones) go to the engine with the orders, so only the order
+        lines need to live on Spark.  Without it, the other canonical tables are looked up
+        by their names on the engine.
 
     Examples
     --------
@@ -629,7 +635,14 @@ def engine_options(engine: str = "duckdb", *, orders: str = "") -> dict[str, Any
             "engine 'spark' needs pyspark: pip install 'kamlib[spark]' (and Java 17)."
         ) from exc
     session = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-    return {"features_source": session, "tables": {"orders": orders} if orders else None}
+    tables: dict[str, Any] = {}
+    if data is not None:
+        tables = {t: data.require(t) for t in data.tables if t != "orders"}
+    if orders:
+        tables["orders"] = orders
+    elif data is not None:
+        tables["orders"] = "orders"
+    return {"features_source": session, "tables": tables or None}
 
 
 _OTHER_TABLES = {"opportunity_contacts", "targets", "plan_items"}

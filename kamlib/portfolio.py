@@ -974,6 +974,8 @@ def portfolio_review(
     as_of: date | str,
     methodology: Methodology | str | Path | None = None,
     group: str = "all",
+    features_source: Any = None,
+    tables: Mapping[str, Any] | None = None,
 ) -> PortfolioReview:
     """Score the book and assemble the portfolio review as of ``as_of``.
 
@@ -994,6 +996,11 @@ def portfolio_review(
         The accounts shown: ``all``, ``top<N>``, ``strategic`` or ``ids:A,B``
         (:func:`kamlib.segmentation.target_group`).  Scores and tiers are always those of
         the whole book.
+    features_source, tables
+        Compute the account features on another engine: any source of
+        :func:`kamlib.features.account_features` (e.g. a ``SparkSession``) and where its
+        tables are (``{"orders": "lake.sales.order_lines"}``).  ``None``: from ``data``.
+        The rest of the review (names, CLV, target groups) reads ``data``.
 
     Returns
     -------
@@ -1028,7 +1035,11 @@ def portfolio_review(
     backtest = months_before(day, 12)
 
     with notices.capture("features"):
-        history = account_features_history(data, as_of_dates=[backtest, previous, day])
+        history = account_features_history(
+            data if features_source is None else features_source,
+            as_of_dates=[backtest, previous, day],
+            tables=tables,
+        )
     by_date = {
         d: history.xs(pd.Timestamp(d), level="as_of") if pd.Timestamp(d) in
         history.index.get_level_values("as_of") else history.iloc[:0].droplevel("as_of")

@@ -289,12 +289,44 @@ def test_engine_options_name_the_engine_or_refuse():
 
 
 @pytest.mark.spark
-def test_engine_options_spark_uses_the_active_session(spark):
+def test_engine_options_spark_uses_the_active_session(spark, demo_store):
     from kamlib.features import engine_options
 
     options = engine_options("spark", orders="/lake/orders.parquet")
     assert options["features_source"] is spark
     assert options["tables"] == {"orders": "/lake/orders.parquet"}
+    # with the report's data set, its other tables travel with the orders
+    data = load(demo_store)
+    options = engine_options("spark", orders="/lake/orders.parquet", data=data)
+    assert options["tables"]["orders"] == "/lake/orders.parquet"
+    assert set(options["tables"]) == set(data.tables)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_portfolio_review_from_spark_orders_has_the_stores_tiers(spark, demo_store, tmp_path):
+    """What the portfolio_review notebook does with engine=spark: order lines from a
+    Parquet table on Spark, the store's other tables sent along; every date the review
+    scores (review date, previous quarter end, back-test date) gives the store's tiers."""
+    from kamlib.features import engine_options
+    from kamlib.portfolio import portfolio_review
+
+    data = load(demo_store)
+    parquet = tmp_path / "orders.parquet"
+    data.orders.to_parquet(parquet, index=False, coerce_timestamps="us")
+    on_spark = portfolio_review(
+        data, as_of="2026-09-30", **engine_options("spark", orders=str(parquet), data=data)
+    )
+    embedded = portfolio_review(data, as_of="2026-09-30")
+    pd.testing.assert_frame_equal(
+        on_spark.scores.scores, embedded.scores.scores, check_exact=False, rtol=1e-9
+    )
+    assert on_spark.scores.scores["tier"].nunique() > 1
+    # tier migration since the previous quarter and the back-test account tiers agree too
+    pd.testing.assert_frame_equal(on_spark.migration.matrix, embedded.migration.matrix)
+    pd.testing.assert_frame_equal(
+        on_spark.validation_accounts, embedded.validation_accounts, check_exact=False, rtol=1e-9
+    )
 
 
 @pytest.mark.spark
