@@ -1,6 +1,6 @@
 # kamlib — two commands do all set-up on a fresh machine:
 #   make reports   build the demo company into data/demo.duckdb and render the scheduled reports
-#   make test      the whole test suite (lint, unit, notebooks, real exports, browser)
+#   make test      the whole test suite (lint, unit, notebooks, real exports, browser, Spark)
 # Both create .venv and install the pinned dependency set (constraints.txt) first.
 
 PYTHON ?= python3
@@ -12,12 +12,18 @@ SCALE  ?= default
 AS_OF  ?= 2026-09-30
 PYTEST_ARGS ?=
 
-.PHONY: setup reports demo test lint browser-deps bench clean
+.PHONY: setup reports demo test lint browser-deps java-deps bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# The optional Spark engine (kamlib[spark]: Ibis's pyspark extra) for the conformance tests.
+SPARK_STAMP := $(VENV)/.spark-installed
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
 
 setup: $(STAMP)
 
@@ -39,10 +45,21 @@ browser-deps:
 	  fi; \
 	fi
 
+# Debian's Java runtime (never a downloaded JDK) for the Spark conformance tests.
+java-deps:
+	@if ! command -v java >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null) \
+	      || echo "make: could not install Java; Spark tests will be skipped" >&2; \
+	  else \
+	    echo "make: java missing; run 'sudo apt-get install default-jre-headless' (Spark tests skip without it)" >&2; \
+	  fi; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check kamlib tests benchmarks
 
-test: $(STAMP) browser-deps lint
+test: $(STAMP) $(SPARK_STAMP) browser-deps java-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -77,6 +77,14 @@ def test_metadata(path):
 def test_parameters_typed_with_help(path):
     params = inspect_notebook(str(path))
     assert params, f"{path.name}: no parameters cell papermill can read"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    declared = [ln.split(":")[0].strip() for ln in cell.source.splitlines() if ln.strip()]
+    # papermill skips (with a log line only) a parameter line it cannot parse, e.g. one whose
+    # help comment holds '=' or quotes: the engine would then not know the parameter
+    assert declared == list(params), (
+        f"{path.name}: papermill cannot read {set(declared) - set(params)}"
+    )
     for name, p in params.items():
         assert p["inferred_type_name"] in SUPPORTED_TYPES, (
             f"{path.name}: parameter {name} has type {p['inferred_type_name']!r}; "

@@ -562,6 +562,9 @@ def test_sample_schedule_is_valid():
         ("data_health", "monthly", None),
         ("portfolio_review", "quarterly", None),
         ("account_summary", "quarterly", "top10"),
+        ("pipeline_forecast", "quarterly", None),
+        ("ogsm_review", "quarterly", None),
+        ("customer_research", "quarterly", "strategic"),
     ]
 
 

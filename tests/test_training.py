@@ -18,8 +18,7 @@ TRAINING = sorted((ROOT / "notebooks" / "training").glob("*.ipynb"))
 
 def test_the_course_has_its_three_sessions():
     names = [p.stem for p in TRAINING]
-    assert names[:1] == ["01_tiering"], names
-    assert len(names) >= 1
+    assert names == ["01_tiering", "02_funnel_forecast", "03_power_maps"], names
 
 
 @pytest.mark.parametrize("path", TRAINING, ids=[p.stem for p in TRAINING])
@@ -55,6 +54,7 @@ def test_training_notebook_runs_clean_with_its_worked_answers(path, demo_store, 
         cwd=str(ROOT),
         progress_bar=False,
         kernel_name="python3",
+        execution_timeout=600,  # a stuck cell fails the test instead of hanging the suite
     )
     nb = nbformat.read(out, as_version=4)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
