@@ -148,6 +148,7 @@ from ibis.common.exceptions import TableNotFound
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
+from kamlib.periods import as_day
 
 __all__ = [
     "FeatureWindows",
@@ -268,19 +269,7 @@ class _Cut:
 
 
 def _as_date(value: object, name: str = "as_of") -> dt.date:
-    try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"The '{name}' parameter must be a date like '2026-09-30'. Got {value!r} instead."
-        ) from exc
-    if pd.isna(ts):
-        raise ConfigError(
-            f"The '{name}' parameter must be a date like '2026-09-30'. Got {value!r} instead."
-        )
-    if ts.tz is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize().date()
+    return as_day(value, parameter=name).date()
 
 
 # -- the plan: as-of dates and the small table describing them --------------------------------

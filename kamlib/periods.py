@@ -40,6 +40,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import pandas as pd
+
 from kamlib.errors import ConfigError
 
 FREQUENCIES: tuple[str, ...] = ("weekly", "monthly", "quarterly", "half-yearly", "yearly")
@@ -189,6 +191,28 @@ def parse_date(value: date | datetime | str) -> date:
         raise ConfigError(
             f"Date {value!r} does not parse: write it as YYYY-MM-DD, e.g. 2026-09-30."
         ) from exc
+
+
+def as_day(value: object, *, parameter: str = "as_of", owner: str | None = None) -> pd.Timestamp:
+    """A date parameter (text, date, datetime, Timestamp) as a midnight ``pd.Timestamp``.
+
+    A time of day is dropped and a time zone removed (the local wall-clock date is kept).
+    ``ConfigError`` naming the parameter (and the function, ``owner``) when it is not a date.
+    """
+    where = f" of {owner}" if owner else ""
+    message = (
+        f"The '{parameter}' parameter{where} must be a date like '2026-09-30'. "
+        f"Got {value!r} instead."
+    )
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(message) from exc
+    if pd.isna(ts):
+        raise ConfigError(message)
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
 
 
 def parse_period(text: str, *, fiscal_year_start_month: int = 1) -> Period:

@@ -63,6 +63,7 @@ import pandas as pd
 from kamlib.config import Methodology, load_methodology, normalise_label
 from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
+from kamlib.periods import as_day
 
 __all__ = [
     "BRIDGE_STEPS",
@@ -425,20 +426,6 @@ def stage_events(data: KamData, *, methodology: Methodology | None = None) -> St
     )
 
 
-def _as_day(value: object, name: str = "as_of") -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(
-            f"The '{name}' parameter must be a date like '2026-09-30'. Got {value!r} instead."
-        ) from exc
-    if pd.isna(ts):
-        raise DataValidationError(
-            f"The '{name}' parameter must be a date like '2026-09-30'. Got {value!r} instead."
-        )
-    return ts.normalize()
-
-
 def _events(data: KamData | StageEvents, methodology: Methodology | None) -> StageEvents:
     if isinstance(data, StageEvents):
         return data
@@ -508,7 +495,7 @@ def pipeline_as_of(
     >>> pipe.groupby("stage")["amount"].sum()  # doctest: +SKIP
     """
     se = _events(data, methodology)
-    day = _as_day(as_of)
+    day = as_day(as_of)
     state = _state_at(se, day)
     state = state[state["status"] == "open"]
     opps = se.opportunities.set_index("opportunity_id")
@@ -778,7 +765,7 @@ def close_date_slippage(
             f"Got {anchor!r} instead."
         )
     se = _events(data, meth)
-    day = _as_day(as_of)
+    day = as_day(as_of)
     ev = se.events[se.events["entered_at"] < day + _DAY]
     last = ev.groupby("opportunity_id", sort=False).tail(1)
     closed = last[last["status"].isin(["won", "lost"])][["opportunity_id", "status", "day"]]
@@ -1147,7 +1134,7 @@ def stage_conversion(
     """
     meth = methodology or load_methodology()
     _check_freq(freq, "stage_conversion")
-    day = _as_day(as_of)
+    day = as_day(as_of)
     cols = _by_list(by, groups)
     co = _cohorts(data, day, meth)
     final = np.array(["open", "won", "lost"], dtype=object)[co.final]
@@ -1165,7 +1152,7 @@ def stage_conversion(
         note = ("no stage history: the stages a deal passed are not recorded, so the only cohort "
                 "is 'created' (deals created in the period; converted = won)")  # fmt: skip
     if since is not None:
-        sel = first >= np.datetime64(_as_day(since, "since"), "s")
+        sel = first >= np.datetime64(as_day(since, parameter="since"), "s")
         deal, k, first, conv = deal[sel], k[sel], first[sel], conv[sel]
     pcode, plabels = _period_codes(first, freq, meth.fiscal_year_start_month)
     gcodes, glabels = [], []
@@ -1308,7 +1295,7 @@ def win_rates(
     """
     meth = methodology or load_methodology()
     _check_freq(freq, "win_rates")
-    day = _as_day(as_of)
+    day = as_day(as_of)
     cols = _by_list(by, groups)
     co = _cohorts(data, day, meth)
     rows = np.flatnonzero(co.final > 0)
@@ -1354,7 +1341,7 @@ def stage_durations(
         re-enters a stage has one row per stint.
     """
     se = _events(data, methodology)
-    day = _as_day(as_of)
+    day = as_day(as_of)
     ev = se.events[se.events["entered_at"] < day + _DAY]
     entries = ev[ev["is_entry"].to_numpy()]
     opp = entries["opportunity_id"].to_numpy()
@@ -1421,7 +1408,7 @@ def stage_velocity(
     se = _events(data, meth)
     dur = stage_durations(se, as_of=as_of, methodology=meth)
     if since is not None:
-        dur = dur[dur["entered_date"] >= _as_day(since, "since")]
+        dur = dur[dur["entered_date"] >= as_day(since, parameter="since")]
     if se.source != "stage_history":
         dur = dur.iloc[0:0]
     rows = []
@@ -1459,7 +1446,7 @@ def cycle_times(
     :func:`cycle_time_summary`.
     """
     se = _events(data, methodology)
-    day = _as_day(as_of)
+    day = as_day(as_of)
     state = _state_at(se, day)
     closed = state[state["status"].isin(["won", "lost"])]
     opps = se.opportunities.set_index("opportunity_id")
@@ -1530,7 +1517,7 @@ def stale_deals(
         )
     meth = methodology or load_methodology()
     se = _events(data, meth)
-    day = _as_day(as_of)
+    day = as_day(as_of)
     pipe = pipeline_as_of(se, day, methodology=meth)
     out = pipe.copy()
     pct = f"p{round(quantile * 100)}"
@@ -1693,7 +1680,7 @@ def pipeline_changes(
         open at start + new + reopened − won − lost ± amount changes = open at end.
     """
     se = _events(data, methodology)
-    d0, d1 = _as_day(start, "start"), _as_day(end, "end")
+    d0, d1 = as_day(start, parameter="start"), as_day(end, parameter="end")
     if d1 < d0:
         raise DataValidationError(
             f"The 'end' date {d1.date()} lies before the 'start' date {d0.date()}; swap them."

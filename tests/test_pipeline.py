@@ -15,7 +15,7 @@ import pytest
 from kamlib.data import KamData, Snapshot
 from kamlib.data.schemas import TABLES
 from kamlib.data.store import conform
-from kamlib.errors import DataValidationError
+from kamlib.errors import ConfigError, DataValidationError
 from kamlib.pipeline import PIPELINE_COLUMNS, close_date_slippage, pipeline_as_of, stage_events
 
 
@@ -127,7 +127,7 @@ def test_deal_closed_later_is_open_with_what_it_had_then(hand):
 
 
 def test_pipeline_as_of_refuses_a_bad_date(hand):
-    with pytest.raises(DataValidationError, match="'as_of' parameter must be a date"):
+    with pytest.raises(ConfigError, match="'as_of' parameter must be a date"):
         pipeline_as_of(hand, "end of June")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from kamlib.config import Methodology, ResearchSettings, load_methodology
-from kamlib.errors import DataValidationError
+from kamlib.periods import as_day
 
 
 def text(value: Any) -> str | None:
@@ -31,18 +31,8 @@ def settings_of(methodology: Methodology | None) -> ResearchSettings:
 
 
 def as_cut(as_of: Any, who: str) -> pd.Timestamp:
-    """``as_of`` as a midnight timestamp; ``DataValidationError`` when it does not parse."""
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(
-            f"The 'as_of' parameter of {who} must be a date like '2026-09-30'. Got {as_of!r}."
-        ) from exc
-    if pd.isna(ts):
-        raise DataValidationError(
-            f"The 'as_of' parameter of {who} must be a date like '2026-09-30'. Got {as_of!r}."
-        )
-    return ts.normalize()
+    """``as_of`` as a midnight timestamp; ``ConfigError`` when it does not parse."""
+    return as_day(as_of, owner=who)
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
