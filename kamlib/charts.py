@@ -1423,7 +1423,7 @@ def activities_by_quarter(activities: pd.DataFrame, *, lang: str = "en") -> alt.
 
 _STATUS_COLORS = {
     "achieved": "#3a7d44", "on_track": "#6fae7b", "at_risk": "#d1803b", "off_track": "#b5485d",
-    "not_started": "#9aa5b1", "no_actual": "#c8d0d8",
+    "missed": "#7a2e3b", "not_started": "#9aa5b1", "no_actual": "#c8d0d8",
 }  # fmt: skip
 
 

@@ -762,6 +762,7 @@ RESEARCH_LABELS: dict[str, tuple[str, str]] = {
     "on_track": ("On track", "进度正常"),
     "at_risk": ("At risk", "有风险"),
     "off_track": ("Off track", "严重落后"),
+    "missed": ("Missed", "未达成"),
     "not_started": ("Not started", "未开始"),
     "no_actual": ("No actual", "无实际值"),
     "champion": ("Champion", "拥护者"),

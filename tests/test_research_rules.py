@@ -346,13 +346,13 @@ def test_status_thresholds():
     rows = [("T1", None, "account", "M1", "E", "A1", "2026-Q3", "revenue", t)
             for t in (150_000.0,)]  # fmt: skip
     data = _ogsm_data(_targets(rows))
-    # as of 2026-09-30 the pace is attainment: 150k ÷ 160k = 0.9375 → at risk
+    # as of 2026-09-30 the quarter is over: 150k ÷ 160k = 0.9375 is missed, not "at risk"
     data2 = _ogsm_data(_targets([(*rows[0][:-1], 160_000.0)]))
     assert ogsm_progress(data, period="2026-Q3", as_of="2026-09-30").progress["status"][0] == (
         "achieved"
     )
     assert ogsm_progress(data2, period="2026-Q3", as_of="2026-09-30").progress["status"][0] == (
-        "at_risk"
+        "missed"
     )
     early = ogsm_progress(data, period="2026-Q3", as_of="2026-06-30").progress
     assert early["status"][0] == "not_started" and early["actual"][0] == 0.0
@@ -447,3 +447,16 @@ def test_research_charts_from_result_frames():
     # a level measure is expected in full, a flow pro rata
     assert [r["On pace at"] for r in rows] == [1.0, 0.5]
     assert [r["Target"].split(" · ")[0] for r in rows] == ["A1", "East"]
+
+
+def test_a_period_that_is_over_is_missed_not_at_risk():
+    """As of the quarter's last day a target short of its value was missed; the month
+    that is still running is judged by pace."""
+    data = _ogsm_data(_targets(CASCADE))
+    r = ogsm_progress(data, period="2026-Q3", as_of="2026-09-30")
+    p = r.progress.set_index("target_id")
+    assert (p["elapsed"].loc[["T1", "T4"]] == 1.0).all()
+    assert p.loc["T4", "status"] == "achieved"  # 150k of 150k
+    assert p.loc["T1", "actual"] < p.loc["T1", "target_value"]
+    assert p.loc["T1", "status"] == "missed"
+    assert "missed" in r.by_owner.columns

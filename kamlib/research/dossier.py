@@ -1120,7 +1120,7 @@ def _findings(
         )  # fmt: skip
     if targets is not None and len(targets.progress):
         for r in targets.progress.itertuples(index=False):
-            if r.status in ("off_track", "at_risk"):
+            if r.status in ("missed", "off_track", "at_risk"):
                 value = r.target_value
                 shown = (
                     f"{value:.1%}"

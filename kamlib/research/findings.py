@@ -12,7 +12,8 @@ Rules (key — when it fires — severity)
 - ``service_deteriorating`` — the service rule of :mod:`kamlib.research.service` — 3
 - ``high_influence_opponent`` — a key person opposes us — 3
 - ``no_economic_buyer`` — no economic buyer among the contacts — 3
-- ``target_off_track`` / ``target_at_risk`` — an account target's status — 3 / 2
+- ``target_missed`` / ``target_off_track`` / ``target_at_risk`` — an account target's status
+  — 3 / 3 / 2
 - ``tier_dropped`` — the tier fell since the comparison date — 2
 - ``single_threaded`` — one relationship carries the account — 2
 - ``key_person_not_contacted`` — key persons not contacted for > ``stale_contact_days`` — 2
@@ -36,7 +37,7 @@ from kamlib.labels import check_lang
 
 SEVERITY = {
     "revenue_declining": 3, "service_deteriorating": 3, "high_influence_opponent": 3,
-    "no_economic_buyer": 3, "target_off_track": 3, "target_at_risk": 2, "tier_dropped": 2,
+    "no_economic_buyer": 3, "target_missed": 3, "target_off_track": 3, "target_at_risk": 2, "tier_dropped": 2,
     "single_threaded": 2, "key_person_not_contacted": 2, "deal_no_economic_buyer": 2,
     "deal_opponent": 2, "deal_single_threaded": 2, "deals_overdue": 2, "sla_breaches": 2,
     "aged_backlog": 2, "plan_items_overdue": 2, "recent_loss": 1, "whitespace": 1,
@@ -62,6 +63,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_economic_buyer": (
         "No economic buyer is known among the {contacts} contacts.",
         "在 {contacts} 位联系人中没有已知的经济决策人。",
+    ),
+    "target_missed": (
+        "Target missed: {measure} {period} ended at {attainment} of {target}.",
+        "目标未达成：{period} {measure} 期末完成 {attainment}，目标 {target}。",
     ),
     "target_off_track": (
         "Target off track: {measure} {period} at {attainment} of {target} (pace {pace}).",
@@ -144,6 +149,7 @@ RULES: dict[str, tuple[str, str]] = {
         "影响力 ≥ {high_influence} 且支持度 ≤ {opponent_max_support}",
     ),
     "no_economic_buyer": ("no contact with buying_role = economic", "无采购角色为经济决策人的联系人"),
+    "target_missed": ("period over and actual < target", "期间已结束且实际 < 目标"),
     "target_off_track": ("pace < {at_risk_ratio:g}", "进度比 < {at_risk_ratio:g}"),
     "target_at_risk": (
         "{at_risk_ratio:g} ≤ pace < {on_track_ratio:g}", "{at_risk_ratio:g} ≤ 进度比 < {on_track_ratio:g}"
@@ -194,6 +200,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
                                 "安排与反对者会面了解其顾虑，并争取同级别支持者。"),
     "no_economic_buyer": ("Identify the economic buyer (ask the coach) and arrange an "
                           "executive meeting.", "通过内线找出经济决策人并安排高层会面。"),
+    "target_missed": ("Review why the target was missed and carry the gap into the next "
+                      "period's account plan.", "复盘未达成原因，并把差距纳入下期客户计划。"),
     "target_off_track": ("Re-plan the target: gap-closing deals and actions in the account "
                          "plan.", "重新规划目标：在客户计划中列出弥补差距的商机和行动。"),
     "target_at_risk": ("Pull forward deals that can close in the period.",

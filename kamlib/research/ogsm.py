@@ -24,9 +24,10 @@ Status rule (thresholds: ``research`` section of the methodology file)
 --------------------------------------------------------------------
 ``elapsed`` = share of the period's days up to ``as_of`` (0–1); ``expected`` = target ×
 elapsed (share of wallet: the target itself, it is a level, not a flow); ``pace`` = actual ÷
-expected.  ``achieved`` when actual ≥ target; otherwise ``on_track`` when pace ≥
-``on_track_ratio`` (0.95), ``at_risk`` when pace ≥ ``at_risk_ratio`` (0.8), else
-``off_track``; ``not_started`` before the period begins.
+expected.  ``achieved`` when actual ≥ target; ``missed`` when the period is over and the
+actual fell short (a closed period is no longer at risk: it was missed); otherwise
+``on_track`` when pace ≥ ``on_track_ratio`` (0.95), ``at_risk`` when pace ≥
+``at_risk_ratio`` (0.8), else ``off_track``; ``not_started`` before the period begins.
 
 Broken cascades are reported, not fatal: a target whose ``parent_id`` names no target is kept
 as a root and listed in ``issues`` (``unknown_parent``); targets on a ``parent_id`` cycle are
@@ -72,7 +73,7 @@ class OgsmResult:
         target_id, title, owner, due_date, status, kind, overdue, days_overdue``.
     by_owner
         Status counts per level and owner (empty for one account's targets): ``level, owner, team, targets, achieved,
-        on_track, at_risk, off_track, not_started, no_actual``.
+        on_track, at_risk, off_track, missed, not_started, no_actual``.
     period, as_of
         The period label and date.
     """
@@ -393,6 +394,8 @@ def progress_of(
             status = "not_started"
         elif actual >= target:
             status = "achieved"
+        elif cut >= end:
+            status = "missed"
         elif pace >= settings.on_track_ratio:
             status = "on_track"
         elif pace >= settings.at_risk_ratio:
@@ -443,7 +446,7 @@ def progress_of(
     )
 
 
-STATUSES = ("achieved", "on_track", "at_risk", "off_track", "not_started", "no_actual")
+STATUSES = ("achieved", "on_track", "at_risk", "off_track", "missed", "not_started", "no_actual")
 
 
 def _by_owner(progress: pd.DataFrame) -> pd.DataFrame:
@@ -465,6 +468,6 @@ def status_rule_text(settings: ResearchSettings) -> str:
     """The on-track rule with its thresholds, for reports."""
     return (
         f"pace = actual ÷ (target × elapsed share of the period); achieved: actual ≥ target; "
-        f"on track: pace ≥ {settings.on_track_ratio:g}; at risk: pace ≥ "
-        f"{settings.at_risk_ratio:g}; off track: below"
+        f"missed: the period is over and actual < target; on track: pace ≥ "
+        f"{settings.on_track_ratio:g}; at risk: pace ≥ {settings.at_risk_ratio:g}; off track: below"
     )
