@@ -950,7 +950,7 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "interval_coverage_rate": ("Actual inside P10–P90", "实际值落入P10–P90比例"),
     "baseline_mape_rate": ("MAPE, weighted pipeline", "加权管道法 MAPE"),
     "baseline_bias_rate": ("Bias, weighted pipeline", "加权管道法偏差"),
-    "forecast_period": ("Period", "预测期"),
+    "forecast_period": ("Forecast period", "预测期"),
     "as_of_date": ("As of", "截至日期"),
     "weighted_pipeline_amount": ("Weighted pipeline (amount × stage probability)", "加权管道（金额×阶段概率）"),
     "open_deals_count": ("Open deals", "在途商机数"),
