@@ -194,19 +194,23 @@ def build_store(scale: str, workdir: Path) -> Path:
     return store
 
 
+def same_frames(mine: pd.DataFrame, theirs: pd.DataFrame, what: str) -> None:
+    """Two feature frames indexed by account agree: floats to 1e-9, the rest exactly."""
+    assert list(theirs.index) == list(mine.index), f"{what}: different accounts"
+    for col in mine.columns:
+        a, b = mine[col], theirs[col]
+        if a.dtype.kind == "f":
+            same = np.allclose(a, b.astype("float64"), rtol=1e-9, atol=0, equal_nan=True)
+        elif a.dtype.kind == "M":
+            same = a.equals(pd.to_datetime(b).astype(a.dtype))
+        else:
+            same = ((a == b) | (a.isna() & b.isna())).all()
+        assert same, f"{what} differ on {col}"
+
+
 def check_same(kamlib_frame: pd.DataFrame, sql_frame: pd.DataFrame) -> None:
     """The hand-written query must compute the same features as kamlib (else: no benchmark)."""
-    sql_frame = sql_frame.set_index("account_id")
-    assert list(sql_frame.index) == list(kamlib_frame.index), "different accounts"
-    for col in kamlib_frame.columns:
-        mine, theirs = kamlib_frame[col], sql_frame[col]
-        if mine.dtype.kind == "f":
-            same = np.allclose(mine, theirs.astype("float64"), rtol=1e-9, atol=0, equal_nan=True)
-        elif mine.dtype.kind == "M":
-            same = mine.equals(pd.to_datetime(theirs).astype(mine.dtype))
-        else:
-            same = ((mine == theirs) | (mine.isna() & theirs.isna())).all()
-        assert same, f"hand-written SQL and kamlib differ on {col}"
+    same_frames(kamlib_frame, sql_frame.set_index("account_id"), "hand-written SQL and kamlib")
 
 
 def main() -> None:

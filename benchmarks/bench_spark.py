@@ -26,13 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_features import build_store, check_same, hand_sql  # noqa: E402
+from bench_features import build_store, check_same, hand_sql, same_frames  # noqa: E402
 
 TABLES = (
     "accounts", "products", "orders", "opportunities", "stage_history", "contacts",
@@ -55,17 +54,6 @@ def export_parquet(store: Path, folder: Path) -> dict[str, str]:
     finally:
         con.close()
     return paths
-
-
-def same_features(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    assert list(a.index) == list(b.index), "different accounts"
-    for col in a.columns:
-        x, y = a[col], b[col]
-        if x.dtype.kind == "f":
-            ok = np.allclose(x, y, rtol=1e-9, atol=0, equal_nan=True)
-        else:
-            ok = ((x == y) | (x.isna() & y.isna())).all()
-        assert ok, f"Spark and DuckDB differ on {col}"
 
 
 def main() -> None:
@@ -127,7 +115,7 @@ def main() -> None:
     reference = on_duckdb()
     check_same(reference, run_sql())
     start = time.perf_counter()
-    same_features(on_spark(), reference)
+    same_frames(on_spark(), reference, "Spark and DuckDB")
     first_spark = time.perf_counter() - start
 
     cases = {
