@@ -223,6 +223,15 @@ def _index(frame: pd.DataFrame | None, column: str = "account_id") -> dict[Any, 
     return {k: v for k, v in frame.groupby(column, sort=False).indices.items()}
 
 
+
+def _features_at(history: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """One date's rows of ``account_features_history`` (indexed by account, empty when no
+    account existed then), like ``account_features(data, as_of=day)``."""
+    dates = history.index.get_level_values("as_of")
+    if pd.Timestamp(day) not in dates:
+        return history.iloc[:0].droplevel("as_of")
+    return history.xs(pd.Timestamp(day), level="as_of")
+
 def _build_context(
     data: KamData,
     cut: pd.Timestamp,
@@ -231,7 +240,7 @@ def _build_context(
     compare_months: int,
     with_clv: bool,
 ) -> ResearchContext:
-    from kamlib.features import _group_map, account_features
+    from kamlib.features import _group_map, account_features_history
 
     settings = settings_of(meth)
     notes: list[str] = []
@@ -241,7 +250,10 @@ def _build_context(
     orders = orders.assign(product_line=product_lines(orders, view))
     compare = months_back(cut, compare_months)
 
-    features = account_features(view, as_of=cut)
+    # the date and the comparison date in one call: month ends share one scan of the orders
+    days = [cut.date()] if meth.scoring is None else [compare.date(), cut.date()]
+    history = account_features_history(data, as_of_dates=days)
+    features = _features_at(history, cut)
     current = previous = explanations = None
     if meth.scoring is not None:
         from kamlib.scoring import score_accounts
@@ -255,8 +267,7 @@ def _build_context(
                 else:
                     current = getattr(scores, "scores", scores)
                     explanations = getattr(scores, "explanations", None)
-                past = account_features(data.as_of(compare), as_of=compare)
-                previous = score_accounts(past, meth).scores
+                previous = score_accounts(_features_at(history, compare), meth).scores
         except Exception as exc:
             notes.append(f"Scores could not be computed ({type(exc).__name__}: {exc}).")
     else:
