@@ -747,17 +747,17 @@ class ReportEngine:
         return frame
 
     def _saved_group(self, group: str, day: date) -> pd.DataFrame | None:
-        from kamlib.data import saved_target_group
+        from kamlib.data import saved_target_group, snapshot_info
 
-        data = self._data()
+        store = self.store_path()
         try:
             members = saved_target_group(
-                self.store_path(), group, as_of=day, snapshot=data.snapshot.fingerprint,
+                store, group, as_of=day, snapshot=snapshot_info(store).fingerprint,
                 methodology=self.methodology.fingerprint,
             )  # fmt: skip
         except DataValidationError:
             return None
-        names = data.accounts.set_index("account_id")["name"]
+        names = self._data().accounts.set_index("account_id")["name"]
         return pd.DataFrame(
             {
                 "account_id": members["account_id"].astype("str"),
