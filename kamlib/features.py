@@ -623,7 +623,11 @@ def engine_options(
         raise ConfigError(
             "engine 'spark' needs pyspark: pip install 'kamlib[spark]' (and Java 17)."
         ) from exc
-    session = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    # a session created here (none active) keeps Spark's progress bars out of report logs
+    session = (
+        SparkSession.getActiveSession()
+        or SparkSession.builder.config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    )
     tables: dict[str, Any] = {}
     if data is not None:
         tables = {t: data.require(t) for t in data.tables if t != "orders"}
