@@ -1352,7 +1352,14 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
     names = points.mark_text(align="left", dx=9, fontSize=10, color="#3d4852").encode(
         text=f"{t_name}:N", size=alt.value(10), color=alt.value("#3d4852")
     )
-    return (vertical + horizontal + points + names).properties(width=WIDTH - 80, height=320)
+    chart = (vertical + horizontal + points + names).properties(width=WIDTH - 80, height=320)
+    unplaced = len(contacts) - len(known)
+    if unplaced:  # say so on the chart: a key person must not vanish silently
+        note = label("power_map_unplaced", lang).format(n=unplaced)
+        chart = chart.properties(
+            title=alt.TitleParams("", subtitle=note, anchor="start", subtitleColor="#6b7785")
+        )
+    return chart
 
 
 def share_of_wallet_trend(trend: pd.DataFrame, *, lang: str = "en") -> alt.Chart:

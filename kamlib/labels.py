@@ -815,6 +815,10 @@ RESEARCH_LABELS: dict[str, tuple[str, str]] = {
     "bad_period": ("Period does not parse", "期间无法解析"),
     # messages
     "no_contacts": ("No contacts are recorded for this account.", "该客户没有联系人记录。"),
+    "power_map_unplaced": (
+        "{n} contact(s) without a known influence or support are not placed: see the table.",
+        "{n} 位联系人的影响力或支持度未知，未在图中标出，见下表。",
+    ),
     "no_wallet": ("No category spend is known, so there is no share of wallet.",
                   "没有品类采购总额数据，无法计算钱包份额。"),
     "no_activities": ("No activities are recorded.", "没有活动记录。"),
