@@ -1357,7 +1357,9 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
     if unplaced:  # say so on the chart: a key person must not vanish silently
         note = label("power_map_unplaced", lang).format(n=unplaced)
         chart = chart.properties(
-            title=alt.TitleParams("", subtitle=note, anchor="start", subtitleColor="#6b7785")
+            title=alt.TitleParams(
+                note, anchor="start", fontSize=11, fontWeight="normal", color="#6b7785"
+            )
         )
     return chart
 

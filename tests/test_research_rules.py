@@ -431,7 +431,7 @@ def test_research_charts_from_result_frames():
     spec = charts.power_map(pm.contacts, lang="zh").to_dict()
     rows = next(d for d in spec["datasets"].values() if "联系人" in d[0])
     assert len(rows) == 2  # Zhao has no influence: in the table, not on the grid
-    assert spec["title"]["subtitle"].startswith("1 位联系人的影响力或支持度未知")  # and the chart says so
+    assert spec["title"]["text"].startswith("1 位联系人的影响力或支持度未知")  # and the chart says so
     # two contacts in one cell are spread apart around it, deterministically
     xs = sorted(r["x"] for r in rows)
     assert xs[0] < 2 < xs[1] and {r["联系人"] for r in rows} == {"Wang", "Li"}
