@@ -121,7 +121,7 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
         "2026-09", "monthly", AS_OF, "en"
     )
     assert m["parameters"] == {
-        "store": str(tiny_store), "as_of": AS_OF, "lang": "en", "top_n": 7
+        "store": str(tiny_store), "as_of": AS_OF, "lang": "en", "snapshot": 1, "top_n": 7
     }  # "7" from the command line became an int, as the notebook declares
     snap = snapshot_info(tiny_store)
     assert m["snapshot"]["fingerprint"] == snap.fingerprint
@@ -130,7 +130,8 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
     assert m["started"] <= m["finished"]
     assert m["seconds"] == abs(m["seconds"])  # a duration, never negative
     assert m["command"] == (
-        f"kam report book_summary --store {tiny_store} -p as_of={AS_OF} -p lang=en -p top_n=7"
+        f"kam report book_summary --store {tiny_store} -p as_of={AS_OF} -p lang=en "
+        "-p snapshot=1 -p top_n=7"
     )
     assert m["path"] == f"book_summary/2026-09/{result.job.slug}"
 
@@ -147,6 +148,63 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
     index = (out / "index.html").read_text("utf-8")
     assert f'href="book_summary/2026-09/{result.job.slug}/index.html"' in index
     assert not our_work_dirs(out)
+
+
+def test_import_landing_mid_report_does_not_change_the_pinned_snapshot(tiny_store, tmp_path):
+    """Issue #17: the snapshot is pinned when the report is planned and the notebook reads
+    exactly that batch, so an import that lands before the notebook runs changes neither the
+    figures nor the label: manifest, page and figures all say batch 1."""
+    import shutil
+
+    from kamlib.data import import_frames, snapshot_info
+
+    store = tmp_path / "moving.duckdb"
+    shutil.copy(tiny_store, store)
+    engine = ReportEngine(store=store, out=tmp_path / "reports", notebook_dir=NOTEBOOKS, jobs=1)
+    try:
+        [job] = engine.plan("book_summary", as_of=AS_OF)
+        group = engine.accounts_for("top3", as_of=AS_OF)
+        pinned = snapshot_info(store)
+        assert job.parameters["snapshot"] == pinned.batch_id == 1
+        assert "-p snapshot=1" in job.command  # the command reproduces this very data
+        # batch 2 arrives between planning and execution: a new orders export (one line)
+        orders = pd.DataFrame(
+            {"order_id": ["O9"], "line_no": [1], "account_id": ["A1"],
+             "order_date": pd.to_datetime(["2026-09-15"]), "amount": [5000.0]}
+        )  # fmt: skip
+        import_frames({"orders": orders}, store=store, now="2026-11-02")
+        assert snapshot_info(store).batch_id == 2
+        # reports for a group formed before the import read the batch it was formed on
+        briefs = engine.plan("account_brief", as_of=AS_OF, accounts=group, group="top3")
+        assert [j.parameters["snapshot"] for j in briefs] == [1, 1, 1]
+        assert all(j.snapshot["batch_id"] == 1 for j in briefs)
+        # a report planned now pins batch 2
+        [later] = engine.plan("book_summary", as_of=AS_OF)
+        assert later.parameters["snapshot"] == 2
+        batch = engine.run([job])
+    finally:
+        engine.close()
+    assert batch.ok, batch.to_frame()
+    directory = batch.results[0].path.parent
+    m = read_manifest(directory)
+    assert m["snapshot"]["batch_id"] == 1
+    assert m["snapshot"]["fingerprint"] == pinned.fingerprint
+    assert m["parameters"]["snapshot"] == 1
+    page = (directory / "index.html").read_text("utf-8")
+    assert f"batch 1 · {pinned.fingerprint[:12]}" in page
+    # the figures: batch 1's eight order lines (total 2,309), not batch 2's one (5,000) —
+    # before the fix the page said "batch 1" above "figures: batch 2 orders 1 total 5000.00"
+    assert "figures: batch 1 orders 8 total 2309.00" in page
+    assert "batch 2" not in page
+
+
+def test_a_snapshot_parameter_pins_an_older_batch(tiny_store, tmp_path):
+    """``-p snapshot=N`` reproduces a report on batch N; an unknown batch is refused."""
+    engine = ReportEngine(store=tiny_store, out=tmp_path / "reports", notebook_dir=NOTEBOOKS)
+    [job] = engine.plan("book_summary", as_of=AS_OF, parameters={"snapshot": "1"})
+    assert job.parameters["snapshot"] == 1 and job.snapshot["batch_id"] == 1
+    with pytest.raises(ReportError, match=r"no import batch 7\. Batches: 1"):
+        engine.plan("book_summary", as_of=AS_OF, parameters={"snapshot": 7})
 
 
 def test_reused_kernel_starts_clean(engine):
