@@ -463,11 +463,65 @@ def test_slugs():
     assert len(layout.slugify("x" * 500)) == layout.SLUG_MAX
     assert layout.account_slug("../../etc", "A3") == "etc-A3"
     assert layout.account_slug(XSS, "A2") == "script-alert-1-script-A2"
-    assert layout.account_slug("", "../A7") == "A7"
+    assert layout.account_slug("", "../A7") == f"A7-{layout.id_digest('../A7')}"
     assert layout.account_slug(None, "") == "account"
     assert layout.unique_slugs(["a-x", "a-x", "b"], ["x/1", "x_1", "b"])[2] == "b"
     first, second, _ = layout.unique_slugs(["a-x", "a-x", "b"], ["x/1", "x_1", "b"])
     assert first != second and first.startswith("a-x-")
+
+
+def test_account_slugs_are_injective():
+    """Issue #17: ids that sanitise alike get a short stable hash of the raw id; ids that
+    need no sanitising keep the slug they always had (old report URLs survive)."""
+    assert layout.account_slug("Same Co", "X-1") == "Same-Co-X-1"  # unchanged
+    slash = layout.account_slug("Same Co", "X/1")
+    assert slash == f"Same-Co-X-1-{layout.id_digest('X/1')}" and len(slash) == len("Same-Co-X-1") + 7
+    assert layout.id_digest("X/1") == __import__("hashlib").sha1(b"X/1").hexdigest()[:6]
+    ids = ["X/1", "X-1", "X 1", "X:1", "X.1", "x/1", "ＸＹ1", "XY1", "a" * 45, "a" * 46]
+    slugs = [layout.account_slug("Same Co", i) for i in ids]
+    assert len(set(slugs)) == len(ids), dict(zip(ids, slugs, strict=True))
+    # ids that need no sanitising: exactly the slugs of before the fix
+    assert layout.account_slug("华东精密制造有限公司", "A1") == "华东精密制造有限公司-A1"
+    assert layout.account_slug("Northwind Traders", "A4") == "Northwind-Traders-A4"
+    assert layout.account_slug("客户", "客户") == "客户"
+    assert layout.account_slug(None, "ACC_0001") == "ACC_0001"
+
+
+def test_accounts_whose_ids_sanitise_alike_never_share_a_folder(engine):
+    """``X/1`` and ``X-1`` named alike: rendered together or one after the other, each keeps
+    its own report; neither overwrites the other."""
+    pair = pd.DataFrame({"account_id": ["X/1", "X-1"], "name": ["Same Co", "Same Co"]})
+    together = engine.plan("account_brief", as_of=AS_OF, accounts=pair, group="ids")
+    alone = [
+        engine.plan("account_brief", as_of=AS_OF, accounts=pair.iloc[[i]], group="ids")[0]
+        for i in (0, 1)
+    ]
+    # an account's folder does not depend on what else is in the batch
+    assert [j.slug for j in together] == [j.slug for j in alone]
+    assert together[1].slug == "Same-Co-X-1"
+    batch = engine.run(alone[:1])
+    batch += engine.run(alone[1:])
+    assert batch.ok, batch.to_frame()
+    folders = {r.path.parent for r in batch.results}
+    assert len(folders) == 2
+    for r in batch.results:
+        assert read_manifest(r.path.parent)["account_id"] == r.job.account_id
+
+
+def test_a_report_never_replaces_another_accounts_report(engine):
+    """A folder already holding another account's report (e.g. written before slugs were
+    injective) is not overwritten: the new report fails and says why."""
+    [job] = engine.plan("account_brief", as_of=AS_OF, parameters={"account_id": "A1"})
+    assert engine.run([job]).ok
+    folder = engine.out / job.rel_path
+    manifest = read_manifest(folder)
+    manifest["account_id"] = "A1/legacy"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    [result] = engine.run([job]).results
+    assert result.status == "failed"
+    assert "holds the report of account 'A1/legacy'" in result.error
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_batch_for_group_with_hostile_names(engine):

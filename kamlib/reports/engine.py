@@ -909,7 +909,14 @@ class ReportEngine:
             return _Staged(job, None, None, started, 0.0, fatal=exc)
         state.add(work)
         notebook_file = work / f"{job.report}.ipynb"
+        owner = layout.other_account(out / job.rel_path, job.account_id)
         try:
+            if owner is not None:  # never replace another account's report
+                raise ReportError(
+                    f"{out / job.rel_path} holds the report of account {owner!r}, not "
+                    f"{job.account_id!r}; it is not overwritten. Move or delete that "
+                    "directory, then render again."
+                )
             execution = kernel.execute(
                 job.spec.path,
                 notebook_file,
