@@ -6,6 +6,7 @@ test points it at its own output directory.  No test asserts on wall-clock time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -406,17 +407,44 @@ def test_output_dir_that_is_a_file(engine, tmp_path):
         engine.render("book_summary", as_of=AS_OF)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_read_only_output_dir(engine, tmp_path):
+@contextlib.contextmanager
+def read_only_directory(tmp_path: Path):
+    """A directory no one, root included, can write into.
+
+    Not root: mode 0555.  Root ignores modes, so a read-only bind mount of a fresh
+    directory (writes fail with EROFS); where mounting is not permitted, a directory under
+    /sys (sysfs refuses mkdir, EPERM, even to root).  The write is checked to fail.
+    """
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o555)
-    engine.out = ro / "reports"
-    try:
+    if os.geteuid() != 0:
+        ro.chmod(0o555)
+        try:
+            yield ro
+        finally:
+            ro.chmod(0o755)
+        return
+    mount = subprocess.run(["mount", "--bind", str(ro), str(ro)], capture_output=True)
+    if mount.returncode == 0:
+        try:
+            remount = subprocess.run(
+                ["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True
+            )
+            if remount.returncode == 0:
+                yield ro
+                return
+        finally:
+            subprocess.run(["umount", str(ro)], check=True)
+    yield Path("/sys/kamlib-test")
+
+
+def test_read_only_output_dir(engine, tmp_path):
+    with read_only_directory(tmp_path) as ro:
+        with pytest.raises(OSError):  # the write genuinely fails, also for root
+            (ro / "probe").mkdir(parents=True)
+        engine.out = ro / "reports"
         with pytest.raises(ReportError, match=r"is not writable .* --out"):
             engine.render("book_summary", as_of=AS_OF)
-    finally:
-        ro.chmod(0o755)
 
 
 @pytest.mark.parametrize(
