@@ -35,14 +35,20 @@ reports: demo
 	@echo "Open reports/index.html"
 
 # Debian's chromium (never `playwright install`) and CJK fonts for the browser tests.
+# Without them the browser tests skip, except under CI (KAMLIB_REQUIRE_BROWSER, set by
+# .ci/run): there this target fails loudly rather than let them skip.
 browser-deps:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null) \
-	      || echo "make: could not install chromium; browser tests will be skipped" >&2; \
+	      || echo "make: could not install chromium and fonts-noto-cjk with apt-get" >&2; \
 	  else \
 	    echo "make: chromium missing; run 'sudo apt-get install chromium fonts-noto-cjk' (browser tests skip without it)" >&2; \
 	  fi; \
+	fi
+	@if [ -n "$$KAMLIB_REQUIRE_BROWSER" ] && { [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; }; then \
+	  echo "make: KAMLIB_REQUIRE_BROWSER is set (CI) but /usr/bin/chromium or fonts-noto-cjk is missing: install them (sudo apt-get install chromium fonts-noto-cjk)" >&2; \
+	  exit 1; \
 	fi
 
 # Debian's Java runtime (never a downloaded JDK) for the Spark conformance tests.

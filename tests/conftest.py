@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,16 +11,51 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 NOW = "2026-11-26 12:00"
 
+#: Environment variables CI sets so that tests needing something absent fail instead of
+#: skipping (``.ci/run``): variable → the marker of the tests it covers.
+REQUIREMENTS = {
+    "KAMLIB_REQUIRE_SPARK": "spark",
+    "KAMLIB_REQUIRE_BROWSER": "browser",
+    "KAMLIB_REQUIRE_REAL_DATA": "real_data",
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_data: reads the real exports in ../shared/data (fixture shared_data)"
+    )
+
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(pytest.mark.slow)
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI a skipped browser, real-data or Spark test is a failure, whatever skipped it
+    (a ``skipif`` marker, ``pytest.skip`` in a fixture, ``importorskip``)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    for variable, marker in REQUIREMENTS.items():
+        if os.environ.get(variable) and item.get_closest_marker(marker) is not None:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{variable} is set (CI), so this {marker} test must run, not skip: {reason}"
+            )
+            return
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real exports (../shared/data); tests that need them skip when absent."""
+    """The real exports (../shared/data); tests that need them skip when absent, and fail
+    when ``KAMLIB_REQUIRE_REAL_DATA`` is set (CI: see ``pytest_runtest_makereport``)."""
     if not SHARED_DATA.exists():
         pytest.skip(f"real exports not found at {SHARED_DATA}")
     return SHARED_DATA

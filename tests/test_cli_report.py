@@ -82,7 +82,7 @@ def test_failed_report_exits_1_and_batch_renders(store, tmp_path):
     assert "FAILED broken 2026-09 all: cell index 4, In [4] of broken.ipynb raised ZeroDivisionError" in failed.stderr
     lines = failed.stdout.splitlines()
     assert lines[0].split() == ["report", "parameters", "status", "seconds", "path"]
-    assert lines[2].split()[:4] == ["broken", "as_of=2026-09-30", "lang=en", "failed"]
+    assert lines[2].split()[:5] == ["broken", "as_of=2026-09-30", "lang=en", "snapshot=1", "failed"]
     assert lines[2].endswith("_failed/broken/2026-09/all/index.html")
     assert "1 report: 0 ok, 1 failed" in failed.stdout
     assert "Traceback" not in failed.output

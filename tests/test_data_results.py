@@ -130,7 +130,10 @@ def test_duplicate_scores_are_refused(store):
         {"as_of": [AS_OF, AS_OF], "account_id": ["A1", "A1"], "score": [1.0, 2.0],
          "tier": ["key", "key"], "rank": [1, 2]}
     )  # fmt: skip
-    with pytest.raises(DataValidationError, match=r"2|1 duplicate .*A1"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"has 1 duplicate \(as_of, account_id\) rows, e\.g\. A1 on 2026-09-30; score each",
+    ):
         save_score_history(store, frame, snapshot="s", methodology="m")
     assert saved_score_history(store).empty
 

@@ -376,10 +376,21 @@ def test_messy_history_still_gives_a_finite_forecast(demo):
     opps.loc[won[1], "closed_date"] = opps.loc[won[1], "created_date"] - pd.Timedelta(days=5)
     tables["opportunities"], tables["stage_history"] = opps, hist
     messy = KamData(tables, snapshot=demo.snapshot)
-    with pytest.warns(Warning):
+    from kamlib.errors import DataQualityWarning
+
+    with pytest.warns(DataQualityWarning) as record:
         fc = forecast_period(messy, as_of=AS_OF, period=PERIOD, simulations=500, seed=1,
                              run_rate=False)  # fmt: skip
     assert np.isfinite(fc.totals).all()
+    # one kamlib warning names each problem made above, with its count
+    [message] = [str(w.message) for w in record if w.category is DataQualityWarning]
+    for problem in (
+        "history out of time order (stage_history)",
+        "closed before created (opportunities): 1 rows",
+        "won without amount (opportunities): 1 rows",
+        "re-opened after closing (stage_history): 1 rows",
+    ):
+        assert problem in message, message
 
 
 def test_backtest_on_the_demo(demo):

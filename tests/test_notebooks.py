@@ -4,8 +4,9 @@
 - metadata ``kamlib.title`` in English and Chinese, ``per_account`` a flag, a known frequency;
 - a ``parameters`` cell that papermill's ``inspect_notebook`` reads: every parameter typed
   (a type the engine converts command-line text to) with a help comment; the standard
-  parameters present (``store``, ``as_of``, ``lang``, and ``account_id`` per account), typed
-  ``str``, with defaults the engine accepts;
+  parameters present (``store``, ``as_of``, ``lang``, and ``account_id`` per account, typed
+  ``str``; ``snapshot`` typed ``int``, default 0), with defaults the engine accepts;
+- every notebook that loads a store reads the pinned batch: ``load(store, snapshot=snapshot …)``;
 - what the engine passes is exactly a subset of what the notebook declares;
 - thin: no function or class definitions (logic lives in kamlib).
 """
@@ -23,6 +24,7 @@ from kamlib.periods import FREQUENCIES, normalise_frequency, parse_date
 from kamlib.reports.engine import (
     ACCOUNT_PARAMETER,
     LANGUAGES,
+    SNAPSHOT_PARAMETER,
     STANDARD_PARAMETERS,
     SUPPORTED_TYPES,
     ReportEngine,
@@ -32,6 +34,7 @@ from kamlib.reports.engine import (
 ROOT = Path(__file__).resolve().parents[1]
 REPORT_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TEST_NOTEBOOKS = sorted((Path(__file__).parent / "data" / "notebooks").glob("*.ipynb"))
+TRAINING_NOTEBOOKS = sorted((ROOT / "notebooks" / "training").glob("*.ipynb"))
 ALL = REPORT_NOTEBOOKS + TEST_NOTEBOOKS
 
 
@@ -95,7 +98,11 @@ def test_parameters_typed_with_help(path):
     spec = load_report(path.stem, path.parent)
     needed = STANDARD_PARAMETERS + ((ACCOUNT_PARAMETER,) if spec.per_account else ())
     for name in needed:
-        assert params[name]["inferred_type_name"] == "str", f"{path.name}: {name} must be str"
+        wanted = "int" if name == SNAPSHOT_PARAMETER else "str"
+        assert params[name]["inferred_type_name"] == wanted, f"{path.name}: {name} must be {wanted}"
+    assert spec.parameters[SNAPSHOT_PARAMETER].default_value == 0, (
+        f"{path.name}: snapshot defaults to 0 (the newest batch)"
+    )
     assert spec.parameters["lang"].default_value in LANGUAGES
     parse_date(spec.parameters["as_of"].default_value)
 
@@ -106,7 +113,7 @@ def test_engine_passes_only_declared_parameters(path, tmp_path, monkeypatch):
 
     store = tmp_path / "store.duckdb"
     store.write_bytes(b"")  # planning only checks that it exists; no snapshot needed here
-    monkeypatch.setattr(engine_module, "read_snapshot", lambda store: None)
+    monkeypatch.setattr(engine_module, "read_snapshot", lambda store, batch=None: None)
     engine = ReportEngine(store=store, out=tmp_path / "out", notebook_dir=path.parent)
     spec = load_report(path.stem, path.parent)
     extra = {ACCOUNT_PARAMETER: "A1"} if spec.per_account else {}
@@ -132,3 +139,32 @@ def test_notebooks_are_thin(path):
             if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         ]
         assert not defined, f"{path.name} cell {i} defines {defined}: move it into kamlib"
+
+
+NOTEBOOKS_THAT_LOAD = REPORT_NOTEBOOKS + TRAINING_NOTEBOOKS + TEST_NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS_THAT_LOAD, ids=ids(NOTEBOOKS_THAT_LOAD))
+def test_notebooks_read_the_pinned_snapshot(path):
+    """Issue #17: a notebook that loads the store loads the batch the engine pinned, never
+    simply the newest (an import landing mid-report would put its figures under the
+    pinned batch's label)."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    tree = ast.parse("\n".join(ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!"))))
+    loads = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute | ast.Name)
+        and getattr(n.func, "attr", getattr(n.func, "id", None)) == "load"
+    ]
+    params = inspect_notebook(str(path))
+    if loads:
+        assert SNAPSHOT_PARAMETER in params, f"{path.name}: declare the snapshot parameter"
+    for call in loads:
+        keywords = {k.arg: ast.unparse(k.value) for k in call.keywords}
+        assert keywords.get("snapshot", "").startswith("snapshot"), (
+            f"{path.name}: {ast.unparse(call)} must read the pinned batch: "
+            "load(store, snapshot=snapshot or None)"
+        )

@@ -6,6 +6,7 @@ test points it at its own output directory.  No test asserts on wall-clock time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -121,7 +122,7 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
         "2026-09", "monthly", AS_OF, "en"
     )
     assert m["parameters"] == {
-        "store": str(tiny_store), "as_of": AS_OF, "lang": "en", "top_n": 7
+        "store": str(tiny_store), "as_of": AS_OF, "lang": "en", "snapshot": 1, "top_n": 7
     }  # "7" from the command line became an int, as the notebook declares
     snap = snapshot_info(tiny_store)
     assert m["snapshot"]["fingerprint"] == snap.fingerprint
@@ -130,7 +131,8 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
     assert m["started"] <= m["finished"]
     assert m["seconds"] == abs(m["seconds"])  # a duration, never negative
     assert m["command"] == (
-        f"kam report book_summary --store {tiny_store} -p as_of={AS_OF} -p lang=en -p top_n=7"
+        f"kam report book_summary --store {tiny_store} -p as_of={AS_OF} -p lang=en "
+        "-p snapshot=1 -p top_n=7"
     )
     assert m["path"] == f"book_summary/2026-09/{result.job.slug}"
 
@@ -147,6 +149,63 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
     index = (out / "index.html").read_text("utf-8")
     assert f'href="book_summary/2026-09/{result.job.slug}/index.html"' in index
     assert not our_work_dirs(out)
+
+
+def test_import_landing_mid_report_does_not_change_the_pinned_snapshot(tiny_store, tmp_path):
+    """Issue #17: the snapshot is pinned when the report is planned and the notebook reads
+    exactly that batch, so an import that lands before the notebook runs changes neither the
+    figures nor the label: manifest, page and figures all say batch 1."""
+    import shutil
+
+    from kamlib.data import import_frames, snapshot_info
+
+    store = tmp_path / "moving.duckdb"
+    shutil.copy(tiny_store, store)
+    engine = ReportEngine(store=store, out=tmp_path / "reports", notebook_dir=NOTEBOOKS, jobs=1)
+    try:
+        [job] = engine.plan("book_summary", as_of=AS_OF)
+        group = engine.accounts_for("top3", as_of=AS_OF)
+        pinned = snapshot_info(store)
+        assert job.parameters["snapshot"] == pinned.batch_id == 1
+        assert "-p snapshot=1" in job.command  # the command reproduces this very data
+        # batch 2 arrives between planning and execution: a new orders export (one line)
+        orders = pd.DataFrame(
+            {"order_id": ["O9"], "line_no": [1], "account_id": ["A1"],
+             "order_date": pd.to_datetime(["2026-09-15"]), "amount": [5000.0]}
+        )  # fmt: skip
+        import_frames({"orders": orders}, store=store, now="2026-11-02")
+        assert snapshot_info(store).batch_id == 2
+        # reports for a group formed before the import read the batch it was formed on
+        briefs = engine.plan("account_brief", as_of=AS_OF, accounts=group, group="top3")
+        assert [j.parameters["snapshot"] for j in briefs] == [1, 1, 1]
+        assert all(j.snapshot["batch_id"] == 1 for j in briefs)
+        # a report planned now pins batch 2
+        [later] = engine.plan("book_summary", as_of=AS_OF)
+        assert later.parameters["snapshot"] == 2
+        batch = engine.run([job])
+    finally:
+        engine.close()
+    assert batch.ok, batch.to_frame()
+    directory = batch.results[0].path.parent
+    m = read_manifest(directory)
+    assert m["snapshot"]["batch_id"] == 1
+    assert m["snapshot"]["fingerprint"] == pinned.fingerprint
+    assert m["parameters"]["snapshot"] == 1
+    page = (directory / "index.html").read_text("utf-8")
+    assert f"batch 1 · {pinned.fingerprint[:12]}" in page
+    # the figures: batch 1's eight order lines (total 2,309), not batch 2's one (5,000) —
+    # before the fix the page said "batch 1" above "figures: batch 2 orders 1 total 5000.00"
+    assert "figures: batch 1 orders 8 total 2309.00" in page
+    assert "batch 2" not in page
+
+
+def test_a_snapshot_parameter_pins_an_older_batch(tiny_store, tmp_path):
+    """``-p snapshot=N`` reproduces a report on batch N; an unknown batch is refused."""
+    engine = ReportEngine(store=tiny_store, out=tmp_path / "reports", notebook_dir=NOTEBOOKS)
+    [job] = engine.plan("book_summary", as_of=AS_OF, parameters={"snapshot": "1"})
+    assert job.parameters["snapshot"] == 1 and job.snapshot["batch_id"] == 1
+    with pytest.raises(ReportError, match=r"no import batch 7\. Batches: 1"):
+        engine.plan("book_summary", as_of=AS_OF, parameters={"snapshot": 7})
 
 
 def test_reused_kernel_starts_clean(engine):
@@ -348,17 +407,44 @@ def test_output_dir_that_is_a_file(engine, tmp_path):
         engine.render("book_summary", as_of=AS_OF)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
-def test_read_only_output_dir(engine, tmp_path):
+@contextlib.contextmanager
+def read_only_directory(tmp_path: Path):
+    """A directory no one, root included, can write into.
+
+    Not root: mode 0555.  Root ignores modes, so a read-only bind mount of a fresh
+    directory (writes fail with EROFS); where mounting is not permitted, a directory under
+    /sys (sysfs refuses mkdir, EPERM, even to root).  The write is checked to fail.
+    """
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o555)
-    engine.out = ro / "reports"
-    try:
+    if os.geteuid() != 0:
+        ro.chmod(0o555)
+        try:
+            yield ro
+        finally:
+            ro.chmod(0o755)
+        return
+    mount = subprocess.run(["mount", "--bind", str(ro), str(ro)], capture_output=True)
+    if mount.returncode == 0:
+        try:
+            remount = subprocess.run(
+                ["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True
+            )
+            if remount.returncode == 0:
+                yield ro
+                return
+        finally:
+            subprocess.run(["umount", str(ro)], check=True)
+    yield Path("/sys/kamlib-test")
+
+
+def test_read_only_output_dir(engine, tmp_path):
+    with read_only_directory(tmp_path) as ro:
+        with pytest.raises(OSError):  # the write genuinely fails, also for root
+            (ro / "probe").mkdir(parents=True)
+        engine.out = ro / "reports"
         with pytest.raises(ReportError, match=r"is not writable .* --out"):
             engine.render("book_summary", as_of=AS_OF)
-    finally:
-        ro.chmod(0o755)
 
 
 @pytest.mark.parametrize(
@@ -405,11 +491,65 @@ def test_slugs():
     assert len(layout.slugify("x" * 500)) == layout.SLUG_MAX
     assert layout.account_slug("../../etc", "A3") == "etc-A3"
     assert layout.account_slug(XSS, "A2") == "script-alert-1-script-A2"
-    assert layout.account_slug("", "../A7") == "A7"
+    assert layout.account_slug("", "../A7") == f"A7-{layout.id_digest('../A7')}"
     assert layout.account_slug(None, "") == "account"
     assert layout.unique_slugs(["a-x", "a-x", "b"], ["x/1", "x_1", "b"])[2] == "b"
     first, second, _ = layout.unique_slugs(["a-x", "a-x", "b"], ["x/1", "x_1", "b"])
     assert first != second and first.startswith("a-x-")
+
+
+def test_account_slugs_are_injective():
+    """Issue #17: ids that sanitise alike get a short stable hash of the raw id; ids that
+    need no sanitising keep the slug they always had (old report URLs survive)."""
+    assert layout.account_slug("Same Co", "X-1") == "Same-Co-X-1"  # unchanged
+    slash = layout.account_slug("Same Co", "X/1")
+    assert slash == f"Same-Co-X-1-{layout.id_digest('X/1')}" and len(slash) == len("Same-Co-X-1") + 7
+    assert layout.id_digest("X/1") == __import__("hashlib").sha1(b"X/1").hexdigest()[:6]
+    ids = ["X/1", "X-1", "X 1", "X:1", "X.1", "x/1", "ＸＹ1", "XY1", "a" * 45, "a" * 46]
+    slugs = [layout.account_slug("Same Co", i) for i in ids]
+    assert len(set(slugs)) == len(ids), dict(zip(ids, slugs, strict=True))
+    # ids that need no sanitising: exactly the slugs of before the fix
+    assert layout.account_slug("华东精密制造有限公司", "A1") == "华东精密制造有限公司-A1"
+    assert layout.account_slug("Northwind Traders", "A4") == "Northwind-Traders-A4"
+    assert layout.account_slug("客户", "客户") == "客户"
+    assert layout.account_slug(None, "ACC_0001") == "ACC_0001"
+
+
+def test_accounts_whose_ids_sanitise_alike_never_share_a_folder(engine):
+    """``X/1`` and ``X-1`` named alike: rendered together or one after the other, each keeps
+    its own report; neither overwrites the other."""
+    pair = pd.DataFrame({"account_id": ["X/1", "X-1"], "name": ["Same Co", "Same Co"]})
+    together = engine.plan("account_brief", as_of=AS_OF, accounts=pair, group="ids")
+    alone = [
+        engine.plan("account_brief", as_of=AS_OF, accounts=pair.iloc[[i]], group="ids")[0]
+        for i in (0, 1)
+    ]
+    # an account's folder does not depend on what else is in the batch
+    assert [j.slug for j in together] == [j.slug for j in alone]
+    assert together[1].slug == "Same-Co-X-1"
+    batch = engine.run(alone[:1])
+    batch += engine.run(alone[1:])
+    assert batch.ok, batch.to_frame()
+    folders = {r.path.parent for r in batch.results}
+    assert len(folders) == 2
+    for r in batch.results:
+        assert read_manifest(r.path.parent)["account_id"] == r.job.account_id
+
+
+def test_a_report_never_replaces_another_accounts_report(engine):
+    """A folder already holding another account's report (e.g. written before slugs were
+    injective) is not overwritten: the new report fails and says why."""
+    [job] = engine.plan("account_brief", as_of=AS_OF, parameters={"account_id": "A1"})
+    assert engine.run([job]).ok
+    folder = engine.out / job.rel_path
+    manifest = read_manifest(folder)
+    manifest["account_id"] = "A1/legacy"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    [result] = engine.run([job]).results
+    assert result.status == "failed"
+    assert "holds the report of account 'A1/legacy'" in result.error
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_batch_for_group_with_hostile_names(engine):

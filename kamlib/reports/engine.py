@@ -8,8 +8,10 @@ what the report is::
                "per_account": true, "frequency": "quarterly"}
 
 ``per_account`` (default false) and ``frequency`` (``monthly`` unless given) are optional.
-Every report notebook declares the standard parameters ``store``, ``as_of`` and ``lang``
-(``en`` / ``zh``), and per-account notebooks also ``account_id``; the engine sets them.
+Every report notebook declares the standard parameters ``store``, ``as_of``, ``lang``
+(``en`` / ``zh``) and ``snapshot`` (an import batch id, ``int``; 0: the newest), and
+per-account notebooks also ``account_id``; the engine sets them.  The notebook reads the
+store with ``kamlib.data.load(store, snapshot=snapshot or None)``.
 
 Use
 ---
@@ -25,6 +27,10 @@ What the engine guarantees
   unknown or mistyped parameter is a ``ReportError`` listing the valid parameters with
   their types and help (papermill itself only warns).  Text values (from the command line)
   are converted to the declared type.
+- The data snapshot is pinned when a report is planned: the newest import batch then (or
+  the one given with ``-p snapshot=N``) is passed to the notebook as ``snapshot``, and the
+  same batch is what the manifest and the page header name.  An import that lands while a
+  batch of reports runs changes neither their figures nor their label.
 - Execution is in-process on warm kernels, one per worker (:mod:`kamlib.reports.kernels`).
 - Output: ``<out>/<report>/<period>/<slug>/`` holds ``index.html``, the executed notebook and
   ``manifest.json``; written in a temporary directory and renamed into place only on success
@@ -66,7 +72,9 @@ from kamlib.periods import (
 from kamlib.reports import layout
 from kamlib.reports.kernels import CellFailure, Execution, KernelPool, KernelPoolStopped
 
-STANDARD_PARAMETERS: tuple[str, ...] = ("store", "as_of", "lang")
+#: The import batch a report reads (pinned by the engine when it plans the report).
+SNAPSHOT_PARAMETER = "snapshot"
+STANDARD_PARAMETERS: tuple[str, ...] = ("store", "as_of", "lang", SNAPSHOT_PARAMETER)
 #: Notebooks that declare this parameter receive the engine's methodology file.
 METHODOLOGY_PARAMETER = "methodology"
 ACCOUNT_PARAMETER = "account_id"
@@ -217,8 +225,10 @@ def _read_spec(name: str, path: Path) -> ReportSpec:
     if missing:
         raise ReportError(
             f"Notebook {path} does not declare the standard parameter(s) "
-            f"{', '.join(missing)}. Every report notebook sets store, as_of and lang (and "
-            "account_id when it is per account) in its parameters cell."
+            f"{', '.join(missing)}. Every report notebook sets store, as_of, lang and "
+            "snapshot (and account_id when it is per account) in its parameters cell, e.g. "
+            "'snapshot: int = 0  # import batch to read, 0 for the newest', and reads the "
+            "store with kamlib.data.load(store, snapshot=snapshot or None)."
         )
     return ReportSpec(
         name=name,
@@ -534,7 +544,7 @@ class ReportEngine:
         self.cwd = Path(cwd) if cwd else Path.cwd()
         self.kernel_name = kernel_name
         self._pool: KernelPool | None = None
-        self._snapshots: dict[tuple[str, int, int], Mapping[str, Any] | None] = {}
+        self._snapshots: dict[tuple[Any, ...], Mapping[str, Any] | None] = {}
         self._methodology: Any = None
         self._kamdata: Any = None
 
@@ -645,6 +655,14 @@ class ReportEngine:
                 f"{', '.join(LANGUAGES)}."
             )
         store = self.store_path()
+        # pin the data now: the notebook gets the batch id and reads exactly that batch,
+        # so the manifest and page (which name this snapshot) agree with the figures
+        pin = values.get(SNAPSHOT_PARAMETER) or None
+        if pin is None and accounts is not None:
+            pin = accounts.attrs.get(SNAPSHOT_PARAMETER)  # the batch the group was formed on
+        snapshot = self._snapshot(store, pin)
+        batch_id = None if snapshot is None else snapshot.get("batch_id")
+        values[SNAPSHOT_PARAMETER] = 0 if batch_id is None else int(batch_id)
         values["as_of"] = day.isoformat()
         values["lang"] = lang
         values["store"] = str(store)
@@ -699,7 +717,6 @@ class ReportEngine:
             slugs = layout.unique_slugs(slugs, [aid or "" for aid, _ in rows])
         else:
             slugs = ["all" + suffix]
-        snapshot = self._snapshot(store)
         explicit_period = period is not None
         jobs = []
         for (aid, name), slug in zip(rows, slugs, strict=True):
@@ -736,9 +753,16 @@ class ReportEngine:
 
         check_group_name(group, methodology=self.methodology)
         day = parse_date(as_of)
-        frame = self._saved_group(group, day)
+        store = self.store_path()
+        snapshot = self._snapshot(store) or {}
+        batch = snapshot.get("batch_id")
+        frame = self._saved_group(group, day, snapshot.get("fingerprint"), batch)
         if frame is None:
-            frame = target_group(self._data(), group, as_of=day, methodology=self.methodology)
+            frame = target_group(
+                self._data(batch), group, as_of=day, methodology=self.methodology
+            )
+        # plan() pins the reports to the batch the group was formed on
+        frame.attrs[SNAPSHOT_PARAMETER] = None if batch is None else int(batch)
         if frame.empty:
             raise ReportError(
                 f"Target group {group!r} has no accounts on {day.isoformat()} (for top<N> and "
@@ -746,18 +770,20 @@ class ReportEngine:
             )
         return frame
 
-    def _saved_group(self, group: str, day: date) -> pd.DataFrame | None:
-        from kamlib.data import saved_target_group, snapshot_info
+    def _saved_group(
+        self, group: str, day: date, fingerprint: str | None, batch: int | None
+    ) -> pd.DataFrame | None:
+        from kamlib.data import saved_target_group
 
         store = self.store_path()
         try:
             members = saved_target_group(
-                store, group, as_of=day, snapshot=snapshot_info(store).fingerprint,
+                store, group, as_of=day, snapshot=fingerprint,
                 methodology=self.methodology.fingerprint,
             )  # fmt: skip
         except DataValidationError:
             return None
-        names = self._data().accounts.set_index("account_id")["name"]
+        names = self._data(batch).accounts.set_index("account_id")["name"]
         return pd.DataFrame(
             {
                 "account_id": members["account_id"].astype("str"),
@@ -765,17 +791,13 @@ class ReportEngine:
             }
         )
 
-    def _data(self) -> Any:
+    def _data(self, batch: int | None) -> Any:
+        from kamlib.data import load
+
         store = self.store_path()
-        key = _file_key(store)
+        key = (*_file_key(store), batch)
         if self._kamdata is None or self._kamdata[0] != key:
-            try:
-                from kamlib.data import load  # type: ignore[attr-defined]
-            except ImportError as exc:
-                raise ReportError(
-                    "Target groups need kamlib.data.load, which this version of kamlib lacks."
-                ) from exc
-            self._kamdata = (key, load(str(store)))
+            self._kamdata = (key, load(str(store), snapshot=batch))
         return self._kamdata[1]
 
     def _as_of(self, param: Any, as_of: date | str | None, period: Period | None) -> date:
@@ -790,10 +812,14 @@ class ReportEngine:
             return period.end
         raise ReportError("No as_of date: give -p as_of=YYYY-MM-DD or a --period.")
 
-    def _snapshot(self, store: Path) -> Mapping[str, Any] | None:
-        key = _file_key(store)  # a re-import changes the file: read the snapshot again
+    def _snapshot(self, store: Path, batch: int | None = None) -> Mapping[str, Any] | None:
+        """The newest snapshot of ``store`` (or import batch ``batch``), as pinned now."""
+        key = (*_file_key(store), batch)  # a re-import changes the file: read it again
         if key not in self._snapshots:
-            self._snapshots[key] = read_snapshot(store)
+            try:
+                self._snapshots[key] = read_snapshot(store, batch=batch)
+            except DataValidationError as exc:
+                raise ReportError(f"{exc} Give -p snapshot=BATCH with one of them.") from exc
         return self._snapshots[key]
 
     def _command(self, spec: ReportSpec, params: Mapping[str, Any], period: Period | None) -> str:
@@ -883,7 +909,14 @@ class ReportEngine:
             return _Staged(job, None, None, started, 0.0, fatal=exc)
         state.add(work)
         notebook_file = work / f"{job.report}.ipynb"
+        owner = layout.other_account(out / job.rel_path, job.account_id)
         try:
+            if owner is not None:  # never replace another account's report
+                raise ReportError(
+                    f"{out / job.rel_path} holds the report of account {owner!r}, not "
+                    f"{job.account_id!r}; it is not overwritten. Move or delete that "
+                    "directory, then render again."
+                )
             execution = kernel.execute(
                 job.spec.path,
                 notebook_file,
@@ -1023,17 +1056,15 @@ class ReportEngine:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def read_snapshot(store: Path) -> dict[str, Any] | None:
+def read_snapshot(store: Path, *, batch: int | None = None) -> dict[str, Any] | None:
     """The store's data snapshot (``kamlib.data.snapshot_info``) as a JSON-ready dict.
 
-    ``None`` when this kamlib has no ``snapshot_info`` yet; a store that cannot be read
-    raises the data layer's error.
+    ``batch``: the snapshot right after that import batch (default: the newest).  A store
+    that cannot be read, or has no such batch, raises the data layer's error.
     """
-    try:
-        from kamlib.data import snapshot_info  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    snap = snapshot_info(store)
+    from kamlib.data import snapshot_info
+
+    snap = snapshot_info(store, snapshot=batch)
     imported = getattr(snap, "imported_at", None)
     return {
         "batch_id": getattr(snap, "batch_id", None),
@@ -1206,6 +1237,7 @@ __all__ = [
     "ReportJob",
     "ReportResult",
     "ReportSpec",
+    "SNAPSHOT_PARAMETER",
     "available_reports",
     "convert_parameter",
     "default_notebook_dir",

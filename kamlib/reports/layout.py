@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -65,14 +66,25 @@ def slugify(text: str, *, max_length: int = SLUG_MAX) -> str:
     return slug
 
 
+def id_digest(account_id: str) -> str:
+    """Six hex digits of the SHA-1 of the raw account id (stable across runs and machines)."""
+    return hashlib.sha1(str(account_id).encode("utf-8")).hexdigest()[:6]
+
+
 def account_slug(name: str | None, account_id: str) -> str:
     """``<name>-<account_id>`` made safe: readable, stable across runs, unique per account.
 
     The account id is always appended, so two accounts with the same (or equally
     unreadable) name never share a directory, and an account keeps its directory whatever
-    else is in the batch.
+    else is in the batch.  When making the id safe changed it (``X/1`` and ``X-1`` both
+    become ``X-1``; long ids are cut), a short hash of the raw id follows
+    (``Same-Co-X-1-3f2a9c``), so ids that sanitise alike still get their own directory;
+    ids that need no change keep the slug they always had.
     """
-    ident = slugify(str(account_id), max_length=40) or "account"
+    account_id = str(account_id)
+    ident = slugify(account_id, max_length=40) or "account"
+    if account_id and ident != account_id:
+        ident = f"{ident}-{id_digest(account_id)}"
     base = slugify(name or "")
     slug = f"{base}-{ident}" if base and base != ident else ident
     return slug.strip("-")
@@ -80,8 +92,6 @@ def account_slug(name: str | None, account_id: str) -> str:
 
 def unique_slugs(slugs: list[str], keys: list[str]) -> list[str]:
     """Make ``slugs`` unique by appending a short hash of the key where two collide."""
-    import hashlib
-
     seen: dict[str, int] = {}
     for s in slugs:
         seen[s] = seen.get(s, 0) + 1
@@ -91,6 +101,19 @@ def unique_slugs(slugs: list[str], keys: list[str]) -> list[str]:
             s = f"{s}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:6]}"
         out.append(s)
     return out
+
+
+def other_account(directory: Path, account_id: str | None) -> str | None:
+    """The account whose report ``directory`` holds, when it is not ``account_id``.
+
+    ``None`` when the directory is empty, holds no manifest, a whole-book report, or this
+    account's report: publishing there replaces nothing that belongs to another account.
+    """
+    manifest = read_manifest(Path(directory))
+    if manifest is None or account_id is None:
+        return None
+    found = manifest.get("account_id")
+    return None if found is None or str(found) == str(account_id) else str(found)
 
 
 def check_report_name(name: str) -> str:

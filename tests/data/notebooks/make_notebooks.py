@@ -32,6 +32,7 @@ STD = [
     'store: str = "data/demo.duckdb"  # path of the data store',
     'as_of: str = "2026-09-30"  # last day of the reporting period (YYYY-MM-DD)',
     'lang: str = "en"  # report language: en or zh',
+    "snapshot: int = 0  # import batch to read, 0 for the newest (the engine pins one)",
 ]
 
 notebook(
@@ -48,6 +49,10 @@ notebook(
         "### Numbers",
         "print(f\"as_of={as_of} lang={lang} top_n={top_n} scale={scale} show_chart={show_chart}\")\n"
         "leftover = 'set by book_summary'",
+        "import kamlib.data\n"
+        "data = kamlib.data.load(store, snapshot=snapshot or None)\n"
+        "print(f\"figures: batch {data.snapshot.batch_id} orders {len(data.orders)} \"\n"
+        "      f\"total {data.orders['amount'].sum():.2f}\")",
         "os.chdir(\"/\")  # reports must not leak state into the next one",
     ],
 )
