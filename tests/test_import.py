@@ -343,13 +343,6 @@ def test_kamdata_is_read_only(tmp_path):
 MASKED = (pd.Int64Dtype, pd.BooleanDtype)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pandas 3 gives a writable view for to_numpy() of a nullable Int64 / boolean "
-    "column without missing values, so a caller can write into KamData's held data (and "
-    "load()'s cache). Fix in kamlib/data/kamdata.py (e.g. mark the arrays read-only when "
-    "the container is made), then drop this mark.",
-)
 def test_kamdata_nullable_columns_cannot_be_written_through_numpy(tmp_path):
     _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS})
     store = tmp_path / "store.duckdb"
@@ -362,18 +355,13 @@ def test_kamdata_nullable_columns_cannot_be_written_through_numpy(tmp_path):
     pd.testing.assert_frame_equal(load(store).orders, expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="KamData hands out its bookkeeping frames (quarantine, notices, import_batches, "
-    "import_tables) as the objects it holds: in-place changes reach load()'s cache. "
-    "Fix in kamlib/data/kamdata.py (copy on access like the tables), then drop this mark.",
-)
 def test_kamdata_bookkeeping_frames_are_read_only(tmp_path):
     _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS})
     data = load(tmp_path / "store.duckdb")
     for name in ("import_batches", "import_tables", "quarantine", "notices"):
         before = getattr(data, name).copy(deep=True)
-        getattr(data, name)["extra"] = 1
+        frame = getattr(data, name)
+        frame["extra"] = 1
         pd.testing.assert_frame_equal(getattr(load(tmp_path / "store.duckdb"), name), before)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import pandas as pd
+from pandas.core.arrays.masked import BaseMaskedArray
 
 from kamlib.data.schemas import DATE_COLUMNS, TABLES
 from kamlib.errors import DataValidationError, MissingTableError
@@ -48,7 +50,16 @@ class KamData:
     notices: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_tables", MappingProxyType(dict(self._tables)))
+        # shallow copies: a caller that built the frames and later writes into them makes
+        # pandas copy first (copy-on-write) instead of writing into the read-only arrays
+        held = {name: _read_only(frame.copy(deep=False)) for name, frame in self._tables.items()}
+        object.__setattr__(self, "_tables", MappingProxyType(held))
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name in _BOOKKEEPING:  # a new object per access, like the tables
+            return value.copy(deep=False)
+        return value
 
     # -- access -----------------------------------------------------------------------------
     @property
@@ -163,6 +174,22 @@ class KamData:
                 raise DataValidationError(
                     f"Table '{name}' does not match the canonical schema:\n{cases}"
                 ) from exc
+
+
+#: import bookkeeping frames handed out as copies
+_BOOKKEEPING = frozenset({"import_batches", "import_tables", "quarantine", "notices"})
+
+
+def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark the value and mask arrays of nullable columns read-only: pandas gives a writable
+    view of them through ``to_numpy()`` when nothing is missing (numpy columns it already
+    protects)."""
+    for column in frame.columns:
+        array = frame[column].array
+        if isinstance(array, BaseMaskedArray):
+            array._data.flags.writeable = False
+            array._mask.flags.writeable = False
+    return frame
 
 
 def _check_name(table: str) -> None:
