@@ -5,6 +5,7 @@ the entropy weight method by hand; data-implied weights; history, migration, val
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sys
 
@@ -828,3 +829,89 @@ def test_demo_scores_capture_next_year_value(demo_store):
     tiers = result.scores.set_index("account_id")["tier"]
     key = truth.index[truth["is_key_account"].fillna(False).astype(bool)]
     assert tiers.reindex(key).isin(["strategic", "key"]).mean() > 0.8
+
+
+# --- issue #17: hostile inputs to `kam score` ------------------------------------------------------
+
+HOSTILE_IDS = ["+cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example","click")', "@SUM(1+1)"]
+
+
+@pytest.fixture
+def hostile_store(tmp_path):
+    """A tiny store whose account ids are spreadsheet formulas."""
+    accounts = pd.DataFrame(
+        {"account_id": [*HOSTILE_IDS, "A4"], "name": ["a", "b", "c", "d"],
+         "created_date": ["2020-01-01"] * 4}
+    )  # fmt: skip
+    orders = pd.DataFrame(
+        {"order_id": ["O1", "O2", "O3", "O4"], "line_no": [1, 1, 1, 1],
+         "account_id": [*HOSTILE_IDS, "A4"],
+         "order_date": ["2024-03-01", "2024-04-01", "2024-05-01", "2024-06-01"],
+         "amount": [100.0, -50.0, 300.0, 20.0]}
+    )  # fmt: skip
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    store = tmp_path / "hostile.duckdb"
+    result = kam("import", tmp_path / "accounts.csv", tmp_path / "orders.csv", "--store", store)
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_kam_score_csv_escapes_formulas_unless_raw(hostile_store, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = kam("score", "--store", hostile_store, "--as-of", "2024-12-31", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(out, keep_default_na=False)
+    ids = set(table["account_id"])
+    assert ids == {"'" + i for i in HOSTILE_IDS} | {"A4"}
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in table.to_numpy().ravel()
+                   if isinstance(v, str))  # fmt: skip
+    assert pd.api.types.is_float_dtype(table["score"])
+    raw = kam("score", "--store", hostile_store, "--as-of", "2024-12-31", "--out", out, "--raw-csv")
+    assert raw.exit_code == 0, raw.stderr
+    assert set(pd.read_csv(out, keep_default_na=False)["account_id"]) == {*HOSTILE_IDS, "A4"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)), r"kam: error: Methodology file .*m\.yml is not a text YAML file"),
+        ((b"extends: default\nscorin: {}\n"), r"kam: error: .*m\.yml: unknown key 'scorin' at the top level\. Did you mean 'scoring'\?"),
+        (("extends: default\ntags:\n  deep: \"" + "not " * 490 + "revenue_12m > 1\"\n").encode(),
+         r"kam: error: Tag rule 'deep' .*nests 492 levels deep"),
+        (("extends: default\ntags:\n  sum: \"" + "+".join(["1"] * 990) + " > 1\"\n").encode(),
+         r"kam: error: Tag rule 'sum' .*nests 991 levels deep"),
+        (("extends: default\ntags:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+          + "".join(f"  {c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdef", "bcdefg", strict=True))).encode(),
+         r"kam: error: Methodology file .*m\.yml expands to more than 200,000 YAML nodes"),
+    ],
+)  # fmt: skip
+def test_kam_score_hostile_methodology_exit_2_with_one_line(demo_store, tmp_path, content, message):
+    meth = tmp_path / "m.yml"
+    meth.write_bytes(content)
+    out = tmp_path / "o.csv"
+    result = kam(
+        "score", "--store", demo_store, "--as-of", "2026-09-30", "--methodology", meth, "--out", out
+    )
+    assert result.exit_code == 2
+    assert re.match(message, result.stderr)
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_kam_score_astronomical_weights_exit_2_with_one_line(demo_store, tmp_path):
+    from importlib import resources
+
+    raw = yaml.safe_load(
+        resources.files("kamlib.resources").joinpath("methodology.yml").read_text("utf-8")
+    )
+    raw["scoring"]["weights"]["values"] = dict.fromkeys(raw["scoring"]["weights"]["values"], 1e308)
+    meth = tmp_path / "m.yml"
+    meth.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = kam(
+        "score", "--store", demo_store, "--as-of", "2026-09-30", "--methodology", meth,
+        "--out", tmp_path / "o.csv",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "the weights sum to more than 1e308" in result.stderr
+    assert result.stderr.count("\n") == 1
