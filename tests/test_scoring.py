@@ -440,7 +440,7 @@ def test_entropy_weights_by_hand_minmax():
     # a: min-max → 0, ½, 1 → p = 0, ⅓, ⅔ → −Σp ln p = ln 3 − ⅔ ln 2 → d_a = 1 − e_a = ⅔ ln 2 / ln 3
     # b: min-max → 0, 0, 1 → p = 0, 0, 1 → e_b = 0 → d_b = 1
     d_a = (2 / 3) * math.log(2) / math.log(3)
-    weights = entropy_weights(frame)
+    weights = entropy_weights(frame, normalise="minmax")
     assert_allclose(weights.to_numpy(), [d_a / (1 + d_a), 1 / (1 + d_a)], rtol=1e-12)
     assert weights.to_numpy() == pytest.approx([0.29608, 0.70392], abs=1e-5)
     assert list(weights.index) == ["a", "b"]
@@ -456,6 +456,39 @@ def test_entropy_weights_by_hand_proportion():
     assert_allclose(weights.to_numpy(), [d_x / (d_x + d_y), d_y / (d_x + d_y)], rtol=1e-12)
 
 
+def test_entropy_weights_standard_method_by_hand():
+    """The standard entropy weight method (Hwang & Yoon 1981; Zeleny 1982; Zou, Yun & Sun
+    2006): shares p_ij = x_ij / Σ_i x_ij of the raw (non-negative, benefit) values.  No
+    published table was at hand, so the reference is this hand calculation, every step
+    written out (m = 4 accounts, ln 4 = 1.3862944):
+
+    a = 10, 20, 30, 40 (Σ 100)      p = .1, .2, .3, .4
+        −Σ p ln p = .1·2.3025851 + .2·1.6094379 + .3·1.2039728 + .4·0.9162907 = 1.2798542
+        e_a = 1.2798542 / 1.3862944 = 0.9232197        d_a = 0.0767803
+    b = 29, 29, 28.9, 29 (Σ 115.9)  p = .2502157, .2502157, .2493529, .2502157
+        e_b = 0.9999992                                 d_b = 0.0000008 (8.06e-7)
+    c = 0, 1, 0, 3 (Σ 4)            p = 0, .25, 0, .75 (0 ln 0 = 0)
+        −Σ p ln p = .25·1.3862944 + .75·0.2876821 = 0.5623351
+        e_c = 0.5623351 / 1.3862944 = 0.4056391        d_c = 0.5943609
+    Σ d = 0.6711420 →  w_a = 0.1144025, w_b = 0.0000012, w_c = 0.8855963
+
+    The near-constant b gets almost nothing; min-max rescaling first (the old default) gave it
+    0.19 — as much as a criterion that varies a lot.
+    """
+    frame = pd.DataFrame(
+        {"a": [10.0, 20.0, 30.0, 40.0], "b": [29.0, 29.0, 28.9, 29.0], "c": [0.0, 1.0, 0.0, 3.0]}
+    )
+    d = {"a": 1 - 1.2798542 / math.log(4), "b": 8.0597e-7, "c": 1 - 0.5623351 / math.log(4)}
+    assert d["a"] == pytest.approx(0.0767803, abs=1e-7)
+    assert d["c"] == pytest.approx(0.5943609, abs=1e-7)
+    weights = entropy_weights(frame)
+    assert_allclose(weights.to_numpy(), [0.1144025, 0.0000012, 0.8855963], atol=5e-7)
+    total = sum(d.values())
+    assert_allclose(weights.to_numpy(), [d[k] / total for k in "abc"], atol=2e-7)
+    assert weights["b"] < 1e-5
+    assert entropy_weights(frame, normalise="minmax")["b"] == pytest.approx(0.1935, abs=1e-4)
+
+
 def test_entropy_constant_and_missing_columns():
     frame = pd.DataFrame({"a": [1.0, 2.0, np.nan, 3.0], "flat": [5.0, 5.0, 5.0, np.nan]})
     with pytest.warns(ConstantCriterionWarning, match=r"flat is/are constant .* gives it weight 0"):
@@ -468,8 +501,10 @@ def test_entropy_constant_and_missing_columns():
         entropy_weights(frame.assign(empty=np.nan))
     with pytest.raises(DataValidationError, match="Every criterion is constant"):
         entropy_weights(pd.DataFrame({"p": [1.0, 1.0], "q": [2.0, 2.0]}))
-    with pytest.raises(DataValidationError, match="proportion normalisation needs values ≥ 0"):
-        entropy_weights(pd.DataFrame({"p": [-1.0, 1.0]}), normalise="proportion")
+    with pytest.raises(DataValidationError, match=r"negative values \(min -1\); .* needs values ≥ 0"):
+        entropy_weights(pd.DataFrame({"p": [-1.0, 1.0]}))
+    # minmax accepts negative values
+    assert entropy_weights(pd.DataFrame({"p": [-1.0, 1.0, 0.0]}), normalise="minmax")["p"] == 1
     with pytest.raises(
         DataValidationError, match="holds 'x': the entropy weight method needs numbers"
     ):
