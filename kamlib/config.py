@@ -128,8 +128,9 @@ def _stage(raw: Any, status: str, order: int, where: str) -> Stage:
             f"{where}: stage '{raw['key']}' has probability {probability!r}; "
             "it must lie between 0 and 1."
         )
-    aliases = raw.get("aliases") or ()
-    if isinstance(aliases, str) or not isinstance(aliases, list):
+    aliases = raw.get("aliases")
+    aliases = [] if aliases is None else aliases
+    if not isinstance(aliases, list):
         raise ConfigError(
             f"{where}.aliases: must be a list of the stage's spellings, e.g. [quote, 报价]. "
             f"Got {aliases!r} instead."
