@@ -950,3 +950,29 @@ def test_kam_score_astronomical_weights_exit_2_with_one_line(demo_store, tmp_pat
     assert result.exit_code == 2
     assert "the weights sum to more than 1e308" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)), "is not a text YAML file"),
+        (b"extends: default\nscorin: {}\n", "Did you mean 'scoring'?"),
+        (("extends: default\ntags:\n  deep: \"" + "not " * 490 + "revenue_12m > 1\"\n").encode(),
+         "nests 492 levels deep"),
+        (b"extends: default\nscoring:\n  weights: {method: manual, values: {a: 1.0e+308}}\n"
+         b"  missing: 0\n  indicators: [{name: a, feature: revenue_12m, bands: [{points: 1}]}]\n"
+         b"  tiers: [{key: all, min_score: 0}]\n", "the weights sum to"),
+    ],
+)  # fmt: skip
+def test_kam_report_hostile_methodology_exit_2_with_one_line(demo_store, tmp_path, content, message):
+    meth = tmp_path / "m.yml"
+    meth.write_bytes(content)
+    out = tmp_path / "out"
+    result = kam(
+        "report", "portfolio_review", "-p", "as_of=2026-09-30", "--store", demo_store,
+        "--methodology", meth, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()
