@@ -339,13 +339,17 @@ def _extended(raw: Any, text: str, path: Path, *, seen: tuple[Path, ...]) -> tup
         if base_path in seen or base_path == path.resolve():
             chain = " → ".join(str(p) for p in (*seen, path.resolve(), base_path))
             raise ConfigError(f"{path}: 'extends' forms a cycle: {chain}.")
-        base_raw, base_text = read_yaml_file(base_path, "methodology file")
+        try:
+            base_raw, base_text = read_yaml_file(base_path, "methodology file")
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: 'extends: {base_name}': {exc}") from exc
         base_raw, base_text = _extended(
             base_raw, base_text, base_path, seen=(*seen, path.resolve())
         )
     if not isinstance(base_raw, dict):
         raise ConfigError(f"{path}: the file it extends ({base_name}) is not a YAML mapping.")
-    check_methodology_keys(base_raw, source=str(base_name))
+    base_source = "kamlib:" + DEFAULT_METHODOLOGY if base_name.strip() == "default" else base_path
+    check_methodology_keys(base_raw, source=str(base_source))
     merged = {**base_raw, **{k: v for k, v in raw.items() if k != "extends"}}
     return merged, base_text + "\n---\n" + text
 
@@ -440,7 +444,8 @@ def read_yaml_file(path: str | Path, what: str) -> tuple[Any, str]:
     except OSError as exc:
         raise ConfigError(f"Cannot read {what} {p}: {exc.strerror or exc}.") from exc
     try:
-        text = data.decode("utf-8-sig")
+        # newlines as text mode reads them, so the fingerprint does not depend on CRLF / LF
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{What} {p} is not a text YAML file (byte {exc.start} is not UTF-8). Save it as "

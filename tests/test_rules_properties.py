@@ -173,3 +173,14 @@ def test_any_file_content_is_a_methodology_or_a_config_error(tmp_path_factory, c
         load_methodology(path)
     except ConfigError as exc:
         assert "prop.yml" in str(exc)
+
+
+@PROPERTY
+@given(DOCS)
+def test_any_yaml_file_of_a_document_is_a_methodology_or_a_config_error(tmp_path_factory, doc):
+    path = tmp_path_factory.mktemp("m") / "doc.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    try:
+        load_methodology(path)
+    except ConfigError as exc:
+        assert "doc.yml" in str(exc)
