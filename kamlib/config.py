@@ -20,8 +20,16 @@ a :class:`~kamlib.errors.ConfigError` naming the file and the place:
 - tiers whose ``min_score`` is not strictly decreasing from the first to the last, or whose
   last tier does not start at 0; a Pareto rule naming an unknown tier or feature.
 
+Before any section is parsed, :func:`check_methodology_keys` refuses a key the file does
+not know at any nesting level (``scorin:``, a band's ``pts:``), naming the file, the key's path
+and the closest valid key — a typo is never ignored in favour of the default.  Reading the
+file (:func:`read_yaml_file`) refuses, each with one line: a file over
+:data:`MAX_YAML_BYTES`, one that is not UTF-8 text, YAML nested too deeply to parse, and
+anchors / aliases that expand beyond :data:`MAX_YAML_NODES` nodes (an alias bomb).
+
 **Weights that do not sum to 1 are normalised, not refused**: each is divided by their sum
-and a :class:`WeightsNormalisedWarning` lists the weights as used.  (A sum of 0 is refused.)
+and a :class:`WeightsNormalisedWarning` lists the weights as used.  (A sum of 0 is refused,
+and so is a sum above :data:`MAX_WEIGHT_SUM`; the sum is computed without overflow.)
 
 The ``tags`` section (optional) becomes ``Methodology.tags``: named rule expressions over the
 feature columns (:class:`TagRule`), parsed with the safe rule language of
@@ -179,6 +187,8 @@ def parse_methodology(raw: Any, *, source: str = "<memory>", text: str = "") -> 
                 )
             seen[norm] = stage.key
     fy = raw.get("fiscal_year_start_month", 1)
+    if isinstance(fy, float) and fy.is_integer():
+        fy = int(fy)
     if isinstance(fy, bool) or not isinstance(fy, int) or not 1 <= fy <= 12:
         raise ConfigError(
             f"{source}: fiscal_year_start_month is {fy!r}; it must be 1–12 (a whole number)."
