@@ -20,8 +20,16 @@ a :class:`~kamlib.errors.ConfigError` naming the file and the place:
 - tiers whose ``min_score`` is not strictly decreasing from the first to the last, or whose
   last tier does not start at 0; a Pareto rule naming an unknown tier or feature.
 
+Before any section is parsed, :func:`check_methodology_keys` refuses a key the file does
+not know at any nesting level (``scorin:``, a band's ``pts:``), naming the file, the key's path
+and the closest valid key — a typo is never ignored in favour of the default.  Reading the
+file (:func:`read_yaml_file`) refuses, each with one line: a file over
+:data:`MAX_YAML_BYTES`, one that is not UTF-8 text, YAML nested too deeply to parse, and
+anchors / aliases that expand beyond :data:`MAX_YAML_NODES` nodes (an alias bomb).
+
 **Weights that do not sum to 1 are normalised, not refused**: each is divided by their sum
-and a :class:`WeightsNormalisedWarning` lists the weights as used.  (A sum of 0 is refused.)
+and a :class:`WeightsNormalisedWarning` lists the weights as used.  (A sum of 0 is refused,
+and so is a sum above :data:`MAX_WEIGHT_SUM`; the sum is computed without overflow.)
 
 The ``tags`` section (optional) becomes ``Methodology.tags``: named rule expressions over the
 feature columns (:class:`TagRule`), parsed with the safe rule language of
@@ -121,23 +129,28 @@ def normalise_label(value: str) -> str:
 def _stage(raw: Any, status: str, order: int, where: str) -> Stage:
     if not isinstance(raw, dict) or "key" not in raw:
         raise ConfigError(f"{where}: each stage needs at least a 'key'. Got {raw!r} instead.")
-    label = raw.get("label") or {}
-    if isinstance(label, str):
-        label = {"en": label, "zh": label}
+    en, zh = _labels(raw.get("label") or None, str(raw["key"]), f"{where}.label")
     probability = raw.get("probability")
-    if probability is not None and not (0 <= float(probability) <= 1):
+    if probability is not None and not (0 <= _number(probability, f"{where}.probability") <= 1):
         raise ConfigError(
             f"{where}: stage '{raw['key']}' has probability {probability!r}; "
             "it must lie between 0 and 1."
         )
+    aliases = raw.get("aliases")
+    aliases = [] if aliases is None else aliases
+    if not isinstance(aliases, list):
+        raise ConfigError(
+            f"{where}.aliases: must be a list of the stage's spellings, e.g. [quote, 报价]. "
+            f"Got {aliases!r} instead."
+        )
     return Stage(
         key=str(raw["key"]),
-        label_en=str(label.get("en", raw["key"])),
-        label_zh=str(label.get("zh", label.get("en", raw["key"]))),
+        label_en=en,
+        label_zh=zh,
         status=status,
         order=order,
-        probability=None if probability is None else float(probability),
-        aliases=tuple(str(a) for a in raw.get("aliases", ())),
+        probability=None if probability is None else _number(probability, where),
+        aliases=tuple(str(a) for a in aliases),
     )
 
 
@@ -145,8 +158,13 @@ def parse_methodology(raw: Any, *, source: str = "<memory>", text: str = "") -> 
     """Validate a parsed methodology mapping."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the methodology file must be a YAML mapping.")
+    check_methodology_keys(raw, source=source)
     stages_raw = raw.get("stages")
-    if not isinstance(stages_raw, dict) or not stages_raw.get("open"):
+    if (
+        not isinstance(stages_raw, dict)
+        or not stages_raw.get("open")
+        or not isinstance(stages_raw["open"], list)
+    ):
         raise ConfigError(
             f"{source}: 'stages' must have an 'open' list and 'won' and 'lost' entries."
         )
@@ -168,9 +186,13 @@ def parse_methodology(raw: Any, *, source: str = "<memory>", text: str = "") -> 
                     f"'{stage.key}'. Each alias must name one stage."
                 )
             seen[norm] = stage.key
-    fy = int(raw.get("fiscal_year_start_month", 1))
-    if not 1 <= fy <= 12:
-        raise ConfigError(f"{source}: fiscal_year_start_month is {fy}; it must be 1–12.")
+    fy = raw.get("fiscal_year_start_month", 1)
+    if isinstance(fy, float) and fy.is_integer():
+        fy = int(fy)
+    if isinstance(fy, bool) or not isinstance(fy, int) or not 1 <= fy <= 12:
+        raise ConfigError(
+            f"{source}: fiscal_year_start_month is {fy!r}; it must be 1–12 (a whole number)."
+        )
     scoring = None
     if raw.get("scoring") is not None:
         scoring = parse_scoring(raw["scoring"], source=source)
@@ -188,6 +210,111 @@ def parse_methodology(raw: Any, *, source: str = "<memory>", text: str = "") -> 
         research=parse_research(raw.get("research"), source=source),
         forecast=parse_forecast(raw.get("forecast"), source=source),
     )
+
+
+# --- the keys a methodology file may use ------------------------------------------------------
+class _Items:
+    """Schema of a list whose items (mappings) follow ``schema``; a lone mapping is checked as
+    one item (``pareto`` may be a rule or a list of rules)."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+
+
+class _Each:
+    """Schema of a mapping with free keys (names the user chooses) whose values, when they
+    are mappings, follow ``schema``."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema = schema
+
+
+_FREE = None  # any value: the section's own parser checks it
+_LABEL = _FREE  # checked by _labels (en, zh), whose message explains quoting
+_STAGE = {"key": _FREE, "label": _LABEL, "probability": _FREE, "aliases": _FREE}
+
+
+def _methodology_schema() -> dict[str, Any]:
+    """Every key a methodology file may use, at every nesting level (the shipped
+    ``kamlib/resources/methodology.yml`` documents them)."""
+    return {
+        "version": _FREE,
+        "extends": _FREE,
+        "currency": _FREE,
+        "fiscal_year_start_month": _FREE,
+        "stages": {"open": _Items(_STAGE), "won": _STAGE, "lost": _STAGE},
+        "scoring": {
+            "missing": {"points": _FREE},
+            "extra_features": _FREE,
+            "indicators": _Items({
+                "name": _FREE, "feature": _FREE, "kind": _FREE, "label": _LABEL,
+                "description": _FREE, "missing": {"points": _FREE},
+                "bands": _Items({"min": _FREE, "max": _FREE, "points": _FREE, "label": _FREE}),
+                "categories": _FREE, "other": _FREE,
+            }),
+            "weights": {
+                "method": _FREE, "values": _FREE, "note": _FREE,
+                "ahp": {"criteria": _FREE, "matrix": _FREE, "allow_inconsistent": _FREE,
+                        "random_index": _FREE},
+            },
+            "tiers": _Items({"key": _FREE, "label": _LABEL, "min_score": _FREE}),
+            "pareto": _Items({"feature": _FREE, "share": _FREE, "min_tier": _FREE}),
+        },
+        "tags": _Each({"rule": _FREE, "label": _LABEL, "description": _FREE}),
+        "segments": {
+            "groups": _Each({"rule": _FREE, "tiers": _FREE, "builtin": _FREE, "label": _LABEL,
+                             "description": _FREE}),
+            "abc": {"feature": _FREE, "a": _FREE, "b": _FREE},
+            "rfm": {
+                "recency": _FREE, "frequency": _FREE, "monetary": _FREE, "quantiles": _FREE,
+                "cut_points": {"recency": _FREE, "frequency": _FREE, "monetary": _FREE},
+                "segments": _FREE,  # a list of {key, rule, label} or key: rule (checked there)
+                "other": {"key": _FREE, "label": _LABEL},
+            },
+            "portfolio": {
+                "attractiveness": _FREE, "position": _FREE,
+                "thresholds": {"attractiveness": _FREE, "position": _FREE},
+                "quadrants": _Each({"label": _LABEL, "strategy": _LABEL}),
+            },
+        },
+        "research": dict.fromkeys(ResearchSettings.__dataclass_fields__),
+        "forecast": dict.fromkeys(ForecastSettings.__dataclass_fields__),
+    }  # fmt: skip
+
+
+def check_methodology_keys(raw: Any, *, source: str = "<memory>") -> None:
+    """Refuse a key the methodology file does not know, at any nesting level: a typo such
+    as ``scorin:`` would otherwise be ignored and the default used silently.
+
+    The message names the file, the key's path and the closest valid key.
+    """
+    stack: list[tuple[Any, Any, str]] = [(raw, _methodology_schema(), "")]
+    while stack:
+        value, schema, path = stack.pop()
+        if schema is None:
+            continue
+        if isinstance(schema, _Items):
+            if isinstance(value, dict):
+                stack.append((value, schema.schema, path))
+            elif isinstance(value, list):
+                stack.extend((item, schema.schema, f"{path}[{i}]") for i, item in enumerate(value))
+            continue
+        if isinstance(schema, _Each):
+            if isinstance(value, dict):
+                stack.extend((v, schema.schema, f"{path}.{k}") for k, v in value.items())
+            continue
+        if not isinstance(value, dict):
+            continue
+        for key, item in value.items():
+            if key not in schema:
+                hint = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.6)
+                did = f" Did you mean '{hint[0]}'?" if hint else ""
+                place = f"at {path.lstrip('.')}.{key}" if path else "at the top level"
+                raise ConfigError(
+                    f"{source}: unknown key '{key}' {place}.{did} Valid keys there: "
+                    f"{', '.join(schema)}."
+                )
+            stack.append((item, schema[key], f"{path}.{key}"))
 
 
 def load_methodology(path: str | Path | None = None) -> Methodology:
@@ -216,40 +343,146 @@ def _extended(raw: Any, text: str, path: Path, *, seen: tuple[Path, ...]) -> tup
         base_text = (
             resources.files("kamlib.resources").joinpath(DEFAULT_METHODOLOGY).read_text("utf-8")
         )
-        base_raw = yaml.safe_load(base_text)
+        base_raw = load_yaml_text(base_text, f"kamlib:{DEFAULT_METHODOLOGY}")
     else:
         base_path = (path.parent / base_name).resolve()
         if base_path in seen or base_path == path.resolve():
             chain = " → ".join(str(p) for p in (*seen, path.resolve(), base_path))
             raise ConfigError(f"{path}: 'extends' forms a cycle: {chain}.")
-        base_raw, base_text = read_yaml_file(base_path, "methodology file")
+        try:
+            base_raw, base_text = read_yaml_file(base_path, "methodology file")
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: 'extends: {base_name}': {exc}") from exc
         base_raw, base_text = _extended(
             base_raw, base_text, base_path, seen=(*seen, path.resolve())
         )
     if not isinstance(base_raw, dict):
         raise ConfigError(f"{path}: the file it extends ({base_name}) is not a YAML mapping.")
+    base_source = "kamlib:" + DEFAULT_METHODOLOGY if base_name.strip() == "default" else base_path
+    check_methodology_keys(base_raw, source=str(base_source))
     merged = {**base_raw, **{k: v for k, v in raw.items() if k != "extends"}}
     return merged, base_text + "\n---\n" + text
 
 
+#: Largest methodology / mapping / schedule file accepted (bytes); these files are a few KB.
+MAX_YAML_BYTES = 1_000_000
+#: Most YAML nodes a file may expand to once aliases are resolved (the shipped methodology
+#: file has about 2,000): refuses "billion laughs" alias bombs before anything walks them.
+MAX_YAML_NODES = 200_000
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a document whose aliases expand it beyond
+    :data:`MAX_YAML_NODES` nodes, or an alias that refers to the node containing it."""
+
+    def compose_document(self):  # type: ignore[no-untyped-def]
+        node = super().compose_document()
+        _check_expanded_size(node, self.name)
+        return node
+
+
+def _check_expanded_size(root: yaml.Node, name: str) -> None:
+    """Count the nodes of ``root`` as if every alias were copied (memoised, so an alias bomb
+    is measured in linear time, without expanding it)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(sizes[id(c)] for c in _children(node))
+            if total > MAX_YAML_NODES:
+                raise ConfigError(
+                    f"{name} expands to more than {MAX_YAML_NODES:,} YAML nodes (its anchors "
+                    "and aliases (&name / *name) repeat a part over and over); write the values "
+                    "out or use fewer aliases."
+                )
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ConfigError(
+                f"{name}: an alias (*name) refers to the mapping or list that contains it; "
+                "remove the alias."
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def load_yaml_text(text: str, name: str) -> Any:
+    """Parse YAML text with kamlib's limits (safe types only, alias expansion and nesting
+    bounded); ``yaml.YAMLError``, ``ConfigError`` or ``RecursionError`` reach the caller."""
+    loader = _LimitedLoader(text)
+    loader.name = name
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_yaml_file(path: str | Path, what: str) -> tuple[Any, str]:
-    """Parse a YAML file (methodology, mapping, schedule …); ``ConfigError`` naming the file."""
+    """Parse a YAML file (methodology, mapping, schedule …); ``ConfigError`` naming the file.
+
+    Refused with one line each: a file larger than :data:`MAX_YAML_BYTES`, a file that is not
+    UTF-8 text (binary, another encoding), invalid YAML, nesting too deep to parse, and
+    anchors/aliases expanding beyond :data:`MAX_YAML_NODES` nodes.
+    """
     p = Path(path)
+    What = f"{what[0].upper()}{what[1:]}"
     try:
-        text = p.read_text(encoding="utf-8")
+        size = p.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ConfigError(
+                f"{What} {p} is {size:,} bytes; at most {MAX_YAML_BYTES:,} are accepted. "
+                "Check that this is the right file."
+            )
+        data = p.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"Cannot read {what} {p}: {exc.strerror}.") from exc
+        raise ConfigError(f"Cannot read {what} {p}: {exc.strerror or exc}.") from exc
     try:
-        return yaml.safe_load(text), text
+        # newlines as text mode reads them, so the fingerprint does not depend on CRLF / LF
+        text = data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{What} {p} is not a text YAML file (byte {exc.start} is not UTF-8). Save it as "
+            "UTF-8 text, or check that this is the right file."
+        ) from exc
+    if "\x00" in text:
+        raise ConfigError(
+            f"{What} {p} is not a text YAML file (it holds NUL bytes). Check that this is the "
+            "right file."
+        )
+    try:
+        return load_yaml_text(text, f"{What} {p}"), text
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{what[0].upper()}{what[1:]} {p} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{What} {p} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(
+            f"{What} {p} is nested too deeply to read; a methodology file needs a few levels."
+        ) from exc
 
 
 @cache
 def _default_methodology() -> Methodology:
     text = resources.files("kamlib.resources").joinpath(DEFAULT_METHODOLOGY).read_text("utf-8")
     return parse_methodology(
-        yaml.safe_load(text), source=f"kamlib:{DEFAULT_METHODOLOGY}", text=text
+        load_yaml_text(text, f"kamlib:{DEFAULT_METHODOLOGY}"),
+        source=f"kamlib:{DEFAULT_METHODOLOGY}",
+        text=text,
     )
 
 
@@ -558,9 +791,7 @@ def _indicator(
     kind = str(raw.get("kind", default_kind))
     if kind not in INDICATOR_KINDS:
         raise ConfigError(f"{where}: kind is {kind!r}; it must be static or dynamic.")
-    label = raw.get("label") or {}
-    if isinstance(label, str):
-        label = {"en": label, "zh": label}
+    label_en, label_zh = _labels(raw.get("label") or None, name, f"{where}.label")
     if "missing" in raw:
         missing = _missing_rule(raw["missing"], f"{where}.missing")
     elif default_missing is not None:
@@ -597,8 +828,8 @@ def _indicator(
         name=name,
         feature=feature,
         kind=kind,
-        label_en=str(label.get("en", name)),
-        label_zh=str(label.get("zh", label.get("en", name))),
+        label_en=label_en,
+        label_zh=label_zh,
         missing=missing,
         bands=bands,
         categories=categories,
@@ -739,15 +970,13 @@ def _tiers(raw: Any, where: str) -> tuple[Tier, ...]:
                 f"{w}: tier key {key!r} must be letters, digits and underscores, starting with "
                 "a letter (put display names in 'label')."
             )
-        label = item.get("label") or {}
-        if isinstance(label, str):
-            label = {"en": label, "zh": label}
+        label_en, label_zh = _labels(item.get("label") or None, key, f"{w}.label")
         score = _number(item["min_score"], f"{w}.min_score")
         tiers.append(
             Tier(
                 key=key,
-                label_en=str(label.get("en", key)),
-                label_zh=str(label.get("zh", label.get("en", key))),
+                label_en=label_en,
+                label_zh=label_zh,
                 min_score=score,
             )
         )
@@ -818,6 +1047,36 @@ def _unknown(what: str, name: Any, valid: Any) -> str:
     return f"Unknown {what} '{name}'.{did} Valid: {', '.join(map(str, valid))}."
 
 
+#: Largest weight sum accepted: weights are shares (0.3) or points (30), never astronomical.
+MAX_WEIGHT_SUM = 1e12
+
+
+def _safe_sum(values: Any, where: str) -> float:
+    """The sum of finite, non-negative weights; ``ConfigError`` when it exceeds
+    :data:`MAX_WEIGHT_SUM` (1e308 + 1e308 would overflow)."""
+    vals = list(values)
+    top = max(vals, default=0.0)
+    if top <= 0:
+        return 0.0
+    total = top * math.fsum(v / top for v in vals)  # scaled: no intermediate overflow
+    if not total <= MAX_WEIGHT_SUM:
+        raise ConfigError(
+            f"{where}: the weights sum to "
+            f"{f'{total:g}' if math.isfinite(total) else 'more than 1e308'}; weights are shares (e.g. 0.3) or points "
+            f"(e.g. 30), at most {MAX_WEIGHT_SUM:g} in total. Give smaller weights."
+        )
+    return total
+
+
+def normalised_weights(values: list[float]) -> list[float]:
+    """Finite, non-negative weights (sum > 0) divided by their sum, computed without
+    overflow or underflow (each is first divided by the largest)."""
+    top = max(values)
+    scaled = [v / top for v in values]
+    total = math.fsum(scaled)
+    return [v / total for v in scaled]
+
+
 def _check_weight_values(
     raw: Any, names: tuple[str, ...], *, where: str
 ) -> tuple[tuple[str, float], ...]:
@@ -839,11 +1098,11 @@ def _check_weight_values(
             f"{where}: weight of '{negative[0]}' is {values[negative[0]]!r}; weights must be "
             "finite and at least 0."
         )
-    total = math.fsum(values.values())
+    total = _safe_sum(values.values(), where)
     if total <= 0:
         raise ConfigError(f"{where}: the weights sum to 0; give at least one indicator a weight.")
     if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
-        values = {n: v / total for n, v in values.items()}
+        values = dict(zip(values, normalised_weights(list(values.values())), strict=True))
         listing = ", ".join(f"{n} {v:.4f}" for n, v in values.items())
         warnings.warn(
             f"{where}: the weights sum to {total:g}, not 1; kamlib divided each by {total:g} "
@@ -1511,10 +1770,10 @@ def portfolio_axis(
                 f"{where}.{name}: weights must be finite and at least 0. Got {weight!r}."
             )
         items.append((feature, w))
-    total = math.fsum(w for _n, w in items)
+    total = _safe_sum((w for _n, w in items), where)
     if total <= 0:
         raise ConfigError(f"{where}: the weights sum to 0; give at least one feature a weight.")
-    return tuple((n, w / total) for n, w in items)
+    return tuple(zip((n for n, _w in items), normalised_weights([w for _n, w in items]), strict=True))
 
 
 def portfolio_threshold(raw: Any, where: str) -> float | None:
@@ -1660,6 +1919,7 @@ def parse_research(raw: Any, *, source: str = "<memory>") -> ResearchSettings:
         lo, hi = _RESEARCH_INTS.get(key) or _RESEARCH_FLOATS[key]
         whole = key in _RESEARCH_INTS
         ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
         if ok and whole and float(value) != int(value):
             ok = False
         if not ok or not lo <= float(value) <= hi:

@@ -19,7 +19,10 @@ Public API
 
 Point in time (mirrors :meth:`kamlib.data.KamData.as_of`)
 ---------------------------------------------------------
-- accounts created after the date are left out (no ``created_date``: always in);
+- the account universe is point in time: an account is in from its ``created_date``; an
+  account without one is in from its first order line, opportunity, activity or service
+  ticket, so one that first bought after the date is left out (not scored as a customer
+  without orders) — and one with no dated record at all is never in;
 - order lines by ``order_date``, activities by ``date``, tickets by ``opened_at`` (the whole
   as-of day counts: a timestamp at 23:59 on the date is in);
 - opportunities created on or before the date; one closed after the date is open again, with
@@ -1207,10 +1210,51 @@ def _activities(activities: ir.Table, plan: _Plan, snaps: ir.Table, *, single: b
 
 
 # -- accounts and groups ---------------------------------------------------------------------
-def _accounts_base(accounts: ir.Table, snaps: ir.Table, groups: ir.Table | None) -> ir.Table:
-    """Per (k, account or group): the static features of the accounts existing at date k."""
+#: Dated records that show an account existed (table → its date column), for accounts
+#: without a ``created_date``.
+_FIRST_SEEN: dict[str, str] = {
+    "orders": "order_date",
+    "opportunities": "created_date",
+    "activities": "date",
+    "service_tickets": "opened_at",
+}
+
+
+def _first_seen(prepared: Mapping[str, ir.Table]) -> ir.Table:
+    """Per account: the date of its first order line, opportunity, activity or ticket."""
+    parts = [
+        prepared[name].select(
+            account_id=prepared[name].account_id, day=prepared[name][column].cast("date")
+        )
+        for name, column in _FIRST_SEEN.items()
+        if name in prepared
+    ]
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union(part)
+    union = union.filter(union.day.notnull())
+    return union.group_by("account_id").aggregate(first_seen=union.day.min())
+
+
+def _accounts_base(
+    accounts: ir.Table, snaps: ir.Table, groups: ir.Table | None, first_seen: ir.Table
+) -> ir.Table:
+    """Per (k, account or group): the static features of the accounts existing at date k.
+
+    An account exists at k from its ``created_date``; without one, from its first order
+    line, opportunity, activity or ticket (:func:`_first_seen`) — an account with neither
+    does not exist yet, so it is not scored as "no orders" before its first purchase.
+    """
+    seen = first_seen.rename(seen_id="account_id")
+    accounts = accounts.left_join(seen, accounts.account_id == seen.seen_id).drop("seen_id")
     j = accounts.join(
-        snaps, accounts.created_date.isnull() | (accounts.created_date <= snaps.as_of)
+        snaps,
+        (accounts.created_date.notnull() & (accounts.created_date <= snaps.as_of))
+        | (
+            accounts.created_date.isnull()
+            & accounts.first_seen.notnull()
+            & (accounts.first_seen <= snaps.as_of)
+        ),
     )
     if groups is None:
         return j.select("k", "as_of", "account_id", *STATIC_TEXT, *STATIC_NUMBERS, "category_spend")
@@ -1261,7 +1305,7 @@ def _feature_table(
     else:
         order_p = _orders_monthly(orders, products, plan, snaps)
 
-    base = _accounts_base(prepared["accounts"], snaps, group_table)
+    base = _accounts_base(prepared["accounts"], snaps, group_table, _first_seen(prepared))
     t = base.left_join(order_p, ["k", "account_id"])
     parts: dict[str, ir.Table] = {}
     if (opps := table("opportunities")) is not None:

@@ -28,3 +28,43 @@ def numeric_column(
             f"{frame['account_id'].iloc[i]!r}): expected a number.{' ' + hint if hint else ''}"
         )
     return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` safe to open in Excel / LibreOffice: every *text* cell (and column
+    name) that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading single quote, so ``=HYPERLINK(...)`` or ``+cmd|' /C calc'!A0`` is shown as text,
+    not run (the OWASP rule for CSV injection).
+
+    Numbers stay numbers: a negative number in a numeric column is not text and is left as
+    it is; only values that are ``str`` are escaped.  The input is not changed.
+
+    Examples
+    --------
+    >>> escape_formulas(pd.DataFrame({"account_id": ["=1+1", "A1"], "score": [-3.0, 5.0]}))
+      account_id  score
+    0      '=1+1   -3.0
+    1         A1    5.0
+    """
+    out = frame.copy()
+
+    def escape(value: object) -> object:
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+            return "'" + value
+        return value
+
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_datetime64_any_dtype(
+            col.dtype
+        ):
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
+        out.isetitem(i, col.map(escape, na_action="ignore"))
+    out.columns = [escape(c) for c in out.columns]
+    return out

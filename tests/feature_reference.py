@@ -60,6 +60,16 @@ def reference_features(
     s, lo = w.short, w.long
 
     accounts = cut.accounts
+    # the point-in-time universe: an account without created_date exists from its first
+    # order line, opportunity, activity or ticket (the cut holds those dated up to as_of)
+    seen: set = set()
+    for name in ("orders", "opportunities", "activities", "service_tickets"):
+        if cut.has(name):
+            seen |= set(cut[name]["account_id"].dropna())
+    created = accounts["created_date"] if "created_date" in accounts else pd.Series(
+        pd.NaT, index=accounts.index
+    )
+    accounts = accounts[created.notna() | accounts["account_id"].isin(seen)]
     groups = top_parents(data.accounts) if rollup else None
 
     def regroup(frame: pd.DataFrame) -> pd.DataFrame:

@@ -157,7 +157,8 @@ def test_extra_features_can_be_declared(raw):
         ([{"min": 5, "max": 5, "points": 0}], r"min 5 is not below max 5"),
         ([{"max": 1, "points": 120}], r"points must lie between 0 and 100\. Got 120"),
         ([{"max": 1, "points": "lots"}], r"expected a number\. Got 'lots'"),
-        ([{"max": 1, "pts": 1}], r"each band needs 'points'"),
+        ([{"max": 1, "pts": 1}], r"unknown key 'pts' at scoring\.indicators\[0\]\.bands\[0\]\.pts\. Did you mean 'points'\?"),
+        ([{"max": 1}], r"each band needs 'points'"),
         ([], r"must be a non-empty list"),
     ],
 )
@@ -410,3 +411,126 @@ def test_extends_a_relative_file_and_refuses_cycles(tmp_path):
     (tmp_path / "d.yml").write_text("extends: missing.yml\n", "utf-8")
     with pytest.raises(ConfigError, match="missing.yml"):
         load_methodology(tmp_path / "d.yml")
+
+
+# --- issue #17: nothing lost, nothing wrong (hostile methodology files) --------------------------
+
+BOMB = """\
+extends: default
+tags:
+  a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+  g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+  h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+  i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
+    import time
+
+    path = tmp_path / "bomb.yml"
+    path.write_text(BOMB, encoding="utf-8")
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"bomb\.yml expands to more than 200,000 YAML nodes"):
+        load_methodology(path)
+    assert time.perf_counter() - start < 2
+
+
+def test_recursive_alias_deep_nesting_and_huge_files_are_refused(tmp_path):
+    rec = tmp_path / "rec.yml"
+    rec.write_text("stages: &s {open: [*s]}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"an alias \(\*name\) refers to the mapping or list"):
+        load_methodology(rec)
+    deep = tmp_path / "deep.yml"
+    deep.write_text("[" * 5000 + "]" * 5000, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"deep\.yml is nested too deeply to read"):
+        load_methodology(deep)
+    big = tmp_path / "big.yml"
+    big.write_text("# padding\n" * 200_000, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"big\.yml is 2,000,000 bytes; at most 1,000,000"):
+        load_methodology(big)
+
+
+def test_binary_methodology_file_is_one_clear_line(tmp_path):
+    path = tmp_path / "bad.yml"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ConfigError, match=r"bad\.yml is not a text YAML file \(byte 128 is not UTF-8\)"):
+        load_methodology(path)
+    gbk = tmp_path / "gbk.yml"
+    gbk.write_bytes("currency: 人民币\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"gbk\.yml is not a text YAML file"):
+        load_methodology(gbk)
+    nul = tmp_path / "nul.yml"
+    nul.write_bytes(b"currency: CNY\x00\n")
+    with pytest.raises(ConfigError, match=r"nul\.yml is not a text YAML file \(it holds NUL"):
+        load_methodology(nul)
+
+
+@pytest.mark.parametrize(
+    ("path", "key", "message"),
+    [
+        ((), "scorin", r"m\.yml: unknown key 'scorin' at the top level\. Did you mean 'scoring'\?"),
+        (("scoring",), "tiers_", r"unknown key 'tiers_' at scoring\.tiers_\. Did you mean 'tiers'"),
+        (("scoring", "weights"), "metod", r"at scoring\.weights\.metod\. Did you mean 'method'"),
+        (("stages",), "opne", r"at stages\.opne\. Did you mean 'open'"),
+        (("segments", "portfolio"), "thresholdz", r"Did you mean 'thresholds'"),
+        (("research",), "high_influenc", r"Did you mean 'high_influence'"),
+        (("forecast",), "simulation", r"Did you mean 'simulations'"),
+    ],
+)
+def test_unknown_keys_are_refused_at_every_level(raw, path, key, message):
+    node = raw
+    for step in path:
+        node = node[step]
+    node[key] = node.get(key.rstrip("_"), 1)
+    with pytest.raises(ConfigError, match=message):
+        parse_methodology(raw, source="m.yml")
+
+
+def test_unknown_keys_in_list_items_name_the_index(raw):
+    raw["scoring"]["tiers"][1]["min_scor"] = 5
+    with pytest.raises(ConfigError, match=r"at scoring\.tiers\[1\]\.min_scor\. Did you mean 'min_score'"):
+        parse_methodology(raw, source="m.yml")
+    indicator(raw, "revenue_12m")
+    raw["scoring"]["tiers"][1].pop("min_scor")
+    raw["scoring"]["indicators"][2]["lable"] = "x"
+    with pytest.raises(ConfigError, match=r"at scoring\.indicators\[2\]\.lable\. Did you mean 'label'"):
+        parse_methodology(raw, source="m.yml")
+
+
+def test_typo_in_a_file_that_extends_the_default_is_refused(tmp_path):
+    path = tmp_path / "typo.yml"
+    path.write_text("extends: default\nscorin:\n  indicators: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"typo\.yml: unknown key 'scorin' at the top level\. Did you mean 'scoring'"):
+        load_methodology(path)
+
+
+def test_shipped_methodology_files_pass_the_key_check():
+    for path in ("data/methodology.yml", "data/methodology-online-retail.yml", None):
+        assert load_methodology(path).scoring is not None
+
+
+@pytest.mark.parametrize("value", [1e308, "1e308", 5e11])
+def test_astronomical_weights_are_refused_not_overflowed(raw, value):
+    names = [i.get("name", i.get("feature")) for i in raw["scoring"]["indicators"]]
+    raw["scoring"]["weights"] = {"method": "manual", "values": dict.fromkeys(names, value)}
+    with pytest.raises(ConfigError, match=r"weights\.values: the weights sum to .*at most 1e\+12"):
+        parse_methodology(raw, source="m.yml")
+
+
+def test_tiny_weights_are_normalised_safely(raw):
+    names = [i.get("name", i.get("feature")) for i in raw["scoring"]["indicators"]]
+    raw["scoring"]["weights"] = {"method": "manual", "values": dict.fromkeys(names, 5e-324)}
+    with pytest.warns(WeightsNormalisedWarning):
+        meth = parse_methodology(raw, source="m.yml")
+    assert math.fsum(meth.scoring.weights.as_dict().values()) == pytest.approx(1.0)
+    model = meth.scoring
+    with pytest.raises(ConfigError, match="weights must be finite"):
+        model.with_weights(dict.fromkeys(names, math.inf))
+    with pytest.raises(ConfigError, match="the weights sum to more than 1e308"):
+        model.with_weights(dict.fromkeys(names, 1e308))

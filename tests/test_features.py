@@ -384,3 +384,75 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
             expr = F._feature_table(src, plan, rollup=True, groups=groups, single=single)
             sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
             assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
+
+
+# -- issue #17: the point-in-time account universe ---------------------------------------------------
+def universe_frames() -> dict[str, pd.DataFrame]:
+    """Accounts as an invoice-only export gives them (no created_date), plus two with one.
+
+    - EARLY: first order 2011-01-10.            - LATER: first order 2011-09-01.
+    - DEAL: no order, an opportunity created 2011-03-01.
+    - RETURN: only a credit note, 2011-02-01 (a relationship existed: it is in).
+    - GHOST: no dated record at all.
+    - NEW: created 2011-08-01 (after the date), no orders.
+    - OLD: created 2010-01-01, no orders (exists; its order features stay missing).
+    """
+    accounts = pd.DataFrame(
+        {
+            "account_id": ["EARLY", "LATER", "DEAL", "RETURN", "GHOST", "NEW", "OLD"],
+            "created_date": [None, None, None, None, None, ts("2011-08-01"), ts("2010-01-01")],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2", "O3", "C1"],
+            "account_id": ["EARLY", "EARLY", "LATER", "RETURN"],
+            "order_date": [ts("2011-01-10"), ts("2011-05-20"), ts("2011-09-01"), ts("2011-02-01")],
+            "amount": [100.0, 50.0, 999.0, -20.0],
+        }
+    )
+    opportunities = pd.DataFrame(
+        {"opportunity_id": ["X1"], "account_id": ["DEAL"], "created_date": [ts("2011-03-01")],
+         "status": ["open"], "amount": [5000.0]}
+    )  # fmt: skip
+    return {"accounts": accounts, "orders": orders, "opportunities": opportunities}
+
+
+def test_accounts_enter_the_universe_when_they_exist():
+    frames = universe_frames()
+    f = account_features(frames, as_of="2011-06-30")
+    assert sorted(f.index) == ["DEAL", "EARLY", "OLD", "RETURN"]
+    # missing measures stay missing, never 0 ("bought today")
+    for account in ("DEAL", "OLD", "RETURN"):
+        assert np.isnan(f.loc[account, "recency_days"]) and np.isnan(f.loc[account, "tenure_days"])
+    assert np.isnan(f.loc["DEAL", "revenue_12m"]) and f.loc["RETURN", "revenue_12m"] == -20.0
+    assert f.loc["EARLY", "recency_days"] == 41.0
+    later = account_features(frames, as_of="2011-09-30")
+    assert sorted(later.index) == ["DEAL", "EARLY", "LATER", "NEW", "OLD", "RETURN"]
+    # the pandas reference agrees
+    assert_same(f, reference_features(make_kamdata(frames), "2011-06-30"))
+    assert_same(later, reference_features(make_kamdata(frames), "2011-09-30"))
+
+
+def test_history_adds_accounts_from_the_date_they_exist():
+    frames = universe_frames()
+    history = account_features_history(
+        frames, as_of_dates=["2010-12-31", "2011-03-31", "2011-06-30", "2011-09-30"]
+    )
+    members = history.reset_index().groupby("as_of")["account_id"].apply(sorted)
+    assert members.tolist() == [
+        ["OLD"],
+        ["DEAL", "EARLY", "OLD", "RETURN"],
+        ["DEAL", "EARLY", "OLD", "RETURN"],
+        ["DEAL", "EARLY", "LATER", "NEW", "OLD", "RETURN"],
+    ]
+
+
+def test_scores_as_of_a_date_leave_out_accounts_that_did_not_exist():
+    from kamlib.config import load_methodology
+    from kamlib.scoring import score_accounts
+
+    frames = universe_frames()
+    meth = load_methodology("data/methodology-online-retail.yml")
+    scores = score_accounts(account_features(frames, as_of="2011-06-30"), meth).scores
+    assert sorted(scores["account_id"]) == ["DEAL", "EARLY", "OLD", "RETURN"]

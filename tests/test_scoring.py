@@ -5,6 +5,7 @@ the entropy weight method by hand; data-implied weights; history, migration, val
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sys
 
@@ -439,7 +440,7 @@ def test_entropy_weights_by_hand_minmax():
     # a: min-max → 0, ½, 1 → p = 0, ⅓, ⅔ → −Σp ln p = ln 3 − ⅔ ln 2 → d_a = 1 − e_a = ⅔ ln 2 / ln 3
     # b: min-max → 0, 0, 1 → p = 0, 0, 1 → e_b = 0 → d_b = 1
     d_a = (2 / 3) * math.log(2) / math.log(3)
-    weights = entropy_weights(frame)
+    weights = entropy_weights(frame, normalise="minmax")
     assert_allclose(weights.to_numpy(), [d_a / (1 + d_a), 1 / (1 + d_a)], rtol=1e-12)
     assert weights.to_numpy() == pytest.approx([0.29608, 0.70392], abs=1e-5)
     assert list(weights.index) == ["a", "b"]
@@ -455,6 +456,39 @@ def test_entropy_weights_by_hand_proportion():
     assert_allclose(weights.to_numpy(), [d_x / (d_x + d_y), d_y / (d_x + d_y)], rtol=1e-12)
 
 
+def test_entropy_weights_standard_method_by_hand():
+    """The standard entropy weight method (Hwang & Yoon 1981; Zeleny 1982; Zou, Yun & Sun
+    2006): shares p_ij = x_ij / Σ_i x_ij of the raw (non-negative, benefit) values.  No
+    published table was at hand, so the reference is this hand calculation, every step
+    written out (m = 4 accounts, ln 4 = 1.3862944):
+
+    a = 10, 20, 30, 40 (Σ 100)      p = .1, .2, .3, .4
+        −Σ p ln p = .1·2.3025851 + .2·1.6094379 + .3·1.2039728 + .4·0.9162907 = 1.2798542
+        e_a = 1.2798542 / 1.3862944 = 0.9232197        d_a = 0.0767803
+    b = 29, 29, 28.9, 29 (Σ 115.9)  p = .2502157, .2502157, .2493529, .2502157
+        e_b = 0.9999992                                 d_b = 0.0000008 (8.06e-7)
+    c = 0, 1, 0, 3 (Σ 4)            p = 0, .25, 0, .75 (0 ln 0 = 0)
+        −Σ p ln p = .25·1.3862944 + .75·0.2876821 = 0.5623351
+        e_c = 0.5623351 / 1.3862944 = 0.4056391        d_c = 0.5943609
+    Σ d = 0.6711420 →  w_a = 0.1144025, w_b = 0.0000012, w_c = 0.8855963
+
+    The near-constant b gets almost nothing; min-max rescaling first (the old default) gave it
+    0.19 — as much as a criterion that varies a lot.
+    """
+    frame = pd.DataFrame(
+        {"a": [10.0, 20.0, 30.0, 40.0], "b": [29.0, 29.0, 28.9, 29.0], "c": [0.0, 1.0, 0.0, 3.0]}
+    )
+    d = {"a": 1 - 1.2798542 / math.log(4), "b": 8.0597e-7, "c": 1 - 0.5623351 / math.log(4)}
+    assert d["a"] == pytest.approx(0.0767803, abs=1e-7)
+    assert d["c"] == pytest.approx(0.5943609, abs=1e-7)
+    weights = entropy_weights(frame)
+    assert_allclose(weights.to_numpy(), [0.1144025, 0.0000012, 0.8855963], atol=5e-7)
+    total = sum(d.values())
+    assert_allclose(weights.to_numpy(), [d[k] / total for k in "abc"], atol=2e-7)
+    assert weights["b"] < 1e-5
+    assert entropy_weights(frame, normalise="minmax")["b"] == pytest.approx(0.1935, abs=1e-4)
+
+
 def test_entropy_constant_and_missing_columns():
     frame = pd.DataFrame({"a": [1.0, 2.0, np.nan, 3.0], "flat": [5.0, 5.0, 5.0, np.nan]})
     with pytest.warns(ConstantCriterionWarning, match=r"flat is/are constant .* gives it weight 0"):
@@ -467,8 +501,10 @@ def test_entropy_constant_and_missing_columns():
         entropy_weights(frame.assign(empty=np.nan))
     with pytest.raises(DataValidationError, match="Every criterion is constant"):
         entropy_weights(pd.DataFrame({"p": [1.0, 1.0], "q": [2.0, 2.0]}))
-    with pytest.raises(DataValidationError, match="proportion normalisation needs values ≥ 0"):
-        entropy_weights(pd.DataFrame({"p": [-1.0, 1.0]}), normalise="proportion")
+    with pytest.raises(DataValidationError, match=r"negative values \(min -1\); .* needs values ≥ 0"):
+        entropy_weights(pd.DataFrame({"p": [-1.0, 1.0]}))
+    # minmax accepts negative values
+    assert entropy_weights(pd.DataFrame({"p": [-1.0, 1.0, 0.0]}), normalise="minmax")["p"] == 1
     with pytest.raises(
         DataValidationError, match="holds 'x': the entropy weight method needs numbers"
     ):
@@ -828,3 +864,115 @@ def test_demo_scores_capture_next_year_value(demo_store):
     tiers = result.scores.set_index("account_id")["tier"]
     key = truth.index[truth["is_key_account"].fillna(False).astype(bool)]
     assert tiers.reindex(key).isin(["strategic", "key"]).mean() > 0.8
+
+
+# --- issue #17: hostile inputs to `kam score` ------------------------------------------------------
+
+HOSTILE_IDS = ["+cmd|' /C calc'!A0", '=HYPERLINK("http://evil.example","click")', "@SUM(1+1)"]
+
+
+@pytest.fixture
+def hostile_store(tmp_path):
+    """A tiny store whose account ids are spreadsheet formulas."""
+    accounts = pd.DataFrame(
+        {"account_id": [*HOSTILE_IDS, "A4"], "name": ["a", "b", "c", "d"],
+         "created_date": ["2020-01-01"] * 4}
+    )  # fmt: skip
+    orders = pd.DataFrame(
+        {"order_id": ["O1", "O2", "O3", "O4"], "line_no": [1, 1, 1, 1],
+         "account_id": [*HOSTILE_IDS, "A4"],
+         "order_date": ["2024-03-01", "2024-04-01", "2024-05-01", "2024-06-01"],
+         "amount": [100.0, -50.0, 300.0, 20.0]}
+    )  # fmt: skip
+    accounts.to_csv(tmp_path / "accounts.csv", index=False)
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    store = tmp_path / "hostile.duckdb"
+    result = kam("import", tmp_path / "accounts.csv", tmp_path / "orders.csv", "--store", store)
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_kam_score_csv_escapes_formulas_unless_raw(hostile_store, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = kam("score", "--store", hostile_store, "--as-of", "2024-12-31", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(out, keep_default_na=False)
+    ids = set(table["account_id"])
+    assert ids == {"'" + i for i in HOSTILE_IDS} | {"A4"}
+    assert not any(str(v).startswith(("=", "+", "-", "@")) for v in table.to_numpy().ravel()
+                   if isinstance(v, str))  # fmt: skip
+    assert pd.api.types.is_float_dtype(table["score"])
+    raw = kam("score", "--store", hostile_store, "--as-of", "2024-12-31", "--out", out, "--raw-csv")
+    assert raw.exit_code == 0, raw.stderr
+    assert set(pd.read_csv(out, keep_default_na=False)["account_id"]) == {*HOSTILE_IDS, "A4"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)), r"kam: error: Methodology file .*m\.yml is not a text YAML file"),
+        ((b"extends: default\nscorin: {}\n"), r"kam: error: .*m\.yml: unknown key 'scorin' at the top level\. Did you mean 'scoring'\?"),
+        (("extends: default\ntags:\n  deep: \"" + "not " * 490 + "revenue_12m > 1\"\n").encode(),
+         r"kam: error: Tag rule 'deep' .*nests 492 levels deep"),
+        (("extends: default\ntags:\n  sum: \"" + "+".join(["1"] * 990) + " > 1\"\n").encode(),
+         r"kam: error: Tag rule 'sum' .*nests 991 levels deep"),
+        (("extends: default\ntags:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+          + "".join(f"  {c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdef", "bcdefg", strict=True))).encode(),
+         r"kam: error: Methodology file .*m\.yml expands to more than 200,000 YAML nodes"),
+    ],
+)  # fmt: skip
+def test_kam_score_hostile_methodology_exit_2_with_one_line(demo_store, tmp_path, content, message):
+    meth = tmp_path / "m.yml"
+    meth.write_bytes(content)
+    out = tmp_path / "o.csv"
+    result = kam(
+        "score", "--store", demo_store, "--as-of", "2026-09-30", "--methodology", meth, "--out", out
+    )
+    assert result.exit_code == 2
+    assert re.match(message, result.stderr)
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()
+
+
+def test_kam_score_astronomical_weights_exit_2_with_one_line(demo_store, tmp_path):
+    from importlib import resources
+
+    raw = yaml.safe_load(
+        resources.files("kamlib.resources").joinpath("methodology.yml").read_text("utf-8")
+    )
+    raw["scoring"]["weights"]["values"] = dict.fromkeys(raw["scoring"]["weights"]["values"], 1e308)
+    meth = tmp_path / "m.yml"
+    meth.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    result = kam(
+        "score", "--store", demo_store, "--as-of", "2026-09-30", "--methodology", meth,
+        "--out", tmp_path / "o.csv",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "the weights sum to more than 1e308" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(256)), "is not a text YAML file"),
+        (b"extends: default\nscorin: {}\n", "Did you mean 'scoring'?"),
+        (("extends: default\ntags:\n  deep: \"" + "not " * 490 + "revenue_12m > 1\"\n").encode(),
+         "nests 492 levels deep"),
+        (b"extends: default\nscoring:\n  weights: {method: manual, values: {a: 1.0e+308}}\n"
+         b"  missing: 0\n  indicators: [{name: a, feature: revenue_12m, bands: [{points: 1}]}]\n"
+         b"  tiers: [{key: all, min_score: 0}]\n", "the weights sum to"),
+    ],
+)  # fmt: skip
+def test_kam_report_hostile_methodology_exit_2_with_one_line(demo_store, tmp_path, content, message):
+    meth = tmp_path / "m.yml"
+    meth.write_bytes(content)
+    out = tmp_path / "out"
+    result = kam(
+        "report", "portfolio_review", "-p", "as_of=2026-09-30", "--store", demo_store,
+        "--methodology", meth, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.output
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()

@@ -833,7 +833,10 @@ def test_file_without_tags_and_segments_still_loads(raw):
             lambda r: r["segments"]["groups"].update(g="no_such_tag and growing"),
             "unknown field 'no_such_tag'",
         ),
-        (lambda r: r["segments"].update(colour=1), r"segments: unknown key\(s\) \['colour'\]"),
+        (
+            lambda r: r["segments"].update(colour=1),
+            r"m\.yml: unknown key 'colour' at segments\.colour\. Valid keys there: groups, abc",
+        ),
         (
             lambda r: r["segments"]["rfm"].update(cut_points={"recency": [30, 90]}),
             "2 cut points give 3 scores, but the scale has 5",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from kamlib.cli.data_commands import DEFAULT_STORE, fail
 from kamlib.errors import KamlibError, KamlibWarning
+from kamlib.frames import escape_formulas
 
 
 @click.command("score")
@@ -43,6 +44,11 @@ from kamlib.errors import KamlibError, KamlibWarning
     "--freq", type=click.Choice(["monthly", "quarterly", "yearly"]), default="quarterly",
     show_default=True, help="Period ends scored with --since.",
 )  # fmt: skip
+@click.option(
+    "--raw-csv", is_flag=True,
+    help="Write text cells as they are. By default a cell starting with = + - @ (a formula "
+    "to Excel) gets a leading ' so that opening the CSV cannot run it.",
+)  # fmt: skip
 def score_command(
     store: str,
     as_of: str,
@@ -52,6 +58,7 @@ def score_command(
     save: bool,
     since: str | None,
     freq: str,
+    raw_csv: bool,
 ):
     """Score and tier every account as of a date; write a CSV file and/or keep the scores.
 
@@ -62,6 +69,10 @@ def score_command(
     the scores in the store, keyed by data snapshot and methodology (saving the same dates
     again replaces them).  Exit code 0 when done, 2 for a mistake in the command or its
     input (date, methodology file, store, output path).
+
+    Text cells that a spreadsheet would run as a formula (starting with = + - @, a tab or a
+    carriage return, e.g. an account id "=HYPERLINK(...)") are written with a leading single
+    quote; numbers are never changed.  --raw-csv writes them as they are.
     """
     if out is None and not save:
         fail("nothing to do: give --out FILE.csv, --save, or both.")
@@ -75,7 +86,7 @@ def score_command(
         fail(f"no account exists in {store} as of {days[-1]}; nothing was written. Check --as-of.")
     if out is not None:
         table = _table(history if since else last, model, lang, with_date=bool(since))
-        _write_csv(table, out)
+        _write_csv(table if raw_csv else escape_formulas(table), out)
     if save:
         from kamlib.data import save_score_history
 

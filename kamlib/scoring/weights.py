@@ -9,6 +9,9 @@ References
   below) and the acceptance rule CR = CI / RI < 0.1.
 - Saaty, T. L. (1990). How to make a decision: the Analytic Hierarchy Process. *European
   Journal of Operational Research* 48, 9–26 — the worked example used in the tests.
+- Hwang, C.-L., Yoon, K. (1981). *Multiple Attribute Decision Making*. Springer (Lecture
+  Notes in Economics and Mathematical Systems 186), and Zeleny, M. (1982). *Multiple
+  Criteria Decision Making*. McGraw-Hill — the entropy of the shares p_ij = x_ij / Σ_i x_ij.
 - Zou, Z., Yun, Y., Sun, J. (2006). Entropy method for determination of weight of
   evaluating indicators in fuzzy synthetic evaluation for water quality assessment.
   *Journal of Environmental Sciences* 18(5), 1020–1023 — the entropy weight method as
@@ -238,26 +241,42 @@ def ahp_weights(
 
 
 def entropy_weights(
-    frame: pd.DataFrame, *, normalise: Literal["minmax", "proportion"] = "minmax"
+    frame: pd.DataFrame, *, normalise: Literal["proportion", "minmax"] = "proportion"
 ) -> pd.Series:
     """Weights from the dispersion of the data: the entropy weight method (熵权法).
 
-    For each criterion j (a column, larger is better) over its m known values: normalise
-    (``minmax``: r = (x − min)/(max − min); ``proportion``: r = x, which must be ≥ 0), take
-    proportions p = r / Σr, the entropy e = −Σ p ln p / ln m (0 ln 0 = 0), the divergence
-    d = 1 − e, and the weight w = d / Σd (Zou, Yun & Sun 2006, J. Environ. Sci. 18(5)).  A
-    criterion on which accounts differ more gets more weight; a constant one carries no
-    information and gets weight 0 (with a :class:`ConstantCriterionWarning` saying so).
+    For each criterion j (a column) over its m known values x_ij (non-negative, larger is
+    better): the shares p_ij = x_ij / Σ_i x_ij, the entropy e_j = −Σ_i p_ij ln p_ij / ln m
+    (0 ln 0 = 0), the divergence d_j = 1 − e_j, and the weight w_j = d_j / Σ_j d_j (Zeleny
+    1982; Hwang & Yoon 1981; Zou, Yun & Sun 2006, J. Environ. Sci. 18(5)).  A criterion on
+    which the accounts differ more, relative to its level, gets more weight: one that barely
+    varies (29, 29, 28.9, 29) gets almost none, and a constant one gets exactly 0 (with a
+    :class:`ConstantCriterionWarning` saying so).
+
+    Values the method cannot take as they are
+        - **zeros** are shares of 0 and add nothing to the entropy (0 ln 0 = 0); a column
+          of zeros only is constant (weight 0);
+        - **negative values** are refused (a share of a total cannot be negative): translate
+          the column first, e.g. score it through band points (always 0–100, as
+          :func:`kamlib.scoring.score_accounts` does for ``method: entropy``), or ask for
+          ``normalise="minmax"``;
+        - **cost-type criteria** (smaller is better, e.g. days since the last order) must be
+          turned into benefits first — band points do that; by hand, ``x.max() - x``.
+
+    ``normalise="minmax"`` is the variant that first rescales each column to
+    r = (x − min) / (max − min) and takes shares of r: it accepts negative values, but it
+    judges dispersion relative to the range only, so a near-constant criterion weighs about
+    as much as one that varies a lot (kamlib's default before issue #17).
 
     Missing values are left out per column (m is that column's count of known values).
 
     Parameters
     ----------
     frame
-        Rows = alternatives (accounts), columns = criteria, numeric, larger is better
-        (turn costs into benefits first, e.g. through band points).
+        Rows = alternatives (accounts), columns = criteria, numeric, non-negative, larger is
+        better.
     normalise
-        ``minmax`` (default, the standard method) or ``proportion``.
+        ``proportion`` (default: the standard method, shares of the values) or ``minmax``.
 
     Returns
     -------
@@ -275,9 +294,9 @@ def entropy_weights(
             "The 'frame' parameter of entropy_weights must be a DataFrame with one numeric "
             f"column per criterion. Got {type(frame).__name__} instead."
         )
-    if normalise not in ("minmax", "proportion"):
+    if normalise not in ("proportion", "minmax"):
         raise ConfigError(
-            f"The 'normalise' parameter of entropy_weights must be 'minmax' or 'proportion'. "
+            f"The 'normalise' parameter of entropy_weights must be 'proportion' or 'minmax'. "
             f"Got {normalise!r} instead."
         )
     divergence: dict[str, float] = {}
@@ -304,8 +323,10 @@ def entropy_weights(
             raise DataValidationError(f"Column '{col}' holds an infinite value.")
         if normalise == "proportion" and (x < 0).any():
             raise DataValidationError(
-                f"Column '{col}' has negative values (min {x.min():g}); proportion "
-                "normalisation needs values ≥ 0. Use normalise='minmax'."
+                f"Column '{col}' has negative values (min {x.min():g}); the entropy weight "
+                "method takes each value's share of the column total, so it needs values ≥ 0 "
+                "(benefit-oriented). Translate the column first (e.g. score it through band "
+                "points) or pass normalise='minmax'."
             )
         lo, hi = float(x.min()), float(x.max())
         if len(x) < 2 or hi == lo or (normalise == "proportion" and hi == 0):

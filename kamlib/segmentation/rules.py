@@ -46,10 +46,14 @@ import pandas as pd
 
 from kamlib.errors import ConfigError
 
-__all__ = ["MAX_RULE_LENGTH", "Rule", "field_kind", "parse_rule"]
+__all__ = ["MAX_RULE_DEPTH", "MAX_RULE_LENGTH", "Rule", "field_kind", "parse_rule"]
 
 #: Longest rule accepted (characters); longer text is refused before parsing.
 MAX_RULE_LENGTH = 2000
+#: Deepest nesting accepted: operations inside operations (``not not …``, a sum of many
+#: terms ``a + b + c …`` — each ``+`` nests the sum so far, ``((…))``).  Deeper rules are
+#: refused with a ConfigError rather than exhausting Python's recursion limit.
+MAX_RULE_DEPTH = 50
 
 #: Value kinds of fields: number, text, bool (a tag, a yes/no column).
 KINDS = ("number", "text", "bool")
@@ -208,7 +212,17 @@ def parse_rule(text: Any, *, where: str, fields: Iterable[str] | None = None) ->
             f"{exc.offset or 0}).{hint} {_HELP}"
         ) from exc
     except (RecursionError, MemoryError, ValueError) as exc:
-        raise ConfigError(f"{where}: {source!r} is not a valid rule (too deeply nested).") from exc
+        raise ConfigError(
+            f"{where}: the rule is not valid: it nests too deeply to read (at most "
+            f"{MAX_RULE_DEPTH} levels). Split it into tags and combine them."
+        ) from exc
+    depth = _depth(tree)
+    if depth > MAX_RULE_DEPTH:
+        raise ConfigError(
+            f"{where}: the rule nests {depth} levels deep (each 'not', each '+ - * /' of a long "
+            f"sum adds one); at most {MAX_RULE_DEPTH} are allowed. Split "
+            "it into tags and combine them, or write a long sum as a feature."
+        )
     _check_nodes(tree, source, where)
     names = list(dict.fromkeys(n.id for n in ast.walk(tree) if isinstance(n, ast.Name)))
     rule = Rule(text=source, where=where, fields=tuple(names), tree=tree)
@@ -218,6 +232,18 @@ def parse_rule(text: Any, *, where: str, fields: Iterable[str] | None = None) ->
             if name not in valid:
                 raise ConfigError(_unknown_field(rule, name, valid))
     return rule
+
+
+def _depth(tree: ast.AST) -> int:
+    """The deepest chain of expressions inside expressions (computed without recursion)."""
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.expr):
+            depth += 1
+            deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _looks_like_assignment(text: str) -> bool:

@@ -1,0 +1,36 @@
+"""kamlib.frames: shared frame helpers (formula escaping for CSV outputs, issue #17)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kamlib.frames import escape_formulas
+
+
+def test_formula_leading_text_cells_are_escaped_numbers_are_not():
+    frame = pd.DataFrame(
+        {
+            "account_id": ["+cmd|' /C calc'!A0", '=HYPERLINK("http://x","y")', "-A3", "@SUM(A1)",
+                           "\tTAB", "\rCR", "A 5", None],
+            "score": [-3.5, 0.0, -1e9, 1.0, 2.0, 3.0, np.nan, 4.0],
+            "tier": pd.Categorical(["=x", "key", "key", "key", "key", "key", "key", "key"]),
+        }
+    )  # fmt: skip
+    before = frame.copy()
+    out = escape_formulas(frame)
+    assert out["account_id"].tolist()[:7] == [
+        "'+cmd|' /C calc'!A0", "'=HYPERLINK(\"http://x\",\"y\")", "'-A3", "'@SUM(A1)", "'\tTAB",
+        "'\rCR", "A 5",
+    ]  # fmt: skip
+    assert pd.isna(out["account_id"].iloc[7])
+    # negative numbers stay numbers
+    assert out["score"].dtype == np.float64
+    np.testing.assert_array_equal(out["score"].to_numpy(), frame["score"].to_numpy())
+    assert out["tier"].tolist()[0] == "'=x"
+    pd.testing.assert_frame_equal(frame, before)  # input not mutated
+
+
+def test_column_names_are_escaped_too():
+    out = escape_formulas(pd.DataFrame({"=cmd": [1], "ok": ["x"]}))
+    assert list(out.columns) == ["'=cmd", "ok"]
