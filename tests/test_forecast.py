@@ -29,6 +29,7 @@ from kamlib.forecast import (
     period_probability,
     simulate_wins,
 )
+from kamlib.forecast.period import ZOMBIE_COLUMNS
 from kamlib.forecast import simulation as simulation_module
 
 AS_OF = "2026-06-30"
@@ -289,15 +290,22 @@ def test_forecast_adds_up(forecast):
     t = forecast.total
     assert np.isfinite(forecast.groups[["p10", "p50", "p90", "expected"]].to_numpy()).all()
     assert t["p10"] <= t["p50"] <= t["p90"]
-    # expected = closed + Σ amount × p_win × p_in_period + new deals (within sampling error)
+    # expected = closed + Σ amount × p_won_in_period + new deals (within sampling error)
     d = forecast.deals
-    exact = t["closed_to_date"] + (d["amount"] * d["p_win"] * d["p_in_period"]).sum()
+    exact = t["closed_to_date"] + (d["amount"] * d["p_won_in_period"]).sum()
     exact += t["new_deals_expected"]
     assert t["expected"] == pytest.approx(exact, rel=0.03)
     teams = forecast.groups[forecast.groups["dimension"] == "team"]
     assert teams["pipeline_expected"].sum() == pytest.approx(t["pipeline_expected"])
     assert set(forecast.categories["category"]) == {"commit", "best_case", "pipeline"}
     assert forecast.categories["deals"].sum() == len(d)
+    # timed by the expected close date: p_won_in_period is p_win × p_in_period
+    by_date = d["timing"] == "expected_close+slippage"
+    assert by_date.any()
+    np.testing.assert_allclose(
+        d.loc[by_date, "p_won_in_period"], d.loc[by_date, "p_win"] * d.loc[by_date, "p_in_period"]
+    )
+    assert (d.loc[d["timing"] == "zombie", "p_won_in_period"] == 0).all()
     summary = forecast.summary()
     json.dumps(summary)
     assert summary["period"] == PERIOD and summary["as_of"] == AS_OF
@@ -504,8 +512,20 @@ def test_maven_forecast_does_not_peek_at_later_amounts(maven, shared_data):
     # every open deal's amount is imputed: none is the close value it got later
     assert len(later) and later["amount_imputed"].all()
     assert any("carry today's amount" in n for n in fc.notes)
-    # no expected close dates: timing comes from the cycle times of won deals
-    assert any("cycle times" in n for n in fc.notes)
+    # no expected close dates: timing comes from the competing-risks hazard model, the deals
+    # still open at the as-of date censored
+    assert fc.timing_method == "hazard" and fc.summary()["timing_method"] == "hazard"
+    assert fc.close_timing is not None and fc.close_timing.n_censored == len(fc.deals)
+    assert any("close timing of" in n for n in fc.notes)
+    assert not any("cycle times" in n for n in fc.notes)
+    # zombies: older than 99% of the deals that ever closed, not counted on
+    z = fc.zombies
+    assert list(z.columns) == list(ZOMBIE_COLUMNS) and len(z) > 0
+    assert fc.summary()["zombie_deals"] == len(z)
+    assert fc.summary()["zombie_amount"] == pytest.approx(z["amount"].sum(), abs=0.01)
+    assert (z["age_days"] > fc.close_timing.close_age_limit).all()
+    assert (deals.loc[z["opportunity_id"], "p_won_in_period"] == 0).all()
+    assert any("zombie deals" in n for n in fc.notes)
     assert fc.model.method == "logit" and "log_amount" not in fc.model.coefficients.index
     # no look-ahead: the model learnt only from deals closed by the as-of date
     closed_by = raw[
