@@ -29,8 +29,8 @@ from kamlib.forecast import (
     period_probability,
     simulate_wins,
 )
-from kamlib.forecast.period import ZOMBIE_COLUMNS
 from kamlib.forecast import simulation as simulation_module
+from kamlib.forecast.period import ZOMBIE_COLUMNS
 
 AS_OF = "2026-06-30"
 PERIOD = "2026-Q3"
@@ -533,3 +533,88 @@ def test_maven_forecast_does_not_peek_at_later_amounts(maven, shared_data):
         & (pd.to_datetime(raw["close_date"]) <= "2017-06-30")
     ]
     assert 0 < fc.model.n_closed <= len(closed_by)
+
+
+# -- no look-ahead: rewriting everything after the as-of date leaves the forecast unchanged -------
+def _rewrite_after(data, day: str, seed: int):
+    """A copy of ``data`` whose future (after ``day``) is different: deals closed later get the
+    other outcome, another date and amount; deals never closed are won later; new deals are
+    created and won later; every contact's support (a history-less value) changes; orders are
+    added later.  Nothing on or before ``day`` changes."""
+    from kamlib.data.kamdata import KamData
+
+    rng = np.random.default_rng(seed)
+    cut = pd.Timestamp(day)
+    tables = {name: data[name] for name in data.tables}
+    opps = tables["opportunities"].copy()
+    created = opps["created_date"] <= cut
+    later = created & opps["closed_date"].notna() & (opps["closed_date"] > cut)
+    status = opps["status"].astype("str")
+    flipped = status.map({"won": "lost", "lost": "won"})
+    opps.loc[later, "status"] = flipped[later]
+    opps.loc[later, "stage"] = flipped[later]
+    days = pd.to_timedelta(rng.integers(1, 90, len(opps)), unit="D")
+    opps.loc[later, "closed_date"] = cut + days[later.to_numpy()]
+    opps.loc[later, "amount"] = (opps.loc[later, "amount"].fillna(1000.0) * 1.7).round()
+    never = created & opps["closed_date"].isna()
+    won_now = never & (rng.random(len(opps)) < 0.5)
+    opps.loc[won_now, "status"] = "won"
+    opps.loc[won_now, "stage"] = "won"
+    opps.loc[won_now, "closed_date"] = cut + days[won_now.to_numpy()]
+    opps.loc[won_now, "amount"] = 5000.0
+    new = opps.sample(50, random_state=seed).copy()
+    new["opportunity_id"] = [f"FUTURE-{i}" for i in range(len(new))]
+    new["created_date"] = cut + pd.Timedelta(days=3)
+    new["closed_date"] = cut + pd.Timedelta(days=20)
+    new["status"] = "won"
+    new["stage"] = "won"
+    new["amount"] = 1e6
+    tables["opportunities"] = pd.concat([opps, new], ignore_index=True)
+    changed = set(opps.loc[later | won_now, "opportunity_id"])
+    if "stage_history" in tables:
+        sh = tables["stage_history"]
+        after = sh["entered_at"] >= cut + pd.Timedelta(days=1)  # timestamps: the day counts
+        keep = ~(sh["opportunity_id"].isin(changed) & after)
+        final = tables["opportunities"]
+        final = final[final["opportunity_id"].isin(changed | set(new["opportunity_id"]))]
+        add = pd.DataFrame(
+            {
+                "opportunity_id": final["opportunity_id"].to_numpy(),
+                "stage": final["stage"].astype("str").to_numpy(),
+                "entered_at": pd.to_datetime(final["closed_date"]).to_numpy(),
+                "amount": final["amount"].to_numpy(),
+                "expected_close_date": pd.to_datetime(final["closed_date"]).to_numpy(),
+            }
+        )
+        tables["stage_history"] = pd.concat([sh[keep], add.astype(sh.dtypes.to_dict())])
+    if "contacts" in tables:
+        tables["contacts"] = tables["contacts"].assign(support=2)
+    if "orders" in tables:
+        o = tables["orders"]
+        extra = o.sample(min(100, len(o)), random_state=seed).copy()
+        extra["order_id"] = [f"FUTURE-{i}" for i in range(len(extra))]
+        extra["order_date"] = cut + pd.Timedelta(days=5)
+        tables["orders"] = pd.concat([o, extra], ignore_index=True)
+    return KamData(tables, snapshot=data.snapshot)
+
+
+def _same_forecast(data, day: str, period: str) -> None:
+    other = _rewrite_after(data, day, seed=5)
+    assert len(other.opportunities) > len(data.opportunities)  # the future did change
+    a = forecast_period(data, as_of=day, period=period, simulations=500, seed=3, run_rate=False)
+    b = forecast_period(other, as_of=day, period=period, simulations=500, seed=3, run_rate=False)
+    assert np.array_equal(a.totals, b.totals)
+    for key in ("p10", "p50", "p90", "zombie_deals", "zombie_amount", "timing_method"):
+        assert a.summary()[key] == b.summary()[key]
+    pd.testing.assert_frame_equal(a.deals, b.deals)
+    assert a.model.method == b.model.method
+    if a.model.coefficients is not None:
+        pd.testing.assert_series_equal(a.model.coefficients, b.model.coefficients)
+
+
+def test_forecast_does_not_look_ahead_on_the_demo(demo):
+    _same_forecast(demo, "2026-03-31", "2026-Q2")
+
+
+def test_forecast_does_not_look_ahead_on_maven(maven):
+    _same_forecast(maven, "2017-06-30", "2017-Q3")

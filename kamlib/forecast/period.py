@@ -26,7 +26,9 @@ Fall-backs (each recorded in ``PeriodForecast.notes``)
   the deal's age;
 - no stage history (the Maven export): the amounts of deals closed after the as-of date
   are today's closing values, unknown on the as-of date — treated as missing (imputed as
-  above), so a back-test does not peek at the outcome;
+  above), so a back-test does not peek at the outcome; likewise the stage of every open deal
+  is ``"unknown"`` unless the as-of date is the data's last day (today's stage of a deal
+  still open, and "unknown" for one closed later, would tell which deals close);
 - the weighted-pipeline baseline counts deals without an expected close date as closing
   inside the period;
 - a deal past its expected close date beyond every observed slip: it closes after the
@@ -50,7 +52,7 @@ from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
 from kamlib.forecast.simulation import simulate_matrix
 from kamlib.forecast.win_probability import (
     WinProbabilityModel,
-    contacts_known,
+    current_values_known,
     deal_features,
     fit_win_probability,
     forecast_settings,
@@ -288,13 +290,14 @@ def forecast_period(
     if day > end:  # the period is over: nothing still open can land in it
         pipe = pipe.iloc[:0]
     pipe = _without_later_amounts(pipe, data, day)
+    use_contacts = current_values_known(data, day)
+    pipe = _without_later_stages(pipe, known=use_contacts)
     if pipe.attrs.get("amounts_hidden"):
         notes.append(
             f"{pipe.attrs['amounts_hidden']} deals closed after the as-of date carry today's "
             "amount (the data has no stage history): treated as unknown then"
         )
     pipe = deal_features(pipe, view)
-    use_contacts = contacts_known(data, day)
     model = fit_win_probability(
         panel, as_of=day, open_deals=pipe, methodology=meth, use_contacts=use_contacts
     )
@@ -575,6 +578,19 @@ def _without_later_amounts(pipe: pd.DataFrame, data: Any, day: pd.Timestamp) -> 
     out = pipe.copy()
     out.loc[hide, "amount"] = np.nan
     out.attrs["amounts_hidden"] = int(hide.sum())
+    return out
+
+
+def _without_later_stages(pipe: pd.DataFrame, *, known: bool) -> pd.DataFrame:
+    """Without stage history the pipeline shows today's stage of a deal still open (and
+    ``"unknown"`` for one closed later): on an earlier day that tells the future.  Unless the
+    day is the data's last, every open deal's stage is unknown then."""
+    from kamlib.pipeline import UNKNOWN_STAGE
+
+    if known or pipe.attrs.get("source") != "opportunities" or pipe.empty:
+        return pipe
+    out = pipe.assign(stage=UNKNOWN_STAGE, stage_order=-1)
+    out.attrs = dict(pipe.attrs)
     return out
 
 

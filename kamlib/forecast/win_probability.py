@@ -23,7 +23,7 @@ pseudo-deals.
 
 Contacts carry no history: their support and roles are today's values, a look-ahead for any
 earlier date.  So the contact features are used only when the as-of date is the data's last
-day (:func:`contacts_known`: a forecast of now); back-tests and forecasts as of an earlier
+day (:func:`current_values_known`: a forecast of now); back-tests and forecasts as of an earlier
 date fit and score the model without them (``use_contacts=False``).
 
 Enough history
@@ -385,8 +385,9 @@ def stage_win_rates(
     return pd.Series(out, name="win_rate", dtype="float64")
 
 
-def contacts_known(data: Any, as_of: str | pd.Timestamp) -> bool:
-    """Whether the contacts' (history-less) support and roles were known at ``as_of``.
+def current_values_known(data: Any, as_of: str | pd.Timestamp) -> bool:
+    """Whether history-less values (today's contact support and roles; without stage history,
+    the current stage of a deal still open) were known at ``as_of``.
 
     True only when ``as_of`` is on or after the last dated row of the data (the as-of column
     of every table that has one, and closed dates): the contact values are today's.
@@ -427,7 +428,7 @@ def fit_win_probability(
     methodology
         Methodology file (path or object); its ``forecast`` section sets the thresholds.
     use_contacts
-        Use the contact features (today's values: pass :func:`contacts_known`).
+        Use the contact features (today's values: pass :func:`current_values_known`).
 
     Returns
     -------
