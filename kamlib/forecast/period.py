@@ -5,10 +5,16 @@ inside the period (the ``bookings`` measure of the OGSM targets).  It has three 
 
 1. ``closed_to_date`` — deals already won in the period on or before the as-of date;
 2. ``pipeline`` — each open deal at the as-of date (:func:`kamlib.pipeline.pipeline_as_of`)
-   wins with its probability (:mod:`kamlib.forecast.win_probability`) and closes at its
+   is won inside the period with probability ``p_won_in_period``: its win probability
+   (:mod:`kamlib.forecast.win_probability`) × the chance it closes inside the period at its
    expected close date plus a slippage draw (:func:`kamlib.pipeline.close_date_slippage`,
-   won deals of its stage); it counts when it is won inside the period
-   (:func:`period_probability`);
+   won deals of its stage; :func:`period_probability`) — or, where the deal has no expected
+   close date or its stage's won deals slipped by more than ``timing_max_slip_days``
+   (median |slip|, :func:`stage_timing`), the competing-risks cumulative incidence of "won"
+   over the period (:mod:`kamlib.forecast.close_timing`), which already contains the chance
+   of losing first.  Zombies (older than the ``zombie_age_quantile`` of the closed deals'
+   ages at close, or P(ever closes) below ``zombie_min_close_probability``) count 0 and are
+   listed in ``PeriodForecast.zombies``;
 3. ``new_deals`` — deals created after the as-of date and won inside the period: in each of
    the last ``new_deal_periods`` periods, the bookings of deals created after the same
    point of that period; every trial draws one of those periods (a bootstrap).
@@ -21,9 +27,9 @@ Fall-backs (each recorded in ``PeriodForecast.notes``)
 - open deal without an amount (the Maven export: open deals have none): the median won
   amount of its product line before the as-of date (of all lines when the line has fewer
   than 5 wins); ``amount_imputed`` flags it;
-- open deal without an expected close date, or no slippage can be measured: the chance to
-  close inside the period comes from the cycle times (created → won) of won deals, given
-  the deal's age;
+- open deal without an expected close date: the close-timing hazard model (above); with no
+  deal closed before the as-of date to fit it, the cycle times (created → won) of won deals
+  given the deal's age, as when no slippage can be measured;
 - no stage history (the Maven export): the amounts of deals closed after the as-of date
   are today's closing values, unknown on the as-of date — treated as missing (imputed as
   above), so a back-test does not peek at the outcome; likewise the stage of every open deal
@@ -34,7 +40,9 @@ Fall-backs (each recorded in ``PeriodForecast.notes``)
 - a deal past its expected close date beyond every observed slip: it closes after the
   as-of date like the positive slips of its stage;
 - no won deal at all: every open deal is assumed to close inside the period (said so);
-- no open deal / no history: the parts are zero — never NaN.
+- no open deal / no history: the parts are zero — never NaN;
+- deals not yet created: periods that began before the first recorded close are not used
+  (their bookings are incomplete: an export that records outcomes from some day on).
 """
 
 from __future__ import annotations
@@ -798,7 +806,8 @@ def new_deal_history(
 ) -> tuple[np.ndarray, str]:
     """Bookings of deals created after the same point of each earlier period (rows) per group.
 
-    For each of the last ``periods`` periods P' that ended on or before ``as_of``: the won
+    For each of the last ``periods`` periods P' that ended on or before ``as_of`` and began on
+    or after the first recorded close (before it the data's outcomes are incomplete): the won
     amounts of deals created after ``P'.start + (as_of − P.start)`` and won inside P'.
     Returns a (periods used × groups) array and a note.
     """
@@ -808,6 +817,10 @@ def new_deal_history(
     won = opps[opps["status"].astype("str").eq("won") & opps["closed_date"].notna()]
     won = won.assign(tier=_tier(won, tiers))
     offset = as_of - pd.Timestamp(period.start)
+    # outcomes are recorded from the first close on: an earlier period's bookings are incomplete
+    # (an export that begins recording closes later than it begins recording deals)
+    closed = opps.loc[opps["status"].astype("str").isin(["won", "lost"]), "closed_date"].dropna()
+    first_close = pd.Timestamp(closed.min()) if len(closed) else pd.Timestamp.max
     rows = []
     p = period.previous()
     while len(rows) < periods:
@@ -816,7 +829,7 @@ def new_deal_history(
             p = p.previous()
             continue
         first_seen = pd.Timestamp(opps["created_date"].min()) if len(opps) else p_end
-        if pd.isna(first_seen) or p_start < first_seen:
+        if pd.isna(first_seen) or p_start < first_seen or p_start < first_close:
             break
         cut = p_start + offset
         sel = won[
