@@ -618,3 +618,80 @@ def test_forecast_does_not_look_ahead_on_the_demo(demo):
 
 def test_forecast_does_not_look_ahead_on_maven(maven):
     _same_forecast(maven, "2017-06-30", "2017-Q3")
+
+
+# -- targets on Maven copies: dates shifted by whole years, 70% of the accounts ------------------
+def _maven_copy(shared_data, dest, *, years: int = 0, keep_share: float = 1.0, seed: int = 11):
+    """The Maven CSVs in ``dest``: dates shifted by ``years``, or a seeded share of the
+    accounts kept (deals without an account sampled at the same rate); returns the pipeline."""
+    import shutil
+
+    src = shared_data / "maven-crm"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in src.glob("*.csv"):
+        shutil.copy(f, dest / f.name)
+    p = pd.read_csv(src / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    if years:
+        for col in ("engage_date", "close_date"):
+            day = pd.to_datetime(p[col].replace("", None))
+            p[col] = (day + pd.DateOffset(years=years)).dt.strftime("%Y-%m-%d").fillna("")
+    if keep_share < 1:
+        rng = np.random.default_rng(seed)
+        accounts = sorted(set(p["account"]) - {""})
+        kept = set(rng.choice(accounts, round(keep_share * len(accounts)), replace=False))
+        blank = (p["account"] == "").to_numpy() & (rng.random(len(p)) < keep_share)
+        p = p[p["account"].isin(kept).to_numpy() | blank]
+    p.to_csv(dest / "sales_pipeline.csv", index=False)
+    return p
+
+
+def _won_between(pipeline: pd.DataFrame, start: str, end: str) -> float:
+    won = pipeline[pipeline["deal_stage"] == "Won"]
+    day = pd.to_datetime(won["close_date"])
+    return float(pd.to_numeric(won["close_value"])[(day >= start) & (day <= end)].sum())
+
+
+@pytest.fixture(scope="module")
+def maven_copies(shared_data, tmp_path_factory):
+    """P50 / actual − 1 of Q3 (as of 06-30) and Q4 (as of 09-30) 2017 on three copies."""
+    from kamlib.data import import_files, load
+
+    errors = {}
+    for name, years, share in (("original", 0, 1.0), ("shifted", 3, 1.0), ("accounts70", 0, 0.7)):
+        dest = tmp_path_factory.mktemp(f"maven-{name}")
+        raw = _maven_copy(shared_data, dest / "csv", years=years, keep_share=share)
+        import_files([dest / "csv"], store=dest / "m.duckdb", preset="maven-crm", now="2031-01-01")
+        data = load(dest / "m.duckdb")
+        y = 2017 + years
+        for q, as_of, start, end in (
+            ("Q3", "06-30", "07-01", "09-30"),
+            ("Q4", "09-30", "10-01", "12-31"),
+        ):
+            fc = forecast_period(
+                data, as_of=f"{y}-{as_of}", period=f"{y}-{q}", simulations=1000, seed=2026,
+                run_rate=False,
+            )  # fmt: skip
+            actual = _won_between(raw, f"{y}-{start}", f"{y}-{end}")
+            errors[name, q] = fc.summary()["p50"] / actual - 1
+    return errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["original", "shifted", "accounts70"])
+def test_maven_q3_forecast_within_20_percent(maven_copies, name):
+    """The same model on shifted dates and fewer accounts: nothing knows Maven's calendar."""
+    assert abs(maven_copies[name, "Q3"]) <= 0.20
+    # shifting every date by whole years changes nothing but the labels
+    assert maven_copies["shifted", "Q3"] == pytest.approx(maven_copies["original", "Q3"], abs=0.01)
+    assert maven_copies["shifted", "Q4"] == pytest.approx(maven_copies["original", "Q4"], abs=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss (+28%): deals created in Jul–Aug 2017 left open far more often than any "
+    "earlier cohort; the hazard by age (and stage/amount, absent here) cannot tell them apart",
+)
+@pytest.mark.parametrize("name", ["original", "shifted", "accounts70"])
+def test_maven_q4_forecast_within_20_percent(maven_copies, name):
+    assert abs(maven_copies[name, "Q4"]) <= 0.20
