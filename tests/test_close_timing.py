@@ -155,3 +155,48 @@ def test_hazard_glm_competing_risks_are_coherent():
     # over 90 days the fast line (hazard 0.15 per 10 days) closes 1 − 0.85^9 ≈ 0.77 of deals
     closed = inc.loc[0, "p_won_window"] + inc.loc[0, "p_lost_window"]
     assert closed == pytest.approx(1 - 0.85**9, abs=0.08)
+
+
+def test_stage_moves_let_an_early_deal_win_later():
+    """Early-stage deals never win directly: they move to 'late' (30% a bucket) or are lost
+    (10%); late deals win 20% and lose 10% a bucket.  Held in its stage an early deal would
+    never win; with the stage transitions P(won ever | late) = 0.2 / 0.3 = 2/3 and
+    P(won ever | early) = P(reach late) · 2/3 = 0.3 / 0.4 · 2/3 = 1/2."""
+    rng = np.random.default_rng(8)
+    opps, ev = [], []
+    for i in range(2500):
+        oid, day, stage = f"d{i}", int(rng.integers(0, 200)) * 10, "early"
+        opps.append({"opportunity_id": oid, "start_date": DAY0 + pd.Timedelta(days=day),
+                     "product_line": "x"})  # fmt: skip
+        ev.append({"opportunity_id": oid, "day": DAY0 + pd.Timedelta(days=day), "status": "open",
+                   "stage": stage, "amount": np.nan})  # fmt: skip
+        for _ in range(200):
+            u = rng.random()
+            if stage == "early":
+                outcome = "lost" if u < 0.1 else ("move" if u < 0.4 else None)
+            else:
+                outcome = "won" if u < 0.2 else ("lost" if u < 0.3 else None)
+            if outcome in ("won", "lost"):
+                ev.append({"opportunity_id": oid, "day": DAY0 + pd.Timedelta(days=day + 5),
+                           "status": outcome, "stage": outcome, "amount": np.nan})  # fmt: skip
+                break
+            day += 10
+            if outcome == "move":
+                stage = "late"
+                ev.append({"opportunity_id": oid, "day": DAY0 + pd.Timedelta(days=day),
+                           "status": "open", "stage": "late", "amount": np.nan})  # fmt: skip
+    events = SimpleNamespace(
+        opportunities=pd.DataFrame(opps), events=pd.DataFrame(ev), source="stage_history"
+    )
+    as_of = DAY0 + pd.Timedelta(days=2500)
+    m = fit_close_timing(events, as_of=as_of, bucket_days=10)
+    assert m.method == "hazard" and m.stages == ("early", "late")
+    assert m.transitions.loc["early", "late"] == pytest.approx(0.3 / 0.9, abs=0.03)
+    deals = pd.DataFrame({"opportunity_id": ["e", "l"], "age_days": [9, 9],
+                          "stage": ["early", "late"]})  # fmt: skip
+    inc = m.incidence(deals, start=as_of, end=as_of + pd.Timedelta(days=3650))
+    assert inc.loc[1, "p_won_ever"] == pytest.approx(2 / 3, abs=0.06)
+    assert inc.loc[0, "p_won_ever"] == pytest.approx(1 / 2, abs=0.06)
+    # held in its stage the early deal would (nearly) never win
+    held_w, _ = m.hazards(deals.iloc[:1])
+    assert held_w.max() < 0.02
