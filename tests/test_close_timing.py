@@ -16,6 +16,7 @@ from kamlib.forecast.close_timing import (
     close_histories,
     fit_close_timing,
     person_periods,
+    quarter_month,
     zombie_deals,
 )
 
@@ -200,3 +201,12 @@ def test_stage_moves_let_an_early_deal_win_later():
     # held in its stage the early deal would (nearly) never win
     held_w, _ = m.hazards(deals.iloc[:1])
     assert held_w.max() < 0.02
+
+
+def test_quarter_month_by_hand():
+    days = np.array(["2030-01-31", "2030-02-01", "2030-03-31", "2030-04-01", "2030-12-15"],
+                    dtype="datetime64[D]")  # fmt: skip
+    assert quarter_month(days).tolist() == [0, 1, 2, 0, 2]
+    # fiscal year from April: April, July, October and January open a quarter
+    assert quarter_month(days, fiscal_year_start_month=4).tolist() == [0, 1, 2, 0, 2]
+    assert quarter_month(days, fiscal_year_start_month=2).tolist() == [2, 0, 1, 2, 1]

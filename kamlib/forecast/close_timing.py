@@ -20,8 +20,10 @@ The cause-specific hazards h_won(k, x) and h_lost(k, x) of bucket k form a multi
 (open / won / lost) on the age bucket (one level per bucket up to the ``close_age_quantile``
 of closed deals' ages at close, one tail level beyond), the stage at the bucket's start (only
 when the data has stage history: without it the stage is today's, a look-ahead), the log
-amount (when at least 80% of the deals have one) and the product line (lines with at least
-``MIN_LINE_EVENTS`` events; the others pooled).  It is estimated as two binomial GLMs
+amount (when at least 80% of the deals have one), the product line (lines with at least
+``MIN_LINE_EVENTS`` events; the others pooled) and the calendar: the position of the bucket's
+first day in its fiscal quarter (month 1, 2 or 3 — quarter-end pushes; only when each
+position holds ``min_events`` closes; known in advance, so no look-ahead).  It is estimated as two binomial GLMs
 (statsmodels), won vs still open and lost vs still open — the Begg & Gray (1984)
 individualised regressions, consistent for the multinomial logit — on the distinct design
 rows with their counts.  Each age level also gets one pseudo-row at the overall hazard
@@ -223,6 +225,7 @@ class CloseTimingModel:
     amount_median: float = 1.0
     columns: tuple[str, ...] = ()
     transitions: pd.DataFrame | None = field(default=None, repr=False)
+    fiscal_year_start_month: int = 1
     coef_won: pd.Series | None = field(default=None, repr=False)
     coef_lost: pd.Series | None = field(default=None, repr=False)
     notes: tuple[str, ...] = ()
@@ -363,14 +366,32 @@ def _covariates(frame: pd.DataFrame, model: CloseTimingModel) -> dict[str, np.nd
     amount = np.where(np.isfinite(amount) & (amount > 0), amount, model.amount_median)
     # on a grid of 0.25 (a factor of about 1.28): the design rows then aggregate well
     log_amount = np.round(4.0 * np.log(amount / model.amount_median)) / 4.0
-    return {"stage": stage, "line": line, "log_amount": log_amount}
+    # the deal's start day: from the rows' bucket start, or as_of − age for open deals
+    if "bucket_start" in frame:
+        start = pd.to_datetime(frame["bucket_start"]).to_numpy(dtype="datetime64[D]") - (
+            frame["bucket"].to_numpy(dtype="int64") * model.bucket_days
+        ).astype("timedelta64[D]")
+    else:
+        age = pd.to_numeric(frame["age_days"], errors="coerce").fillna(0).to_numpy(dtype="int64")
+        start = np.datetime64(model.as_of.date(), "D") - age.astype("timedelta64[D]")
+    return {"stage": stage, "line": line, "log_amount": log_amount, "start": start}
+
+
+def quarter_month(days: np.ndarray, *, fiscal_year_start_month: int = 1) -> np.ndarray:
+    """Position of each day's month in its (fiscal) quarter: 0, 1 or 2."""
+    month = np.asarray(days, dtype="datetime64[M]").astype("int64") % 12  # 0 = January
+    return (month - (fiscal_year_start_month - 1)) % 3
 
 
 def _design_matrix(
     bucket: int | np.ndarray, base: dict[str, np.ndarray], model: CloseTimingModel
 ) -> np.ndarray:
     n = len(base["stage"])
-    b = np.minimum(np.broadcast_to(np.asarray(bucket), (n,)), model.tail_bucket)
+    raw = np.broadcast_to(np.asarray(bucket), (n,)).astype("int64")
+    b = np.minimum(raw, model.tail_bucket)
+    # the calendar position of the bucket's first day (never after as_of for a history row)
+    first_day = base["start"] + (raw * model.bucket_days).astype("timedelta64[D]")
+    qm = quarter_month(first_day, fiscal_year_start_month=model.fiscal_year_start_month)
     cols = []
     for c in model.columns:
         if c == "intercept":
@@ -383,6 +404,8 @@ def _design_matrix(
             cols.append((base["line"] == c[5:]).astype(float))
         elif c == "log_amount":
             cols.append(base["log_amount"])
+        elif c.startswith("quarter_month="):
+            cols.append((qm == int(c[14:])).astype(float))
         else:  # pragma: no cover - the columns are made by _columns
             raise DataValidationError(f"Unknown close-timing design column {c!r}; this is a bug.")
     return np.column_stack(cols) if cols else np.zeros((n, 0))
@@ -419,6 +442,8 @@ def fit_close_timing(
     min_events: int = 30,
     close_age_quantile: float = 0.99,
     covariates: bool = True,
+    calendar: bool = True,
+    fiscal_year_start_month: int = 1,
 ) -> CloseTimingModel:
     """Fit the close-timing model on the history known at ``as_of``.
 
@@ -435,6 +460,9 @@ def fit_close_timing(
     close_age_quantile
         Quantile of the closed deals' ages at close beyond which ages share one tail level
         (and beyond which an open deal is a zombie, :func:`zombie_deals`).
+    calendar, fiscal_year_start_month
+        Let the hazards depend on the month's position in the (fiscal) quarter (quarter-end
+        pushes), when each position holds at least ``min_events`` closes.
     covariates
         False: the life table by age only (cheaper; what the zombie rule needs when no deal
         is timed by the hazard model).
@@ -534,6 +562,12 @@ def fit_close_timing(
     columns += [f"line={ln}" for ln in (lines if len(lines) < events_by_line.size else lines[1:])]
     if use_amount:
         columns.append("log_amount")
+    if calendar:
+        first_day = rows["bucket_start"].to_numpy(dtype="datetime64[D]")
+        qm = quarter_month(first_day, fiscal_year_start_month=fiscal_year_start_month)
+        closes = np.bincount(qm[rows["event"].to_numpy() != OPEN], minlength=3)
+        if closes.min() >= min_events:  # every position seen closing deals
+            columns += ["quarter_month=1", "quarter_month=2"]
     if len(columns) == tail + 1:  # age only: the life table is the saturated model
         return CloseTimingModel(
             method="life_table",
@@ -545,7 +579,8 @@ def fit_close_timing(
         )  # fmt: skip
     model = CloseTimingModel(
         method="hazard", reason="", stages=stage_levels, lines=lines, use_amount=use_amount,
-        amount_median=median, columns=tuple(columns), notes=tuple(notes), **common,
+        amount_median=median, columns=tuple(columns), notes=tuple(notes),
+        fiscal_year_start_month=fiscal_year_start_month, **common,
     )  # fmt: skip
     base = _covariates(rows, model)
     x = _design_matrix(rows["bucket"].to_numpy(dtype="int64"), base, model)
@@ -580,6 +615,7 @@ def fit_close_timing(
         stages=stage_levels, lines=lines, use_amount=use_amount, amount_median=median,
         columns=tuple(columns), coef_won=coefs["won"], coef_lost=coefs["lost"],
         transitions=stage_transitions(rows, stage_levels) if use_stage else None,
+        fiscal_year_start_month=fiscal_year_start_month,
         notes=tuple(notes + fit_notes), **common,
     )  # fmt: skip
 

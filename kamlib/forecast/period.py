@@ -331,7 +331,7 @@ def forecast_period(
     timing_model = fit_close_timing(
         se, as_of=day, bucket_days=settings.timing_bucket_days,
         min_events=settings.timing_min_events, close_age_quantile=settings.zombie_age_quantile,
-        covariates=bool(wanted.any()),
+        covariates=bool(wanted.any()), fiscal_year_start_month=meth.fiscal_year_start_month,
     )  # fmt: skip
     by_hazard = wanted & (timing_model.method != "none")
     p_in = np.zeros(len(pipe))
