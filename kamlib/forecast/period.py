@@ -102,7 +102,8 @@ class PeriodForecast:
         calibrated win probability (display, ``category`` commit / best_case / pipeline,
         drivers); ``p_won_in_period`` is what the simulation draws: the chance the deal is
         won inside the period — p_win × p_in_period where the deal is timed by its expected
-        close date + slippage, the competing-risks cumulative incidence of "won" over the
+        close date + slippage (``timing`` = ``"expected_close+slippage"``; ``"cycle_times"``
+        when no deal closed before the as-of date to fit the hazard model), the competing-risks cumulative incidence of "won" over the
         period where it is timed by the hazard model (``timing`` = ``"hazard"``: losing is
         in it once, not twice), 0 for a zombie.  ``p_in_period`` is the chance it closes
         inside the period if it is won (hazard: incidence in the period / incidence ever).
@@ -114,6 +115,9 @@ class PeriodForecast:
     timing
         How each open stage is timed (:data:`TIMING_COLUMNS`): ``method`` ``"hazard"`` or
         ``"expected_close+slippage"``, by the median |slip| of the stage's won deals.
+    timing_method
+        ``"hazard"`` (every deal counted on is timed by the hazard model),
+        ``"expected_close+slippage"``, ``"cycle_times"`` (nothing closed yet) or ``"mixed"``.
     close_timing
         The close-timing (hazard) model.
     totals
@@ -540,6 +544,8 @@ def _timed(
     p_in = np.asarray(p_in, dtype=float).copy()
     timing = np.full(n, "expected_close+slippage", dtype=object)
     if n == 0 or model.method == "none":
+        # nothing closed yet: deals without a date fall back to the won cycle times (or close)
+        timing[pipe["expected_close_date"].isna().to_numpy()] = "cycle_times"
         return p_won, p_in, timing, np.zeros(n, dtype=bool), []
     inc = model.incidence(pipe, start=start, end=end)
     ever = inc["p_won_ever"].to_numpy(dtype=float)
@@ -567,8 +573,8 @@ def _timing_method(timing: pd.Series, model: CloseTimingModel, slippage: Any) ->
         return "expected_close+slippage" if usable or model.method == "none" else "hazard"
     if kinds == {"hazard"}:
         return "hazard"
-    if kinds == {"expected_close+slippage"}:
-        return "expected_close+slippage"
+    if len(kinds) == 1:  # "expected_close+slippage" or "cycle_times"
+        return str(kinds.pop())
     return "mixed"
 
 
