@@ -389,9 +389,11 @@ def _design_matrix(
     n = len(base["stage"])
     raw = np.broadcast_to(np.asarray(bucket), (n,)).astype("int64")
     b = np.minimum(raw, model.tail_bucket)
-    # the calendar position of the bucket's first day (never after as_of for a history row)
-    first_day = base["start"] + (raw * model.bucket_days).astype("timedelta64[D]")
-    qm = quarter_month(first_day, fiscal_year_start_month=model.fiscal_year_start_month)
+    if "quarter_month" in base:
+        qm = base["quarter_month"]
+    else:  # the calendar position of the bucket's first day (never after as_of in history)
+        first_day = base["start"] + (raw * model.bucket_days).astype("timedelta64[D]")
+        qm = quarter_month(first_day, fiscal_year_start_month=model.fiscal_year_start_month)
     cols = []
     for c in model.columns:
         if c == "intercept":
@@ -582,18 +584,48 @@ def fit_close_timing(
         amount_median=median, columns=tuple(columns), notes=tuple(notes),
         fiscal_year_start_month=fiscal_year_start_month, **common,
     )  # fmt: skip
+    # the distinct covariate patterns with their counts per outcome: the GLMs' rows
     base = _covariates(rows, model)
-    x = _design_matrix(rows["bucket"].to_numpy(dtype="int64"), base, model)
-    event = rows["event"].to_numpy(dtype="int64")
+    bucket = np.minimum(rows["bucket"].to_numpy(dtype="int64"), tail)
+    first_day = base["start"] + (rows["bucket"].to_numpy(dtype="int64") * b).astype(
+        "timedelta64[D]"
+    )
+    cells = (
+        pd.DataFrame(
+            {
+                "bucket": bucket,
+                "stage": base["stage"],
+                "line": base["line"],
+                "log_amount": base["log_amount"],
+                "quarter_month": quarter_month(
+                    first_day, fiscal_year_start_month=fiscal_year_start_month
+                ),
+                "event": rows["event"].to_numpy(dtype="int64"),
+                "weight": recency,
+            }
+        )
+        .groupby(["bucket", "stage", "line", "log_amount", "quarter_month", "event"], sort=True)[
+            "weight"
+        ]
+        .sum()
+        .reset_index()
+    )
+    x = _design_matrix(
+        cells["bucket"].to_numpy(dtype="int64"),
+        {c: cells[c].to_numpy() for c in ("stage", "line", "log_amount", "quarter_month")},
+        model,
+    )
+    event = cells["event"].to_numpy(dtype="int64")
+    weight = cells["weight"].to_numpy(dtype=float)
     coefs = {}
     fit_notes = []
     for name, code in (("won", WON), ("lost", LOST)):
         keep = (event == OPEN) | (event == code)
         y = (event[keep] == code).astype(float)
-        xs, ys, ws = _aggregate(x[keep], y, recency[keep])
+        xs, ys, ws = x[keep], y, weight[keep]
         # one pseudo-row per level (age, stage, line) at the overall hazard: a weak prior, so a
         # level with no event gets a hazard near 0 instead of a separated fit
-        h_all = float(np.average(y, weights=recency[keep]))
+        h_all = float(np.average(y, weights=ws))
         dummies = [i for i, c in enumerate(columns) if c != "log_amount"]
         prior = np.zeros((len(dummies), len(columns)))
         prior[:, 0] = 1.0
@@ -638,16 +670,6 @@ def stage_transitions(rows: pd.DataFrame, stages: tuple[str, ...]) -> pd.DataFra
     ok = (a >= 0) & (b >= 0)
     np.add.at(counts, (a[ok], b[ok]), 1.0)
     return pd.DataFrame(counts / counts.sum(axis=1, keepdims=True), index=levels, columns=levels)
-
-
-def _aggregate(
-    x: np.ndarray, y: np.ndarray, w: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (design row, outcome) pairs with their summed weights (the GLM's weights)."""
-    both = np.column_stack([x, y])
-    uniq, inverse = np.unique(both, axis=0, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=w, minlength=len(uniq))
-    return uniq[:, :-1], uniq[:, -1], sums
 
 
 def _fit_binomial(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, str]:
