@@ -1715,7 +1715,7 @@ class ForecastSettings:
     holdout_months: int = 6
     new_deal_periods: int = 8
     run_rate_months: int = 36
-    timing_bucket_days: int = 14
+    timing_bucket_days: int = 7
     timing_min_events: int = 30
     timing_max_slip_days: float = 90.0
     zombie_age_quantile: float = 0.99

@@ -17,8 +17,9 @@ the survivors).
 Model (:func:`fit_close_timing`)
 --------------------------------
 The cause-specific hazards h_won(k, x) and h_lost(k, x) of bucket k form a multinomial logit
-(open / won / lost) on the age bucket (one level per bucket up to the ``close_age_quantile``
-of closed deals' ages at close, one tail level beyond), the stage at the bucket's start (only
+(open / won / lost) on the age bucket (one level per bucket — or per few neighbouring
+buckets, at most ``MAX_AGE_LEVELS`` — up to the ``close_age_quantile`` of closed deals' ages
+at close, one tail level beyond), the stage at the bucket's start (only
 when the data has stage history: without it the stage is today's, a look-ahead), the log
 amount (when at least 80% of the deals have one), the product line (lines with at least
 ``MIN_LINE_EVENTS`` events; the others pooled) and the calendar: the position of the bucket's
@@ -63,6 +64,8 @@ from kamlib.errors import DataValidationError
 
 #: events (wins + losses) a product line needs for its own hazard terms
 MIN_LINE_EVENTS = 30
+#: most age levels of the hazard GLM (neighbouring buckets share a level beyond that)
+MAX_AGE_LEVELS = 20
 #: share of deals with an amount needed to use the log amount
 MIN_AMOUNT_SHARE = 0.8
 #: ridge penalty used when the plain maximum-likelihood fit fails
@@ -218,6 +221,7 @@ class CloseTimingModel:
     history_start: pd.Timestamp | None
     life_table: pd.DataFrame = field(repr=False)
     tail_bucket: int = 0
+    age_width: int = 1
     max_age: float = 0.0
     stages: tuple[str, ...] = ()
     lines: tuple[str, ...] = ()
@@ -394,12 +398,14 @@ def _design_matrix(
     else:  # the calendar position of the bucket's first day (never after as_of in history)
         first_day = base["start"] + (raw * model.bucket_days).astype("timedelta64[D]")
         qm = quarter_month(first_day, fiscal_year_start_month=model.fiscal_year_start_month)
+    w = model.age_width
+    level = np.where(b >= model.tail_bucket, -(-model.tail_bucket // w), b // w)
     cols = []
     for c in model.columns:
         if c == "intercept":
             cols.append(np.ones(n))
         elif c.startswith("age="):
-            cols.append((b == int(c[4:])).astype(float))
+            cols.append((level == int(c[4:])).astype(float))
         elif c.startswith("stage="):
             cols.append((base["stage"] == c[6:]).astype(float))
         elif c.startswith("line="):
@@ -440,7 +446,7 @@ def fit_close_timing(
     events: Any,
     *,
     as_of: str | pd.Timestamp,
-    bucket_days: int = 14,
+    bucket_days: int = 7,
     min_events: int = 30,
     close_age_quantile: float = 0.99,
     covariates: bool = True,
@@ -558,7 +564,11 @@ def fit_close_timing(
     amounts = pd.to_numeric(hist["amount"], errors="coerce")
     use_amount = bool((amounts > 0).mean() >= MIN_AMOUNT_SHARE)
     median = float(amounts[amounts > 0].median()) if (amounts > 0).any() else 1.0
-    columns = ["intercept", *(f"age={k}" for k in range(1, tail + 1))]
+    # one age level per bucket, or per few neighbouring buckets when there are many; the tail
+    # (older than nearly every closed deal) always has its own
+    width = -(-tail // MAX_AGE_LEVELS)
+    n_levels = -(-tail // width)
+    columns = ["intercept", *(f"age={k}" for k in range(1, n_levels + 1))]
     columns += [f"stage={s}" for s in stage_levels[1:]]
     # lines with too few events are pooled as the reference; when none is, the first line is
     columns += [f"line={ln}" for ln in (lines if len(lines) < events_by_line.size else lines[1:])]
@@ -570,7 +580,7 @@ def fit_close_timing(
         closes = np.bincount(qm[rows["event"].to_numpy() != OPEN], minlength=3)
         if closes.min() >= min_events:  # every position seen closing deals
             columns += ["quarter_month=1", "quarter_month=2"]
-    if len(columns) == tail + 1:  # age only: the life table is the saturated model
+    if len(columns) == n_levels + 1 and width == 1:  # age only: the life table is saturated
         return CloseTimingModel(
             method="life_table",
             reason=(
@@ -582,11 +592,12 @@ def fit_close_timing(
     model = CloseTimingModel(
         method="hazard", reason="", stages=stage_levels, lines=lines, use_amount=use_amount,
         amount_median=median, columns=tuple(columns), notes=tuple(notes),
-        fiscal_year_start_month=fiscal_year_start_month, **common,
+        fiscal_year_start_month=fiscal_year_start_month, age_width=width, **common,
     )  # fmt: skip
     # the distinct covariate patterns with their counts per outcome: the GLMs' rows
     base = _covariates(rows, model)
     bucket = np.minimum(rows["bucket"].to_numpy(dtype="int64"), tail)
+    bucket = np.where(bucket >= tail, tail, (bucket // width) * width)  # one per age level
     first_day = base["start"] + (rows["bucket"].to_numpy(dtype="int64") * b).astype(
         "timedelta64[D]"
     )
@@ -647,7 +658,7 @@ def fit_close_timing(
         stages=stage_levels, lines=lines, use_amount=use_amount, amount_median=median,
         columns=tuple(columns), coef_won=coefs["won"], coef_lost=coefs["lost"],
         transitions=stage_transitions(rows, stage_levels) if use_stage else None,
-        fiscal_year_start_month=fiscal_year_start_month,
+        fiscal_year_start_month=fiscal_year_start_month, age_width=width,
         notes=tuple(notes + fit_notes), **common,
     )  # fmt: skip
 
