@@ -17,21 +17,28 @@ the survivors).
 Model (:func:`fit_close_timing`)
 --------------------------------
 The cause-specific hazards h_won(k, x) and h_lost(k, x) of bucket k form a multinomial logit
-(open / won / lost) on the age bucket (one level per bucket — or per few neighbouring
-buckets, at most ``MAX_AGE_LEVELS`` — up to the ``close_age_quantile`` of closed deals' ages
-at close, one tail level beyond), the stage at the bucket's start (only
-when the data has stage history: without it the stage is today's, a look-ahead), the log
-amount (when at least 80% of the deals have one), the product line (lines with at least
-``MIN_LINE_EVENTS`` events; the others pooled) and the calendar: the position of the bucket's
-first day in its fiscal quarter (month 1, 2 or 3 — quarter-end pushes; only when each
-position holds ``min_events`` closes; known in advance, so no look-ahead).  It is estimated as two binomial GLMs
-(statsmodels), won vs still open and lost vs still open — the Begg & Gray (1984)
-individualised regressions, consistent for the multinomial logit — on the distinct design
-rows with their counts.  Each age level also gets one pseudo-row at the overall hazard
-(a weak prior, so an age with no event gets a hazard near 0 instead of a separated fit).
-With fewer than ``min_events`` wins (or losses) before ``as_of``, or no covariate but age,
-the nonparametric life table (Aalen–Johansen for a discrete time scale): h_won(k) =
-won_k / at_risk_k, h_lost(k) = lost_k / at_risk_k.
+(open / won / lost) on
+
+- the age bucket: one level per bucket (or per few neighbouring buckets, at most
+  ``MAX_AGE_LEVELS``) up to the ``close_age_quantile`` of closed deals' ages at close, one
+  tail level beyond;
+- the stage at the bucket's start, only when the data has stage history (without it the
+  stage is today's: a look-ahead); between buckets an open deal moves between stages by the
+  observed transition shares (:func:`stage_transitions`);
+- the log amount, when at least 80% of the deals have one;
+- the product line (lines with at least ``MIN_LINE_EVENTS`` events; the others pooled);
+- the calendar: the position of the bucket's first day in its fiscal quarter (month 1, 2 or
+  3: quarter-end pushes), when each position holds ``min_events`` closes; known in advance,
+  so no look-ahead.
+
+It is estimated as two binomial GLMs (statsmodels), won vs still open and lost vs still
+open — the Begg & Gray (1984) individualised regressions, consistent for the multinomial
+logit — on the distinct covariate cells with their counts.  Each level (age, stage, line,
+quarter month) also gets one pseudo-row at the overall hazard (a weak prior, so a level with
+no event gets a hazard near 0 instead of a separated fit).  With fewer than ``min_events``
+wins (or losses) before ``as_of``, or no covariate but age, the nonparametric life table
+(Aalen–Johansen for a discrete time scale): h_won(k) = won_k / at_risk_k, h_lost(k) =
+lost_k / at_risk_k.
 
 statsmodels, not lifelines: lifelines pins pandas < 3, and the pandas downgrade it forces
 breaks kamlib (pinned to pandas 3).
@@ -481,7 +488,8 @@ def fit_close_timing(
 
     Examples
     --------
-    >>> m = fit_close_timing(stage_events(load("data/demo.duckdb")), as_of="2026-06-30")  # doctest: +SKIP
+    >>> se = stage_events(load("data/demo.duckdb"))  # doctest: +SKIP
+    >>> m = fit_close_timing(se, as_of="2026-06-30")  # doctest: +SKIP
     >>> m.incidence(pipe, start="2026-07-01", end="2026-09-30")  # doctest: +SKIP
     """
     if int(bucket_days) < 1:

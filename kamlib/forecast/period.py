@@ -103,9 +103,10 @@ class PeriodForecast:
         drivers); ``p_won_in_period`` is what the simulation draws: the chance the deal is
         won inside the period — p_win × p_in_period where the deal is timed by its expected
         close date + slippage (``timing`` = ``"expected_close+slippage"``; ``"cycle_times"``
-        when no deal closed before the as-of date to fit the hazard model), the competing-risks cumulative incidence of "won" over the
-        period where it is timed by the hazard model (``timing`` = ``"hazard"``: losing is
-        in it once, not twice), 0 for a zombie.  ``p_in_period`` is the chance it closes
+        when no deal closed before the as-of date to fit the hazard model), the
+        competing-risks cumulative incidence of "won" over the period where it is timed by
+        the hazard model (``timing`` = ``"hazard"``: losing is in it once, not twice), 0 for
+        a zombie (``timing`` = ``"zombie"``).  ``p_in_period`` is the chance it closes
         inside the period if it is won (hazard: incidence in the period / incidence ever).
         ``expected_value`` = amount × p_won_in_period.
     zombies
