@@ -158,11 +158,9 @@ def test_hazard_glm_competing_risks_are_coherent():
     assert closed == pytest.approx(1 - 0.85**9, abs=0.08)
 
 
-def test_stage_moves_let_an_early_deal_win_later():
-    """Early-stage deals never win directly: they move to 'late' (30% a bucket) or are lost
-    (10%); late deals win 20% and lose 10% a bucket.  Held in its stage an early deal would
-    never win; with the stage transitions P(won ever | late) = 0.2 / 0.3 = 2/3 and
-    P(won ever | early) = P(reach late) · 2/3 = 0.3 / 0.4 · 2/3 = 1/2."""
+def _two_stage_events() -> SimpleNamespace:
+    """Early deals move to 'late' (30% a bucket of 10 days) or are lost (10%); late deals win
+    (20%) or are lost (10%); stage history, seeded."""
     rng = np.random.default_rng(8)
     opps, ev = [], []
     for i in range(2500):
@@ -186,9 +184,17 @@ def test_stage_moves_let_an_early_deal_win_later():
                 stage = "late"
                 ev.append({"opportunity_id": oid, "day": DAY0 + pd.Timedelta(days=day),
                            "status": "open", "stage": "late", "amount": np.nan})  # fmt: skip
-    events = SimpleNamespace(
+    return SimpleNamespace(
         opportunities=pd.DataFrame(opps), events=pd.DataFrame(ev), source="stage_history"
     )
+
+
+def test_stage_moves_let_an_early_deal_win_later():
+    """Early-stage deals never win directly: they move to 'late' (30% a bucket) or are lost
+    (10%); late deals win 20% and lose 10% a bucket.  Held in its stage an early deal would
+    never win; with the stage transitions P(won ever | late) = 0.2 / 0.3 = 2/3 and
+    P(won ever | early) = P(reach late) · 2/3 = 0.3 / 0.4 · 2/3 = 1/2."""
+    events = _two_stage_events()
     as_of = DAY0 + pd.Timedelta(days=2500)
     m = fit_close_timing(events, as_of=as_of, bucket_days=10)
     assert m.method == "hazard" and m.stages == ("early", "late")
@@ -210,3 +216,15 @@ def test_quarter_month_by_hand():
     # fiscal year from April: April, July, October and January open a quarter
     assert quarter_month(days, fiscal_year_start_month=4).tolist() == [0, 1, 2, 0, 2]
     assert quarter_month(days, fiscal_year_start_month=2).tolist() == [2, 0, 1, 2, 1]
+
+
+def test_an_unseen_stage_is_spread_like_the_history():
+    m = fit_close_timing(_two_stage_events(), as_of=DAY0 + pd.Timedelta(days=2500), bucket_days=10)
+    shares = m.stage_shares.reindex(["early", "late"]).to_numpy()
+    deals = pd.DataFrame({"opportunity_id": ["e", "l", "u"], "age_days": [9, 9, 9],
+                          "stage": ["early", "late", "renamed"]})  # fmt: skip
+    as_of = m.as_of
+    inc = m.incidence(deals, start=as_of, end=as_of + pd.Timedelta(days=3650))
+    assert inc.loc[2, "p_won_ever"] == pytest.approx(
+        shares[0] * inc.loc[0, "p_won_ever"] + shares[1] * inc.loc[1, "p_won_ever"]
+    )

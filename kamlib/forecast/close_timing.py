@@ -236,6 +236,7 @@ class CloseTimingModel:
     amount_median: float = 1.0
     columns: tuple[str, ...] = ()
     transitions: pd.DataFrame | None = field(default=None, repr=False)
+    stage_shares: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"), repr=False)
     fiscal_year_start_month: int = 1
     coef_won: pd.Series | None = field(default=None, repr=False)
     coef_lost: pd.Series | None = field(default=None, repr=False)
@@ -304,7 +305,8 @@ class CloseTimingModel:
             dist = np.zeros((n, len(levels)))
             known = np.isin(now, levels)
             dist[known, [levels.index(s) for s in now[known]]] = 1.0
-            dist[~known, 0] = 1.0
+            # a stage the model has not seen: spread like the history's deal-buckets
+            dist[~known] = self.stage_shares.reindex(levels).fillna(0.0).to_numpy()
             trans = self.transitions.loc[levels, levels].to_numpy(dtype=float)
         else:
             h1, h2 = self.hazards(deals)
@@ -666,6 +668,7 @@ def fit_close_timing(
         stages=stage_levels, lines=lines, use_amount=use_amount, amount_median=median,
         columns=tuple(columns), coef_won=coefs["won"], coef_lost=coefs["lost"],
         transitions=stage_transitions(rows, stage_levels) if use_stage else None,
+        stage_shares=rows["stage"].astype("str").value_counts(normalize=True),
         fiscal_year_start_month=fiscal_year_start_month, age_width=width,
         notes=tuple(notes + fit_notes), **common,
     )  # fmt: skip
