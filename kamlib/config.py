@@ -1955,7 +1955,11 @@ class ForecastSettings:
     ``commit`` and ``best_case`` are win-probability thresholds of the forecast categories
     (commit ≥ commit; best case ≥ best_case; the rest is pipeline).  ``min_closed_deals``
     and ``min_per_outcome`` say how much history the win-probability model needs; with less
-    it falls back to empirical stage win rates.
+    it falls back to empirical stage win rates.  ``timing_*`` and ``zombie_*`` set the
+    close-timing model (:mod:`kamlib.forecast.close_timing`): age bucket length, events needed
+    for the hazard GLM (else the life table), the median |slip| of a stage's won deals above
+    which its deals are timed by the hazard model instead of expected close + slippage, and
+    the zombie limits (age quantile of closed deals, P(ever closes)).
     """
 
     simulations: int = 10_000
@@ -1971,6 +1975,11 @@ class ForecastSettings:
     holdout_months: int = 6
     new_deal_periods: int = 8
     run_rate_months: int = 36
+    timing_bucket_days: int = 7
+    timing_min_events: int = 30
+    timing_max_slip_days: float = 90.0
+    zombie_age_quantile: float = 0.99
+    zombie_min_close_probability: float = 0.02
 
 
 def parse_forecast(raw: Any, *, source: str = "<memory>") -> ForecastSettings:
@@ -2001,12 +2010,19 @@ def parse_forecast(raw: Any, *, source: str = "<memory>") -> ForecastSettings:
         "holdout_months": (1, 60, True),
         "new_deal_periods": (0, 40, True),
         "run_rate_months": (12, 240, True),
+        "timing_bucket_days": (1, 366, True),
+        "timing_min_events": (1, 10**9, True),
+        "timing_max_slip_days": (0.0, 3660.0, False),
+        "zombie_age_quantile": (0.5, 1.0, False),
+        "zombie_min_close_probability": (0.0, 1.0, False),
     }
     values: dict[str, Any] = {}
     for key, value in raw.items():
         lo, hi, whole = limits[key]
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
+        ok = (
+            ok and math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
+        )
         if not ok:
             kind = "a whole number" if whole else "a number"
             raise ConfigError(

@@ -30,6 +30,7 @@ from kamlib.forecast import (
     simulate_wins,
 )
 from kamlib.forecast import simulation as simulation_module
+from kamlib.forecast.period import ZOMBIE_COLUMNS
 
 AS_OF = "2026-06-30"
 PERIOD = "2026-Q3"
@@ -289,15 +290,22 @@ def test_forecast_adds_up(forecast):
     t = forecast.total
     assert np.isfinite(forecast.groups[["p10", "p50", "p90", "expected"]].to_numpy()).all()
     assert t["p10"] <= t["p50"] <= t["p90"]
-    # expected = closed + Σ amount × p_win × p_in_period + new deals (within sampling error)
+    # expected = closed + Σ amount × p_won_in_period + new deals (within sampling error)
     d = forecast.deals
-    exact = t["closed_to_date"] + (d["amount"] * d["p_win"] * d["p_in_period"]).sum()
+    exact = t["closed_to_date"] + (d["amount"] * d["p_won_in_period"]).sum()
     exact += t["new_deals_expected"]
     assert t["expected"] == pytest.approx(exact, rel=0.03)
     teams = forecast.groups[forecast.groups["dimension"] == "team"]
     assert teams["pipeline_expected"].sum() == pytest.approx(t["pipeline_expected"])
     assert set(forecast.categories["category"]) == {"commit", "best_case", "pipeline"}
     assert forecast.categories["deals"].sum() == len(d)
+    # timed by the expected close date: p_won_in_period is p_win × p_in_period
+    by_date = d["timing"] == "expected_close+slippage"
+    assert by_date.any()
+    np.testing.assert_allclose(
+        d.loc[by_date, "p_won_in_period"], d.loc[by_date, "p_win"] * d.loc[by_date, "p_in_period"]
+    )
+    assert (d.loc[d["timing"] == "zombie", "p_won_in_period"] == 0).all()
     summary = forecast.summary()
     json.dumps(summary)
     assert summary["period"] == PERIOD and summary["as_of"] == AS_OF
@@ -515,8 +523,20 @@ def test_maven_forecast_does_not_peek_at_later_amounts(maven, shared_data):
     # every open deal's amount is imputed: none is the close value it got later
     assert len(later) and later["amount_imputed"].all()
     assert any("carry today's amount" in n for n in fc.notes)
-    # no expected close dates: timing comes from the cycle times of won deals
-    assert any("cycle times" in n for n in fc.notes)
+    # no expected close dates: timing comes from the competing-risks hazard model, the deals
+    # still open at the as-of date censored
+    assert fc.timing_method == "hazard" and fc.summary()["timing_method"] == "hazard"
+    assert fc.close_timing is not None and fc.close_timing.n_censored == len(fc.deals)
+    assert any("close timing of" in n for n in fc.notes)
+    assert not any("cycle times" in n for n in fc.notes)
+    # zombies: older than 99% of the deals that ever closed, not counted on
+    z = fc.zombies
+    assert list(z.columns) == list(ZOMBIE_COLUMNS) and len(z) > 0
+    assert fc.summary()["zombie_deals"] == len(z)
+    assert fc.summary()["zombie_amount"] == pytest.approx(z["amount"].sum(), abs=0.01)
+    assert (z["age_days"] > fc.close_timing.close_age_limit).all()
+    assert (deals.loc[z["opportunity_id"], "p_won_in_period"] == 0).all()
+    assert any("zombie deals" in n for n in fc.notes)
     assert fc.model.method == "logit" and "log_amount" not in fc.model.coefficients.index
     # no look-ahead: the model learnt only from deals closed by the as-of date
     closed_by = raw[
@@ -524,3 +544,165 @@ def test_maven_forecast_does_not_peek_at_later_amounts(maven, shared_data):
         & (pd.to_datetime(raw["close_date"]) <= "2017-06-30")
     ]
     assert 0 < fc.model.n_closed <= len(closed_by)
+
+
+# -- no look-ahead: rewriting everything after the as-of date leaves the forecast unchanged -------
+def _rewrite_after(data, day: str, seed: int):
+    """A copy of ``data`` whose future (after ``day``) is different: deals closed later get the
+    other outcome, another date and amount; deals never closed are won later; new deals are
+    created and won later; every contact's support (a history-less value) changes; orders are
+    added later.  Nothing on or before ``day`` changes."""
+    from kamlib.data.kamdata import KamData
+
+    rng = np.random.default_rng(seed)
+    cut = pd.Timestamp(day)
+    tables = {name: data[name] for name in data.tables}
+    opps = tables["opportunities"].copy()
+    created = opps["created_date"] <= cut
+    later = created & opps["closed_date"].notna() & (opps["closed_date"] > cut)
+    status = opps["status"].astype("str")
+    flipped = status.map({"won": "lost", "lost": "won"})
+    opps.loc[later, "status"] = flipped[later]
+    opps.loc[later, "stage"] = flipped[later]
+    days = pd.to_timedelta(rng.integers(1, 90, len(opps)), unit="D")
+    opps.loc[later, "closed_date"] = cut + days[later.to_numpy()]
+    opps.loc[later, "amount"] = (opps.loc[later, "amount"].fillna(1000.0) * 1.7).round()
+    never = created & opps["closed_date"].isna()
+    won_now = never & (rng.random(len(opps)) < 0.5)
+    opps.loc[won_now, "status"] = "won"
+    opps.loc[won_now, "stage"] = "won"
+    opps.loc[won_now, "closed_date"] = cut + days[won_now.to_numpy()]
+    opps.loc[won_now, "amount"] = 5000.0
+    new = opps.sample(50, random_state=seed).copy()
+    new["opportunity_id"] = [f"FUTURE-{i}" for i in range(len(new))]
+    new["created_date"] = cut + pd.Timedelta(days=3)
+    new["closed_date"] = cut + pd.Timedelta(days=20)
+    new["status"] = "won"
+    new["stage"] = "won"
+    new["amount"] = 1e6
+    tables["opportunities"] = pd.concat([opps, new], ignore_index=True)
+    changed = set(opps.loc[later | won_now, "opportunity_id"])
+    if "stage_history" in tables:
+        sh = tables["stage_history"]
+        after = sh["entered_at"] >= cut + pd.Timedelta(days=1)  # timestamps: the day counts
+        keep = ~(sh["opportunity_id"].isin(changed) & after)
+        final = tables["opportunities"]
+        final = final[final["opportunity_id"].isin(changed | set(new["opportunity_id"]))]
+        add = pd.DataFrame(
+            {
+                "opportunity_id": final["opportunity_id"].to_numpy(),
+                "stage": final["stage"].astype("str").to_numpy(),
+                "entered_at": pd.to_datetime(final["closed_date"]).to_numpy(),
+                "amount": final["amount"].to_numpy(),
+                "expected_close_date": pd.to_datetime(final["closed_date"]).to_numpy(),
+            }
+        )
+        tables["stage_history"] = pd.concat([sh[keep], add.astype(sh.dtypes.to_dict())])
+    if "contacts" in tables:
+        tables["contacts"] = tables["contacts"].assign(support=2)
+    if "orders" in tables:
+        o = tables["orders"]
+        extra = o.sample(min(100, len(o)), random_state=seed).copy()
+        extra["order_id"] = [f"FUTURE-{i}" for i in range(len(extra))]
+        extra["order_date"] = cut + pd.Timedelta(days=5)
+        tables["orders"] = pd.concat([o, extra], ignore_index=True)
+    return KamData(tables, snapshot=data.snapshot)
+
+
+def _same_forecast(data, day: str, period: str) -> None:
+    other = _rewrite_after(data, day, seed=5)
+    assert len(other.opportunities) > len(data.opportunities)  # the future did change
+    a = forecast_period(data, as_of=day, period=period, simulations=500, seed=3, run_rate=False)
+    b = forecast_period(other, as_of=day, period=period, simulations=500, seed=3, run_rate=False)
+    assert np.array_equal(a.totals, b.totals)
+    for key in ("p10", "p50", "p90", "zombie_deals", "zombie_amount", "timing_method"):
+        assert a.summary()[key] == b.summary()[key]
+    pd.testing.assert_frame_equal(a.deals, b.deals)
+    assert a.model.method == b.model.method
+    if a.model.coefficients is not None:
+        pd.testing.assert_series_equal(a.model.coefficients, b.model.coefficients)
+
+
+def test_forecast_does_not_look_ahead_on_the_demo(demo):
+    _same_forecast(demo, "2026-03-31", "2026-Q2")
+
+
+def test_forecast_does_not_look_ahead_on_maven(maven):
+    _same_forecast(maven, "2017-06-30", "2017-Q3")
+
+
+# -- targets on Maven copies: dates shifted by whole years, 70% of the accounts ------------------
+def _maven_copy(shared_data, dest, *, years: int = 0, keep_share: float = 1.0, seed: int = 11):
+    """The Maven CSVs in ``dest``: dates shifted by ``years``, or a seeded share of the
+    accounts kept (deals without an account sampled at the same rate); returns the pipeline."""
+    import shutil
+
+    src = shared_data / "maven-crm"
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in src.glob("*.csv"):
+        shutil.copy(f, dest / f.name)
+    p = pd.read_csv(src / "sales_pipeline.csv", dtype=str, keep_default_na=False)
+    if years:
+        for col in ("engage_date", "close_date"):
+            day = pd.to_datetime(p[col].replace("", None))
+            p[col] = (day + pd.DateOffset(years=years)).dt.strftime("%Y-%m-%d").fillna("")
+    if keep_share < 1:
+        rng = np.random.default_rng(seed)
+        accounts = sorted(set(p["account"]) - {""})
+        kept = set(rng.choice(accounts, round(keep_share * len(accounts)), replace=False))
+        blank = (p["account"] == "").to_numpy() & (rng.random(len(p)) < keep_share)
+        p = p[p["account"].isin(kept).to_numpy() | blank]
+    p.to_csv(dest / "sales_pipeline.csv", index=False)
+    return p
+
+
+def _won_between(pipeline: pd.DataFrame, start: str, end: str) -> float:
+    won = pipeline[pipeline["deal_stage"] == "Won"]
+    day = pd.to_datetime(won["close_date"])
+    return float(pd.to_numeric(won["close_value"])[(day >= start) & (day <= end)].sum())
+
+
+@pytest.fixture(scope="module")
+def maven_copies(shared_data, tmp_path_factory):
+    """P50 / actual − 1 of Q3 (as of 06-30) and Q4 (as of 09-30) 2017 on three copies."""
+    from kamlib.data import import_files, load
+
+    errors = {}
+    for name, years, share in (("original", 0, 1.0), ("shifted", 3, 1.0), ("accounts70", 0, 0.7)):
+        dest = tmp_path_factory.mktemp(f"maven-{name}")
+        raw = _maven_copy(shared_data, dest / "csv", years=years, keep_share=share)
+        import_files([dest / "csv"], store=dest / "m.duckdb", preset="maven-crm", now="2031-01-01")
+        data = load(dest / "m.duckdb")
+        y = 2017 + years
+        for q, as_of, start, end in (
+            ("Q3", "06-30", "07-01", "09-30"),
+            ("Q4", "09-30", "10-01", "12-31"),
+        ):
+            fc = forecast_period(
+                data, as_of=f"{y}-{as_of}", period=f"{y}-{q}", simulations=1000, seed=2026,
+                run_rate=False,
+            )  # fmt: skip
+            actual = _won_between(raw, f"{y}-{start}", f"{y}-{end}")
+            errors[name, q] = fc.summary()["p50"] / actual - 1
+    return errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["original", "shifted", "accounts70"])
+def test_maven_q3_forecast_within_20_percent(maven_copies, name):
+    """The same model on shifted dates and fewer accounts: nothing knows Maven's calendar."""
+    assert abs(maven_copies[name, "Q3"]) <= 0.20
+    # shifting every date by whole years changes nothing but the labels
+    assert maven_copies["shifted", "Q3"] == pytest.approx(maven_copies["original", "Q3"], abs=0.01)
+    assert maven_copies["shifted", "Q4"] == pytest.approx(maven_copies["original", "Q4"], abs=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="known miss (+24%): deals created in Jul–Aug 2017 left open far more often than any "
+    "earlier cohort; the hazard by age (and stage/amount, absent here) cannot tell them apart",
+)
+@pytest.mark.parametrize("name", ["original", "shifted", "accounts70"])
+def test_maven_q4_forecast_within_20_percent(maven_copies, name):
+    assert abs(maven_copies[name, "Q4"]) <= 0.20

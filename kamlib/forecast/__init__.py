@@ -3,6 +3,8 @@ gap to target and back-tests.
 
 - :mod:`kamlib.forecast.win_probability` — calibrated P(win) of open deals (logistic model on
   pipeline snapshots, stage-rate fall-back), drivers, hold-out AUC / Brier / reliability.
+- :mod:`kamlib.forecast.close_timing` — when open deals close: a competing-risks (won /
+  lost) discrete-time hazard model with censoring; zombie deals.
 - :mod:`kamlib.forecast.simulation` — the Monte Carlo engine (chunked, seeded).
 - :mod:`kamlib.forecast.period` — :func:`forecast_period`: bookings P10 / P50 / P90 of a
   period by team, owner, product line (and tier), closed to date, forecast categories.
@@ -16,6 +18,7 @@ All functions are pure (data in, frames and result objects out) and take an expl
 """
 
 from kamlib.forecast.backtest import BacktestResult, backtest_forecast
+from kamlib.forecast.close_timing import CloseTimingModel, fit_close_timing, zombie_deals
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
 from kamlib.forecast.period import PeriodForecast, categorise, forecast_period, period_probability
 from kamlib.forecast.report import (
@@ -29,6 +32,7 @@ from kamlib.forecast.win_probability import (
     WinProbabilityEvaluation,
     WinProbabilityModel,
     auc_score,
+    current_values_known,
     deal_features,
     evaluate_win_probability,
     fit_win_probability,
@@ -39,6 +43,7 @@ from kamlib.forecast.win_probability import (
 
 __all__ = [
     "BacktestResult",
+    "CloseTimingModel",
     "PeriodForecast",
     "PipelineForecastReport",
     "RunRateForecast",
@@ -48,11 +53,13 @@ __all__ = [
     "auc_score",
     "backtest_forecast",
     "categorise",
+    "current_values_known",
     "deal_features",
     "default_forecast_period",
     "deals_to_close_gap",
     "evaluate_win_probability",
     "exact_moments",
+    "fit_close_timing",
     "fit_win_probability",
     "forecast_period",
     "gap_to_target",
@@ -63,4 +70,5 @@ __all__ = [
     "simulate_wins",
     "snapshot_dates",
     "stage_win_rates",
+    "zombie_deals",
 ]

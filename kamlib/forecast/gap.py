@@ -159,7 +159,7 @@ def deals_to_close_gap(
     """The open deals that would close the gap, most promising first.
 
     Deals of the group that can close inside the period (``p_in_period`` > 0) are ranked by
-    expected value (amount × p_win × p_in_period), then probability.  ``cumulative_amount``
+    expected value (amount × p_won_in_period), then probability.  ``cumulative_amount``
     adds up their full amounts; ``closes_gap`` marks the deals needed, if they were all won,
     to cover what remains after the closed-to-date amount and the expected new deals
     (``target`` None or NaN: nothing is marked).

@@ -5,10 +5,16 @@ inside the period (the ``bookings`` measure of the OGSM targets).  It has three 
 
 1. ``closed_to_date`` — deals already won in the period on or before the as-of date;
 2. ``pipeline`` — each open deal at the as-of date (:func:`kamlib.pipeline.pipeline_as_of`)
-   wins with its probability (:mod:`kamlib.forecast.win_probability`) and closes at its
+   is won inside the period with probability ``p_won_in_period``: its win probability
+   (:mod:`kamlib.forecast.win_probability`) × the chance it closes inside the period at its
    expected close date plus a slippage draw (:func:`kamlib.pipeline.close_date_slippage`,
-   won deals of its stage); it counts when it is won inside the period
-   (:func:`period_probability`);
+   won deals of its stage; :func:`period_probability`) — or, where the deal has no expected
+   close date or its stage's won deals slipped by more than ``timing_max_slip_days``
+   (median |slip|, :func:`stage_timing`), the competing-risks cumulative incidence of "won"
+   over the period (:mod:`kamlib.forecast.close_timing`), which already contains the chance
+   of losing first.  Zombies (older than the ``zombie_age_quantile`` of the closed deals'
+   ages at close, or P(ever closes) below ``zombie_min_close_probability``) count 0 and are
+   listed in ``PeriodForecast.zombies``;
 3. ``new_deals`` — deals created after the as-of date and won inside the period: in each of
    the last ``new_deal_periods`` periods, the bookings of deals created after the same
    point of that period; every trial draws one of those periods (a bootstrap).
@@ -21,18 +27,22 @@ Fall-backs (each recorded in ``PeriodForecast.notes``)
 - open deal without an amount (the Maven export: open deals have none): the median won
   amount of its product line before the as-of date (of all lines when the line has fewer
   than 5 wins); ``amount_imputed`` flags it;
-- open deal without an expected close date, or no slippage can be measured: the chance to
-  close inside the period comes from the cycle times (created → won) of won deals, given
-  the deal's age;
+- open deal without an expected close date: the close-timing hazard model (above); with no
+  deal closed before the as-of date to fit it, the cycle times (created → won) of won deals
+  given the deal's age, as when no slippage can be measured;
 - no stage history (the Maven export): the amounts of deals closed after the as-of date
   are today's closing values, unknown on the as-of date — treated as missing (imputed as
-  above), so a back-test does not peek at the outcome;
+  above), so a back-test does not peek at the outcome; likewise the stage of every open deal
+  is ``"unknown"`` unless the as-of date is the data's last day (today's stage of a deal
+  still open, and "unknown" for one closed later, would tell which deals close);
 - the weighted-pipeline baseline counts deals without an expected close date as closing
   inside the period;
 - a deal past its expected close date beyond every observed slip: it closes after the
   as-of date like the positive slips of its stage;
 - no won deal at all: every open deal is assumed to close inside the period (said so);
-- no open deal / no history: the parts are zero — never NaN.
+- no open deal / no history: the parts are zero — never NaN;
+- deals not yet created: periods that began before the first recorded close are not used
+  (their bookings are incomplete: an export that records outcomes from some day on).
 """
 
 from __future__ import annotations
@@ -45,10 +55,12 @@ import pandas as pd
 
 from kamlib.config import Methodology
 from kamlib.errors import DataValidationError
+from kamlib.forecast.close_timing import CloseTimingModel, fit_close_timing, zombie_deals
 from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
 from kamlib.forecast.simulation import simulate_matrix
 from kamlib.forecast.win_probability import (
     WinProbabilityModel,
+    current_values_known,
     deal_features,
     fit_win_probability,
     forecast_settings,
@@ -68,8 +80,15 @@ DEAL_COLUMNS = (
     "opportunity_id", "account_id", "name", "owner", "team", "product_line", "tier", "stage",
     "amount", "amount_imputed", "expected_close_date", "is_past_due", "days_in_stage",
     "p_win", "p_in_period", "expected_value", "stage_probability", "category",
-    "drivers_up", "drivers_down",
+    "drivers_up", "drivers_down", "age_days", "p_won_in_period", "timing",
 )  # fmt: skip
+#: columns of ``PeriodForecast.zombies``
+ZOMBIE_COLUMNS = (
+    "opportunity_id", "account_id", "owner", "team", "stage", "amount", "amount_imputed",
+    "age_days",
+)  # fmt: skip
+#: columns of ``PeriodForecast.timing``
+TIMING_COLUMNS = ("stage", "deals", "median_abs_slip_days", "method")
 
 
 @dataclass(frozen=True)
@@ -79,10 +98,29 @@ class PeriodForecast:
     Attributes
     ----------
     deals
-        The open pipeline, one row per deal: :data:`DEAL_COLUMNS` (``p_win`` the win
-        probability, ``p_in_period`` the chance it closes inside the period if won,
-        ``expected_value`` = amount × p_win × p_in_period, ``category`` commit / best_case /
-        pipeline, drivers of the probability).
+        The open pipeline, one row per deal: :data:`DEAL_COLUMNS`.  ``p_win`` is the
+        calibrated win probability (display, ``category`` commit / best_case / pipeline,
+        drivers); ``p_won_in_period`` is what the simulation draws: the chance the deal is
+        won inside the period — p_win × p_in_period where the deal is timed by its expected
+        close date + slippage (``timing`` = ``"expected_close+slippage"``; ``"cycle_times"``
+        when no deal closed before the as-of date to fit the hazard model), the
+        competing-risks cumulative incidence of "won" over the period where it is timed by
+        the hazard model (``timing`` = ``"hazard"``: losing is in it once, not twice), 0 for
+        a zombie (``timing`` = ``"zombie"``).  ``p_in_period`` is the chance it closes
+        inside the period if it is won (hazard: incidence in the period / incidence ever).
+        ``expected_value`` = amount × p_won_in_period.
+    zombies
+        Open deals the forecast does not count on (:data:`ZOMBIE_COLUMNS`): older than the
+        ``zombie_age_quantile`` of closed deals' ages at close, or unlikely ever to close
+        (:func:`kamlib.forecast.close_timing.zombie_deals`).
+    timing
+        How each open stage is timed (:data:`TIMING_COLUMNS`): ``method`` ``"hazard"`` or
+        ``"expected_close+slippage"``, by the median |slip| of the stage's won deals.
+    timing_method
+        ``"hazard"`` (every deal counted on is timed by the hazard model),
+        ``"expected_close+slippage"``, ``"cycle_times"`` (nothing closed yet) or ``"mixed"``.
+    close_timing
+        The close-timing (hazard) model.
     totals
         Simulated bookings of the period per trial (closed to date included).
     groups
@@ -115,6 +153,14 @@ class PeriodForecast:
     run_rate: RunRateForecast | None = field(repr=False)
     notes: tuple[str, ...] = ()
     slippage_note: str = ""
+    zombies: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(ZOMBIE_COLUMNS)), repr=False
+    )
+    timing: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(TIMING_COLUMNS)), repr=False
+    )
+    timing_method: str = "expected_close+slippage"
+    close_timing: CloseTimingModel | None = field(default=None, repr=False)
 
     @property
     def total(self) -> pd.Series:
@@ -151,6 +197,9 @@ class PeriodForecast:
             "seed": self.seed,
             "win_model": self.model.method,
             "win_model_reason": self.model.reason,
+            "timing_method": self.timing_method,
+            "zombie_deals": int(len(self.zombies)),
+            "zombie_amount": _num(self.zombies["amount"].astype("float64").sum()),
             "notes": list(self.notes),
         }
         if self.run_rate is not None:
@@ -254,13 +303,17 @@ def forecast_period(
     if day > end:  # the period is over: nothing still open can land in it
         pipe = pipe.iloc[:0]
     pipe = _without_later_amounts(pipe, data, day)
+    use_contacts = current_values_known(data, day)
+    pipe = _without_later_stages(pipe, known=use_contacts)
     if pipe.attrs.get("amounts_hidden"):
         notes.append(
             f"{pipe.attrs['amounts_hidden']} deals closed after the as-of date carry today's "
             "amount (the data has no stage history): treated as unknown then"
         )
     pipe = deal_features(pipe, view)
-    model = fit_win_probability(panel, as_of=day, open_deals=pipe, methodology=meth)
+    model = fit_win_probability(
+        panel, as_of=day, open_deals=pipe, methodology=meth, use_contacts=use_contacts
+    )
     if model.method != "logit":
         notes.append(f"win probability: {model.reason}")
     opps = view.opportunities
@@ -277,15 +330,33 @@ def forecast_period(
             "as-of date to learn one from: they count as 0"
         )
     slippage = close_date_slippage(se, day, methodology=meth) if len(pipe) else None
-    p_in, timing_note = period_probability(pipe, slippage, won, as_of=day, start=start, end=end)
-    if timing_note:
-        notes.append(timing_note)
+    # -- close timing: competing-risks hazard where dates are missing or slip, zombies ----------
+    timing_stages = stage_timing(pipe, slippage, max_slip_days=settings.timing_max_slip_days)
+    wanted = _hazard_wanted(pipe, timing_stages)
+    timing_model = fit_close_timing(
+        se, as_of=day, bucket_days=settings.timing_bucket_days,
+        min_events=settings.timing_min_events, close_age_quantile=settings.zombie_age_quantile,
+        covariates=bool(wanted.any()), fiscal_year_start_month=meth.fiscal_year_start_month,
+    )  # fmt: skip
+    by_hazard = wanted & (timing_model.method != "none")
+    p_in = np.zeros(len(pipe))
+    if (~by_hazard).any():
+        p_in[~by_hazard], timing_note = period_probability(
+            pipe[~by_hazard], slippage, won, as_of=day, start=start, end=end
+        )
+        if timing_note:
+            notes.append(timing_note)
     drivers = (
         model.drivers(pipe)
         if len(pipe)
         else pd.DataFrame({"p_win": [], "drivers_up": [], "drivers_down": []})
     )
     p_win = drivers["p_win"].to_numpy(dtype=float)
+    p_won_in, p_in, timing, zombie, timing_notes = _timed(
+        pipe, p_win, p_in, timing_model, by_hazard, start=start, end=end,
+        min_close_probability=settings.zombie_min_close_probability,
+    )  # fmt: skip
+    notes.extend(timing_notes)
     stage_prob = _stage_probability(pipe, meth)
     deals = pipe.assign(
         amount=amount,
@@ -293,7 +364,9 @@ def forecast_period(
         tier=_tier(pipe, tiers),
         p_win=p_win,
         p_in_period=p_in,
-        expected_value=amount * p_win * p_in,
+        p_won_in_period=p_won_in,
+        timing=timing,
+        expected_value=amount * p_won_in,
         stage_probability=stage_prob,
         category=categorise(p_win, commit=settings.commit, best_case=settings.best_case),
         drivers_up=drivers["drivers_up"].to_numpy(),
@@ -301,6 +374,19 @@ def forecast_period(
     )
     for col in ("owner", "team", "product_line", "tier"):
         deals[col] = deals[col].astype("str").where(deals[col].notna(), "(none)")
+    zombies = (
+        deals.loc[zombie, list(ZOMBIE_COLUMNS)]
+        .sort_values(["age_days", "opportunity_id"], ascending=[False, True], kind="mergesort")
+        .reset_index(drop=True)
+    )
+    if len(zombies):
+        n_imp = int(zombies["amount_imputed"].sum())
+        notes.append(
+            f"{len(zombies):,} zombie deals ({zombies['amount'].sum():,.0f} incl. {n_imp:,} "
+            "imputed amounts) are older than nearly every deal that ever closed, or unlikely "
+            "ever to close: the forecast does not count on them"
+        )
+    timing_method = _timing_method(deals["timing"], timing_model, slippage)
     deals = (
         deals[list(DEAL_COLUMNS)]
         .sort_values(
@@ -330,7 +416,7 @@ def forecast_period(
         codes = np.array([local[g] for g in deals[dim].astype("str")], dtype=np.int64)
         weights[np.arange(len(deals)), np.asarray(own, dtype=np.int64)[codes]] = 1.0
         groupings.append((codes, len(own), own))
-    q = (deals["p_win"] * deals["p_in_period"]).to_numpy(dtype=float)
+    q = deals["p_won_in_period"].to_numpy(dtype=float)
     v = deals["amount"].to_numpy(dtype=float)
     totals, per_dim = simulate_matrix(
         q, v, simulations=sims, seed=seed, groupings=tuple((c, k) for c, k, _ in groupings)
@@ -397,8 +483,100 @@ def forecast_period(
         period=per.label, as_of=day, start=start, end=end, simulations=sims, seed=seed, deals=deals,
         totals=group_totals[:, 0].copy(), groups=groups, group_totals=group_totals,
         categories=categories, model=model, run_rate=rr, notes=tuple(notes),
-        slippage_note="" if slippage is None else slippage.note,
+        slippage_note="" if slippage is None else slippage.note, zombies=zombies,
+        timing=timing_stages, timing_method=timing_method, close_timing=timing_model,
     )  # fmt: skip
+
+
+def stage_timing(pipe: pd.DataFrame, slippage: Any, *, max_slip_days: float) -> pd.DataFrame:
+    """How each open stage of ``pipe`` is timed: :data:`TIMING_COLUMNS`.
+
+    ``median_abs_slip_days`` is the weighted median |actual − expected close| (days) of the
+    won deals of the stage (the pooled stages when the stage has too few, as the slippage
+    model does); above ``max_slip_days`` — or when it cannot be measured — the stage's deals
+    are timed by the hazard model, else by expected close date + slippage.
+    """
+    stages = sorted(set(pipe["stage"].astype("str"))) if len(pipe) else []
+    counts = pipe["stage"].astype("str").value_counts() if len(pipe) else pd.Series(dtype=int)
+    usable = slippage is not None and getattr(slippage, "available", False)
+    samples = slippage.samples[slippage.samples["outcome"] == "won"] if usable else None
+    basis = slippage.summary("won").set_index("stage")["basis"] if usable else pd.Series()
+    rows = []
+    for stage in stages:
+        slip = np.nan
+        if samples is not None and len(samples):
+            own = samples[samples["stage"] == stage]
+            use = own if basis.get(stage, "pooled") == "stage" and len(own) else samples
+            v = np.abs(use["slip_days"].to_numpy(dtype=float))
+            w = use["weight"].to_numpy(dtype=float)
+            order = np.argsort(v, kind="mergesort")
+            cum = np.cumsum(w[order]) / w.sum()
+            slip = float(v[order][min(np.searchsorted(cum, 0.5), len(v) - 1)])
+        method = "expected_close+slippage" if slip <= max_slip_days else "hazard"
+        rows.append({"stage": stage, "deals": int(counts.get(stage, 0)),
+                     "median_abs_slip_days": slip, "method": method})  # fmt: skip
+    return pd.DataFrame(rows, columns=list(TIMING_COLUMNS))
+
+
+def _hazard_wanted(pipe: pd.DataFrame, stages: pd.DataFrame) -> np.ndarray:
+    """Deals to time by the hazard model: no expected close date, or a stage whose dates slip."""
+    if len(pipe) == 0:
+        return np.zeros(0, dtype=bool)
+    hazard_stages = set(stages.loc[stages["method"] == "hazard", "stage"])
+    return (
+        pipe["expected_close_date"].isna() | pipe["stage"].astype("str").isin(hazard_stages)
+    ).to_numpy()
+
+
+def _timed(
+    pipe: pd.DataFrame,
+    p_win: np.ndarray,
+    p_in: np.ndarray,
+    model: CloseTimingModel,
+    use: np.ndarray,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    min_close_probability: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """p_won_in_period, p_in_period, timing label and zombie mask of each open deal."""
+    n = len(pipe)
+    p_won = np.asarray(p_win, dtype=float) * np.asarray(p_in, dtype=float)
+    p_in = np.asarray(p_in, dtype=float).copy()
+    timing = np.full(n, "expected_close+slippage", dtype=object)
+    if n == 0 or model.method == "none":
+        # nothing closed yet: deals without a date fall back to the won cycle times (or close)
+        timing[pipe["expected_close_date"].isna().to_numpy()] = "cycle_times"
+        return p_won, p_in, timing, np.zeros(n, dtype=bool), []
+    inc = model.incidence(pipe, start=start, end=end)
+    ever = inc["p_won_ever"].to_numpy(dtype=float)
+    window = inc["p_won_window"].to_numpy(dtype=float)
+    p_won = np.where(use, window, p_won)
+    share = np.divide(window, ever, out=np.zeros(n), where=ever > 1e-12)
+    p_in = np.where(use, np.clip(share, 0.0, 1.0), p_in)
+    timing[use] = "hazard"
+    zombie = zombie_deals(pipe, inc, model, min_close_probability=min_close_probability)
+    p_won = np.where(zombie, 0.0, p_won)
+    p_in = np.where(zombie, 0.0, p_in)
+    timing[zombie] = "zombie"
+    notes = []
+    if use.any():
+        notes.append(f"close timing of {int(use.sum()):,} deals: {model.reason}")
+    notes.extend(model.notes)
+    return p_won, p_in, timing, zombie, notes
+
+
+def _timing_method(timing: pd.Series, model: CloseTimingModel, slippage: Any) -> str:
+    live = timing[timing != "zombie"]
+    kinds = set(live)
+    if not kinds:
+        usable = slippage is not None and getattr(slippage, "available", False)
+        return "expected_close+slippage" if usable or model.method == "none" else "hazard"
+    if kinds == {"hazard"}:
+        return "hazard"
+    if len(kinds) == 1:  # "expected_close+slippage" or "cycle_times"
+        return str(kinds.pop())
+    return "mixed"
 
 
 def _without_later_amounts(pipe: pd.DataFrame, data: Any, day: pd.Timestamp) -> pd.DataFrame:
@@ -415,6 +593,19 @@ def _without_later_amounts(pipe: pd.DataFrame, data: Any, day: pd.Timestamp) -> 
     out = pipe.copy()
     out.loc[hide, "amount"] = np.nan
     out.attrs["amounts_hidden"] = int(hide.sum())
+    return out
+
+
+def _without_later_stages(pipe: pd.DataFrame, *, known: bool) -> pd.DataFrame:
+    """Without stage history the pipeline shows today's stage of a deal still open (and
+    ``"unknown"`` for one closed later): on an earlier day that tells the future.  Unless the
+    day is the data's last, every open deal's stage is unknown then."""
+    from kamlib.pipeline import UNKNOWN_STAGE
+
+    if known or pipe.attrs.get("source") != "opportunities" or pipe.empty:
+        return pipe
+    out = pipe.assign(stage=UNKNOWN_STAGE, stage_order=-1)
+    out.attrs = dict(pipe.attrs)
     return out
 
 
@@ -622,7 +813,8 @@ def new_deal_history(
 ) -> tuple[np.ndarray, str]:
     """Bookings of deals created after the same point of each earlier period (rows) per group.
 
-    For each of the last ``periods`` periods P' that ended on or before ``as_of``: the won
+    For each of the last ``periods`` periods P' that ended on or before ``as_of`` and began on
+    or after the first recorded close (before it the data's outcomes are incomplete): the won
     amounts of deals created after ``P'.start + (as_of − P.start)`` and won inside P'.
     Returns a (periods used × groups) array and a note.
     """
@@ -632,6 +824,10 @@ def new_deal_history(
     won = opps[opps["status"].astype("str").eq("won") & opps["closed_date"].notna()]
     won = won.assign(tier=_tier(won, tiers))
     offset = as_of - pd.Timestamp(period.start)
+    # outcomes are recorded from the first close on: an earlier period's bookings are incomplete
+    # (an export that begins recording closes later than it begins recording deals)
+    closed = opps.loc[opps["status"].astype("str").isin(["won", "lost"]), "closed_date"].dropna()
+    first_close = pd.Timestamp(closed.min()) if len(closed) else pd.Timestamp.max
     rows = []
     p = period.previous()
     while len(rows) < periods:
@@ -640,7 +836,7 @@ def new_deal_history(
             p = p.previous()
             continue
         first_seen = pd.Timestamp(opps["created_date"].min()) if len(opps) else p_end
-        if pd.isna(first_seen) or p_start < first_seen:
+        if pd.isna(first_seen) or p_start < first_seen or p_start < first_close:
             break
         cut = p_start + offset
         sel = won[

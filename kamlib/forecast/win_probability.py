@@ -17,9 +17,14 @@ stage (one column per stage, the first stage is the reference), ``log1p`` of age
 days in the stage, past-due flag, ``log`` of the amount (dropped when most open deals have
 no amount, as in the Maven export), product line (lines with at least 50 rows), the deal's
 contacts from ``opportunity_contacts`` / ``contacts`` (how many, their mean support −2 … +2,
-an economic buyer on our side, an economic buyer against us — contacts carry no history, so
-these are today's values), and the owner's win rate on deals closed before the day, shrunk
-to the overall rate by ``owner_prior_deals`` pseudo-deals.
+an economic buyer on our side, an economic buyer against us), and the owner's win rate on
+deals closed before the day, shrunk to the overall rate by ``owner_prior_deals``
+pseudo-deals.
+
+Contacts carry no history: their support and roles are today's values, a look-ahead for any
+earlier date.  So the contact features are used only when the as-of date is the data's last
+day (:func:`current_values_known`: a forecast of now); back-tests and forecasts as of an earlier
+date fit and score the model without them (``use_contacts=False``).
 
 Enough history
 --------------
@@ -380,12 +385,34 @@ def stage_win_rates(
     return pd.Series(out, name="win_rate", dtype="float64")
 
 
+def current_values_known(data: Any, as_of: str | pd.Timestamp) -> bool:
+    """Whether history-less values (today's contact support and roles; without stage history,
+    the current stage of a deal still open) were known at ``as_of``.
+
+    True only when ``as_of`` is on or after the last dated row of the data (the as-of column
+    of every table that has one, and closed dates): the contact values are today's.
+    """
+    from kamlib.data.schemas import TABLES
+
+    day = pd.Timestamp(as_of).normalize()
+    last = []
+    for table, spec in TABLES.items():
+        if spec.as_of_column is None or not data.has(table):
+            continue
+        frame = data[table]
+        for col in (spec.as_of_column, "closed_date"):
+            if col in frame and frame[col].notna().any():
+                last.append(pd.Timestamp(pd.to_datetime(frame[col]).max()).normalize())
+    return not last or day >= max(last)
+
+
 def fit_win_probability(
     panel: pd.DataFrame,
     *,
     as_of: str | pd.Timestamp,
     open_deals: pd.DataFrame | None = None,
     methodology: Methodology | str | None = None,
+    use_contacts: bool = True,
 ) -> WinProbabilityModel:
     """Fit the win-probability model on the snapshot rows known at ``as_of``.
 
@@ -400,6 +427,8 @@ def fit_win_probability(
         The pipeline to be scored (decides whether the amount is a usable feature).
     methodology
         Methodology file (path or object); its ``forecast`` section sets the thresholds.
+    use_contacts
+        Use the contact features (today's values: pass :func:`current_values_known`).
 
     Returns
     -------
@@ -433,7 +462,7 @@ def fit_win_probability(
             stage_rates=rates,
             **common,
         )
-    design = _design(rows, meth, settings, open_deals)
+    design = _design(rows, meth, settings, open_deals, use_contacts=use_contacts)
     x = _matrix(rows, design)
     keep = x.std(axis=0) > 1e-9 * (1.0 + np.abs(x.mean(axis=0)))  # constant columns out
     keep[0] = True  # intercept
@@ -465,6 +494,8 @@ def _design(
     meth: Methodology,
     settings: ForecastSettings,
     open_deals: pd.DataFrame | None,
+    *,
+    use_contacts: bool = True,
 ) -> _Design:
     seen = set(rows["stage"].astype("str"))
     stages = tuple(s.key for s in meth.open_stages if s.key in seen)
@@ -482,7 +513,9 @@ def _design(
     if use_amount:
         columns.append("log_amount")
     columns += [f"line={ln}" for ln in lines]
-    columns += ["log_contacts", "mean_support", "economic_for", "economic_against", "owner_rate"]
+    if use_contacts:
+        columns += ["log_contacts", "mean_support", "economic_for", "economic_against"]
+    columns.append("owner_rate")
     return _Design(
         stages=stages, lines=lines, use_amount=use_amount, amount_median=median,
         columns=tuple(columns), means=pd.Series(dtype="float64"), overall_rate=overall,
