@@ -1746,7 +1746,9 @@ def parse_forecast(raw: Any, *, source: str = "<memory>") -> ForecastSettings:
     for key, value in raw.items():
         lo, hi, whole = limits[key]
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        ok = ok and math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
+        ok = (
+            ok and math.isfinite(value) and lo <= value <= hi and (not whole or value == int(value))
+        )
         if not ok:
             kind = "a whole number" if whole else "a number"
             raise ConfigError(

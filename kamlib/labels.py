@@ -956,11 +956,17 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "baseline_bias_rate": ("Bias, weighted pipeline", "加权管道法偏差"),
     "forecast_period": ("Forecast period", "预测期"),
     "as_of_date": ("As of", "截至日期"),
-    "weighted_pipeline_amount": ("Weighted pipeline (amount × stage probability)", "加权管道（金额×阶段概率）"),
+    "weighted_pipeline_amount": (
+        "Weighted pipeline (amount × stage probability)",
+        "加权管道（金额×阶段概率）",
+    ),
     "open_deals_count": ("Open deals", "在途商机数"),
     "win_model": ("Win probability from", "赢单概率来源"),
     "win_method_logit": ("logistic model", "逻辑回归模型"),
-    "win_method_stage_rates": ("stage win rates (too little history)", "阶段赢单率（历史数据不足）"),
+    "win_method_stage_rates": (
+        "stage win rates (too little history)",
+        "阶段赢单率（历史数据不足）",
+    ),
     "win_method_methodology": ("methodology stage probabilities", "方法论阶段概率"),
     "p10": ("P10", "P10"),
     "p50": ("P50", "P50"),
@@ -990,6 +996,37 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
         "在{stage}阶段已停留{days}天（通常不超过{limit}天）",
     ),
     "stale_slipped": ("{days} days past the expected close date", "已超过预计成交日{days}天"),
+    # the forecast tournament (kamlib.forecast.tournament)
+    "forecast_methods_section": (
+        "Forecast methods: who has the better track record?",
+        "预测方法对比：谁的历史记录更好？",
+    ),
+    "zombie_section": ("Zombie pipeline", "僵尸商机"),
+    "fc_method_deal_model": ("Deal-level Monte Carlo", "逐单蒙特卡洛模型"),
+    "fc_method_weighted_pipeline": ("Weighted pipeline", "加权管道法"),
+    "fc_method_naive": ("Last period", "上期实际"),
+    "fc_method_seasonal_naive": ("Same period last year", "去年同期"),
+    "fc_method_mean": ("Mean of earlier periods", "历史各期均值"),
+    "fc_method_ets": ("Time-series model (Theta)", "时间序列模型（Theta）"),
+    "forecast_method": ("Headline method", "采用的预测方法"),
+    "method_reason": ("Why", "选择理由"),
+    "interval_method": ("P10–P90 from", "P10–P90区间来源"),
+    "interval_conformal": ("the back-test's own errors (conformal)", "回测误差（保形校准）"),
+    "interval_monte_carlo": (
+        "the Monte Carlo band (too few back-test errors)",
+        "蒙特卡洛区间（回测误差不足）",
+    ),
+    "model_p50_amount": ("P50 of the deal-level model", "逐单模型P50"),
+    "forecast_p50_amount": ("P50 now", "本期P50"),
+    "scored_count": ("Scored origins", "已评分预测次数"),
+    "coverage_text": ("Actual inside P10–P90 (Wilson 95%)", "实际值落入P10–P90（Wilson 95%区间）"),
+    "chosen": ("Chosen", "已采用"),
+    "zombie_deals_count": ("Zombie deals", "僵尸商机数"),
+    "zombie_amount": ("Their amount", "涉及金额"),
+    "zombie_median_age_days": ("Median age (days)", "年龄中位数（天）"),
+    "zombie_oldest_age_days": ("Oldest (days)", "最长年龄（天）"),
+    "age_days": ("Age (days)", "商机年龄（天）"),
+    "no_zombies": ("No open deal is judged a zombie.", "没有被判定为僵尸的在途商机。"),
 }
 LABELS.update({k: v for k, v in FORECAST_LABELS.items() if k not in LABELS})
 
@@ -1040,6 +1077,22 @@ FORECAST_NOTES: dict[str, tuple[str, str]] = {
         "About 80% of actuals should fall inside P10–P90; the weighted pipeline (amount × stage "
         "probability) is the baseline to beat.",
         "约80%的实际值应落在P10–P90区间内；加权管道法（金额×阶段概率）是需要超越的基准。",
+    ),
+    "forecast_methods_section": (
+        "Every past period was forecast the day before it began (and a third and two thirds of "
+        "the way in) by each method, with only what was known then. The headline P50 is the "
+        "method with the lowest MAPE over the periods that had ended by the as-of date (with "
+        "fewer than 4 scored forecasts the deal-level model is kept); its P10–P90 is widened "
+        "or narrowed to the errors it actually made. Coverage is given with its Wilson 95% "
+        "interval: a few periods cannot prove much.",
+        "每个历史期均由各方法在期初前一日（以及期内三分之一、三分之二处）仅用当时已知数据进行预测。"
+        "本期P50采用截至日期前已结束各期中MAPE最低的方法（已评分预测少于4次时沿用逐单模型）；"
+        "其P10–P90区间按该方法实际犯下的误差校准。覆盖率附Wilson 95%区间：期数少时结论有限。",
+    ),
+    "zombie_section": (
+        "Open deals the close-timing model judges will never close: they are left out of the "
+        "forecast. Clean them up in the CRM.",
+        "逐单成交时间模型判定永远不会成交的在途商机，不计入预测。请在CRM中清理。",
     ),
 }
 NOTES.update({k: v for k, v in FORECAST_NOTES.items() if k not in NOTES})

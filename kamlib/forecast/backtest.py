@@ -212,20 +212,40 @@ def origin_dates(period: Any, origins: tuple[float, ...]) -> list[tuple[float, p
 
 
 def oracle_p50(fc: Any, truth: pd.DataFrame, *, new_deals: float) -> float:
-    """The demo's irreducible-error forecast: closed to date + Σ amount × true win probability
-    of the open deals whose true close date lies in the period after the as-of date + the
-    deals not yet created as the model forecasts them (back-tests only)."""
-    t = truth.drop_duplicates("opportunity_id").set_index(
-        truth.drop_duplicates("opportunity_id")["opportunity_id"].astype("str")
-    )
+    """The demo's irreducible-error forecast (back-tests only): closed to date + Σ amount ×
+    the generator's win probability of each open deal given the stage it has reached
+    (:func:`kamlib.demo.pipeline.win_probability_given_stage`; ``true_win_probability`` for
+    zombies and when ``truth`` has no ``start_stage``) over the open deals whose true close date lies in the
+    period after the as-of date + the deals not yet created as the model forecasts them."""
+    from kamlib.demo.pipeline import win_probability_given_stage
+
+    t = truth.drop_duplicates("opportunity_id")
+    t = t.set_index(t["opportunity_id"].astype("str"))
     d = fc.deals
     ids = d["opportunity_id"].astype("str")
     p = ids.map(t["true_win_probability"]).astype("float64").fillna(0.0).to_numpy()
+    if "start_stage" in t:
+        start = ids.map(t["start_stage"]).astype("str").to_numpy()
+        given = win_probability_given_stage(p, start, d["stage"].astype("str").to_numpy())
+        # a zombie sits in its last stage for a year or more: reaching it says nothing
+        zombie = ids.map(t["is_zombie"]).fillna(False).astype(bool).to_numpy()
+        p = np.where(zombie, p, given)
     close = pd.to_datetime(ids.map(t["true_close_date"]))
     lo = max(fc.start, fc.as_of + pd.Timedelta(days=1))
     inside = ((close >= lo) & (close <= fc.end)).to_numpy()
     amount = pd.to_numeric(d["amount"], errors="coerce").fillna(0.0).to_numpy()
     return float(fc.total["closed_to_date"] + (amount * p * inside).sum() + new_deals)
+
+
+def _with_start_stage(truth: pd.DataFrame, data: Any) -> pd.DataFrame:
+    """``truth`` plus each deal's first recorded stage (from ``stage_history``)."""
+    if not data.has("stage_history") or "start_stage" in truth:
+        return truth
+    sh = data.stage_history.sort_values(["opportunity_id", "entered_at"], kind="mergesort")
+    first = sh.drop_duplicates("opportunity_id").set_index(
+        sh.drop_duplicates("opportunity_id")["opportunity_id"].astype("str")
+    )["stage"]
+    return truth.assign(start_stage=truth["opportunity_id"].astype("str").map(first))
 
 
 def backtest_forecast(
@@ -290,6 +310,8 @@ def backtest_forecast(
             f"Got {origins!r} instead."
         )
     seed = int(settings.seed if seed is None else seed)
+    if truth is not None:
+        truth = _with_start_stage(truth, data)
     last = pd.Timestamp(end).normalize() if end is not None else data_end(data)
     fy = meth.fiscal_year_start_month
     p = period_of(last.date(), freq, fiscal_year_start_month=fy)
@@ -350,9 +372,7 @@ def backtest_forecast(
                 else:
                     figures = dict.fromkeys(keys, 0.0)
                 series = before["all"] if team == "all" else before.get(team)
-                hist = (
-                    np.zeros(len(before)) if series is None else series.to_numpy(dtype=float)
-                )
+                hist = np.zeros(len(before)) if series is None else series.to_numpy(dtype=float)
                 base = baseline_forecasts(hist, season=season, remaining=remaining,
                                           closed_to_date=figures["closed_to_date"])  # fmt: skip
                 oracle = np.nan
@@ -476,9 +496,7 @@ def _calibrate_rows(rows: pd.DataFrame, track: pd.DataFrame) -> tuple[pd.DataFra
                     lo, hi = b
                 elif m == "deal_model":
                     lo, hi = r["model_p10"], r["model_p90"]
-            inside = (
-                bool(lo <= r["actual"] <= hi) if np.isfinite(lo) and np.isfinite(hi) else None
-            )
+            inside = bool(lo <= r["actual"] <= hi) if np.isfinite(lo) and np.isfinite(hi) else None
             hits.append({"period": r["period"], "origin": r["origin"], "team": r["team"],
                          "method": m, "p10": lo, "p90": hi, "in_interval": inside})  # fmt: skip
     frame = pd.DataFrame(out)

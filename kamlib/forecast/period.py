@@ -64,6 +64,12 @@ QUANTILES = (0.1, 0.5, 0.9)
 #: wins a product line needs for its own median amount
 MIN_LINE_WINS = 5
 
+#: columns of :attr:`PeriodForecast.zombies`
+ZOMBIE_COLUMNS = (
+    "opportunity_id", "account_id", "owner", "team", "stage", "amount", "amount_imputed",
+    "age_days",
+)  # fmt: skip
+
 DEAL_COLUMNS = (
     "opportunity_id", "account_id", "name", "owner", "team", "product_line", "tier", "stage",
     "amount", "amount_imputed", "expected_close_date", "is_past_due", "days_in_stage",
@@ -98,6 +104,9 @@ class PeriodForecast:
         The win-probability model used.
     run_rate
         The run-rate order revenue forecast (None when the data has no orders).
+    zombies
+        Open deals judged never to close (:data:`ZOMBIE_COLUMNS`); empty until the
+        close-timing model fills it.
     """
 
     period: str
@@ -115,6 +124,9 @@ class PeriodForecast:
     run_rate: RunRateForecast | None = field(repr=False)
     notes: tuple[str, ...] = ()
     slippage_note: str = ""
+    zombies: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(ZOMBIE_COLUMNS)), repr=False
+    )
 
     @property
     def total(self) -> pd.Series:

@@ -109,9 +109,7 @@ def series_forecast(history: np.ndarray, season: int) -> tuple[float, str]:
                 from statsmodels.tsa.forecasting.theta import ThetaModel
 
                 seasonal = season > 1 and len(y) >= 2 * season
-                model = ThetaModel(
-                    y, period=max(season, 1), deseasonalize=seasonal, use_test=False
-                )
+                model = ThetaModel(y, period=max(season, 1), deseasonalize=seasonal, use_test=False)
                 value, name = float(np.asarray(model.fit().forecast(1))[0]), "theta"
             else:
                 from statsmodels.tsa.holtwinters import SimpleExpSmoothing
@@ -219,18 +217,24 @@ def choose_method(
     """
     day = pd.Timestamp(as_of)
     known = track[pd.to_datetime(track["end"]) <= day] if len(track) else track
-    scores = method_scores(known) if len(known) else method_scores(
-        pd.DataFrame({"method": [], "p50": [], "actual": []})
+    scores = (
+        method_scores(known)
+        if len(known)
+        else method_scores(pd.DataFrame({"method": [], "p50": [], "actual": []}))
     )
     ok = scores[(scores["scored"] >= min_scored) & scores["mape"].notna()]
     if available is not None:
         ok = ok[ok["method"].isin(available)]
     n_model = int(scores.loc[scores["method"] == "deal_model", "scored"].iloc[0])
     if ok.empty:
-        return "deal_model", (
-            f"too little track record to judge ({n_model} scored back-test origins, "
-            f"{min_scored} needed): the deal-level Monte Carlo is kept"
-        ), scores
+        return (
+            "deal_model",
+            (
+                f"too little track record to judge ({n_model} scored back-test origins, "
+                f"{min_scored} needed): the deal-level Monte Carlo is kept"
+            ),
+            scores,
+        )
     best = ok.sort_values(["mape", "method"], kind="mergesort").iloc[0]
     runner = ok[ok["method"] != best["method"]].sort_values("mape").head(1)
     why = f"lowest MAPE over {int(best['scored'])} back-test origins ({best['mape']:.1%})"
@@ -271,9 +275,11 @@ def calibrate(
     method, reason, scores = choose_method(track, as_of, available=avail, min_scored=min_scored)
     p50 = float(candidates[method])
     day = pd.Timestamp(as_of)
-    known = track[(pd.to_datetime(track["end"]) <= day) & (track["method"] == method)] if len(
-        track
-    ) else track
+    known = (
+        track[(pd.to_datetime(track["end"]) <= day) & (track["method"] == method)]
+        if len(track)
+        else track
+    )
     band = conformal_interval(
         p50,
         log_scores(known["p50"], known["actual"]) if len(known) else np.array([]),
