@@ -387,23 +387,3 @@ def _lost_reasons(rng: np.random.Generator, zombie: np.ndarray, has_comp: np.nda
     reason = np.where(has_comp, np.where(rng.random(n) < 0.85, competitive, other),
                       np.where(rng.random(n) < 0.35, 0, other))  # fmt: skip
     return np.where(zombie, voc.LOST_REASONS.index("no_decision"), reason)
-
-
-def win_probability_given_stage(
-    p_true: np.ndarray, start_stage: np.ndarray, stage: np.ndarray
-) -> np.ndarray:
-    """The generator's chance that a deal still open in ``stage`` wins (the oracle of the
-    forecast back-test): a deal passes each remaining stage ``k`` with probability
-    ``p_true ** (w_k / R[start])`` (``w`` the stage attrition weights, ``R[s] = Σ_{k≥s} w_k``),
-    so having reached ``stage`` it wins with ``p_true ** (R[stage] / R[start])``.  Stage keys
-    that are not open stages keep ``p_true``."""
-    weights = np.array(voc.STAGE_ATTRITION)
-    remaining = np.cumsum(weights[::-1])[::-1]
-    index = {s: i for i, s in enumerate(voc.OPEN_STAGES)}
-    p = np.asarray(p_true, dtype=float)
-    s0 = np.array([index.get(str(s), -1) for s in start_stage])
-    s1 = np.array([index.get(str(s), -1) for s in stage])
-    ok = (s0 >= 0) & (s1 >= 0) & (s1 >= s0)
-    out = p.copy()
-    out[ok] = p[ok] ** (remaining[s1[ok]] / remaining[s0[ok]])
-    return out

@@ -212,40 +212,23 @@ def origin_dates(period: Any, origins: tuple[float, ...]) -> list[tuple[float, p
 
 
 def oracle_p50(fc: Any, truth: pd.DataFrame, *, new_deals: float) -> float:
-    """The demo's irreducible-error forecast (back-tests only): closed to date + Σ amount ×
-    the generator's win probability of each open deal given the stage it has reached
-    (:func:`kamlib.demo.pipeline.win_probability_given_stage`; ``true_win_probability`` for
-    zombies and when ``truth`` has no ``start_stage``) over the open deals whose true close date lies in the
-    period after the as-of date + the deals not yet created as the model forecasts them."""
-    from kamlib.demo.pipeline import win_probability_given_stage
+    """The demo's oracle forecast (back-tests only): closed to date + Σ amount × the
+    generator's ``true_win_probability`` of the open deals whose ``true_close_date`` lies in
+    the period after the as-of date + the deals not yet created as the model forecasts them.
 
+    ``true_win_probability`` is the chance when the deal was created: it ignores what the
+    stage a deal has reached says, so this oracle knows the close dates exactly but not the
+    outcome, and is not a strict lower bound of the error."""
     t = truth.drop_duplicates("opportunity_id")
     t = t.set_index(t["opportunity_id"].astype("str"))
     d = fc.deals
     ids = d["opportunity_id"].astype("str")
     p = ids.map(t["true_win_probability"]).astype("float64").fillna(0.0).to_numpy()
-    if "start_stage" in t:
-        start = ids.map(t["start_stage"]).astype("str").to_numpy()
-        given = win_probability_given_stage(p, start, d["stage"].astype("str").to_numpy())
-        # a zombie sits in its last stage for a year or more: reaching it says nothing
-        zombie = ids.map(t["is_zombie"]).fillna(False).astype(bool).to_numpy()
-        p = np.where(zombie, p, given)
     close = pd.to_datetime(ids.map(t["true_close_date"]))
     lo = max(fc.start, fc.as_of + pd.Timedelta(days=1))
     inside = ((close >= lo) & (close <= fc.end)).to_numpy()
     amount = pd.to_numeric(d["amount"], errors="coerce").fillna(0.0).to_numpy()
     return float(fc.total["closed_to_date"] + (amount * p * inside).sum() + new_deals)
-
-
-def _with_start_stage(truth: pd.DataFrame, data: Any) -> pd.DataFrame:
-    """``truth`` plus each deal's first recorded stage (from ``stage_history``)."""
-    if not data.has("stage_history") or "start_stage" in truth:
-        return truth
-    sh = data.stage_history.sort_values(["opportunity_id", "entered_at"], kind="mergesort")
-    first = sh.drop_duplicates("opportunity_id").set_index(
-        sh.drop_duplicates("opportunity_id")["opportunity_id"].astype("str")
-    )["stage"]
-    return truth.assign(start_stage=truth["opportunity_id"].astype("str").map(first))
 
 
 def backtest_forecast(
@@ -310,8 +293,6 @@ def backtest_forecast(
             f"Got {origins!r} instead."
         )
     seed = int(settings.seed if seed is None else seed)
-    if truth is not None:
-        truth = _with_start_stage(truth, data)
     last = pd.Timestamp(end).normalize() if end is not None else data_end(data)
     fy = meth.fiscal_year_start_month
     p = period_of(last.date(), freq, fiscal_year_start_month=fy)
