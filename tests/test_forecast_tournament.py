@@ -294,3 +294,22 @@ def test_forecast_methods_chart_and_zombie_table(demo):
                                        "zombie_median_age_days": 500,
                                        "zombie_oldest_age_days": 600}  # fmt: skip
     assert list(with_z.zombie_table()["opportunity_id"]) == ["b", "a"]
+
+
+def test_combination_weights_by_hand():
+    from kamlib.forecast.tournament import combination_weights, combined_p50
+
+    ends = ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+    known = _track({"mean": [0.1, -0.1, 0.1, -0.1], "naive": [0.2, -0.2, 0.2, -0.2],
+                    "deal_model": [0.5, 0.5, 0.5, 0.5], "ets": [0.1, 0.1, 0.1, 0.1]},
+                   ends)  # fmt: skip
+    known = known[~((known["method"] == "ets") & (known["end"] == pd.Timestamp(ends[3])))]
+    # ets has 3 scored origins (< 4): left out; 1/0.1 : 1/0.2 : 1/0.5 = 10 : 5 : 2
+    w = combination_weights(known)
+    assert set(w) == {"mean", "naive", "deal_model"}
+    assert w["mean"] == pytest.approx(10 / 17) and w["deal_model"] == pytest.approx(2 / 17)
+    cands = {"mean": 100.0, "naive": 120.0, "deal_model": 200.0, "ets": 1e9}
+    assert combined_p50(cands, w) == pytest.approx((1000 + 600 + 400) / 17)
+    # only methods with a forecast now, and at least two of them
+    assert set(combination_weights(known, {"mean", "naive"})) == {"mean", "naive"}
+    assert combination_weights(known, {"mean"}) == {}

@@ -28,11 +28,14 @@ from kamlib.errors import DataValidationError
 from kamlib.forecast.period import forecast_period
 from kamlib.forecast.run_rate import run_rate_forecast
 from kamlib.forecast.tournament import (
+    BASE_METHODS,
     METHODS,
     SEASON,
     baseline_forecasts,
     calibrate,
     choose_method,
+    combination_weights,
+    combined_p50,
     conformal_interval,
     coverage_summary,
     log_scores,
@@ -368,7 +371,7 @@ def backtest_forecast(
                              "oracle_p50": oracle})  # fmt: skip
                 cands = {"deal_model": figures["p50"],
                          "weighted_pipeline": figures["weighted_pipeline"], **base}  # fmt: skip
-                for m in METHODS:
+                for m in BASE_METHODS:
                     track.append({"period": per.label, "origin": frac, "as_of": as_of,
                                   "end": stop, "team": team, "method": m, "p50": cands[m],
                                   "actual": actual})  # fmt: skip
@@ -385,7 +388,7 @@ def backtest_forecast(
                 rev_rows.append({"period": per.label, "as_of": as_of, "p10": s["p10"],
                                  "p50": s["p50"], "p90": s["p90"], "actual": actual_rev,
                                  "method": rr.method})  # fmt: skip
-    track_frame = pd.DataFrame(track, columns=list(TRACK_COLUMNS))
+    track_frame = _with_combination(pd.DataFrame(track, columns=list(TRACK_COLUMNS)))
     frame, method_inside = _calibrate_rows(pd.DataFrame(rows), track_frame)
     track_frame = track_frame.merge(
         method_inside, on=["period", "origin", "team", "method"], how="left"
@@ -446,6 +449,24 @@ def _bookings_history(won: pd.DataFrame, last: Any, freq: str, fy: int) -> pd.Da
         out.append({"period": per.label, "end": e, "all": float(w["amount"].sum()),
                     **{t: float(by_team.get(t, 0.0)) for t in teams}})  # fmt: skip
     return pd.DataFrame(out)
+
+
+def _with_combination(track: pd.DataFrame) -> pd.DataFrame:
+    """``track`` plus the ``combined`` contestant at every origin: the inverse-MAPE weighted
+    P50 of the single methods, weights from the origins of periods ended by then."""
+    if track.empty:
+        return track
+    extra = []
+    for team, t in track.groupby("team", sort=False):
+        for (_, _), here in t.groupby(["period", "origin"], sort=False):
+            first = here.iloc[0]
+            cands = dict(zip(here["method"], here["p50"], strict=True))
+            avail = {m for m, v in cands.items() if np.isfinite(v)}
+            w = combination_weights(t[t["end"] <= first["as_of"]], avail)
+            extra.append({**{c: first[c] for c in ("period", "origin", "as_of", "end")},
+                          "team": team, "method": "combined", "p50": combined_p50(cands, w),
+                          "actual": first["actual"]})  # fmt: skip
+    return pd.concat([track, pd.DataFrame(extra)], ignore_index=True)
 
 
 def _calibrate_rows(rows: pd.DataFrame, track: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -317,7 +317,7 @@ class PipelineForecastReport:
         }
 
     def methods_table(self, lang: str = "en") -> pd.DataFrame:
-        """Per method: P50 now, and at the day before each back-test period: MAPE, bias,
+        """Per method: P50 now, and over every back-test origin: MAPE, bias,
         P10–P90 coverage as "k of n (low–high)" with its Wilson 95 % interval, chosen."""
         t = self.track_record
         if t is None:

@@ -15,6 +15,10 @@ bookings, won opportunity amounts by close date — is forecast by:
     origin);
 ``mean``
     the mean bookings of all earlier complete periods;
+``combined``
+    the inverse-MAPE weighted mean of the single methods' P50s, each weighted by 1 / its MAPE
+    over the origins of periods ended by then (methods scored at ≥ :data:`MIN_SCORED_ORIGINS`
+    origins; none with fewer than two such methods): a contestant with its own track record;
 ``ets``
     a time-series model of bookings per period: the Theta method (statsmodels) with ≥ 6
     periods of history, simple exponential smoothing with 3–5, none below (the method then
@@ -56,10 +60,12 @@ import pandas as pd
 
 from kamlib.errors import KamlibError
 
-#: the methods of the tournament, in display order
-METHODS: tuple[str, ...] = (
+#: the single methods of the tournament, in display order
+BASE_METHODS: tuple[str, ...] = (
     "deal_model", "weighted_pipeline", "naive", "seasonal_naive", "mean", "ets",
 )  # fmt: skip
+#: every contestant: the single methods and their accuracy-weighted combination
+METHODS: tuple[str, ...] = (*BASE_METHODS, "combined")
 #: scored origins (of ended periods) needed before the track record picks the headline method
 MIN_SCORED_ORIGINS = 4
 #: conformal scores needed before they set the interval (below: the Monte Carlo band)
@@ -241,6 +247,35 @@ def choose_method(
     if len(runner):
         why += f"; next {runner['method'].iloc[0]} {runner['mape'].iloc[0]:.1%}"
     return str(best["method"]), why, scores
+
+
+def combination_weights(
+    known: pd.DataFrame,
+    available: set[str] | None = None,
+    *,
+    min_scored: int = MIN_SCORED_ORIGINS,
+) -> dict[str, float]:
+    """Inverse-MAPE weights of the single methods over ``known`` (rows ``method``, ``p50``,
+    ``actual`` of ended periods): ``w_m ∝ 1 / MAPE_m`` among the methods in ``available``
+    scored at ≥ ``min_scored`` origins; empty with fewer than two of them."""
+    if known.empty:
+        return {}
+    scores = method_scores(known[known["method"].isin(BASE_METHODS)])
+    ok = scores[(scores["scored"] >= min_scored) & (scores["mape"] > 0)
+                & scores["method"].isin(BASE_METHODS)]  # fmt: skip
+    if available is not None:
+        ok = ok[ok["method"].isin(available)]
+    if len(ok) < 2:
+        return {}
+    inv = 1.0 / ok["mape"].to_numpy(dtype=float)
+    return dict(zip(ok["method"], inv / inv.sum(), strict=True))
+
+
+def combined_p50(candidates: dict[str, float], weights: dict[str, float]) -> float:
+    """Σ w_m · P50_m (NaN without weights)."""
+    if not weights:
+        return float("nan")
+    return float(sum(w * candidates[m] for m, w in weights.items()))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from kamlib.forecast.tournament import (
     Calibrated,
     baseline_forecasts,
     calibrate,
+    combination_weights,
+    combined_p50,
 )
 from kamlib.forecast.win_probability import forecast_settings
 
@@ -48,7 +50,7 @@ class TrackRecordForecast:
         ``conformal`` (track-record errors) or ``monte_carlo`` (the deal model's band).
     methods
         One row per method: ``method``, ``p50`` (its forecast now), and its track record at
-        the first origin: ``scored``, ``mape``, ``bias``, ``inside``, ``n``, ``coverage``,
+        every origin (the record the choice uses): ``scored``, ``mape``, ``bias``, ``inside``, ``n``, ``coverage``,
         ``coverage_low``, ``coverage_high`` (Wilson 95 %), ``chosen``.
     backtest
         The rolling-origin back-test (None when it could not run).
@@ -153,12 +155,17 @@ def headline(
         if backtest is not None and len(backtest.track)
         else pd.DataFrame({"end": pd.to_datetime([]), "method": [], "p50": [], "actual": []})
     )
+    if "combined" not in candidates:
+        avail = {m for m, v in candidates.items() if np.isfinite(v)}
+        known = track[track["end"] <= fc.as_of] if len(track) else track
+        weights = combination_weights(known, avail)
+        candidates = {**candidates, "combined": combined_p50(candidates, weights)}
     cal = calibrate(
         candidates, track, fc.as_of, model_band=(float(r["p10"]), float(r["p50"]), float(r["p90"])),
         closed_to_date=float(r["closed_to_date"]),
     )  # fmt: skip
     if backtest is not None:
-        table = backtest.method_table(scope)
+        table = backtest.method_table(scope, all_origins=True)
     else:
         table = pd.DataFrame({"method": list(METHODS), "scored": 0, "mape": np.nan,
                               "bias": np.nan, "inside": 0, "n": 0, "coverage": np.nan,
