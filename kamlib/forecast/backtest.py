@@ -1,18 +1,30 @@
-"""Forecast back-test: the forecast as of the start of each past period against what happened.
+"""Forecast back-test: the forecast at past origins against what happened, every method scored.
 
-For each of the last ``periods`` complete periods the bookings forecast is made as of the day
-before the period starts — the pipeline rebuilt with :func:`kamlib.pipeline.pipeline_as_of`,
+For each of the last ``periods`` complete periods the bookings forecast is made at each
+origin — the day before the period starts and, with
+:data:`~kamlib.forecast.tournament.ROLLING_ORIGINS`, a third and two thirds of the way in
+(closed to date counts) — with the pipeline rebuilt with :func:`kamlib.pipeline.pipeline_as_of`,
 the win-probability model fitted only on deals closed before then, the slippage and the
-new-deal history cut there too — and compared with the bookings actually won in the period
-(the same quantity: won opportunity amounts by close date).  The baseline is the CRM's
-weighted pipeline (Σ amount × methodology stage probability of the deals expected to close
-in the period).  With ``revenue=True`` the run-rate order revenue forecast is back-tested the
-same way against the period's net order revenue.
+new-deal history cut there too, and compared with the bookings actually won in the period
+(the same quantity: won opportunity amounts by close date).
 
-Accuracy: ``mape`` (mean absolute percentage error of P50), ``bias`` (mean signed percentage
-error: > 0 over-forecast), ``interval_coverage`` (share of periods whose actual lies within
-P10–P90: about 0.8 when the intervals are honest), and the same for the baseline, overall
-and by team.
+At every origin each method of the tournament (:mod:`kamlib.forecast.tournament`: the deal
+model, the CRM's weighted pipeline, last period, same period last year, the mean of earlier
+periods, a Theta / exponential-smoothing model of bookings per period, and their
+inverse-MAPE combination) forecasts the same quantity.  The published headline of each
+origin (``p10`` / ``p50`` / ``p90`` of :attr:`BacktestResult.periods`) is what would have
+been published then: the method with the best record over the origins of periods that had
+ended by that origin's as-of date, its P10–P90 calibrated (split conformal) on those errors
+only — never on errors that include the period itself.  With ``revenue=True`` the run-rate
+order revenue forecast is back-tested too (first origin) against the period's net order
+revenue.  On a demo store ``truth`` adds the oracle (the generator's true win probabilities
+and close dates).
+
+Accuracy (of the first origin): ``mape`` (mean absolute percentage error of P50), ``bias``
+(mean signed percentage error: > 0 over-forecast), ``interval_coverage`` (share of periods
+whose actual lies within P10–P90: about 0.8 when the intervals are honest; the summary adds
+its Wilson 95 % interval), and the same for the weighted-pipeline baseline, overall and by
+team; :meth:`BacktestResult.method_table` scores every method.
 """
 
 from __future__ import annotations
