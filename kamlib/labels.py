@@ -1009,6 +1009,15 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "fc_method_mean": ("Mean of earlier periods", "历史各期均值"),
     "fc_method_ets": ("Time-series model (Theta)", "时间序列模型（Theta）"),
     "fc_method_combined": ("Accuracy-weighted combination", "按准确度加权组合"),
+    "method_reason_best": (
+        "lowest MAPE over {n} back-test forecasts ({mape})",
+        "在{n}次回测预测中MAPE最低（{mape}）",
+    ),
+    "method_reason_too_little": (
+        "too little track record ({n} scored back-test forecasts, {k} needed): the deal-level "
+        "model is kept",
+        "历史记录不足（已评分回测预测{n}次，至少需要{k}次）：沿用逐单模型",
+    ),
     "forecast_method": ("Headline method", "采用的预测方法"),
     "method_reason": ("Why", "选择理由"),
     "interval_method": ("P10–P90 from", "P10–P90区间来源"),

@@ -282,6 +282,9 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     table = report.methods_table("en")
     assert table["chosen"].sum() == 1 and len(table) == len(METHODS)
     assert report.key_figures()["bookings_p50_amount"] == pytest.approx(report.track_record.p50)
+    # the reason in the report's language (2 quarters × 3 origins = 6 scored ≥ 4)
+    choice = report.methods_choice("zh")
+    assert "回测" in choice["method_reason"] and "MAPE" in choice["method_reason"]
     assert report.zombie_figures() == {"zombie_deals_count": 0}
     zombies = pd.DataFrame({"opportunity_id": ["a", "b"], "account_id": ["x", "y"],
                             "owner": ["o", "o"], "team": ["t", "t"], "stage": ["lead", "lead"],

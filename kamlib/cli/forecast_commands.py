@@ -199,6 +199,8 @@ def forecast_command(
     for note in out["notes"]:
         click.echo(f"  note: {note}")
     shown = teams if team is None else teams[teams["name"] == team]
+    if len(shown):
+        click.echo("Teams (deal-level Monte Carlo):")
     for row in shown.to_dict("records"):
         target = (
             "no target"

@@ -24,6 +24,7 @@ from kamlib.errors import KamlibError
 from kamlib.forecast.backtest import BacktestResult
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
 from kamlib.forecast.period import PeriodForecast, forecast_period
+from kamlib.forecast.tournament import MIN_SCORED_ORIGINS
 from kamlib.forecast.track_record import TrackRecordForecast, forecast_with_track_record
 from kamlib.forecast.win_probability import (
     WinProbabilityEvaluation,
@@ -310,9 +311,19 @@ class PipelineForecastReport:
         t = self.track_record
         if t is None:
             return {"forecast_method": self.method_name(lang)}
+        m = t.methods.set_index("method")
+        if t.method == "deal_model" and "too little" in t.reason:
+            n = int(m.loc["deal_model", "scored"]) if "deal_model" in m.index else 0
+            reason = label("method_reason_too_little", lang).format(n=n, k=MIN_SCORED_ORIGINS)
+        elif t.method in m.index and np.isfinite(m.loc[t.method, "mape"]):
+            reason = label("method_reason_best", lang).format(
+                n=int(m.loc[t.method, "scored"]), mape=f"{float(m.loc[t.method, 'mape']):.1%}"
+            )
+        else:
+            reason = t.reason
         return {
             "forecast_method": self.method_name(lang),
-            "method_reason": t.reason,
+            "method_reason": reason,
             "interval_method": label(f"interval_{t.interval_method}", lang),
         }
 
