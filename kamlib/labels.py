@@ -1047,20 +1047,22 @@ FORECAST_NOTES: dict[str, tuple[str, str]] = {
         "近十二个月首次进入各阶段的商机：推进到后续阶段的比例（转化率）、在该阶段输单的比例（流失率）及其赢单率。",
     ),
     "forecast_fan_section": (
-        "Bookings are won opportunity amounts by close date. The band is P10–P90 of the Monte "
-        "Carlo forecast (each open deal wins with its probability and closes at its expected "
-        "date plus a slippage draw; deals not yet created are learnt from past periods); the "
-        "line is P50. Past periods were forecast the day before they began, with only what was "
-        "known then: red diamonds are what was actually won, grey squares the weighted pipeline.",
-        "赢单额指按成交日期统计的赢单商机金额。色带为蒙特卡洛预测的P10–P90区间（每个在途商机按其赢单概率赢单，"
-        "按预计成交日加上延期抽样成交；尚未创建的商机按历史各期估计），折线为P50。历史各期均以该期开始前一日"
+        "Bookings are won opportunity amounts by close date. The line is the headline P50: the "
+        "method with the best track record at the time (see Forecast methods; the deal-level "
+        "Monte Carlo while the record is too short). The band is its P10–P90, calibrated on the "
+        "back-test's own errors once there are enough of them, else the Monte Carlo band. Past "
+        "periods were forecast the day before they began, with only what was known then: red "
+        "diamonds are what was actually won, grey squares the weighted pipeline.",
+        "赢单额指按成交日期统计的赢单商机金额。折线为采用的P50：当时历史记录最好的方法（见“预测方法对比”；记录不足时为逐单蒙特卡洛模型）。"
+        "色带为其P10–P90区间：回测误差足够时按回测误差校准，否则为蒙特卡洛区间。历史各期均以该期开始前一日"
         "已知的数据预测：红色菱形为实际赢单额，灰色方块为加权管道法。",
     ),
     "gap_section": (
+        "Figures of the deal-level Monte Carlo, by team and owner. "
         "Target minus P50 (positive: short of target); coverage is the open pipeline expected to "
         "close by the period end divided by what remains of the target; P(reach) is the share of "
         "simulated outcomes at or above the target.",
-        "差距 = 目标 − P50（正数表示未达目标）；覆盖率 = 预计在期末前成交的在途商机金额 ÷ 剩余目标；"
+        "按团队和负责人的逐单蒙特卡洛模型数字。差距 = 目标 − P50（正数表示未达目标）；覆盖率 = 预计在期末前成交的在途商机金额 ÷ 剩余目标；"
         "达成概率为模拟结果中达到或超过目标的比例。",
     ),
     "push_section": (
