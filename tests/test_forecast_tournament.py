@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from kamlib.errors import DataValidationError
 from kamlib.forecast import (
     METHODS,
     backtest_forecast,
@@ -43,7 +44,7 @@ def test_wilson_interval_edges():
     lo, hi = wilson_interval(9, 9)
     # all inside: the lower bound is n / (n + z²) = 9 / (9 + 1.96²) = 0.7009
     assert hi == 1.0 and lo == pytest.approx(9 / (9 + 1.959963984540054**2))
-    with pytest.raises(ValueError):
+    with pytest.raises(DataValidationError, match="'k' parameter of wilson_interval"):
         wilson_interval(5, 4)
 
 

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.errors import KamlibError
+from kamlib.errors import DataValidationError, KamlibError
 
 #: the single methods of the tournament, in display order
 BASE_METHODS: tuple[str, ...] = (
@@ -92,7 +92,10 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     if n <= 0:
         return (float("nan"), float("nan"))
     if not 0 <= k <= n:
-        raise ValueError(f"k must lie in 0..n; got k={k}, n={n}")
+        raise DataValidationError(
+            f"The 'k' parameter of wilson_interval must lie between 0 and n = {n}. Got {k} "
+            "instead: k counts the successes among n trials."
+        )
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
