@@ -1293,7 +1293,11 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
     if known.empty:
         return _message_chart(label("no_contacts", lang))
     t_name, t_title = label("contact_name", lang), label("title", lang)
-    t_role, t_inf, t_sup = label("buying_role", lang), label("influence", lang), label("support", lang)
+    t_role, t_inf, t_sup = (
+        label("buying_role", lang),
+        label("influence", lang),
+        label("support", lang),
+    )
     cell = known.groupby(["influence", "support"]).cumcount().to_numpy()
     size = known.groupby(["influence", "support"])["name"].transform("size").to_numpy()
     angle = 2 * np.pi * cell / np.maximum(size, 1)
@@ -1302,7 +1306,8 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
         {
             t_name: known["name"].astype(str).to_numpy(),
             t_title: known["title"].astype("object").fillna("").astype(str).to_numpy()
-            if "title" in known else "",
+            if "title" in known
+            else "",
             t_role: [label(f"role_{r}", lang) for r in known["buying_role"].fillna("other")],
             t_inf: known["influence"].astype("float64").to_numpy(),
             t_sup: known["support"].astype("float64").to_numpy(),
@@ -1451,6 +1456,7 @@ def ogsm_progress(progress: pd.DataFrame, *, lang: str = "en", top: int = 40) ->
     rows = progress[progress["attainment"].notna()].head(top)
     if rows.empty:
         return _message_chart(label("no_targets", lang))
+
     def who(r: pd.Series) -> str:  # the unit the target belongs to
         level = str(r.get("level", ""))
         first = {"account": "account_id", "team": "team", "manager": "owner"}.get(level)
@@ -1461,8 +1467,13 @@ def ogsm_progress(progress: pd.DataFrame, *, lang: str = "en", top: int = 40) ->
 
     t_target, t_att, t_el = label("target", lang), label("attainment", lang), label("on_pace", lang)
     t_status = label("status", lang)
-    names = [f"{who(r)} · {label(str(r['measure']), lang)} {r['period']}" for _, r in rows.iterrows()]
-    names = [f"{n} ({tid})" if names.count(n) > 1 else n for n, tid in zip(names, rows["target_id"], strict=True)]
+    names = [
+        f"{who(r)} · {label(str(r['measure']), lang)} {r['period']}" for _, r in rows.iterrows()
+    ]
+    names = [
+        f"{n} ({tid})" if names.count(n) > 1 else n
+        for n, tid in zip(names, rows["target_id"], strict=True)
+    ]
     source = pd.DataFrame(
         {t_target: names,
          t_att: rows["attainment"].astype("float64").clip(upper=2.0).to_numpy(),
@@ -1586,6 +1597,57 @@ def forecast_fan(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     return alt.layer(*layers).properties(width=WIDTH, height=260)
 
 
+def forecast_methods(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+    """Every forecast method's P50 per back-test period (one line each) and the actuals.
+
+    ``track`` has ``period``, ``method`` (label key, e.g. ``fc_method_naive``), ``p50``,
+    ``actual`` and optionally ``chosen`` (bool: the headline method is drawn thicker).
+    """
+    check_lang(lang)
+    _require(track, ("period", "method", "p50", "actual"), "forecast_methods")
+    t = track[track["p50"].notna()]
+    if t.empty:
+        return _message_chart(label("nothing_to_show", lang))
+    t_per, t_m, t_p50 = label("period", lang), label("method", lang), label("p50", lang)
+    t_act = label("actual", lang)
+    periods = list(dict.fromkeys(track["period"].astype(str)))
+    names = [label(str(m), lang) for m in dict.fromkeys(t["method"].astype(str))]
+    chosen = t["chosen"].astype(bool) if "chosen" in t else pd.Series(False, index=t.index)
+    source = pd.DataFrame(
+        {
+            t_per: t["period"].astype(str).to_numpy(),
+            t_m: [label(str(m), lang) for m in t["method"]],
+            t_p50: t["p50"].astype(float).to_numpy(),
+            "width": np.where(chosen.to_numpy(), 3.5, 1.5),
+        }
+    )
+    x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=alt.Axis(labelAngle=0))
+    lines = (
+        alt.Chart(source)
+        .mark_line(point=True)
+        .encode(
+            x=x,
+            y=alt.Y(f"{t_p50}:Q", title=label("bookings", lang), axis=alt.Axis(format="~s")),
+            color=alt.Color(f"{t_m}:N", sort=names, scale=alt.Scale(scheme="tableau10")),
+            strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
+            tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_m}:N"),
+                     alt.Tooltip(f"{t_p50}:Q", format=",.0f")],
+        )
+    )  # fmt: skip
+    acts = track.drop_duplicates("period")
+    acts = pd.DataFrame(
+        {t_per: acts["period"].astype(str).to_numpy(), t_act: acts["actual"].astype(float)}
+    )
+    acts = acts[acts[t_act].notna()]
+    points = (
+        alt.Chart(acts)
+        .mark_point(shape="diamond", filled=True, size=90, color="#d64545")
+        .encode(x=x, y=f"{t_act}:Q",
+                tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_act}:Q", format=",.0f")])
+    )  # fmt: skip
+    return alt.layer(lines, points).properties(width=WIDTH, height=280)
+
+
 def forecast_by_group(gap: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     """P10–P90 bars with the P50 tick and the target per team / owner (gap to target).
 
@@ -1611,15 +1673,19 @@ def forecast_by_group(gap: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
         }
     )
     y = alt.Y(f"{t_name}:N", sort=names, title=None)
-    tips = [alt.Tooltip(f"{t_name}:N")] + [
-        alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90, t_target)
-    ] + [alt.Tooltip(f"{t_reach}:Q", format=".0%")]
+    tips = (
+        [alt.Tooltip(f"{t_name}:N")]
+        + [alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90, t_target)]
+        + [alt.Tooltip(f"{t_reach}:Q", format=".0%")]
+    )
     band = alt.Chart(source).mark_bar(opacity=0.35, color=COLOR, height=12).encode(
         y=y, x=alt.X(f"{t_p10}:Q", title=label("bookings", lang), axis=alt.Axis(format="~s")),
         x2=f"{t_p90}:Q", tooltip=tips,
     )  # fmt: skip
-    mid = alt.Chart(source).mark_tick(color=COLOR, thickness=3, size=16).encode(
-        y=y, x=f"{t_p50}:Q", tooltip=tips
+    mid = (
+        alt.Chart(source)
+        .mark_tick(color=COLOR, thickness=3, size=16)
+        .encode(y=y, x=f"{t_p50}:Q", tooltip=tips)
     )
     target = (
         alt.Chart(source[source[t_target].notna()])
@@ -1641,7 +1707,9 @@ def stage_velocity_distribution(
     labelled "≥ …".
     """
     check_lang(lang)
-    _require(durations, ("stage", "stage_order", "days", "completed"), "stage_velocity_distribution")
+    _require(
+        durations, ("stage", "stage_order", "days", "completed"), "stage_velocity_distribution"
+    )
     done = durations[durations["completed"].astype(bool)]
     if done.empty:
         return _message_chart(label("nothing_to_show", lang))
@@ -1678,10 +1746,17 @@ def stage_velocity_distribution(
             x=alt.X("lo:Q", title=t_days, scale=alt.Scale(domain=[0, float(edges[-1])])),
             x2="hi:Q",
             y=alt.Y(f"{t_n}:Q", title=None, axis=alt.Axis(format=",d", tickCount=3)),
-            row=alt.Row(f"{t_stage}:N", sort=[names[s] for s in order], title=None,
-                        header=alt.Header(labelAngle=0, labelAlign="left")),  # fmt: skip
-            tooltip=[alt.Tooltip(f"{t_stage}:N"), alt.Tooltip(f"{t_days}:N"),
-                     alt.Tooltip(f"{t_n}:Q", format=",d")],  # fmt: skip
+            row=alt.Row(
+                f"{t_stage}:N",
+                sort=[names[s] for s in order],
+                title=None,
+                header=alt.Header(labelAngle=0, labelAlign="left"),
+            ),  # fmt: skip
+            tooltip=[
+                alt.Tooltip(f"{t_stage}:N"),
+                alt.Tooltip(f"{t_days}:N"),
+                alt.Tooltip(f"{t_n}:Q", format=",d"),
+            ],  # fmt: skip
         )
         .properties(width=WIDTH - 200, height=48)
     )
@@ -1698,7 +1773,11 @@ def pipeline_changes_waterfall(bridge: pd.DataFrame, *, lang: str = "en") -> alt
     _require(bridge, ("step", "deals", "amount"), "pipeline_changes_waterfall")
     if bridge.empty:
         return _message_chart(label("nothing_to_show", lang))
-    t_step, t_amt, t_n = label("step", lang), label("bridge_amount", lang), label("deals_count", lang)
+    t_step, t_amt, t_n = (
+        label("step", lang),
+        label("bridge_amount", lang),
+        label("deals_count", lang),
+    )
     steps = bridge["step"].astype(str).tolist()
     amount = bridge["amount"].astype(float).to_numpy()
     total = np.isin(bridge["step"].astype(str).to_numpy(), ["open_start", "open_end"])
@@ -1719,11 +1798,18 @@ def pipeline_changes_waterfall(bridge: pd.DataFrame, *, lang: str = "en") -> alt
             x=alt.X(f"{t_step}:N", sort=names, title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("start:Q", title=t_amt, axis=alt.Axis(format="~s")),
             y2="end:Q",
-            color=alt.Color("kind:N", legend=None,
-                            scale=alt.Scale(domain=["total", "up", "down"],
-                                            range=[COLOR, "#3a7d44", "#d64545"])),  # fmt: skip
-            tooltip=[alt.Tooltip(f"{t_step}:N"), alt.Tooltip(f"{t_amt}:Q", format=",.0f"),
-                     alt.Tooltip(f"{t_n}:Q", format=",d")],  # fmt: skip
+            color=alt.Color(
+                "kind:N",
+                legend=None,
+                scale=alt.Scale(
+                    domain=["total", "up", "down"], range=[COLOR, "#3a7d44", "#d64545"]
+                ),
+            ),  # fmt: skip
+            tooltip=[
+                alt.Tooltip(f"{t_step}:N"),
+                alt.Tooltip(f"{t_amt}:Q", format=",.0f"),
+                alt.Tooltip(f"{t_n}:Q", format=",d"),
+            ],  # fmt: skip
         )
         .properties(width=WIDTH, height=260)
     )

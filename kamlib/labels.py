@@ -956,11 +956,17 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "baseline_bias_rate": ("Bias, weighted pipeline", "加权管道法偏差"),
     "forecast_period": ("Forecast period", "预测期"),
     "as_of_date": ("As of", "截至日期"),
-    "weighted_pipeline_amount": ("Weighted pipeline (amount × stage probability)", "加权管道（金额×阶段概率）"),
+    "weighted_pipeline_amount": (
+        "Weighted pipeline (amount × stage probability)",
+        "加权管道（金额×阶段概率）",
+    ),
     "open_deals_count": ("Open deals", "在途商机数"),
     "win_model": ("Win probability from", "赢单概率来源"),
     "win_method_logit": ("logistic model", "逻辑回归模型"),
-    "win_method_stage_rates": ("stage win rates (too little history)", "阶段赢单率（历史数据不足）"),
+    "win_method_stage_rates": (
+        "stage win rates (too little history)",
+        "阶段赢单率（历史数据不足）",
+    ),
     "win_method_methodology": ("methodology stage probabilities", "方法论阶段概率"),
     "p10": ("P10", "P10"),
     "p50": ("P50", "P50"),
@@ -990,6 +996,47 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
         "在{stage}阶段已停留{days}天（通常不超过{limit}天）",
     ),
     "stale_slipped": ("{days} days past the expected close date", "已超过预计成交日{days}天"),
+    # the forecast tournament (kamlib.forecast.tournament)
+    "forecast_methods_section": (
+        "Forecast methods: who has the better track record?",
+        "预测方法对比：谁的历史记录更好？",
+    ),
+    "zombie_section": ("Zombie pipeline", "僵尸商机"),
+    "fc_method_deal_model": ("Deal-level Monte Carlo", "逐单蒙特卡洛模型"),
+    "fc_method_weighted_pipeline": ("Weighted pipeline", "加权管道法"),
+    "fc_method_naive": ("Last period", "上期实际"),
+    "fc_method_seasonal_naive": ("Same period last year", "去年同期"),
+    "fc_method_mean": ("Mean of earlier periods", "历史各期均值"),
+    "fc_method_ets": ("Time-series model (Theta)", "时间序列模型（Theta）"),
+    "fc_method_combined": ("Accuracy-weighted combination", "按准确度加权组合"),
+    "method_reason_best": (
+        "lowest MAPE over {n} back-test forecasts ({mape})",
+        "在{n}次回测预测中MAPE最低（{mape}）",
+    ),
+    "method_reason_too_little": (
+        "too little track record ({n} scored back-test forecasts, {k} needed): the deal-level "
+        "model is kept",
+        "历史记录不足（已评分回测预测{n}次，至少需要{k}次）：沿用逐单模型",
+    ),
+    "forecast_method": ("Headline method", "采用的预测方法"),
+    "method_reason": ("Why", "选择理由"),
+    "interval_method": ("P10–P90 from", "P10–P90区间来源"),
+    "interval_conformal": ("the back-test's own errors (conformal)", "回测误差（保形校准）"),
+    "interval_monte_carlo": (
+        "the Monte Carlo band (too few back-test errors)",
+        "蒙特卡洛区间（回测误差不足）",
+    ),
+    "model_p50_amount": ("P50 of the deal-level model", "逐单模型P50"),
+    "forecast_p50_amount": ("P50 now", "本期P50"),
+    "scored_count": ("Scored forecasts", "已评分预测次数"),
+    "coverage_text": ("Actual inside P10–P90 (Wilson 95%)", "实际值落入P10–P90（Wilson 95%区间）"),
+    "chosen": ("Chosen", "已采用"),
+    "zombie_deals_count": ("Zombie deals", "僵尸商机数"),
+    "zombie_amount": ("Their amount", "涉及金额"),
+    "zombie_median_age_days": ("Median age (days)", "年龄中位数（天）"),
+    "zombie_oldest_age_days": ("Oldest (days)", "最长年龄（天）"),
+    "age_days": ("Age (days)", "商机年龄（天）"),
+    "no_zombies": ("No open deal is judged a zombie.", "没有被判定为僵尸的在途商机。"),
 }
 LABELS.update({k: v for k, v in FORECAST_LABELS.items() if k not in LABELS})
 
@@ -1000,20 +1047,22 @@ FORECAST_NOTES: dict[str, tuple[str, str]] = {
         "近十二个月首次进入各阶段的商机：推进到后续阶段的比例（转化率）、在该阶段输单的比例（流失率）及其赢单率。",
     ),
     "forecast_fan_section": (
-        "Bookings are won opportunity amounts by close date. The band is P10–P90 of the Monte "
-        "Carlo forecast (each open deal wins with its probability and closes at its expected "
-        "date plus a slippage draw; deals not yet created are learnt from past periods); the "
-        "line is P50. Past periods were forecast the day before they began, with only what was "
-        "known then: red diamonds are what was actually won, grey squares the weighted pipeline.",
-        "赢单额指按成交日期统计的赢单商机金额。色带为蒙特卡洛预测的P10–P90区间（每个在途商机按其赢单概率赢单，"
-        "按预计成交日加上延期抽样成交；尚未创建的商机按历史各期估计），折线为P50。历史各期均以该期开始前一日"
+        "Bookings are won opportunity amounts by close date. The line is the headline P50: the "
+        "method with the best track record at the time (see Forecast methods; the deal-level "
+        "Monte Carlo while the record is too short). The band is its P10–P90, calibrated on the "
+        "back-test's own errors once there are enough of them, else the Monte Carlo band. Past "
+        "periods were forecast the day before they began, with only what was known then: red "
+        "diamonds are what was actually won, grey squares the weighted pipeline.",
+        "赢单额指按成交日期统计的赢单商机金额。折线为采用的P50：当时历史记录最好的方法（见“预测方法对比”；记录不足时为逐单蒙特卡洛模型）。"
+        "色带为其P10–P90区间：回测误差足够时按回测误差校准，否则为蒙特卡洛区间。历史各期均以该期开始前一日"
         "已知的数据预测：红色菱形为实际赢单额，灰色方块为加权管道法。",
     ),
     "gap_section": (
+        "Figures of the deal-level Monte Carlo, by team and owner. "
         "Target minus P50 (positive: short of target); coverage is the open pipeline expected to "
         "close by the period end divided by what remains of the target; P(reach) is the share of "
         "simulated outcomes at or above the target.",
-        "差距 = 目标 − P50（正数表示未达目标）；覆盖率 = 预计在期末前成交的在途商机金额 ÷ 剩余目标；"
+        "按团队和负责人的逐单蒙特卡洛模型数字。差距 = 目标 − P50（正数表示未达目标）；覆盖率 = 预计在期末前成交的在途商机金额 ÷ 剩余目标；"
         "达成概率为模拟结果中达到或超过目标的比例。",
     ),
     "push_section": (
@@ -1040,6 +1089,22 @@ FORECAST_NOTES: dict[str, tuple[str, str]] = {
         "About 80% of actuals should fall inside P10–P90; the weighted pipeline (amount × stage "
         "probability) is the baseline to beat.",
         "约80%的实际值应落在P10–P90区间内；加权管道法（金额×阶段概率）是需要超越的基准。",
+    ),
+    "forecast_methods_section": (
+        "Every past period was forecast the day before it began (and a third and two thirds of "
+        "the way in) by each method, with only what was known then. The headline P50 is the "
+        "method with the lowest MAPE over the periods that had ended by the as-of date (with "
+        "fewer than 4 scored forecasts the deal-level model is kept); its P10–P90 is widened "
+        "or narrowed to the errors it actually made. Coverage is given with its Wilson 95% "
+        "interval: a few periods cannot prove much.",
+        "每个历史期均由各方法在期初前一日（以及期内三分之一、三分之二处）仅用当时已知数据进行预测。"
+        "本期P50采用截至日期前已结束各期中MAPE最低的方法（已评分预测少于4次时沿用逐单模型）；"
+        "其P10–P90区间按该方法实际犯下的误差校准。覆盖率附Wilson 95%区间：期数少时结论有限。",
+    ),
+    "zombie_section": (
+        "Open deals the close-timing model judges will never close: they are left out of the "
+        "forecast. Clean them up in the CRM.",
+        "逐单成交时间模型判定永远不会成交的在途商机，不计入预测。请在CRM中清理。",
     ),
 }
 NOTES.update({k: v for k, v in FORECAST_NOTES.items() if k not in NOTES})

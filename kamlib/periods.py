@@ -58,7 +58,9 @@ _ALIASES = {
 # months per period for the month-based frequencies
 _MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
 
-PERIOD_FORMS = "2026-09 (month), 2026-Q3, 2026-H1, 2026-W38 (ISO week), FY2026, FY2026-Q1, FY2026-H2"
+PERIOD_FORMS = (
+    "2026-09 (month), 2026-Q3, 2026-H1, 2026-W38 (ISO week), FY2026, FY2026-Q1, FY2026-H2"
+)
 
 _PATTERNS = (
     ("monthly", re.compile(r"^(\d{4})-(\d{2})$")),

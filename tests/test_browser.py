@@ -197,3 +197,40 @@ def test_research_dossier_charts_render_offline_with_power_map_tooltips(browser,
     assert "Person-" in tooltip.inner_text()
     assert pseudonym.startswith("Person-")
     visit.page.context.close()
+
+
+# -- the pipeline forecast report (kamlib.forecast) ---------------------------------------------
+PIPELINE_FORECAST_CHARTS = 4  # fan, gap by group, funnel, forecast methods
+
+
+@pytest.fixture(scope="module")
+def pipeline_forecast_page(tmp_path_factory, demo_store) -> Path:
+    """The pipeline_forecast notebook executed on the small demo and exported as a page."""
+    import nbformat
+    import papermill as pm
+
+    folder = tmp_path_factory.mktemp("pipeline-forecast")
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "pipeline_forecast.ipynb"
+    out = folder / "out.ipynb"
+    pm.execute_notebook(
+        str(notebook), str(out),
+        parameters={"store": str(demo_store), "as_of": "2026-06-30", "lang": "zh",
+                    "simulations": 500, "backtest_periods": 2},
+        cwd=str(folder), progress_bar=False, kernel_name="python3",
+    )  # fmt: skip
+    path = folder / "pipeline_forecast.html"
+    nb = nbformat.read(out, as_version=4)
+    path.write_text(export_html(nb, header=_header("zh")), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_pipeline_forecast_report_draws_every_chart(browser, pipeline_forecast_page):
+    visit = open_offline(browser, pipeline_forecast_page, PIPELINE_FORECAST_CHARTS)
+    drawn = visit.page.locator(".vega-embed svg.marks").count()
+    assert drawn == PIPELINE_FORECAST_CHARTS, f"{drawn} charts drawn; errors: {visit.errors}"
+    assert visit.errors == [] and visit.requests == []
+    text = visit.page.inner_text("body")
+    assert "预测方法对比" in text and "逐单蒙特卡洛模型" in text  # the forecast methods section
+    assert "僵尸商机" in text
+    visit.page.context.close()

@@ -423,7 +423,7 @@ def test_cli_forecast_json(demo_store):
     from kamlib.cli import main
 
     args = ["forecast", "--store", str(demo_store), "--as-of", AS_OF, "--period", PERIOD,
-            "--simulations", "500", "--seed", "4", "--json"]  # fmt: skip
+            "--simulations", "500", "--seed", "4", "--track-periods", "2", "--json"]  # fmt: skip
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     out = json.loads(first.output)

@@ -66,9 +66,15 @@ def _print_health(store: str) -> None:
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--preset", help="Mapping preset for a known export: maven-crm, online-retail.")
-@click.option("--mapping", type=click.Path(path_type=Path), help="Mapping file (YAML) for your export.")
-@click.option("--store", default=DEFAULT_STORE, show_default=True, help="The kamlib store to write.")
-@click.option("--encoding", help="Force the CSV encoding (utf-8, gbk, gb18030, …); default: detect.")
+@click.option(
+    "--mapping", type=click.Path(path_type=Path), help="Mapping file (YAML) for your export."
+)
+@click.option(
+    "--store", default=DEFAULT_STORE, show_default=True, help="The kamlib store to write."
+)
+@click.option(
+    "--encoding", help="Force the CSV encoding (utf-8, gbk, gb18030, …); default: detect."
+)
 @click.option("--methodology", type=click.Path(path_type=Path), help="Methodology file (stages).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def import_command(paths, preset, mapping, store, encoding, methodology, as_json) -> None:

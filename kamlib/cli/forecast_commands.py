@@ -74,6 +74,14 @@ def _none_if_nan(x: Any) -> Any:
 @click.option(
     "--methodology", type=click.Path(path_type=Path), help="Methodology file (default: kamlib's)."
 )
+@click.option(
+    "--track-periods",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=0, max=40),
+    help="Past periods back-tested to choose the headline method and calibrate P10–P90 "
+    "(0: the deal-level Monte Carlo alone).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_context
 def forecast_command(
@@ -85,14 +93,18 @@ def forecast_command(
     seed: int | None,
     team: str | None,
     methodology: Path | None,
+    track_periods: int,
     as_json: bool,
 ) -> None:
     """Forecast the bookings of a period: P10 / P50 / P90, closed to date, target and gap.
 
     Bookings are won opportunity amounts dated at the close.  The open pipeline is simulated
     (win probability × close-date slippage), plus deals not yet created, learnt from past
-    periods.  Run-rate order revenue is shown next to it, never added.  Exit code 0 when the
-    forecast was made, 2 for a mistake in the command or its input.
+    periods.  Run-rate order revenue is shown next to it, never added.  The headline P50 is
+    the method with the best back-test record at the as-of date (the deal model, the weighted
+    pipeline, last period, same period last year, the mean of earlier periods, a Theta model)
+    and P10–P90 are calibrated on that record's errors.  Exit code 0 when the forecast was
+    made, 2 for a mistake in the command or its input.
 
     `kam forecast backtest` shows how accurate the forecast was in past periods.
     """
@@ -102,7 +114,7 @@ def forecast_command(
         return
     if not as_of or not period:
         fail("give --as-of DATE and --period PERIOD (e.g. --as-of 2026-09-30 --period 2026-Q4).")
-    from kamlib.forecast import forecast_period, gap_to_target
+    from kamlib.forecast import forecast_period, forecast_with_track_record, gap_to_target
     from kamlib.periods import parse_date, parse_period
 
     meth = _methodology(methodology)
@@ -120,12 +132,18 @@ def forecast_command(
             )  # fmt: skip
             targets = data.targets if data.has("targets") else None
             gap = gap_to_target(fc, targets)
+            tr = forecast_with_track_record(
+                data, as_of=fc.as_of, period=per, forecast=fc, track_periods=track_periods,
+                seed=seed, methodology=meth,
+            )  # fmt: skip
         except KamlibError as exc:
             fail(str(exc))
-    out = fc.summary()
+    out = tr.summary()
     company = gap[gap["level"] == "company"].iloc[0]
     out["target"] = _none_if_nan(float(company["target"]))
-    out["gap"] = _none_if_nan(float(company["gap"]))
+    out["gap"] = (
+        None if out["target"] is None else round(float(out["target"]) - float(out["p50"]), 2)
+    )
     out["p_reach_target"] = _none_if_nan(float(company["p_reach"]))
     out["coverage"] = _none_if_nan(float(company["coverage"]))
     out["target_status"] = company["status"]
@@ -156,6 +174,14 @@ def forecast_command(
     click.echo(
         f"  weighted pipeline   {_money(out['weighted_pipeline'])} (amount × stage probability)"
     )
+    click.echo(
+        f"  headline method     {out['method']} ({out['method_reason']}); P10–P90 "
+        f"{out['interval_method']}; deal model P50 {_money(out['model_p50'])}"
+    )
+    if out.get("zombie_deals"):
+        click.echo(
+            f"  zombie pipeline     {out['zombie_deals']:,} deals, {_money(out['zombie_amount'])}"
+        )
     if out["target"] is None:
         click.echo("  target              — (no company bookings target for this period)")
     else:
@@ -173,6 +199,8 @@ def forecast_command(
     for note in out["notes"]:
         click.echo(f"  note: {note}")
     shown = teams if team is None else teams[teams["name"] == team]
+    if len(shown):
+        click.echo("Teams (deal-level Monte Carlo):")
     for row in shown.to_dict("records"):
         target = (
             "no target"
@@ -209,48 +237,79 @@ def forecast_command(
     type=click.IntRange(min=100),
     help="Monte Carlo trials per forecast.",
 )
+@click.option(
+    "--origins",
+    default="rolling",
+    show_default=True,
+    type=click.Choice(["rolling", "start"]),
+    help="rolling: forecast each period the day before it starts and a third and two thirds "
+    "of the way in; start: only the day before.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.pass_context
 def backtest_command(
-    ctx: click.Context, store: str | None, periods: int, freq: str, simulations: int, as_json: bool
+    ctx: click.Context,
+    store: str | None,
+    periods: int,
+    freq: str,
+    simulations: int,
+    origins: str,
+    as_json: bool,
 ) -> None:
     """Forecast each past period as of its start and compare with the bookings won.
 
     Prints per period P10 / P50 / P90, the actual bookings and the weighted-pipeline
-    baseline, then MAPE, bias and the share of actuals inside P10–P90 (about 80% is right).
+    baseline, then MAPE, bias and the share of actuals inside P10–P90 (about 80% is right,
+    with its Wilson 95% interval).  P50 is the method the track record chose at the time and
+    P10–P90 are calibrated only on periods that had ended (no look-ahead).  Every method of
+    the tournament is scored; on a demo store the oracle (the generator's true win
+    probabilities and close dates) gives the irreducible error.
     """
     parent = ctx.obj or {}
     store = store or parent.get("store") or DEFAULT_STORE
     as_json = as_json or bool(parent.get("as_json"))
     meth = _methodology(parent.get("methodology"))
     data = _load(store)
+    from kamlib.data import load_truth
     from kamlib.forecast import backtest_forecast
+    from kamlib.forecast.tournament import ROLLING_ORIGINS
 
+    truth = load_truth(store).get("opportunities")
     with _warnings_to_stderr():
         try:
             result = backtest_forecast(
                 data, periods=periods, freq=freq, simulations=simulations,
                 seed=parent.get("seed"), methodology=meth,
+                origins=ROLLING_ORIGINS if origins == "rolling" else (0.0,), truth=truth,
             )  # fmt: skip
         except KamlibError as exc:
             fail(str(exc))
     company = result.periods[result.periods["team"] == "all"]
-    rows = [
-        {
+
+    def row(r: dict[str, Any]) -> dict[str, Any]:
+        return {
             "period": r["period"],
+            "origin": round(float(r["origin"]), 4),
             "as_of": r["as_of"].date().isoformat(),
+            "method": r["method"],
+            "interval_method": r["interval_method"],
             "p10": round(float(r["p10"]), 2),
             "p50": round(float(r["p50"]), 2),
             "p90": round(float(r["p90"]), 2),
             "actual": round(float(r["actual"]), 2),
             "weighted_pipeline": round(float(r["weighted_pipeline"]), 2),
+            "model_p50": round(float(r["model_p50"]), 2),
+            "oracle_p50": _none_if_nan(round(float(r["oracle_p50"]), 2)),
             "in_interval": bool(r["in_interval"]),
         }
-        for r in company.to_dict("records")
-    ]
+
+    first = company[company["origin"] == result.origins[0]]
+    rows = [row(r) for r in first.to_dict("records")]
     summary = result.summary()
     if as_json:
-        click.echo(json.dumps({"periods": rows, "summary": summary}, ensure_ascii=False))
+        click.echo(json.dumps({"periods": rows, "summary": summary,
+                               "origins": [row(r) for r in company.to_dict("records")]},
+                              ensure_ascii=False))  # fmt: skip
         return
     click.echo(
         f"Bookings forecast back-test, {len(rows)} {freq} periods (forecast the day before each starts)"
@@ -266,10 +325,24 @@ def backtest_command(
     def pct(x: float | None) -> str:
         return "—" if x is None else f"{x:.1%}"
 
+    ci = summary.get("coverage_interval") or [None, None]
     click.echo(
-        f"MAPE of P50 {pct(summary.get('mape'))} (weighted pipeline {pct(summary.get('baseline_mape'))}); "
-        f"bias {pct(summary.get('bias'))}; P10–P90 coverage {pct(summary.get('interval_coverage'))}"
+        f"Headline MAPE of P50 {pct(summary.get('mape'))} (weighted pipeline {pct(summary.get('baseline_mape'))}); "
+        f"bias {pct(summary.get('bias'))}; P10–P90 coverage {summary.get('inside', 0)} of "
+        f"{len(rows)} ({pct(summary.get('interval_coverage'))}, Wilson 95% {pct(ci[0])}–{pct(ci[1])})"
     )
+    click.echo("Methods (the day before each period):")
+    for name, m in summary.get("methods", {}).items():
+        mci = m.get("coverage_interval") or [None, None]
+        click.echo(
+            f"  {name:<18} MAPE {pct(m['mape']):>7}  bias {pct(m['bias']):>7}  coverage "
+            f"{pct(m['coverage'])} ({pct(mci[0])}–{pct(mci[1])})  scored {m['scored']}"
+        )
+    click.echo(f"Chosen now: {summary.get('chosen_method')} — {summary.get('chosen_reason')}")
+    if "oracle_mape" in summary:
+        click.echo(
+            f"Oracle (true win probabilities and close dates) MAPE {pct(summary['oracle_mape'])}"
+        )
 
 
 def register(group: click.Group) -> None:

@@ -159,7 +159,9 @@ class ImportReport:
                 .astype(object)
                 .to_dict("records")
             ],
-            "notices": self.notices.astype(object).where(self.notices.notna(), None).to_dict("records"),
+            "notices": self.notices.astype(object)
+            .where(self.notices.notna(), None)
+            .to_dict("records"),
         }
 
 
@@ -176,7 +178,9 @@ def _expand(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
     named, in_folders = [], []
     for p in map(Path, paths):
         if p.is_dir():
-            in_folders.extend(sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")))
+            in_folders.extend(
+                sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith("."))
+            )
         else:
             named.append(p)
     return named, in_folders
@@ -201,7 +205,9 @@ def _plan(
                 if fm.pattern and fnmatch.fnmatch(path.name, fm.pattern)
             ]  # fmt: skip
             if not hits:
-                _unplaced(path, path in named, ignored, f"no entry of mapping '{mapping.name}' matches it")
+                _unplaced(
+                    path, path in named, ignored, f"no entry of mapping '{mapping.name}' matches it"
+                )
                 continue
             for i in hits:
                 planned.setdefault(i, _Planned(mapping.files[i].table, [], mapping.files[i]))
@@ -210,7 +216,9 @@ def _plan(
             table = table_for_file(path)
             if table is None:
                 _unplaced(
-                    path, path in named, ignored,
+                    path,
+                    path in named,
+                    ignored,
                     "its name is not a canonical table (accounts.csv, orders.xlsx, …)",
                 )
                 continue
@@ -332,9 +340,18 @@ class _Batch:
         self.counts: dict[str, TableCounts] = {}
         self.created: list[str] = []  # snapshot tables this batch wrote
 
-    def notice(self, table: str, file: str | None, column: str | None, kind: str, message: str, rows: int) -> None:
+    def notice(
+        self, table: str, file: str | None, column: str | None, kind: str, message: str, rows: int
+    ) -> None:
         self.notices.append(
-            {"table": table, "file": file, "column": column, "kind": kind, "message": message, "rows": rows}
+            {
+                "table": table,
+                "file": file,
+                "column": column,
+                "kind": kind,
+                "message": message,
+                "rows": rows,
+            }
         )
 
     def _temp(self, prefix: str) -> str:
@@ -342,7 +359,9 @@ class _Batch:
         return f"_kam_{prefix}_{self.counter}"
 
     # staging and typing ----------------------------------------------------------------------
-    def stage(self, planned: _Planned, encoding: str | None) -> list[tuple[readers.SourceFile, dict[str, ColumnRule]]]:
+    def stage(
+        self, planned: _Planned, encoding: str | None
+    ) -> list[tuple[readers.SourceFile, dict[str, ColumnRule]]]:
         spec = TABLES[planned.table]
         out = []
         refusals = []
@@ -354,8 +373,14 @@ class _Batch:
         for path in planned.files:
             window = any(r.row_number_within for r in (planned.rule.columns or {}).values())
             src = readers.stage_file(
-                self.con, path, self._temp("raw"), encoding=encoding, sheet=planned.rule.sheet,
-                header_hints=frozenset(hints), workdir=self.workdir, materialize=window,
+                self.con,
+                path,
+                self._temp("raw"),
+                encoding=encoding,
+                sheet=planned.rule.sheet,
+                header_hints=frozenset(hints),
+                workdir=self.workdir,
+                materialize=window,
             )
             for note in src.notes:
                 self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", 0)
@@ -385,8 +410,12 @@ class _Batch:
                 )
             if unused:
                 self.notice(
-                    planned.table, path.name, None, "unmapped",
-                    f"{path.name}: columns not imported: {', '.join(unused)}", 0,
+                    planned.table,
+                    path.name,
+                    None,
+                    "unmapped",
+                    f"{path.name}: columns not imported: {', '.join(unused)}",
+                    0,
                 )
             out.append((src, rules))
         if refusals:
@@ -413,7 +442,11 @@ class _Batch:
         empty = []
         bases: list[tuple[str, int, int]] = []  # file, first rowid, first row number
         for i, (src, rules) in enumerate(staged):
-            inner = [f"{src.row_expr} AS _src_row"] if src.row_expr else ["CAST(NULL AS BIGINT) AS _src_row"]
+            inner = (
+                [f"{src.row_expr} AS _src_row"]
+                if src.row_expr
+                else ["CAST(NULL AS BIGINT) AS _src_row"]
+            )
             for col, kind in kinds.items():
                 rule = rules.get(col)
                 if rule is None:
@@ -449,10 +482,20 @@ class _Batch:
                 f"CASE WHEN {any_bad} THEN [x FOR x IN [{', '.join(issues)}] IF x IS NOT NULL] "
                 f"ELSE {NO_ISSUES} END" if issues else NO_ISSUES
             )  # fmt: skip
-            outer = [f"{_lit(src.path.name)} AS _file", "_src_row"] + [_q(c) for c in kinds] + [f"{issue_list} AS _issues"]
-            select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {src.relation})"
+            outer = (
+                [f"{_lit(src.path.name)} AS _file", "_src_row"]
+                + [_q(c) for c in kinds]
+                + [f"{issue_list} AS _issues"]
+            )
+            select = (
+                f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {src.relation})"
+            )
             # rowids inside a transaction do not start at 0: remember where this file's begin
-            last = -1 if i == 0 else self.con.execute(f"SELECT max(rowid) FROM {snapshot}").fetchone()[0]
+            last = (
+                -1
+                if i == 0
+                else self.con.execute(f"SELECT max(rowid) FROM {snapshot}").fetchone()[0]
+            )
             try:
                 if i == 0:
                     self.created.append(snapshot)
@@ -484,7 +527,7 @@ class _Batch:
             f"{', '.join(_q(c) for c in kinds)}, _issues FROM {snapshot}"
         )
         self.con.execute(
-            f"CREATE TEMP TABLE {problems} (_file VARCHAR, _row BIGINT, \"column\" VARCHAR, "
+            f'CREATE TEMP TABLE {problems} (_file VARCHAR, _row BIGINT, "column" VARCHAR, '
             "value VARCHAR, reason VARCHAR)"
         )
         self.con.execute(
@@ -498,7 +541,9 @@ class _Batch:
     def drop_problem_rows(self, snapshot: str, typed: str, problems: str) -> tuple[int, int, int]:
         """Delete quarantined rows from the snapshot; return (read, loaded, quarantined)."""
         read = self.con.execute(f"SELECT count(*) FROM {snapshot}").fetchone()[0]
-        bad = self.con.execute(f"SELECT count(DISTINCT (_file, _row)) FROM {problems}").fetchone()[0]
+        bad = self.con.execute(f"SELECT count(DISTINCT (_file, _row)) FROM {problems}").fetchone()[
+            0
+        ]
         if bad:
             self.con.execute(
                 f"DELETE FROM {snapshot} WHERE rowid IN (SELECT t._rid FROM {typed} t "
@@ -515,8 +560,14 @@ class _Batch:
                 f"SELECT count(*) FROM {src.relation} WHERE trim({raw}) = ?", [bad]
             ).fetchone()[0]
             if n:
-                self.notice(table, src.path.name, col, "value_fixed",
-                            f"{col} '{bad}' read as '{good}' (mapping fix)", n)
+                self.notice(
+                    table,
+                    src.path.name,
+                    col,
+                    "value_fixed",
+                    f"{col} '{bad}' read as '{good}' (mapping fix)",
+                    n,
+                )
 
     def _stage_sql(self, text_expr: str) -> str:
         lookup = self.methodology.stage_lookup()
@@ -524,7 +575,9 @@ class _Batch:
         norm = f"trim(regexp_replace(lower({text_expr}), '[\\s_]+', ' ', 'g'))"
         return f"CASE {norm} {cases} END"
 
-    def _row_checks(self, table: str, rules: dict[str, ColumnRule]) -> list[tuple[str, str, str, str]]:
+    def _row_checks(
+        self, table: str, rules: dict[str, ColumnRule]
+    ) -> list[tuple[str, str, str, str]]:
         """(column, condition, reason, value shown) for every check of a single row."""
         spec = TABLES[table]
         kinds = spec.columns
@@ -535,18 +588,29 @@ class _Batch:
             raw = _q("_raw_" + col)
             if kind != "text":
                 present = (
-                    f"strpos({raw}, '∅') = 0" if rule.multiply else f"{raw} IS NOT NULL AND trim({raw}) <> ''"
+                    f"strpos({raw}, '∅') = 0"
+                    if rule.multiply
+                    else f"{raw} IS NOT NULL AND trim({raw}) <> ''"
                 )  # the cheap test first: most rows stop at it
                 checks.append(
-                    (col, f"{_q(col)} IS NULL AND {present}", f"'not {_KIND_WORDS[kind]}: ' || {raw}", raw)
+                    (
+                        col,
+                        f"{_q(col)} IS NULL AND {present}",
+                        f"'not {_KIND_WORDS[kind]}: ' || {raw}",
+                        raw,
+                    )
                 )
         for col in spec.required_columns:
             if table == "opportunities" and col == "status":
                 continue  # derived from the stage when absent; the stage's own checks report
             raw = _q("_raw_" + col)
             checks.append(
-                (col, f"{_q(col)} IS NULL AND ({raw} IS NULL OR trim({raw}) = '')",
-                 f"'required value missing: {col} is empty'", raw)
+                (
+                    col,
+                    f"{_q(col)} IS NULL AND ({raw} IS NULL OR trim({raw}) = '')",
+                    f"'required value missing: {col} is empty'",
+                    raw,
+                )
             )
         for col, kind in kinds.items():
             if col not in rules:
@@ -554,40 +618,77 @@ class _Batch:
             b = bounds.get(col, {})
             raw = _q("_raw_" + col)
             if "ge" in b:
-                checks.append((col, f"{_q(col)} < {b['ge']}", f"'below the minimum {b['ge']}: ' || {raw}", raw))
+                checks.append(
+                    (
+                        col,
+                        f"{_q(col)} < {b['ge']}",
+                        f"'below the minimum {b['ge']}: ' || {raw}",
+                        raw,
+                    )
+                )
             if "le" in b:
-                checks.append((col, f"{_q(col)} > {b['le']}", f"'above the maximum {b['le']}: ' || {raw}", raw))
+                checks.append(
+                    (
+                        col,
+                        f"{_q(col)} > {b['le']}",
+                        f"'above the maximum {b['le']}: ' || {raw}",
+                        raw,
+                    )
+                )
             if "isin" in b:
                 allowed = ", ".join(_lit(v) for v in b["isin"])
                 checks.append(
-                    (col, f"{_q(col)} IS NOT NULL AND {_q(col)} NOT IN ({allowed})",
-                     f"'not an allowed value: ' || {raw} || ' (allowed: {', '.join(map(str, b['isin']))})'", raw)
+                    (
+                        col,
+                        f"{_q(col)} IS NOT NULL AND {_q(col)} NOT IN ({allowed})",
+                        f"'not an allowed value: ' || {raw} || ' (allowed: {', '.join(map(str, b['isin']))})'",
+                        raw,
+                    )
                 )
             if kind == "text":
                 checks.append(
-                    (col, f"strlen({raw}) > {MAX_TEXT_CHARS} AND length({raw}) > {MAX_TEXT_CHARS}",
-                     f"'text too long: ' || length({raw}) || ' characters (limit {MAX_TEXT_CHARS:,}); a broken export?'", raw)
+                    (
+                        col,
+                        f"strlen({raw}) > {MAX_TEXT_CHARS} AND length({raw}) > {MAX_TEXT_CHARS}",
+                        f"'text too long: ' || length({raw}) || ' characters (limit {MAX_TEXT_CHARS:,}); a broken export?'",
+                        raw,
+                    )
                 )
         if "stage" in rules:
             known = ", ".join(sorted({s.key for s in self.methodology.stages}))
             checks.append(
-                ("stage", f"{_clean_text('_raw_stage')} IS NOT NULL AND stage IS NULL",
-                 f"'unknown stage: ' || _raw_stage || ' (known: {known}); add it to the stage aliases of the methodology file'",
-                 "_raw_stage")
+                (
+                    "stage",
+                    f"{_clean_text('_raw_stage')} IS NOT NULL AND stage IS NULL",
+                    f"'unknown stage: ' || _raw_stage || ' (known: {known}); add it to the stage aliases of the methodology file'",
+                    "_raw_stage",
+                )
             )
         if table == "opportunities" and "status" in rules:
             checks.append(
-                ("status", "status IS NOT NULL AND stage IS NOT NULL AND ((stage IN ('won', 'lost') AND status <> stage) OR (stage NOT IN ('won', 'lost') AND status <> 'open'))",
-                 "'status contradicts stage: status ' || status || ', stage ' || stage", "_raw_status")
+                (
+                    "status",
+                    "status IS NOT NULL AND stage IS NOT NULL AND ((stage IN ('won', 'lost') AND status <> stage) OR (stage NOT IN ('won', 'lost') AND status <> 'open'))",
+                    "'status contradicts stage: status ' || status || ', stage ' || stage",
+                    "_raw_status",
+                )
             )
         for col in spec.past_columns:
             if col not in rules:
                 continue
-            limit = _lit(self.now.date()) + "::DATE" if col in DATE_COLUMNS else _lit(self.now) + "::TIMESTAMP"
+            limit = (
+                _lit(self.now.date()) + "::DATE"
+                if col in DATE_COLUMNS
+                else _lit(self.now) + "::TIMESTAMP"
+            )
             raw = _q("_raw_" + col)
             checks.append(
-                (col, f"{_q(col)} > {limit}",
-                 f"'date in the future: ' || {raw} || ' (after the import date {self.now:%Y-%m-%d})'", raw)
+                (
+                    col,
+                    f"{_q(col)} > {limit}",
+                    f"'date in the future: ' || {raw} || ' (after the import date {self.now:%Y-%m-%d})'",
+                    raw,
+                )
             )
         return checks
 
@@ -602,7 +703,7 @@ class _Batch:
             f"""INSERT INTO {problems}
                 WITH dup AS (SELECT {keys} FROM {typed} WHERE {not_null}
                              GROUP BY {keys} HAVING count(*) > 1)
-                SELECT _file, _row, {_lit('+'.join(key))}, left({shown}, 200),
+                SELECT _file, _row, {_lit("+".join(key))}, left({shown}, 200),
                        'duplicate key: ({", ".join(key)}) = (' || {shown} || '), first seen in '
                        || first_file || ' row ' || first_row
                 FROM (SELECT *, row_number() OVER w AS n,
@@ -613,7 +714,9 @@ class _Batch:
                 WHERE n > 1"""
         )
 
-    def check_foreign_keys(self, table: str, typed: str, problems: str, valid: dict[str, str]) -> None:
+    def check_foreign_keys(
+        self, table: str, typed: str, problems: str, valid: dict[str, str]
+    ) -> None:
         """Unknown references → quarantine.  ``valid`` maps table → SQL of its loadable keys."""
         spec = TABLES[table]
         for fk in spec.foreign_keys:
@@ -622,15 +725,23 @@ class _Batch:
             parent = valid.get(fk.table)
             if parent is None:
                 if fk.table == "accounts":
-                                raise DataValidationError(
+                    raise DataValidationError(
                         f"{table} refers to accounts, but neither this import nor the store has "
                         "an accounts table. Import accounts.csv together with it (accounts and "
                         "orders are the required tables)."
                     )
-                self.notice(table, None, fk.column, "unchecked",
-                            f"{fk.column} not checked: no {fk.table} table imported", 0)
+                self.notice(
+                    table,
+                    None,
+                    fk.column,
+                    "unchecked",
+                    f"{fk.column} not checked: no {fk.table} table imported",
+                    0,
+                )
                 continue
-            self._fk_problems(typed, problems, fk.column, parent, f"unknown {fk.table[:-1].replace('_', ' ')}")
+            self._fk_problems(
+                typed, problems, fk.column, parent, f"unknown {fk.table[:-1].replace('_', ' ')}"
+            )
         for fk in spec.foreign_keys:
             if fk.table == table:
                 own = _valid_keys(table, typed, problems)
@@ -638,7 +749,9 @@ class _Batch:
                 if table == "accounts":
                     self._parent_cycles(typed, problems)
 
-    def _fk_problems(self, typed: str, problems: str, column: str, parent_sql: str, what: str) -> None:
+    def _fk_problems(
+        self, typed: str, problems: str, column: str, parent_sql: str, what: str
+    ) -> None:
         self.con.execute(
             f"""INSERT INTO {problems}
                 SELECT t._file, t._row, {_lit(column)}, left(t.{_q(column)}, 200),
@@ -661,12 +774,17 @@ class _Batch:
                 seen.append(node)
                 node = parent[node]
             if node in seen:
-                bad.update(seen[seen.index(node):])
+                bad.update(seen[seen.index(node) :])
         for acc in sorted(bad):
             f, r = where[acc]
             self.con.execute(
                 f"INSERT INTO {problems} VALUES (?, ?, 'parent_account_id', ?, ?)",
-                [f, r, parent[acc], f"group hierarchy cycle: {acc} → {parent[acc]} leads back to {acc}"],
+                [
+                    f,
+                    r,
+                    parent[acc],
+                    f"group hierarchy cycle: {acc} → {parent[acc]} leads back to {acc}",
+                ],
             )
 
     def notices_for_rows(self, table: str, typed: str, problems: str) -> None:
@@ -684,8 +802,7 @@ class _Batch:
         # counted over loaded rows, except opportunities without account: counted whole
         ok = "p._row IS NULL"
         select = [
-            (sql if k == "no_account" else f"{sql[:-1]} AND {ok})")
-            + f" AS {_q(k)}"
+            (sql if k == "no_account" else f"{sql[:-1]} AND {ok})") + f" AS {_q(k)}"
             for k, sql in counts.items()
         ]
         if table == "opportunities":
@@ -699,14 +816,26 @@ class _Batch:
         for col in spec.flag_negative:
             n = found[f"negative:{col}"]
             if n:
-                self.notice(table, None, col, "negative",
-                            f"{n:,} {table} rows with negative {col} (returns / credit notes) loaded and flagged", n)
+                self.notice(
+                    table,
+                    None,
+                    col,
+                    "negative",
+                    f"{n:,} {table} rows with negative {col} (returns / credit notes) loaded and flagged",
+                    n,
+                )
         if found.get("no_account"):
             total, n = found["no_account"], found["no_account_loaded"]
-            self.notice(table, None, "account_id", "missing_account",
-                        f"{total:,} opportunities have no account; {n:,} of them loaded (they "
-                        "count in the funnel, in no account's view), the rest are quarantined "
-                        "for other reasons", total)
+            self.notice(
+                table,
+                None,
+                "account_id",
+                "missing_account",
+                f"{total:,} opportunities have no account; {n:,} of them loaded (they "
+                "count in the funnel, in no account's view), the rest are quarantined "
+                "for other reasons",
+                total,
+            )
         if found.get("zero_amount"):
             n = found["zero_amount"]
             self.notice(table, None, "amount", "zero", f"{n:,} order lines with amount 0 loaded", n)
@@ -782,8 +911,10 @@ def import_files(
     """
     if preset and mapping:
         raise ConfigError("Give either a preset or a mapping file, not both.")
-    spec_mapping = load_preset(preset) if preset else (
-        mapping if isinstance(mapping, Mapping) or mapping is None else load_mapping(mapping)
+    spec_mapping = (
+        load_preset(preset)
+        if preset
+        else (mapping if isinstance(mapping, Mapping) or mapping is None else load_mapping(mapping))
     )
     planned, ignored = _plan(paths, spec_mapping)
     if not planned:
@@ -795,7 +926,15 @@ def import_files(
     enc = encoding or (spec_mapping.encoding if spec_mapping else None)
     source = ", ".join(sorted({str(Path(p)) for p in paths}))
     try:
-        return _run_import(planned, ignored, store=store, encoding=enc, methodology=methodology, now=now, source=source)
+        return _run_import(
+            planned,
+            ignored,
+            store=store,
+            encoding=enc,
+            methodology=methodology,
+            now=now,
+            source=source,
+        )
     except DataValidationError as exc:
         hint = _preset_hint(paths) if spec_mapping is None else None
         if hint:
@@ -819,7 +958,11 @@ def _preset_hint(paths: Sequence[str | Path]) -> str | None:
             hits.append(name)
     if not hits:
         return None
-    return "These files look like a known export: try " + " or ".join(f"--preset {h}" for h in hits) + "."
+    return (
+        "These files look like a known export: try "
+        + " or ".join(f"--preset {h}" for h in hits)
+        + "."
+    )
 
 
 def import_frames(
@@ -852,10 +995,12 @@ def import_frames(
             planned.append(_Planned(table, [path], FileMapping(table, None, None)))
         unknown = set(frames) - set(TABLES)
         if unknown:
-                raise DataValidationError(
+            raise DataValidationError(
                 f"Unknown table(s) {sorted(unknown)}. Valid tables: {', '.join(TABLES)}."
             )
-        return _run_import(planned, [], store=store, encoding=None, methodology=methodology, now=now, source=source)
+        return _run_import(
+            planned, [], store=store, encoding=None, methodology=methodology, now=now, source=source
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -883,7 +1028,9 @@ def _run_import(
             _drop_orphan_snapshots(con)
             batch = _Batch(con, meth, now_ts, workdir)
             try:
-                report = _import(batch, planned, ignored, started, encoding, source, str(store_path))
+                report = _import(
+                    batch, planned, ignored, started, encoding, source, str(store_path)
+                )
             except BaseException:
                 # undo: the bookkeeping transaction (if open) and every snapshot table written
                 with contextlib.suppress(duckdb.Error):
@@ -938,18 +1085,27 @@ def _import(
     for p in planned:  # stage everything first: refusals happen before any check or write
         staged[p.table] = staged.get(p.table, []) + batch.stage(p, encoding)
     current = effective_batches(con)
-    batch_id = (con.execute("SELECT coalesce(max(batch_id), 0) FROM import_batches").fetchone()[0]) + 1
+    batch_id = (
+        (con.execute("SELECT coalesce(max(batch_id), 0) FROM import_batches").fetchone()[0]) + 1
+    )
     valid: dict[str, str] = {
-        t: f"SELECT {_q(TABLES[t].key[0])} AS k FROM {snapshot_table(t, b)}" for t, (b, _) in current.items()
+        t: f"SELECT {_q(TABLES[t].key[0])} AS k FROM {snapshot_table(t, b)}"
+        for t, (b, _) in current.items()
     }
-    done: dict[str, tuple[str, str, tuple[str, ...], str]] = {}  # table → typed, problems, files, fp
+    done: dict[
+        str, tuple[str, str, tuple[str, ...], str]
+    ] = {}  # table → typed, problems, files, fp
     plan_by_table: dict[str, _Planned] = {}
     for p in planned:
         if p.table in plan_by_table:
             plan_by_table[p.table].files.extend(p.files)
         else:
             plan_by_table[p.table] = _Planned(p.table, list(p.files), p.rule)
-    meth_key = batch.methodology.fingerprint if {"opportunities", "stage_history"} & set(plan_by_table) else ""
+    meth_key = (
+        batch.methodology.fingerprint
+        if {"opportunities", "stage_history"} & set(plan_by_table)
+        else ""
+    )
     for table in LOAD_ORDER:
         p = plan_by_table.get(table)
         if p is None:
@@ -964,7 +1120,9 @@ def _import(
         typed, problems = batch.typed_table(p, staged[table], snapshot_table(table, batch_id))
         # derived tables (e.g. accounts from a transaction log) come before this table's FK checks
         for d in p.rule.derive:
-            dtyped, dproblems = _derive(batch, typed, problems, d, snapshot_table(d.table, batch_id))
+            dtyped, dproblems = _derive(
+                batch, typed, problems, d, snapshot_table(d.table, batch_id)
+            )
             valid[d.table] = _valid_keys(d.table, dtyped, dproblems)
             done[d.table] = (dtyped, dproblems, names, fp + ":" + d.table)
         batch.check_foreign_keys(table, typed, problems, valid)
@@ -975,15 +1133,23 @@ def _import(
     tables = [t for t in LOAD_ORDER if t in done]
     for table in tables:
         typed, problems, names, _ = done[table]
-        read, loaded, bad = batch.drop_problem_rows(snapshot_table(table, batch_id), typed, problems)
+        read, loaded, bad = batch.drop_problem_rows(
+            snapshot_table(table, batch_id), typed, problems
+        )
         batch.counts[table] = TableCounts(read, loaded, bad, names, "loaded")
     problem_frames = []
     con.execute("BEGIN TRANSACTION")
     for table in tables:
         typed, problems, names, fp = done[table]
-        read, loaded, bad = (batch.counts[table].read, batch.counts[table].loaded, batch.counts[table].quarantined)
+        read, loaded, bad = (
+            batch.counts[table].read,
+            batch.counts[table].loaded,
+            batch.counts[table].quarantined,
+        )
         cols = ", ".join(_q(c) for c in TABLES[table].columns)
-        con.execute(f"CREATE OR REPLACE VIEW {_q(table)} AS SELECT {cols} FROM {snapshot_table(table, batch_id)}")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {_q(table)} AS SELECT {cols} FROM {snapshot_table(table, batch_id)}"
+        )
         con.execute(
             "INSERT INTO import_tables VALUES (?, ?, ?, ?, ?, ?, ?)",
             [batch_id, table, json.dumps(names, ensure_ascii=False), fp, read, loaded, bad],
@@ -1000,7 +1166,9 @@ def _import(
                     FROM {problems} ORDER BY _file, _row, "column" """
             ).df()
         )
-    notices = pd.DataFrame(batch.notices, columns=["table", "file", "column", "kind", "message", "rows"])
+    notices = pd.DataFrame(
+        batch.notices, columns=["table", "file", "column", "kind", "message", "rows"]
+    )
     if done:
         for n in batch.notices:
             con.execute("INSERT INTO notices VALUES (?, ?, ?, ?, ?, ?, ?)", [batch_id, *n.values()])
@@ -1009,7 +1177,14 @@ def _import(
         ).hexdigest()[:16]
         con.execute(
             "INSERT INTO import_batches VALUES (?, ?, ?, ?, 'loaded', ?, ?)",
-            [batch_id, source, started.to_pydatetime(), pd.Timestamp.now().floor("s").to_pydatetime(), whole, __version__],
+            [
+                batch_id,
+                source,
+                started.to_pydatetime(),
+                pd.Timestamp.now().floor("s").to_pydatetime(),
+                whole,
+                __version__,
+            ],
         )
         status, reported_batch = "loaded", batch_id
     con.execute("COMMIT")
@@ -1041,7 +1216,11 @@ def _derive(batch: _Batch, typed: str, problems: str, rule, snapshot: str) -> tu
         if col == spec.key[0]:
             continue
         src = rule.columns.get(col)
-        expr = f"CAST(arg_min({_q(src)}, _row) AS {_sql_type(kind)})" if src else f"CAST(NULL AS {_sql_type(kind)})"
+        expr = (
+            f"CAST(arg_min({_q(src)}, _row) AS {_sql_type(kind)})"
+            if src
+            else f"CAST(NULL AS {_sql_type(kind)})"
+        )
         parts.append(f"{expr} AS {_q(col)}")
     parts.append(f"{NO_ISSUES} AS _issues")
     batch.created.append(snapshot)
@@ -1056,7 +1235,7 @@ def _derive(batch: _Batch, typed: str, problems: str, rule, snapshot: str) -> tu
         f"{', '.join(_q(c) for c in spec.columns)}, _issues FROM {snapshot}"
     )
     batch.con.execute(
-        f"CREATE TEMP TABLE {dproblems} (_file VARCHAR, _row BIGINT, \"column\" VARCHAR, value VARCHAR, reason VARCHAR)"
+        f'CREATE TEMP TABLE {dproblems} (_file VARCHAR, _row BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)'
     )
     for col in rule.columns.values():
         n = batch.con.execute(
@@ -1064,7 +1243,20 @@ def _derive(batch: _Batch, typed: str, problems: str, rule, snapshot: str) -> tu
             f"GROUP BY 1 HAVING count(DISTINCT {_q(col)}) > 1)"
         ).fetchone()[0]
         if n:
-            batch.notice(rule.table, None, col, "derived",
-                         f"{n:,} {rule.table} have more than one {col} in the source; the first row's value was kept", n)
-    batch.notice(rule.table, None, None, "derived", f"{rule.table} derived from distinct {rule.key} values", 0)
+            batch.notice(
+                rule.table,
+                None,
+                col,
+                "derived",
+                f"{n:,} {rule.table} have more than one {col} in the source; the first row's value was kept",
+                n,
+            )
+    batch.notice(
+        rule.table,
+        None,
+        None,
+        "derived",
+        f"{rule.table} derived from distinct {rule.key} values",
+        0,
+    )
     return dtyped, dproblems

@@ -215,9 +215,7 @@ def _before(col: pd.Series, name: str, cut: pd.Timestamp, end: pd.Timestamp) -> 
     return col <= cut if name in DATE_COLUMNS else col < end
 
 
-def _reopen(
-    opps: pd.DataFrame, history: pd.DataFrame | None, cut: pd.Timestamp
-) -> pd.DataFrame:
+def _reopen(opps: pd.DataFrame, history: pd.DataFrame | None, cut: pd.Timestamp) -> pd.DataFrame:
     """Opportunities closed after ``cut`` become open at the stage they had on ``cut``."""
     closed_later = opps["closed_date"].notna() & (opps["closed_date"] > cut)
     if not closed_later.any():

@@ -42,21 +42,74 @@ from kamlib.errors import ConfigError
 
 #: Built-in header aliases: canonical column → spellings seen in exports (any table).
 COMMON_ALIASES: dict[str, tuple[str, ...]] = {
-    "account_id": ("customer_id", "customerid", "customer id", "customer no", "client_id",
-                   "account id", "account number", "客户编号", "客户编码", "客户id", "客户代码"),
-    "order_id": ("order no", "order number", "invoice", "invoice no", "invoiceno", "订单号",
-                 "订单编号", "单据编号", "销售订单号"),
+    "account_id": (
+        "customer_id",
+        "customerid",
+        "customer id",
+        "customer no",
+        "client_id",
+        "account id",
+        "account number",
+        "客户编号",
+        "客户编码",
+        "客户id",
+        "客户代码",
+    ),
+    "order_id": (
+        "order no",
+        "order number",
+        "invoice",
+        "invoice no",
+        "invoiceno",
+        "订单号",
+        "订单编号",
+        "单据编号",
+        "销售订单号",
+    ),
     "line_no": ("line", "line number", "item no", "行号", "明细行号", "序号"),
-    "order_date": ("date", "invoice date", "invoicedate", "order date", "订单日期", "下单日期",
-                   "单据日期", "日期"),
-    "amount": ("net amount", "value", "revenue", "sales", "订单金额", "金额", "销售额",
-               "含税金额", "商机金额", "价税合计"),
+    "order_date": (
+        "date",
+        "invoice date",
+        "invoicedate",
+        "order date",
+        "订单日期",
+        "下单日期",
+        "单据日期",
+        "日期",
+    ),
+    "amount": (
+        "net amount",
+        "value",
+        "revenue",
+        "sales",
+        "订单金额",
+        "金额",
+        "销售额",
+        "含税金额",
+        "商机金额",
+        "价税合计",
+    ),
     "quantity": ("qty", "数量"),
     "cost": ("cogs", "成本", "成本金额"),
-    "product_id": ("sku", "item", "stockcode", "product code", "material", "产品编号",
-                   "产品编码", "物料编码", "物料号"),
-    "product_line": ("product line", "product family", "category", "产品线", "产品类别",
-                     "产品大类"),
+    "product_id": (
+        "sku",
+        "item",
+        "stockcode",
+        "product code",
+        "material",
+        "产品编号",
+        "产品编码",
+        "物料编码",
+        "物料号",
+    ),
+    "product_line": (
+        "product line",
+        "product family",
+        "category",
+        "产品线",
+        "产品类别",
+        "产品大类",
+    ),
     "industry": ("sector", "行业", "所属行业"),
     "sub_industry": ("细分行业", "子行业"),
     "region": ("sales region", "territory", "区域", "大区", "地区", "销售区域"),
@@ -66,10 +119,27 @@ COMMON_ALIASES: dict[str, tuple[str, ...]] = {
     "annual_revenue": ("company revenue", "营业收入", "年营业额", "年收入"),
     "registered_capital": ("注册资本",),
     "ownership": ("企业性质", "所有制"),
-    "parent_account_id": ("parent", "parent account", "parent id", "subsidiary_of",
-                          "母公司", "上级客户", "集团客户", "所属集团"),
-    "owner": ("account manager", "sales rep", "sales agent", "salesperson", "负责人",
-              "客户经理", "销售负责人", "销售代表", "跟进人"),
+    "parent_account_id": (
+        "parent",
+        "parent account",
+        "parent id",
+        "subsidiary_of",
+        "母公司",
+        "上级客户",
+        "集团客户",
+        "所属集团",
+    ),
+    "owner": (
+        "account manager",
+        "sales rep",
+        "sales agent",
+        "salesperson",
+        "负责人",
+        "客户经理",
+        "销售负责人",
+        "销售代表",
+        "跟进人",
+    ),
     "created_date": ("created", "create date", "created at", "创建日期", "创建时间"),
     "category_spend": ("wallet", "category spend", "品类采购额", "采购总额"),
     "strategic_fit": ("战略匹配度",),
@@ -77,8 +147,13 @@ COMMON_ALIASES: dict[str, tuple[str, ...]] = {
     "stage": ("deal stage", "deal_stage", "sales stage", "商机阶段", "销售阶段", "阶段"),
     "status": ("状态", "商机状态"),
     "team": ("sales team", "团队", "销售团队"),
-    "expected_close_date": ("close date", "expected close", "预计成交日期", "预计签单日期",
-                            "预计结单日期"),
+    "expected_close_date": (
+        "close date",
+        "expected close",
+        "预计成交日期",
+        "预计签单日期",
+        "预计结单日期",
+    ),
     "closed_date": ("actual close date", "成交日期", "结单日期", "关闭日期"),
     "lost_reason": ("loss reason", "输单原因", "丢单原因"),
     "competitor": ("竞争对手",),
@@ -118,11 +193,24 @@ COMMON_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Aliases that only make sense for one table (e.g. 客户名称 is the account's name).
 TABLE_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "accounts": {"name": ("customer name", "company", "company name", "account name",
-                          "account", "客户名称", "客户名", "公司名称", "企业名称")},
+    "accounts": {
+        "name": (
+            "customer name",
+            "company",
+            "company name",
+            "account name",
+            "account",
+            "客户名称",
+            "客户名",
+            "公司名称",
+            "企业名称",
+        )
+    },
     "products": {"name": ("product name", "description", "产品名称", "物料名称")},
-    "opportunities": {"name": ("opportunity name", "deal name", "商机名称", "项目名称"),
-                      "account_id": ("account", "customer", "客户", "客户名称")},
+    "opportunities": {
+        "name": ("opportunity name", "deal name", "商机名称", "项目名称"),
+        "account_id": ("account", "customer", "客户", "客户名称"),
+    },
     "contacts": {"name": ("contact name", "联系人", "姓名")},
 }
 
@@ -257,7 +345,9 @@ def _parse_rule(target: str, raw: Any, where: str) -> ColumnRule:
 def parse_mapping(raw: Any, *, source: str, text: str = "") -> Mapping:
     """Validate a parsed mapping file."""
     if not isinstance(raw, dict) or not isinstance(raw.get("files"), list):
-        raise ConfigError(f"{source}: a mapping file needs a 'files' list (see kamlib.data.mapping).")
+        raise ConfigError(
+            f"{source}: a mapping file needs a 'files' list (see kamlib.data.mapping)."
+        )
     files = []
     for i, entry in enumerate(raw["files"]):
         where = f"{source} files[{i}]"
@@ -279,14 +369,18 @@ def parse_mapping(raw: Any, *, source: str, text: str = "") -> Mapping:
         derive = []
         for dtable, drule in (entry.get("derive") or {}).items():
             if dtable not in TABLES or not isinstance(drule, dict) or "key" not in drule:
-                raise ConfigError(f"{where}: derive entry '{dtable}' needs a canonical table and 'key'.")
+                raise ConfigError(
+                    f"{where}: derive entry '{dtable}' needs a canonical table and 'key'."
+                )
             derive.append(DeriveRule(dtable, drule["key"], dict(drule.get("columns") or {})))
         values = {
             col: {str(k): str(v) for k, v in fixes.items()}
             for col, fixes in (entry.get("values") or {}).items()
         }
         files.append(
-            FileMapping(table, entry.get("file"), columns, values, tuple(derive), entry.get("sheet"))
+            FileMapping(
+                table, entry.get("file"), columns, values, tuple(derive), entry.get("sheet")
+            )
         )
     return Mapping(str(raw.get("name", source)), tuple(files), raw.get("encoding"), source, text)
 

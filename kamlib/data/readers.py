@@ -217,10 +217,14 @@ def _stage_csv(
     except duckdb.InvalidInputException as exc:
         raise explain_read_error(path, exc, source) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SourceFile(path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes))
+    return SourceFile(
+        path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes)
+    )
 
 
-def explain_read_error(path: Path, exc: Exception, source: Path | None = None) -> DataValidationError:
+def explain_read_error(
+    path: Path, exc: Exception, source: Path | None = None
+) -> DataValidationError:
     """Turn DuckDB's CSV reader error into a message that says what to do."""
     message = str(exc).splitlines()[0]
     utf8_problem = "unicode" in message.lower() or "utf-8" in message.lower()
@@ -252,7 +256,10 @@ def _stage_excel(
 
     try:
         grid = pd.read_excel(
-            path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=str,
+            path,
+            sheet_name=sheet if sheet is not None else 0,
+            header=None,
+            dtype=str,
             engine="openpyxl",
         )
     except ValueError as exc:
@@ -328,7 +335,9 @@ def _stage_parquet(
     try:
         cols = tuple(
             r[0]
-            for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(path))})").fetchall()
+            for r in con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(path))})"
+            ).fetchall()
         )
     except duckdb.Error as exc:
         raise DataValidationError(

@@ -112,7 +112,9 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     )
 
 
-def _snapshot(con: duckdb.DuckDBPyConnection, effective: dict[str, tuple[int, str]], source: str) -> Snapshot:
+def _snapshot(
+    con: duckdb.DuckDBPyConnection, effective: dict[str, tuple[int, str]], source: str
+) -> Snapshot:
     if not effective:
         return Snapshot(None, "empty", None, source)
     digest = hashlib.sha256()
@@ -134,10 +136,16 @@ def snapshot_info(store: str | Path, *, snapshot: int | None = None) -> Snapshot
         return _snapshot(con, effective_batches(con, snapshot), str(store))
 
 
-def _check_snapshot(con: duckdb.DuckDBPyConnection, snapshot: int | None, store: str | Path) -> None:
+def _check_snapshot(
+    con: duckdb.DuckDBPyConnection, snapshot: int | None, store: str | Path
+) -> None:
     if snapshot is None:
         return
-    ids = [r[0] for r in con.execute("SELECT batch_id FROM import_batches ORDER BY 1").fetchall()] if _has_table(con, "import_batches") else []
+    ids = (
+        [r[0] for r in con.execute("SELECT batch_id FROM import_batches ORDER BY 1").fetchall()]
+        if _has_table(con, "import_batches")
+        else []
+    )
     if snapshot not in ids:
         raise DataValidationError(
             f"Store {store} has no import batch {snapshot}. Batches: "

@@ -10,7 +10,12 @@ gap to target and back-tests.
   period by team, owner, product line (and tier), closed to date, forecast categories.
 - :mod:`kamlib.forecast.run_rate` — run-rate order revenue (ETS) with intervals.
 - :mod:`kamlib.forecast.gap` — gap to the OGSM targets and the deals that would close it.
-- :mod:`kamlib.forecast.backtest` — the forecast at the start of past periods vs actuals.
+- :mod:`kamlib.forecast.backtest` — the forecast at past origins (period start and part-way)
+  vs actuals, every method of the tournament scored, intervals calibrated without look-ahead.
+- :mod:`kamlib.forecast.tournament` — the baselines (naive, seasonal naive, mean, Theta),
+  the headline choice, split-conformal intervals, the Wilson interval of a coverage.
+- :mod:`kamlib.forecast.track_record` — :func:`forecast_with_track_record`: the headline
+  forecast chosen and calibrated by the back-test record at the as-of date.
 - :mod:`kamlib.forecast.report` — every section of the pipeline forecast report at once.
 
 All functions are pure (data in, frames and result objects out) and take an explicit
@@ -28,6 +33,15 @@ from kamlib.forecast.report import (
 )
 from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
 from kamlib.forecast.simulation import SimulationResult, exact_moments, simulate_wins
+from kamlib.forecast.tournament import (
+    METHODS,
+    baseline_forecasts,
+    choose_method,
+    conformal_interval,
+    conformal_quantile,
+    wilson_interval,
+)
+from kamlib.forecast.track_record import TrackRecordForecast, forecast_with_track_record
 from kamlib.forecast.win_probability import (
     WinProbabilityEvaluation,
     WinProbabilityModel,
@@ -42,16 +56,22 @@ from kamlib.forecast.win_probability import (
 )
 
 __all__ = [
+    "METHODS",
     "BacktestResult",
     "CloseTimingModel",
     "PeriodForecast",
     "PipelineForecastReport",
     "RunRateForecast",
     "SimulationResult",
+    "TrackRecordForecast",
     "WinProbabilityEvaluation",
     "WinProbabilityModel",
     "auc_score",
     "backtest_forecast",
+    "baseline_forecasts",
+    "choose_method",
+    "conformal_interval",
+    "conformal_quantile",
     "categorise",
     "current_values_known",
     "deal_features",
@@ -62,6 +82,7 @@ __all__ = [
     "fit_close_timing",
     "fit_win_probability",
     "forecast_period",
+    "forecast_with_track_record",
     "gap_to_target",
     "period_probability",
     "pipeline_forecast_report",
@@ -71,4 +92,5 @@ __all__ = [
     "snapshot_dates",
     "stage_win_rates",
     "zombie_deals",
+    "wilson_interval",
 ]

@@ -21,9 +21,11 @@ import pandas as pd
 
 from kamlib.config import Methodology
 from kamlib.errors import KamlibError
-from kamlib.forecast.backtest import BacktestResult, backtest_forecast
+from kamlib.forecast.backtest import BacktestResult
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
 from kamlib.forecast.period import PeriodForecast, forecast_period
+from kamlib.forecast.tournament import MIN_SCORED_ORIGINS
+from kamlib.forecast.track_record import TrackRecordForecast, forecast_with_track_record
 from kamlib.forecast.win_probability import (
     WinProbabilityEvaluation,
     evaluate_win_probability,
@@ -49,6 +51,7 @@ class PipelineForecastReport:
     team: str
     currency: str
     notices: tuple[str, ...] = field(default=())
+    track_record: TrackRecordForecast | None = None
 
     # -- headline -----------------------------------------------------------------------------
     def key_figures(self, lang: str = "en") -> dict[str, Any]:
@@ -56,13 +59,16 @@ class PipelineForecastReport:
         f = self.forecast
         row = self._scope_row()
         gap = self._gap_scope()
+        p10, p50, p90 = self.headline()
         out: dict[str, Any] = {
             "forecast_period": f.period,
             "as_of_date": f.as_of,
             "closed_to_date_amount": float(row["closed_to_date"]),
-            "bookings_p10_amount": float(row["p10"]),
-            "bookings_p50_amount": float(row["p50"]),
-            "bookings_p90_amount": float(row["p90"]),
+            "bookings_p10_amount": p10,
+            "bookings_p50_amount": p50,
+            "bookings_p90_amount": p90,
+            "forecast_method": self.method_name(lang),
+            "model_p50_amount": float(row["p50"]),
             "weighted_pipeline_amount": float(row["weighted_pipeline"]),
             "open_deals_count": int(row["deals"]),
         }
@@ -74,6 +80,19 @@ class PipelineForecastReport:
             out["target_amount"] = "—"
         out["win_model"] = label(f"win_method_{f.model.method}", lang)
         return out
+
+    def headline(self) -> tuple[float, float, float]:
+        """P10 / P50 / P90 of the headline (the track record's method), else the deal model's."""
+        if self.track_record is not None:
+            t = self.track_record
+            return float(t.p10), float(t.p50), float(t.p90)
+        row = self._scope_row()
+        return float(row["p10"]), float(row["p50"]), float(row["p90"])
+
+    def method_name(self, lang: str = "en") -> str:
+        """The headline method's name in ``lang``."""
+        method = self.track_record.method if self.track_record is not None else "deal_model"
+        return label(f"fc_method_{method}", lang)
 
     def _scope_row(self) -> pd.Series:
         g = self.forecast.groups
@@ -256,15 +275,16 @@ class PipelineForecastReport:
     def fan_track(self) -> pd.DataFrame:
         """Back-test periods then the forecast period: period, p10, p50, p90, actual, weighted."""
         row = self._scope_row()
+        p10, p50, p90 = self.headline()
         now = pd.DataFrame(
-            {"period": [self.forecast.period], "p10": [row["p10"]], "p50": [row["p50"]],
-             "p90": [row["p90"]], "actual": [np.nan],
+            {"period": [self.forecast.period], "p10": [p10], "p50": [p50],
+             "p90": [p90], "actual": [np.nan],
              "weighted_pipeline": [row["weighted_pipeline"]]}
         )  # fmt: skip
         if self.backtest is None or self.backtest.periods.empty:
             return now
         bt = self.backtest.periods
-        bt = bt[bt["team"] == (self.team or "all")]
+        bt = bt[(bt["team"] == (self.team or "all")) & (bt["origin"] == self.backtest.origins[0])]
         past = bt[["period", "p10", "p50", "p90", "actual", "weighted_pipeline"]]
         past = past[past["period"] != self.forecast.period]
         return pd.concat([past, now], ignore_index=True)
@@ -285,6 +305,117 @@ class PipelineForecastReport:
                 "baseline_bias_rate": a["baseline_bias"],
             }
         )
+
+    def methods_choice(self, lang: str = "en") -> dict[str, Any]:
+        """Label key → value: the headline method, why, and where P10–P90 come from."""
+        t = self.track_record
+        if t is None:
+            return {"forecast_method": self.method_name(lang)}
+        m = t.methods.set_index("method")
+        if t.method == "deal_model" and "too little" in t.reason:
+            n = int(m.loc["deal_model", "scored"]) if "deal_model" in m.index else 0
+            reason = label("method_reason_too_little", lang).format(n=n, k=MIN_SCORED_ORIGINS)
+        elif t.method in m.index and np.isfinite(m.loc[t.method, "mape"]):
+            reason = label("method_reason_best", lang).format(
+                n=int(m.loc[t.method, "scored"]), mape=f"{float(m.loc[t.method, 'mape']):.1%}"
+            )
+        else:
+            reason = t.reason
+        return {
+            "forecast_method": self.method_name(lang),
+            "method_reason": reason,
+            "interval_method": label(f"interval_{t.interval_method}", lang),
+        }
+
+    def methods_table(self, lang: str = "en") -> pd.DataFrame:
+        """Per method: P50 now, and over every back-test origin: MAPE, bias,
+        P10–P90 coverage as "k of n (low–high)" with its Wilson 95 % interval, chosen."""
+        t = self.track_record
+        if t is None:
+            return pd.DataFrame()
+        m = t.methods
+        cover = []
+        for r in m.to_dict("records"):
+            if int(r["n"]) == 0:
+                cover.append("—")
+            else:
+                cover.append(
+                    f"{int(r['inside'])} / {int(r['n'])} ({r['coverage_low']:.0%}–"
+                    f"{r['coverage_high']:.0%})"
+                )
+        return pd.DataFrame(
+            {
+                "method": [label(f"fc_method_{x}", lang) for x in m["method"]],
+                "forecast_p50_amount": m["p50"].astype(float),
+                "scored_count": m["scored"].astype("int64"),
+                "mape_rate": m["mape"].astype(float),
+                "bias_rate": m["bias"].astype(float),
+                "coverage_text": cover,
+                "chosen": m["chosen"].astype(bool),
+            }
+        )
+
+    def methods_track(self) -> pd.DataFrame:
+        """Every method's P50 and the actual per back-test period (the day before it began):
+        ``period``, ``method`` (label key), ``p50``, ``actual``, ``chosen``."""
+        if self.backtest is None or self.backtest.track.empty:
+            return pd.DataFrame(columns=["period", "method", "p50", "actual", "chosen"])
+        tr = self.backtest.track
+        tr = tr[(tr["team"] == (self.team or "all")) & (tr["origin"] == self.backtest.origins[0])]
+        chosen = self.track_record.method if self.track_record is not None else "deal_model"
+        return pd.DataFrame(
+            {
+                "period": tr["period"].to_numpy(),
+                "method": ("fc_method_" + tr["method"].astype(str)).to_numpy(),
+                "p50": tr["p50"].astype(float).to_numpy(),
+                "actual": tr["actual"].astype(float).to_numpy(),
+                "chosen": (tr["method"] == chosen).to_numpy(),
+            }
+        ).reset_index(drop=True)
+
+    def zombie_figures(self) -> dict[str, Any]:
+        """Label key → value: how many open deals are zombies, their amount and age."""
+        z = self._zombies()
+        if z.empty:
+            return {"zombie_deals_count": 0}
+        age = pd.to_numeric(z["age_days"], errors="coerce")
+        return {
+            "zombie_deals_count": int(len(z)),
+            "zombie_amount": float(pd.to_numeric(z["amount"], errors="coerce").fillna(0).sum()),
+            "zombie_median_age_days": int(round(float(age.median()))) if age.notna().any() else "—",
+            "zombie_oldest_age_days": int(age.max()) if age.notna().any() else "—",
+        }
+
+    def zombie_table(self, top: int = 15) -> pd.DataFrame:
+        """The largest zombie deals: id, owner, team, stage, amount, age."""
+        z = self._zombies()
+        if z.empty:
+            return pd.DataFrame()
+        z = z.sort_values(["amount", "opportunity_id"], ascending=[False, True], kind="mergesort")
+        return (
+            pd.DataFrame(
+                {
+                    "opportunity_id": z["opportunity_id"].astype(str),
+                    "owner": z["owner"].astype(str),
+                    "team": z["team"].astype(str),
+                    "stage": z["stage"].astype(str),
+                    "deal_amount": pd.to_numeric(z["amount"], errors="coerce").astype(float),
+                    "age_days": pd.to_numeric(z["age_days"], errors="coerce")
+                    .round()
+                    .astype("Int64"),
+                }
+            )
+            .head(top)
+            .reset_index(drop=True)
+        )
+
+    def _zombies(self) -> pd.DataFrame:
+        z = self.forecast.zombies
+        if len(z) == 0:
+            return pd.DataFrame()
+        if self.team:
+            z = z[z["team"].astype(str) == self.team]
+        return z
 
     def notes_table(self) -> pd.DataFrame:
         """What was assumed or left out, one sentence each (English)."""
@@ -354,7 +485,10 @@ def pipeline_forecast_report(
     methodology
         Methodology file or object.
     backtest_periods, backtest_simulations
-        The accuracy track record: past periods (0: none) and trials per forecast.
+        The accuracy track record: past periods of the forecast period's length (0: none) and
+        trials per forecast; each is forecast at its start and a third and two thirds in, and
+        the record chooses the headline method and calibrates P10–P90
+        (:func:`~kamlib.forecast.forecast_with_track_record`).
 
     Returns
     -------
@@ -402,16 +536,18 @@ def pipeline_forecast_report(
             )
     except KamlibError as exc:
         notices.append(f"win-probability hold-out not available: {exc}")
-    backtest = None
-    if backtest_periods > 0:
-        try:
-            backtest = backtest_forecast(
-                data, periods=backtest_periods, freq="quarterly", end=day,
-                simulations=backtest_simulations, seed=seed, methodology=meth, revenue=False,
-            )  # fmt: skip
-        except KamlibError as exc:
-            notices.append(f"back-test not available: {exc}")
+    track = forecast_with_track_record(
+        data, as_of=day, period=period, team=team, forecast=fc, track_periods=backtest_periods,
+        backtest_simulations=backtest_simulations, seed=seed, methodology=meth,
+    )  # fmt: skip
+    notices.extend(n.replace("no track record: ", "back-test not available: ")
+                   for n in track.notes)  # fmt: skip
+    if track.method != "deal_model" or track.interval_method != "monte_carlo":
+        notices.append(
+            f"headline: {track.method} ({track.reason}); P10–P90 from {track.interval_method}"
+        )
     return PipelineForecastReport(
         forecast=fc, gap=gap, funnel=fun, velocity=vel, stale=stale, evaluation=evaluation,
-        backtest=backtest, team=team, currency=meth.currency, notices=tuple(notices),
+        backtest=track.backtest, team=team, currency=meth.currency, notices=tuple(notices),
+        track_record=track,
     )  # fmt: skip

@@ -288,9 +288,11 @@ def convert_parameter(report: str, param: Parameter, value: Any) -> Any:
             raise ValueError("a text, number or true/false value")
         if t.startswith("list["):
             inner = t[5:-1]
-            items = [s.strip() for s in value.split(",") if s.strip()] if isinstance(
-                value, str
-            ) else value
+            items = (
+                [s.strip() for s in value.split(",") if s.strip()]
+                if isinstance(value, str)
+                else value
+            )
             if not isinstance(items, list | tuple):
                 raise ValueError(f"a comma-separated list of {inner}")
             return [_scalar(inner, item) for item in items]
@@ -640,9 +642,7 @@ class ReportEngine:
         )
         day = self._as_of(values.get("as_of"), as_of, the_period)
         if the_period is None:
-            the_period = period_of(
-                day, frequency or spec.frequency, fiscal_year_start_month=fy
-            )
+            the_period = period_of(day, frequency or spec.frequency, fiscal_year_start_month=fy)
         elif not the_period.contains(day):
             raise ReportError(
                 f"as_of {day.isoformat()} lies outside the period {the_period.label} "
@@ -964,7 +964,9 @@ class ReportEngine:
                 json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
             )
         except OSError as exc:
-            return _Staged(job, work, failure, started, seconds, fatal=layout.output_error(out, exc))
+            return _Staged(
+                job, work, failure, started, seconds, fatal=layout.output_error(out, exc)
+            )
         return _Staged(job, work, failure, started, seconds, message=message, cell_index=cell_index)
 
     def _manifest(
@@ -1177,10 +1179,10 @@ def _fallback_html(job: ReportJob, header: Any, message: str) -> str:
 
     e = html.escape
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
         f"<title>{e(job.title)}</title></head><body>"
         f"<h1>{e(job.title)}</h1><p>{e(job.period.label)} · as of {e(job.as_of.isoformat())}</p>"
-        f"<p style=\"color:#cf222e\"><strong>This report failed:</strong> {e(message)}</p>"
+        f'<p style="color:#cf222e"><strong>This report failed:</strong> {e(message)}</p>'
         f"<p>Reproduce with: <code>{e(job.command)}</code></p></body></html>\n"
     )
 

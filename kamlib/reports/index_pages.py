@@ -39,18 +39,18 @@ def write_reports_index(out: Path) -> Path:
     for directory, m in good:
         rows.append(
             "<tr>"
-            f"<td class=\"nw\">{_e(_when(m.get('finished')))}</td>"
+            f'<td class="nw">{_e(_when(m.get("finished")))}</td>'
             f"<td>{_link(out, directory / 'index.html', m.get('title') or m.get('report'))}</td>"
-            f"<td class=\"nw\">{_e(m.get('period'))}</td>"
+            f'<td class="nw">{_e(m.get("period"))}</td>'
             f"<td>{_account(m)}</td>"
             f"<td>{_e(m.get('lang'))}</td>"
-            f"<td class=\"nw\">{_e(m.get('as_of'))}</td>"
-            f"<td class=\"nw\">{_e(_snapshot(m))}</td>"
+            f'<td class="nw">{_e(m.get("as_of"))}</td>'
+            f'<td class="nw">{_e(_snapshot(m))}</td>'
             "</tr>"
         )
     body = [
         "<h1>Reports</h1>",
-        f"<p class=\"meta\">{len(good)} report{'s' if len(good) != 1 else ''}, newest first. "
+        f'<p class="meta">{len(good)} report{"s" if len(good) != 1 else ""}, newest first. '
         f"Updated {_e(_when(datetime.now().astimezone().isoformat()))}.</p>",
     ]
     if failures:
@@ -63,7 +63,7 @@ def write_reports_index(out: Path) -> Path:
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
     else:
-        body.append("<p class=\"muted\">No reports yet.</p>")
+        body.append('<p class="muted">No reports yet.</p>')
     path = out / "index.html"
     write_text_atomic(path, _page("Reports", "\n".join(body)))
     return path
@@ -99,8 +99,8 @@ def write_period_index(out: Path, report: str, period: str) -> Path:
     heading = f"{_e(title)} · {_e(period)}"
     body = [
         f"<h1>{heading}</h1>",
-        f"<p class=\"meta\">{len(entries)} report{'s' if len(entries) != 1 else ''}. "
-        f"<a href=\"{_href(directory, out / 'index.html')}\">All reports</a></p>",
+        f'<p class="meta">{len(entries)} report{"s" if len(entries) != 1 else ""}. '
+        f'<a href="{_href(directory, out / "index.html")}">All reports</a></p>',
     ]
     if failures:
         body.append(_failures_table(directory, failures))
@@ -147,12 +147,12 @@ def _failures_table(base: Path, failures: list[tuple[Path, dict[str, Any]]]) -> 
             f"<td>{_link(base, d / 'index.html', m.get('title') or m.get('report'))}</td>"
             f"<td>{_e(m.get('period'))}</td>"
             f"<td>{_account(m)}</td>"
-            f"<td class=\"failed\">{_e(error.get('message') or m.get('status'))}</td>"
+            f'<td class="failed">{_e(error.get("message") or m.get("status"))}</td>'
             "</tr>"
         )
     return (
-        f"<h2 class=\"failed\">Failed runs ({len(failures)})</h2>"
-        "<p class=\"meta\">The last attempt failed; an earlier good report, if any, is still "
+        f'<h2 class="failed">Failed runs ({len(failures)})</h2>'
+        '<p class="meta">The last attempt failed; an earlier good report, if any, is still '
         f"in place and listed below. Failed runs are kept under <code>{FAILED_DIR}/</code>.</p>"
         "<table><thead><tr><th>When</th><th>Report</th><th>Period</th><th>Account</th>"
         f"<th>Error</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -161,8 +161,8 @@ def _failures_table(base: Path, failures: list[tuple[Path, dict[str, Any]]]) -> 
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
@@ -180,15 +180,15 @@ def _href(base: Path, target: Path) -> str:
 
 
 def _link(base: Path, target: Path, text: Any) -> str:
-    return f"<a href=\"{_href(base, target)}\">{_e(text)}</a>"
+    return f'<a href="{_href(base, target)}">{_e(text)}</a>'
 
 
 def _account(m: dict[str, Any]) -> str:
     name, ident = m.get("account_name"), m.get("account_id")
     if not name and not ident:
-        return "<span class=\"muted\">all accounts</span>"
+        return '<span class="muted">all accounts</span>'
     if name and ident:
-        return f"{_e(name)} <span class=\"muted\">({_e(ident)})</span>"
+        return f'{_e(name)} <span class="muted">({_e(ident)})</span>'
     return _e(name or ident)
 
 

@@ -147,7 +147,9 @@ def parse_schedule(raw: Any, *, source: str = "<memory>") -> Schedule:
     )
 
 
-def due_period(entry: ScheduleEntry, as_of: date | str, *, fiscal_year_start_month: int = 1) -> Period:
+def due_period(
+    entry: ScheduleEntry, as_of: date | str, *, fiscal_year_start_month: int = 1
+) -> Period:
     """The period ``entry`` is due for on ``as_of``: the newest complete one."""
     return last_complete_period(
         as_of, entry.frequency, fiscal_year_start_month=fiscal_year_start_month

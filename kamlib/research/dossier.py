@@ -223,7 +223,6 @@ def _index(frame: pd.DataFrame | None, column: str = "account_id") -> dict[Any, 
     return {k: v for k, v in frame.groupby(column, sort=False).indices.items()}
 
 
-
 def _features_at(history: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     """One date's rows of ``account_features_history`` (indexed by account, empty when no
     account existed then), like ``account_features(data, as_of=day)``."""
@@ -231,6 +230,7 @@ def _features_at(history: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     if pd.Timestamp(day) not in dates:
         return history.iloc[:0].droplevel("as_of")
     return history.xs(pd.Timestamp(day), level="as_of")
+
 
 def _build_context(
     data: KamData,

@@ -53,8 +53,6 @@ def require_columns(frame: pd.DataFrame, columns: list[str], who: str) -> None:
             )
 
 
-
-
 def resolve_methodology(methodology: Any, who: str) -> Methodology:
     if methodology is None:
         return load_methodology()

@@ -1,0 +1,348 @@
+"""The forecast tournament: every method's track record, the headline method, honest intervals.
+
+A deal-level Monte Carlo is only worth its complexity if it beats what a manager gets by hand.
+For every back-test origin (:func:`kamlib.forecast.backtest_forecast`) the same quantity —
+bookings, won opportunity amounts by close date — is forecast by:
+
+``deal_model``
+    the P50 of :func:`kamlib.forecast.forecast_period` (deal by deal, Monte Carlo);
+``weighted_pipeline``
+    closed to date + Σ amount × stage probability of the deals expected to close in it;
+``naive``
+    the last complete period's bookings;
+``seasonal_naive``
+    the bookings of the same period a year earlier (only with ≥ 1 year of history before the
+    origin);
+``mean``
+    the mean bookings of all earlier complete periods;
+``combined``
+    the inverse-MAPE weighted mean of the single methods' P50s, each weighted by 1 / its MAPE
+    over the origins of periods ended by then (methods scored at ≥ :data:`MIN_SCORED_ORIGINS`
+    origins; none with fewer than two such methods): a contestant with its own track record;
+``ets``
+    a time-series model of bookings per period: the Theta method (statsmodels) with ≥ 6
+    periods of history, simple exponential smoothing with 3–5, none below (the method then
+    has no forecast at that origin and is not scored there).
+
+The per-period methods forecast a whole period ``F``.  At an origin part-way into the period
+their forecast is ``closed to date + F × (share of the period's days still to come)``:
+bookings are assumed to accrue evenly over a period on average, and what is already won is
+known.  History starts at the first period with any bookings (a CRM export's first months,
+before its first won deal, are not a record of zero sales) and holds only periods that ended
+on or before the origin: nothing after the as-of date is used.
+
+**Headline choice** (:func:`choose_method`): at an as-of date the track record is the scored
+origins of periods that had ended by then.  With at least :data:`MIN_SCORED_ORIGINS` of them
+the method with the lowest MAPE wins; with fewer the deal-level Monte Carlo is kept and the
+reason says so.
+
+**Intervals** (:func:`conformal_interval`): split conformal prediction on the scores
+``|log(actual / P50)|`` of the chosen method over the same track record (all origins of the
+ended periods).  With ``n ≥`` :data:`MIN_CONFORMAL_SCORES` scores, ``q`` is the
+``⌈(n + 1)·0.8⌉``-th smallest score (the largest when that exceeds ``n``) and P10 / P90 are
+``P50·e^−q`` / ``P50·e^q`` (P10 never below what is already won).  With fewer scores the
+deal model's Monte Carlo band is used (its P10 / P90 ratios to its P50 applied to the headline
+P50), and the result says ``interval_method = "monte_carlo"``.
+
+Coverage is reported with its Wilson 95 % score interval (:func:`wilson_interval`): with a
+handful of periods, "7 of 9 inside" is compatible with anything from about 45 % to 94 %.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kamlib.errors import DataValidationError, KamlibError
+
+#: the single methods of the tournament, in display order
+BASE_METHODS: tuple[str, ...] = (
+    "deal_model", "weighted_pipeline", "naive", "seasonal_naive", "mean", "ets",
+)  # fmt: skip
+#: every contestant: the single methods and their accuracy-weighted combination
+METHODS: tuple[str, ...] = (*BASE_METHODS, "combined")
+#: scored origins (of ended periods) needed before the track record picks the headline method
+MIN_SCORED_ORIGINS = 4
+#: conformal scores needed before they set the interval (below: the Monte Carlo band)
+MIN_CONFORMAL_SCORES = 4
+#: nominal coverage of P10–P90
+COVERAGE = 0.8
+#: origins of the rolling back-test: the share of the period elapsed at the forecast
+ROLLING_ORIGINS: tuple[float, ...] = (0.0, 1 / 3, 2 / 3)
+#: periods per year (seasonal naive, Theta's season)
+SEASON = {"weekly": 52, "monthly": 12, "quarterly": 4, "half-yearly": 2, "yearly": 1}
+#: the 97.5 % quantile of the standard normal
+Z95 = 1.959963984540054
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k / n`` (95 % by default).
+
+    Wilson (1927); Newcombe (1998), *Statistics in Medicine* 17, method 3. ``(nan, nan)``
+    when ``n == 0``.
+
+    >>> [round(x, 4) for x in wilson_interval(81, 263)]
+    [0.2553, 0.3662]
+    """
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    if not 0 <= k <= n:
+        raise DataValidationError(
+            f"The 'k' parameter of wilson_interval must lie between 0 and n = {n}. Got {k} "
+            "instead: k counts the successes among n trials."
+        )
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def series_forecast(history: np.ndarray, season: int) -> tuple[float, str]:
+    """One-step forecast of bookings per period: Theta (≥ 6 periods), SES (3–5), else NaN.
+
+    Returns the forecast (≥ 0) and the model used (``""`` when none).
+    """
+    y = np.asarray(history, dtype=float)
+    if len(y) < 3:
+        return float("nan"), ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if len(y) >= 6:
+                from statsmodels.tsa.forecasting.theta import ThetaModel
+
+                seasonal = season > 1 and len(y) >= 2 * season
+                model = ThetaModel(y, period=max(season, 1), deseasonalize=seasonal, use_test=False)
+                value, name = float(np.asarray(model.fit().forecast(1))[0]), "theta"
+            else:
+                from statsmodels.tsa.holtwinters import SimpleExpSmoothing
+
+                fit = SimpleExpSmoothing(y, initialization_method="estimated").fit()
+                value, name = float(np.asarray(fit.forecast(1))[0]), "ses"
+        except (ValueError, np.linalg.LinAlgError, KamlibError):
+            return float(np.mean(y)), "mean"
+    if not np.isfinite(value):
+        return float(np.mean(y)), "mean"
+    return max(value, 0.0), name
+
+
+def baseline_forecasts(
+    history: np.ndarray,
+    *,
+    season: int,
+    remaining: float = 1.0,
+    closed_to_date: float = 0.0,
+) -> dict[str, float]:
+    """The per-period methods' forecasts of one period (NaN where a method has none).
+
+    ``history``: bookings of the complete periods before the origin, oldest first (from the
+    first period with bookings).  ``remaining``: the share of the period's days after the
+    origin (1 at its start).  Each forecast is ``closed_to_date + F × remaining``.
+    """
+    y = np.asarray(history, dtype=float)
+    full = {
+        "naive": y[-1] if len(y) else np.nan,
+        "seasonal_naive": y[-season] if season >= 1 and len(y) >= season else np.nan,
+        "mean": y.mean() if len(y) else np.nan,
+        "ets": series_forecast(y, season)[0],
+    }
+    return {k: float(closed_to_date + v * remaining) for k, v in full.items()}
+
+
+def conformal_quantile(scores: np.ndarray, coverage: float = COVERAGE) -> float:
+    """Split-conformal quantile: the ``⌈(n + 1)·coverage⌉``-th smallest score (capped at n)."""
+    s = np.sort(np.asarray(scores, dtype=float))
+    s = s[np.isfinite(s)]
+    if len(s) == 0:
+        return float("nan")
+    k = min(math.ceil((len(s) + 1) * coverage), len(s))
+    return float(s[k - 1])
+
+
+def log_scores(p50: pd.Series | np.ndarray, actual: pd.Series | np.ndarray) -> np.ndarray:
+    """``|log(actual / p50)|`` where both are positive (NaN elsewhere)."""
+    a = np.asarray(actual, dtype=float)
+    f = np.asarray(p50, dtype=float)
+    ok = (a > 0) & (f > 0)
+    out = np.full(len(a), np.nan)
+    out[ok] = np.abs(np.log(a[ok] / f[ok]))
+    return out
+
+
+def conformal_interval(
+    p50: float,
+    scores: np.ndarray,
+    *,
+    floor: float = 0.0,
+    coverage: float = COVERAGE,
+    min_scores: int = MIN_CONFORMAL_SCORES,
+) -> tuple[float, float] | None:
+    """P10 / P90 around ``p50`` from earlier scores, or None with fewer than ``min_scores``."""
+    s = np.asarray(scores, dtype=float)
+    s = s[np.isfinite(s)]
+    if len(s) < min_scores or not np.isfinite(p50):
+        return None
+    q = conformal_quantile(s, coverage)
+    return (max(p50 * math.exp(-q), floor), p50 * math.exp(q))
+
+
+def method_scores(track: pd.DataFrame) -> pd.DataFrame:
+    """Per method: ``scored`` origins, ``mape``, ``bias`` (mean signed error share).
+
+    ``track``: rows ``method``, ``p50``, ``actual`` (origins with actual 0 or no forecast are
+    not scored).
+    """
+    rows = []
+    for m in METHODS:
+        t = track[(track["method"] == m) & (track["actual"] > 0) & track["p50"].notna()]
+        err = (t["p50"] - t["actual"]) / t["actual"]
+        rows.append({
+            "method": m, "scored": len(t),
+            "mape": float(err.abs().mean()) if len(t) else np.nan,
+            "bias": float(err.mean()) if len(t) else np.nan,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def choose_method(
+    track: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    *,
+    available: set[str] | None = None,
+    min_scored: int = MIN_SCORED_ORIGINS,
+) -> tuple[str, str, pd.DataFrame]:
+    """The headline method at ``as_of``: lowest MAPE over the origins of periods ended by then.
+
+    ``track``: one row per origin and method: ``end`` (the period's last day), ``method``,
+    ``p50``, ``actual``.  Only rows with ``end ≤ as_of`` count (no look-ahead).  A method must
+    have been scored at ``min_scored`` origins; ``available`` restricts the candidates (the
+    methods with a forecast now).  Returns (method, reason, the scores table).
+    """
+    day = pd.Timestamp(as_of)
+    known = track[pd.to_datetime(track["end"]) <= day] if len(track) else track
+    scores = (
+        method_scores(known)
+        if len(known)
+        else method_scores(pd.DataFrame({"method": [], "p50": [], "actual": []}))
+    )
+    ok = scores[(scores["scored"] >= min_scored) & scores["mape"].notna()]
+    if available is not None:
+        ok = ok[ok["method"].isin(available)]
+    n_model = int(scores.loc[scores["method"] == "deal_model", "scored"].iloc[0])
+    if ok.empty:
+        return (
+            "deal_model",
+            (
+                f"too little track record to judge ({n_model} scored back-test origins, "
+                f"{min_scored} needed): the deal-level Monte Carlo is kept"
+            ),
+            scores,
+        )
+    best = ok.sort_values(["mape", "method"], kind="mergesort").iloc[0]
+    runner = ok[ok["method"] != best["method"]].sort_values("mape").head(1)
+    why = f"lowest MAPE over {int(best['scored'])} back-test origins ({best['mape']:.1%})"
+    if len(runner):
+        why += f"; next {runner['method'].iloc[0]} {runner['mape'].iloc[0]:.1%}"
+    return str(best["method"]), why, scores
+
+
+def combination_weights(
+    known: pd.DataFrame,
+    available: set[str] | None = None,
+    *,
+    min_scored: int = MIN_SCORED_ORIGINS,
+) -> dict[str, float]:
+    """Inverse-MAPE weights of the single methods over ``known`` (rows ``method``, ``p50``,
+    ``actual`` of ended periods): ``w_m ∝ 1 / MAPE_m`` among the methods in ``available``
+    scored at ≥ ``min_scored`` origins; empty with fewer than two of them."""
+    if known.empty:
+        return {}
+    scores = method_scores(known[known["method"].isin(BASE_METHODS)])
+    ok = scores[(scores["scored"] >= min_scored) & (scores["mape"] > 0)
+                & scores["method"].isin(BASE_METHODS)]  # fmt: skip
+    if available is not None:
+        ok = ok[ok["method"].isin(available)]
+    if len(ok) < 2:
+        return {}
+    inv = 1.0 / ok["mape"].to_numpy(dtype=float)
+    return dict(zip(ok["method"], inv / inv.sum(), strict=True))
+
+
+def combined_p50(candidates: dict[str, float], weights: dict[str, float]) -> float:
+    """Σ w_m · P50_m (NaN without weights)."""
+    if not weights:
+        return float("nan")
+    return float(sum(w * candidates[m] for m, w in weights.items()))
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A headline forecast: method, P10 / P50 / P90 and how the interval was made."""
+
+    method: str
+    reason: str
+    p10: float
+    p50: float
+    p90: float
+    interval_method: str
+    scores: pd.DataFrame = field(repr=False)
+
+
+def calibrate(
+    candidates: dict[str, float],
+    track: pd.DataFrame,
+    as_of: pd.Timestamp | str,
+    *,
+    model_band: tuple[float, float, float],
+    closed_to_date: float = 0.0,
+    min_scored: int = MIN_SCORED_ORIGINS,
+    min_scores: int = MIN_CONFORMAL_SCORES,
+) -> Calibrated:
+    """Choose the method and calibrate its interval with the track record known at ``as_of``.
+
+    ``candidates``: method → P50 now (NaN: no forecast).  ``model_band``: the deal model's
+    Monte Carlo (P10, P50, P90), the fall-back interval.
+    """
+    avail = {m for m, v in candidates.items() if v is not None and np.isfinite(v)}
+    method, reason, scores = choose_method(track, as_of, available=avail, min_scored=min_scored)
+    p50 = float(candidates[method])
+    day = pd.Timestamp(as_of)
+    known = (
+        track[(pd.to_datetime(track["end"]) <= day) & (track["method"] == method)]
+        if len(track)
+        else track
+    )
+    band = conformal_interval(
+        p50,
+        log_scores(known["p50"], known["actual"]) if len(known) else np.array([]),
+        floor=closed_to_date,
+        min_scores=min_scores,
+    )
+    if band is not None:
+        return Calibrated(method, reason, band[0], p50, band[1], "conformal", scores)
+    m10, m50, m90 = model_band
+    if m50 > 0:
+        lo, hi = p50 * m10 / m50, p50 * m90 / m50
+    else:
+        lo, hi = m10, max(m90, p50)
+    return Calibrated(method, reason, max(min(lo, p50), closed_to_date), p50, max(hi, p50),
+                      "monte_carlo", scores)  # fmt: skip
+
+
+def coverage_summary(inside: pd.Series) -> dict[str, Any]:
+    """``inside`` (bool per scored origin) → inside, n, coverage, coverage_interval."""
+    s = inside.dropna().astype(bool)
+    k, n = int(s.sum()), int(len(s))
+    lo, hi = wilson_interval(k, n)
+    return {
+        "inside": k,
+        "n": n,
+        "coverage": (k / n) if n else None,
+        "coverage_interval": [round(lo, 4), round(hi, 4)] if n else None,
+    }
