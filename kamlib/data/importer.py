@@ -24,8 +24,10 @@ import fnmatch
 import hashlib
 import json
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,13 +48,30 @@ from kamlib.data.mapping import (
     table_for_file,
 )
 from kamlib.data.schemas import DATE_COLUMNS, LOAD_ORDER, TABLES, check_bounds
-from kamlib.data.store import connect, effective_batches, ensure_schema, snapshot_table
-from kamlib.errors import ConfigError, DataValidationError
+from kamlib.data.store import (
+    check_store,
+    connect,
+    describe_io_error,
+    effective_batches,
+    ensure_schema,
+    snapshot_table,
+)
+from kamlib.errors import ConfigError, DataValidationError, ImportRefused, KamlibError, StoreError
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
 MAX_TEXT_CHARS = 100_000
 #: Problems kept in an ImportReport's ``to_dict()`` (all are in the store's quarantine table).
 MAX_REPORTED_PROBLEMS = 1000
+#: An import that would leave a table with more than this share fewer rows than its current
+#: snapshot is refused unless ``allow_shrink`` (``--allow-shrink``); ``--max-shrink`` sets it.
+MAX_SHRINK = 0.5
+#: Dates before this day are quarantined ("before the date floor"); ``--date-floor`` sets it.
+#: ``accounts.created_date`` (when a customer was founded) is exempt.
+DATE_FLOOR = "1970-01-01"
+DATE_FLOOR_EXEMPT = frozenset({("accounts", "created_date")})
+#: Invisible characters removed from id columns (``*_id``): byte-order marks and zero-width
+#: spaces/joiners that an export glued to a value.
+INVISIBLE_CHARS = "\ufeff\u200b\u200c\u200d\u2060"
 
 DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日",
@@ -163,6 +182,35 @@ class ImportReport:
         }
 
 
+@dataclass(frozen=True)
+class ImportGuard:
+    """What an import may do to the tables it replaces, and its read limits.
+
+    ``allow_shrink`` accepts an import that empties a table, leaves it more than
+    ``max_shrink`` (a share, 0–1) smaller than now, or orphans rows of tables it does not
+    replace; accepted ones are listed as notices (kind ``shrink`` / ``orphaned``).
+    ``date_floor``: dates before it are quarantined.  ``limits``: spreadsheet read limits.
+    """
+
+    allow_shrink: bool = False
+    max_shrink: float = MAX_SHRINK
+    date_floor: str | pd.Timestamp = DATE_FLOOR
+    limits: readers.ReadLimits = field(default_factory=lambda: readers.ReadLimits())
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_shrink <= 1:
+            raise ConfigError(
+                f"max_shrink must be a share between 0 and 1 (0.5 = refuse losing more than "
+                f"half of a table). Got {self.max_shrink!r} instead."
+            )
+        try:
+            pd.Timestamp(self.date_floor)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"date_floor must be a date like 1970-01-01. Got {self.date_floor!r} instead."
+            ) from exc
+
+
 # -- planning: which file is which table -------------------------------------------------------
 @dataclass
 class _Planned:
@@ -264,7 +312,9 @@ class _ColumnSQL:
     raw: str  # the source text shown in quarantine
 
 
-def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: str) -> _ColumnSQL:
+def _column_sql(
+    rule: ColumnRule, kind: str, values: dict[str, str], row_expr: str, *, is_id: bool = False
+) -> _ColumnSQL:
     if rule.constant is not None:
         raw = _lit(rule.constant)
     elif rule.row_number_within:
@@ -273,7 +323,7 @@ def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: s
         raw = " || ' × ' || ".join(f"coalesce({_q(c)}, '∅')" for c in rule.multiply)
     else:
         raw = _q(rule.source or rule.target)
-    text = _clean_text(raw)
+    text = _clean_text(f"translate({raw}, {_lit(INVISIBLE_CHARS)}, '')" if is_id else raw)
     if values:
         cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in values.items())
         text = f"CASE {text} {cases} ELSE {text} END"
@@ -288,7 +338,10 @@ def _column_sql(rule: ColumnRule, kind: str, values: dict[str, str], row_expr: s
             typed = f"({typed}) * {rule.scale!r}"
     elif kind == "integer":
         num = _number(text)
-        typed = f"CASE WHEN {num} = floor({num}) THEN CAST({num} AS BIGINT) END"
+        typed = (
+            f"CASE WHEN isfinite({num}) AND abs({num}) < 9.2e18 AND {num} = floor({num}) "
+            f"THEN CAST({num} AS BIGINT) END"
+        )
     elif kind == "date":
         typed = f"CAST({_datetime(text, rule.date_format)} AS DATE)"
     elif kind == "timestamp":
@@ -322,11 +375,13 @@ class _Batch:
         methodology: Methodology,
         now: pd.Timestamp,
         workdir: Path,
+        guard: ImportGuard | None = None,
     ) -> None:
         self.con = con
         self.methodology = methodology
         self.now = now
         self.workdir = workdir
+        self.guard = guard or ImportGuard()
         self.notices: list[dict[str, object]] = []
         self.counter = 0
         self.counts: dict[str, TableCounts] = {}
@@ -356,6 +411,7 @@ class _Batch:
             src = readers.stage_file(
                 self.con, path, self._temp("raw"), encoding=encoding, sheet=planned.rule.sheet,
                 header_hints=frozenset(hints), workdir=self.workdir, materialize=window,
+                limits=self.guard.limits,
             )
             for note in src.notes:
                 self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", 0)
@@ -413,6 +469,7 @@ class _Batch:
         empty = []
         bases: list[tuple[str, int, int]] = []  # file, first rowid, first row number
         for i, (src, rules) in enumerate(staged):
+            id_raws: dict[str, str] = {}
             inner = [f"{src.row_expr} AS _src_row"] if src.row_expr else ["CAST(NULL AS BIGINT) AS _src_row"]
             for col, kind in kinds.items():
                 rule = rules.get(col)
@@ -421,7 +478,7 @@ class _Batch:
                     inner.append(f"CAST(NULL AS VARCHAR) AS {_q('_raw_' + col)}")
                     continue
                 values = planned.rule.values.get(col, {})
-                sql = _column_sql(rule, kind, values, src.row_expr or "NULL")
+                sql = _column_sql(rule, kind, values, src.row_expr or "NULL", is_id=_is_id(col, kind))
                 typed = sql.typed
                 if col == "stage":
                     typed = self._stage_sql(sql.typed)
@@ -430,6 +487,9 @@ class _Batch:
                 inner.append(f"{typed} AS {_q(col)}")
                 inner.append(f"{sql.raw} AS {_q('_raw_' + col)}")
                 self._count_value_fixes(planned.table, src, col, sql.raw, values)
+                if _is_id(col, kind) and rule.constant is None and not rule.multiply and not rule.row_number_within:
+                    id_raws[col] = sql.raw
+            self._count_invisible(planned.table, src, id_raws)
             if planned.table == "opportunities" and "status" not in rules and "stage" in rules:
                 stage = self._stage_sql(_column_sql(rules["stage"], "text", {}, "NULL").typed)
                 inner = [p for p in inner if not p.endswith(f"AS {_q('status')}")]
@@ -518,6 +578,25 @@ class _Batch:
                 self.notice(table, src.path.name, col, "value_fixed",
                             f"{col} '{bad}' read as '{good}' (mapping fix)", n)
 
+    def _count_invisible(self, table: str, src: readers.SourceFile, raws: dict[str, str]) -> None:
+        """Notice the id values from which byte-order marks / zero-width characters were
+        removed (one scan of the file for all its id columns)."""
+        if not raws:
+            return
+        pattern = _lit("[" + INVISIBLE_CHARS + "]")
+        counts = self.con.execute(
+            "SELECT " + ", ".join(
+                f"count(*) FILTER (WHERE regexp_matches({raw}, {pattern}))" for raw in raws.values()
+            ) + f" FROM {src.relation}"
+        ).fetchone()
+        for col, n in zip(raws, counts, strict=True):
+            if n:
+                self.notice(
+                    table, src.path.name, col, "invisible_chars",
+                    f"{src.path.name}: removed byte-order marks / zero-width characters from "
+                    f"{n:,} {col} value(s) (e.g. a BOM glued to a row by a joined export)", n,
+                )
+
     def _stage_sql(self, text_expr: str) -> str:
         lookup = self.methodology.stage_lookup()
         cases = " ".join(f"WHEN {_lit(k)} THEN {_lit(s.key)}" for k, s in lookup.items())
@@ -547,6 +626,25 @@ class _Batch:
             checks.append(
                 (col, f"{_q(col)} IS NULL AND ({raw} IS NULL OR trim({raw}) = '')",
                  f"'required value missing: {col} is empty'", raw)
+            )
+        for col, kind in kinds.items():
+            if col not in rules or kind != "number":
+                continue
+            raw = _q("_raw_" + col)
+            checks.append(
+                (col, f"NOT isfinite({_q(col)})",
+                 f"'not a finite number: ' || {raw} || ' (NaN, infinity or beyond ±1.8e308)'", raw)
+            )
+        floor = pd.Timestamp(self.guard.date_floor)
+        for col, kind in kinds.items():
+            if col not in rules or kind not in ("date", "timestamp") or (table, col) in DATE_FLOOR_EXEMPT:
+                continue
+            raw = _q("_raw_" + col)
+            limit = _lit(floor.date()) + ("::DATE" if kind == "date" else "::TIMESTAMP")
+            checks.append(
+                (col, f"{_q(col)} < {limit}",
+                 f"'date before the floor: ' || {raw} || ' (earlier than {floor:%Y-%m-%d}; a "
+                 "placeholder date? Fix it, or lower the floor with --date-floor)'", raw)
             )
         for col, kind in kinds.items():
             if col not in rules:
@@ -731,6 +829,10 @@ def _enum_sql(col: str, text_expr: str) -> str:
     return f"CASE {low} {cases} ELSE {low} END"
 
 
+def _is_id(col: str, kind: str) -> bool:
+    return kind == "text" and col.endswith("_id")
+
+
 def _fingerprint(planned: _Planned, files: list[readers.SourceFile] | None, extra: str) -> str:
     digest = hashlib.sha256(extra.encode())
     digest.update(repr(planned.rule).encode())
@@ -748,6 +850,10 @@ def import_files(
     encoding: str | None = None,
     methodology: str | Path | Methodology | None = None,
     now: str | pd.Timestamp | None = None,
+    allow_shrink: bool = False,
+    max_shrink: float = MAX_SHRINK,
+    date_floor: str | pd.Timestamp = DATE_FLOOR,
+    limits: readers.ReadLimits | None = None,
 ) -> ImportReport:
     """Import export files (or folders of them) into the store as one batch.
 
@@ -768,6 +874,16 @@ def import_files(
         The methodology file (stages and their aliases); default: kamlib's.
     now
         The import time: dates after it are quarantined as "in the future".  Default: now.
+    allow_shrink, max_shrink
+        An import that would leave a table empty, more than ``max_shrink`` (default 0.5)
+        smaller than its current snapshot, or orphan rows of a table it does not replace
+        (orders whose account vanished) is refused unless ``allow_shrink=True``.
+    date_floor
+        Dates before it (default 1970-01-01) are quarantined; ``accounts.created_date`` is
+        exempt.
+    limits
+        :class:`~kamlib.data.readers.ReadLimits` for spreadsheets (decompressed size,
+        compression ratio, rows, columns).
 
     Returns
     -------
@@ -779,7 +895,16 @@ def import_files(
     DataValidationError
         A file is missing, empty, unreadable, unplaceable or lacks a required column.
         Nothing is written then.
+    ImportRefused
+        The import would empty or shrink a table or orphan rows (see ``allow_shrink``), or
+        a file exceeds a read limit.  Nothing is written.
+    StoreError
+        The store is not a kamlib store, is locked or read-only, or the disk is full.
     """
+    guard = ImportGuard(
+        allow_shrink=allow_shrink, max_shrink=max_shrink, date_floor=date_floor,
+        limits=limits or readers.ReadLimits(),
+    )  # fmt: skip
     if preset and mapping:
         raise ConfigError("Give either a preset or a mapping file, not both.")
     spec_mapping = load_preset(preset) if preset else (
@@ -795,10 +920,13 @@ def import_files(
     enc = encoding or (spec_mapping.encoding if spec_mapping else None)
     source = ", ".join(sorted({str(Path(p)) for p in paths}))
     try:
-        return _run_import(planned, ignored, store=store, encoding=enc, methodology=methodology, now=now, source=source)
+        return _run_import(
+            planned, ignored, store=store, encoding=enc, methodology=methodology, now=now,
+            source=source, guard=guard,
+        )
     except DataValidationError as exc:
         hint = _preset_hint(paths) if spec_mapping is None else None
-        if hint:
+        if hint and not isinstance(exc, (StoreError, ImportRefused)):
             raise DataValidationError(f"{exc}\n{hint}") from exc
         raise
 
@@ -829,13 +957,16 @@ def import_frames(
     source: str = "frames",
     methodology: str | Path | Methodology | None = None,
     now: str | pd.Timestamp | None = None,
+    allow_shrink: bool = False,
 ) -> ImportReport:
     """Import canonical frames (e.g. the demo company) through the same validation path.
 
     The frames are written to Parquet in a temporary folder and imported like files, so
     frames and exports share every check.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="kamlib-frames-"))
+    tmp_root = work_folder(store)
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="frames-", dir=tmp_root))
     try:
         planned = []
         for table in LOAD_ORDER:
@@ -855,9 +986,64 @@ def import_frames(
                 raise DataValidationError(
                 f"Unknown table(s) {sorted(unknown)}. Valid tables: {', '.join(TABLES)}."
             )
-        return _run_import(planned, [], store=store, encoding=None, methodology=methodology, now=now, source=source)
+        return _run_import(
+            planned, [], store=store, encoding=None, methodology=methodology, now=now,
+            source=source, guard=ImportGuard(allow_shrink=allow_shrink), workdir=workdir,
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            tmp_root.rmdir()
+
+
+def work_folder(store: str | Path) -> Path:
+    """The folder beside the store where imports keep their temporary files
+    (``<store>.kamtmp/``); emptied at the start of every import into that store."""
+    path = Path(store)
+    return path.with_name(path.name + ".kamtmp")
+
+
+def _clean_work_folder(root: Path, keep: Path | None = None) -> None:
+    """Remove what killed imports left in ``root`` (call only while holding the store's lock)."""
+    if not root.is_dir():
+        return
+    for entry in root.iterdir():
+        if keep is not None and entry == keep:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+class ImportInterrupted(KamlibError):
+    """The import was stopped by a signal (SIGTERM/SIGHUP); nothing was written."""
+
+
+@contextlib.contextmanager
+def _signals_stop_import() -> Iterator[None]:
+    """While an import runs in the main thread, SIGTERM / SIGHUP raise instead of killing
+    the process at once, so the cleanup (temporary files, partial snapshots) runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise ImportInterrupted(
+            f"import stopped by signal {signal.Signals(signum).name}; nothing was written."
+        )
+
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {}
+    for sig in wanted:
+        with contextlib.suppress(ValueError, OSError):
+            previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run_import(
@@ -869,37 +1055,56 @@ def _run_import(
     methodology: str | Path | Methodology | None,
     now: str | pd.Timestamp | None,
     source: str,
+    guard: ImportGuard,
+    workdir: Path | None = None,
 ) -> ImportReport:
     meth = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
     now_ts = pd.Timestamp.now().floor("s") if now is None else pd.Timestamp(now)
     started = pd.Timestamp.now().floor("s")
     store_path = Path(store)
     existed = store_path.exists()
-    store_path.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="kamlib-import-"))
+    tmp_root = work_folder(store_path)
+    own: Path | None = None
     try:
-        with connect(store_path) as con:
-            ensure_schema(con)
-            _drop_orphan_snapshots(con)
-            batch = _Batch(con, meth, now_ts, workdir)
-            try:
-                report = _import(batch, planned, ignored, started, encoding, source, str(store_path))
-            except BaseException:
-                # undo: the bookkeeping transaction (if open) and every snapshot table written
-                with contextlib.suppress(duckdb.Error):
-                    con.execute("ROLLBACK")
-                for table in batch.created:
-                    con.execute(f"DROP TABLE IF EXISTS {table}")
-                raise
+        with _signals_stop_import():
+            store_path.parent.mkdir(parents=True, exist_ok=True)
+            with connect(store_path) as con:
+                check_store(con, store_path)
+                _clean_work_folder(tmp_root, keep=workdir)  # we hold the lock: no import runs
+                tmp_root.mkdir(exist_ok=True)
+                own = workdir or Path(tempfile.mkdtemp(prefix="import-", dir=tmp_root))
+                ensure_schema(con)
+                _drop_orphan_snapshots(con)
+                batch = _Batch(con, meth, now_ts, own, guard)
+                try:
+                    report = _import(batch, planned, ignored, started, encoding, source, str(store_path))
+                except BaseException:
+                    # undo: the bookkeeping transaction (if open) and every snapshot table written
+                    with contextlib.suppress(duckdb.Error):
+                        con.execute("ROLLBACK")
+                    for table in batch.created:
+                        with contextlib.suppress(duckdb.Error):
+                            con.execute(f"DROP TABLE IF EXISTS {table}")
+                    raise
+    except (duckdb.IOException, duckdb.PermissionException, OSError) as exc:
+        _forget_new_store(store_path, existed)
+        raise StoreError(describe_io_error(store_path, exc, "write to store")) from exc
     except BaseException:
-        if not existed:
-            with contextlib.suppress(OSError):
-                store_path.unlink(missing_ok=True)
-                Path(str(store_path) + ".wal").unlink(missing_ok=True)
+        _forget_new_store(store_path, existed)
         raise
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if own is not None and workdir is None:
+            shutil.rmtree(own, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            tmp_root.rmdir()  # only when empty
     return report
+
+
+def _forget_new_store(store_path: Path, existed: bool) -> None:
+    if not existed:
+        with contextlib.suppress(OSError):
+            store_path.unlink(missing_ok=True)
+            Path(str(store_path) + ".wal").unlink(missing_ok=True)
 
 
 def _drop_orphan_snapshots(con: duckdb.DuckDBPyConnection) -> None:
@@ -977,6 +1182,7 @@ def _import(
         typed, problems, names, _ = done[table]
         read, loaded, bad = batch.drop_problem_rows(snapshot_table(table, batch_id), typed, problems)
         batch.counts[table] = TableCounts(read, loaded, bad, names, "loaded")
+    _guard_against_loss(batch, tables, current, batch_id, done)
     problem_frames = []
     con.execute("BEGIN TRANSACTION")
     for table in tables:
@@ -1021,6 +1227,90 @@ def _import(
         else pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason", "check"])
     )
     return ImportReport(reported_batch, status, store, dict(batch.counts), problems_df, notices)
+
+
+def _top_reason(con: duckdb.DuckDBPyConnection, problems: str) -> str:
+    row = con.execute(
+        f"SELECT split_part(reason, ':', 1) AS r, count(*) AS n, min(_file), min(_row) "
+        f"FROM {problems} GROUP BY 1 ORDER BY n DESC, r LIMIT 1"
+    ).fetchone()
+    return "" if row is None else f"; most common reason: {row[0]} ({row[1]:,}×, e.g. {row[2]} row {row[3]})"
+
+
+def _guard_against_loss(
+    batch: _Batch,
+    tables: list[str],
+    current: dict[str, tuple[int, str]],
+    batch_id: int,
+    done: dict[str, tuple[str, str, tuple[str, ...], str]],
+) -> None:
+    """Refuse (or, with ``allow_shrink``, notice) an import that empties or shrinks a table
+    beyond ``max_shrink`` or orphans rows of a table it does not replace."""
+    con, guard = batch.con, batch.guard
+    losses: list[tuple[str, str, str, int]] = []  # table, kind, message, rows
+    for table in tables:
+        counts = batch.counts[table]
+        files = ", ".join(counts.files) or table
+        before = (
+            con.execute(f"SELECT count(*) FROM {snapshot_table(table, current[table][0])}").fetchone()[0]
+            if table in current else 0
+        )  # fmt: skip
+        if counts.read and not counts.loaded:
+            losses.append((
+                table, "shrink",
+                f"every one of the {counts.read:,} rows read for {table} from {files} was "
+                f"quarantined{_top_reason(con, done[table][1])}; {table} would "
+                + (f"go from {before:,} rows to 0" if before else "be empty"),
+                before,
+            ))  # fmt: skip
+        elif before and counts.loaded < before * (1 - guard.max_shrink):
+            drop = 1 - counts.loaded / before
+            losses.append((
+                table, "shrink",
+                f"{table} would go from {before:,} rows to {counts.loaded:,} ({drop:.0%} fewer; "
+                f"{counts.read:,} read from {files}, {counts.quarantined:,} quarantined), more "
+                f"than the {guard.max_shrink:.0%} a re-import may drop",
+                before - counts.loaded,
+            ))  # fmt: skip
+    replaced = set(tables)
+    for child, (child_batch, _) in current.items():
+        if child in replaced or child not in TABLES:
+            continue
+        for fk in TABLES[child].foreign_keys:
+            if fk.table not in replaced or fk.table == child or fk.table not in current:
+                continue
+            old = snapshot_table(fk.table, current[fk.table][0])
+            new = snapshot_table(fk.table, batch_id)
+            has_amount = "amount" in TABLES[child].columns
+            value = "sum(c.amount)" if has_amount else "NULL"
+            rows, amount, examples = con.execute(
+                f"""SELECT count(*), {value}, string_agg(DISTINCT c.{_q(fk.column)}, ', ')
+                    FROM {snapshot_table(child, child_batch)} c
+                    SEMI JOIN {old} o ON c.{_q(fk.column)} = o.{_q(fk.ref)}
+                    ANTI JOIN {new} n ON c.{_q(fk.column)} = n.{_q(fk.ref)}"""
+            ).fetchone()
+            if not rows:
+                continue
+            shown = ", ".join(sorted((examples or "").split(", "))[:3])
+            worth = f" (amount {amount:,.2f})" if amount is not None else ""
+            losses.append((
+                child, "orphaned",
+                f"{rows:,} {child} rows{worth} would be orphaned: their {fk.column} is no longer "
+                f"in the new {fk.table} (e.g. {shown})",
+                rows,
+            ))  # fmt: skip
+    if not losses:
+        return
+    if not guard.allow_shrink:
+        raise ImportRefused(
+            "This import would lose data:\n"
+            + "\n".join(f"- {message}" for _, _, message, _ in losses)
+            + "\nIf that is intended (the export is complete and right), run again with "
+            "--allow-shrink (Python: allow_shrink=True); the share a table may shrink by is "
+            f"--max-shrink (now {guard.max_shrink:g})."
+        )
+    for table, kind, message, rows in losses:
+        batch.notice(table, None, None, kind, f"accepted with --allow-shrink: {message}", rows)
 
 
 def _valid_keys(table: str, typed: str, problems: str) -> str:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,37 @@ DETECT_ORDER = ("utf-8", "gb18030")
 _SAMPLE_BYTES = 1 << 20
 #: A physical CSV line longer than this is refused by the reader (not a data problem).
 MAX_LINE_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what a spreadsheet may expand to before kamlib reads it.
+
+    An .xlsx is a zip of XML: a few hundred KB can decompress to gigabytes.  The zip's
+    directory is checked first (sizes and compression ratio), then rows and columns are
+    counted while the sheet is streamed.  Defaults fit real exports many times over
+    (Excel itself stops at 1,048,576 rows and 16,384 columns); raise them with the CLI
+    flags named in the error (``--max-xlsx-mb``, ``--max-xlsx-ratio``, ``--max-rows``,
+    ``--max-columns``).
+    """
+
+    xlsx_max_mb: float = 1024.0  # decompressed size of the workbook's parts, MB
+    xlsx_max_ratio: float = 100.0  # decompressed / compressed, for workbooks over 10 MB decompressed
+    max_rows: int = 1_048_576
+    max_columns: int = 1_000
+
+    def refuse(self, path: Path, what: str, value: str, flag: str, limit: str) -> DataValidationError:
+        from kamlib.errors import ImportRefused
+
+        return ImportRefused(
+            f"{path}: {what} ({value}) is over the limit of {limit}; the file may be broken "
+            f"or hostile. If it is a real export, raise the limit with {flag} (Python: "
+            "limits=ReadLimits(...)), or save it as CSV."
+        )
+
+
+#: The decompressed size below which the compression ratio of a workbook is not checked.
+_RATIO_FREE_BYTES = 10 << 20
 
 
 @dataclass(frozen=True)
@@ -86,6 +119,7 @@ def stage_file(
     header_hints: frozenset[str] = frozenset(),
     workdir: Path | None = None,
     materialize: bool = False,
+    limits: ReadLimits | None = None,
 ) -> SourceFile:
     """Read ``path`` into the temporary table ``staging_table`` (all text + ``_row``).
 
@@ -106,7 +140,7 @@ def stage_file(
     if kind == "csv":
         return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
     if kind == "excel":
-        return _stage_excel(con, path, staging_table, sheet, header_hints, fp)
+        return _stage_excel(con, path, staging_table, sheet, header_hints, fp, limits or ReadLimits())
     return _stage_parquet(con, path, staging_table, fp, materialize)
 
 
@@ -164,7 +198,9 @@ def _normalise_encoding(encoding: str) -> str:
 
 def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
     """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; clear error on bad bytes."""
-    out = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+    handle, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
+    os.close(handle)
+    out = Path(name)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     line = 1
     with _open_bytes(path) as src, out.open("w", encoding="utf-8", newline="") as dst:
@@ -211,6 +247,10 @@ def _stage_csv(
     relation = f"read_csv({_sql_text(str(source))}, {options})"
     try:
         columns = tuple(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall())
+        if len(columns) == 1 and any(d in columns[0] for d in (",", ";", "\t")):
+            problem = unclosed_quote(source, "\t" if ".tsv" in path.name.lower() else ",")
+            if problem:
+                raise DataValidationError(f"{path}: {problem}")
         if not materialize:
             return SourceFile(path, relation, columns, -1, 1, None, enc, fp, tuple(notes))
         con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM {relation}')
@@ -218,6 +258,42 @@ def _stage_csv(
         raise explain_read_error(path, exc, source) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     return SourceFile(path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes))
+
+
+def unclosed_quote(path: Path, delimiter: str = ",") -> str | None:
+    """Find a quote (``"``) that opens a value and never closes (the rest of the file then
+    reads as one value).  Returns a sentence naming the row, column and value, or None."""
+    header: list[str] | None = None
+    open_at: tuple[int, str, str] | None = None
+    with _open_bytes(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if header is None:
+                header = [h.strip().strip('"') for h in line.split(delimiter)]
+                if line.count('"') % 2:
+                    open_at = (number, "(header)", line[:60])
+                    break
+                continue
+            if open_at is None:
+                if line.count('"') % 2:
+                    fields = line.split(delimiter)
+                    col, value = "?", line
+                    for i, f in enumerate(fields):
+                        if f.count('"') % 2:
+                            col = header[i] if i < len(header) else f"column {i + 1}"
+                            value = delimiter.join(fields[i:])
+                            break
+                    open_at = (number, col, value[:60])
+            elif line.count('"') % 2:
+                open_at = None  # a quoted value over several lines, closed here
+    if open_at is None:
+        return None
+    row, col, value = open_at
+    return (
+        f"row {row}, column '{col}': the quote in {value!r} is never closed, so the rest of "
+        "the file reads as one value. Remove the stray quote (or close it) in that row and "
+        "save the file again."
+    )
 
 
 def explain_read_error(path: Path, exc: Exception, source: Path | None = None) -> DataValidationError:
@@ -240,6 +316,110 @@ def _sql_text(value: str) -> str:
 
 
 # -- Excel -----------------------------------------------------------------------------------
+def check_xlsx(path: Path, limits: ReadLimits) -> None:
+    """Refuse a workbook that is not a zip, would expand beyond the limits, or declares XML
+    entities (an "XML bomb": Excel never writes a DTD) — before any XML is parsed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            unpacked = sum(m.file_size for m in members)
+            packed = sum(m.compress_size for m in members) or 1
+            if unpacked > limits.xlsx_max_mb * (1 << 20):
+                raise limits.refuse(
+                    path, "the workbook decompresses to", f"{unpacked / (1 << 20):,.0f} MB",
+                    "--max-xlsx-mb", f"{limits.xlsx_max_mb:,.0f} MB",
+                )
+            if unpacked > _RATIO_FREE_BYTES and unpacked / packed > limits.xlsx_max_ratio:
+                raise limits.refuse(
+                    path, "its compression ratio", f"{unpacked / packed:,.0f}:1",
+                    "--max-xlsx-ratio", f"{limits.xlsx_max_ratio:,.0f}:1",
+                )
+            for member in members:
+                if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                with archive.open(member) as fh:
+                    head = fh.read(1 << 16)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"<!doctype" in head:
+                    from kamlib.errors import ImportRefused
+
+                    raise ImportRefused(
+                        f"{path}: part {member.filename} declares XML entities (<!DOCTYPE/"
+                        "<!ENTITY>), which Excel never writes: a possible XML bomb. kamlib "
+                        "does not read it. Open the file in Excel and save it again as .xlsx, "
+                        "or export CSV."
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
+        raise DataValidationError(
+            f"{path}: not a readable .xlsx workbook (the zip container is broken: {exc}). "
+            "Open it in Excel and save it again as .xlsx, or export CSV."
+        ) from exc
+
+
+def _read_sheet(path: Path, sheet: str | int | None, limits: ReadLimits) -> list[list[object]]:
+    """The sheet's cells as text, streamed (openpyxl read-only), within the limits."""
+    import openpyxl
+
+    check_xlsx(path, limits)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise DataValidationError(
+            f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}). "
+            "Open it in Excel and save it again as .xlsx."
+        ) from exc
+    try:
+        names = book.sheetnames
+        if sheet is None:
+            name = names[0] if names else None
+        elif isinstance(sheet, int):
+            name = names[sheet] if -len(names) <= sheet < len(names) else None
+        else:
+            name = sheet if sheet in names else None
+        if name is None:
+            raise DataValidationError(
+                f"{path}: has no sheet {sheet!r}. Sheets: {', '.join(names) or 'none'}. Name "
+                "an existing sheet in the mapping file (sheet: NAME)."
+            )
+        ws = book[name]
+        ws.reset_dimensions()  # do not trust the file's own claim of its size
+        rows: list[list[object]] = []
+        try:
+            for values in ws.iter_rows(values_only=True):
+                if len(rows) >= limits.max_rows + 1:
+                    raise limits.refuse(
+                        path, f"sheet '{name}' has more rows than", f"over {limits.max_rows:,}",
+                        "--max-rows", f"{limits.max_rows:,} rows",
+                    )
+                last = len(values)
+                while last and values[last - 1] is None:
+                    last -= 1
+                if last > limits.max_columns:
+                    raise limits.refuse(
+                        path, f"row {len(rows) + 1} of sheet '{name}' has cells in", f"{last:,} columns",
+                        "--max-columns", f"{limits.max_columns:,} columns",
+                    )
+                rows.append([_cell_text(v) for v in values[:last]])
+        except DataValidationError:
+            raise
+        except Exception as exc:  # broken sheet XML: openpyxl/expat raise many types
+            raise DataValidationError(
+                f"{path}: sheet '{name}' cannot be read ({type(exc).__name__}: {exc}). Open "
+                "it in Excel and save it again as .xlsx, or export CSV."
+            ) from exc
+    finally:
+        book.close()
+    return rows
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell as the text a person sees (whole floats without '.0', as pandas reads them)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _stage_excel(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -247,24 +427,17 @@ def _stage_excel(
     sheet: str | int | None,
     hints: frozenset[str],
     fp: str,
+    limits: ReadLimits,
 ) -> SourceFile:
     import pandas as pd
 
-    try:
-        grid = pd.read_excel(
-            path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=str,
-            engine="openpyxl",
-        )
-    except ValueError as exc:
-        raise DataValidationError(f"{path}: {exc}. Name an existing sheet.") from exc
-    except Exception as exc:  # openpyxl raises many types for broken files
-        raise DataValidationError(
-            f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}). "
-            "Open it in Excel and save it again as .xlsx."
-        ) from exc
+    cells = _read_sheet(path, sheet, limits)
+    width = max((len(r) for r in cells), default=0)
+    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in cells], dtype=object)
     grid = grid.dropna(how="all", axis=1)
     if grid.empty:
         raise DataValidationError(f"{path}: the sheet is empty. Export it again.")
+    grid.columns = range(grid.shape[1])
     header_idx = _find_header(grid, hints)
     notes = []
     if header_idx > 0:
