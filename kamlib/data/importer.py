@@ -197,6 +197,13 @@ class ImportGuard:
     date_floor: str | pd.Timestamp = DATE_FLOOR
     limits: readers.ReadLimits = field(default_factory=lambda: readers.ReadLimits())
 
+    @property
+    def fingerprint_extra(self) -> str:
+        """What changes which rows load (part of a table's fingerprint; empty by default,
+        so stores imported before the floor existed keep their fingerprints)."""
+        floor = pd.Timestamp(self.date_floor)
+        return "" if floor == pd.Timestamp(DATE_FLOOR) else f"floor={floor:%Y-%m-%d}"
+
     def __post_init__(self) -> None:
         if not 0 <= self.max_shrink <= 1:
             raise ConfigError(
@@ -1161,7 +1168,7 @@ def _import(
             continue
         files = [s for s, _ in staged[table]]
         names = tuple(f.path.name for f in files)
-        fp = _fingerprint(p, files, meth_key + repr(encoding))
+        fp = _fingerprint(p, files, meth_key + repr(encoding) + batch.guard.fingerprint_extra)
         if table in current and current[table][1] == fp:
             for t in (table, *(d.table for d in p.rule.derive)):
                 batch.counts[t] = TableCounts(0, 0, 0, names, "unchanged")

@@ -50,12 +50,13 @@ class ReadLimits:
     max_rows: int = 1_048_576
     max_columns: int = 1_000
 
-    def refuse(self, path: Path, what: str, value: str, flag: str, limit: str) -> DataValidationError:
+    def refuse(self, path: Path, problem: str, flag: str) -> DataValidationError:
+        """The error for a file beyond a limit: what, the limit, and the flag that raises it."""
         from kamlib.errors import ImportRefused
 
         return ImportRefused(
-            f"{path}: {what} ({value}) is over the limit of {limit}; the file may be broken "
-            f"or hostile. If it is a real export, raise the limit with {flag} (Python: "
+            f"{path}: {problem}; the file may be broken or hostile, so kamlib did not read it. "
+            f"If it is a real export, raise the limit with {flag} (Python: "
             "limits=ReadLimits(...)), or save it as CSV."
         )
 
@@ -326,13 +327,13 @@ def check_xlsx(path: Path, limits: ReadLimits) -> None:
             packed = sum(m.compress_size for m in members) or 1
             if unpacked > limits.xlsx_max_mb * (1 << 20):
                 raise limits.refuse(
-                    path, "the workbook decompresses to", f"{unpacked / (1 << 20):,.0f} MB",
-                    "--max-xlsx-mb", f"{limits.xlsx_max_mb:,.0f} MB",
+                    path, f"the workbook decompresses to {unpacked / (1 << 20):,.0f} MB, over the "
+                    f"limit of {limits.xlsx_max_mb:,.0f} MB", "--max-xlsx-mb",
                 )
             if unpacked > _RATIO_FREE_BYTES and unpacked / packed > limits.xlsx_max_ratio:
                 raise limits.refuse(
-                    path, "its compression ratio", f"{unpacked / packed:,.0f}:1",
-                    "--max-xlsx-ratio", f"{limits.xlsx_max_ratio:,.0f}:1",
+                    path, f"the workbook is compressed {unpacked / packed:,.0f}:1, over the limit of "
+                    f"{limits.xlsx_max_ratio:,.0f}:1", "--max-xlsx-ratio",
                 )
             for member in members:
                 if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
@@ -387,16 +388,16 @@ def _read_sheet(path: Path, sheet: str | int | None, limits: ReadLimits) -> list
             for values in ws.iter_rows(values_only=True):
                 if len(rows) >= limits.max_rows + 1:
                     raise limits.refuse(
-                        path, f"sheet '{name}' has more rows than", f"over {limits.max_rows:,}",
-                        "--max-rows", f"{limits.max_rows:,} rows",
+                        path, f"sheet '{name}' has more than {limits.max_rows:,} rows (the limit)",
+                        "--max-rows",
                     )
                 last = len(values)
                 while last and values[last - 1] is None:
                     last -= 1
                 if last > limits.max_columns:
                     raise limits.refuse(
-                        path, f"row {len(rows) + 1} of sheet '{name}' has cells in", f"{last:,} columns",
-                        "--max-columns", f"{limits.max_columns:,} columns",
+                        path, f"row {len(rows) + 1} of sheet '{name}' has cells in {last:,} columns, "
+                        f"over the limit of {limits.max_columns:,}", "--max-columns",
                     )
                 rows.append([_cell_text(v) for v in values[:last]])
         except DataValidationError:
