@@ -27,7 +27,7 @@ BATCH_TABLE_COLUMNS = (
 QUARANTINE_COLUMNS = ("batch_id", "table", "file", "row", "column", "value", "reason", "check")
 NOTICE_COLUMNS = ("batch_id", "table", "file", "column", "kind", "message", "rows")
 COVERAGE_COLUMNS = ("check", "table", "rows", "of_rows", "share", "examples")
-ORPHAN_COLUMNS = ("table", "column", "parent", "rows", "value", "examples")
+ORPHAN_COLUMNS = ("table", "column", "missing_in", "rows", "value", "examples")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ def orphans(
     with what they are worth — e.g. left by an import accepted with ``--allow-shrink``.
 
     One row per (table, reference) with at least one orphan.  Columns: ``table``,
-    ``column`` (the reference), ``parent`` (the table it should name), ``rows``, ``value``
+    ``column`` (the reference), ``missing_in`` (the table it should name), ``rows``, ``value``
     (sum of the orphans' ``amount`` — order amount, pipeline amount; NaN when the table has
     no amount), ``examples`` (up to ``examples`` missing keys, comma-separated).
     """
@@ -124,7 +124,7 @@ def orphans(
                 continue
             value = frame.loc[gap, "amount"].sum() if "amount" in frame else float("nan")
             out.append({
-                "table": table, "column": fk.column, "parent": fk.table, "rows": int(gap.sum()),
+                "table": table, "column": fk.column, "missing_in": fk.table, "rows": int(gap.sum()),
                 "value": float(value), "examples": ", ".join(sorted(refs[gap].astype(str).unique())[:examples]),
             })  # fmt: skip
     return pd.DataFrame(out, columns=list(ORPHAN_COLUMNS)).astype({"rows": "int64", "value": "float64"})
