@@ -14,6 +14,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -349,7 +350,7 @@ def check_xlsx(path: Path, limits: ReadLimits) -> None:
                         "does not read it. Open the file in Excel and save it again as .xlsx, "
                         "or export CSV."
                     )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
         raise DataValidationError(
             f"{path}: not a readable .xlsx workbook (the zip container is broken: {exc}). "
             "Open it in Excel and save it again as .xlsx, or export CSV."
