@@ -321,6 +321,18 @@ def test_read_only_and_permission_errors_say_so():
     assert "Another process" not in describe_io_error("s.duckdb", OSError(30, "Read-only file system"))
 
 
+def test_unreadable_export_names_the_file_not_the_store(tmp_path, monkeypatch):
+    accounts = write_csv(tmp_path / "accounts.csv", ACCOUNTS)
+
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(readers, "fingerprint_file", denied)
+    with pytest.raises(DataValidationError, match=r"accounts.csv: cannot read the file \(Permission denied\)") as err:
+        import_files([accounts], store=tmp_path / "s.duckdb", now=NOW)
+    assert "store" not in str(err.value)
+
+
 def test_foreign_duckdb_file_is_refused_before_anything_is_written(tmp_path):
     foreign = tmp_path / "crm.duckdb"
     con = duckdb.connect(str(foreign))
@@ -394,3 +406,14 @@ def test_unbalanced_quote_is_reported_as_such_with_the_row(tmp_path, store):
     message = str(err.value)
     assert "row 4, column 'amount'" in message and "never closed" in message
     assert "required column" not in message
+
+
+def test_unclosed_quote_deep_in_a_file_does_not_drop_the_rest_silently(tmp_path):
+    lines = ["account_id,name", *(f"A{i},n{i}" for i in range(1, 5001))]
+    lines[4000] = 'A4000,"broken'
+    path = write_csv(tmp_path / "accounts.csv", "\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=r"row 4001, column 'name'.*never closed.*5,000 lines"):
+        import_files([path], store=tmp_path / "s.duckdb", now=NOW)
+    quoted = 'account_id,name\nA1,"two\nlines"\nA2,b\n'  # a value over two lines is fine
+    report = import_files([write_csv(tmp_path / "accounts.csv", quoted)], store=tmp_path / "s.duckdb", now=NOW)
+    assert report.tables["accounts"].loaded == 2

@@ -533,6 +533,10 @@ class _Batch:
             ).fetchone()[0]
             if start is None:
                 empty.append(src.path)
+            elif src.text_path is not None:
+                readers.check_rows_read(
+                    src, self.con.execute(f"SELECT count(*) FROM {snapshot} WHERE rowid >= {start}").fetchone()[0]
+                )
             bases.append((src.path.name, start or 0, src.header_row + 1))
         if empty:
             raise DataValidationError(

@@ -86,6 +86,7 @@ class SourceFile:
     encoding: str | None
     fingerprint: str
     notes: tuple[str, ...] = ()
+    text_path: Path | None = None  # the UTF-8 text DuckDB reads (CSV only; may be a transcoded copy)
 
 
 def file_kind(path: Path) -> str:
@@ -138,12 +139,20 @@ def stage_file(
     if path.stat().st_size == 0:
         raise DataValidationError(f"{path}: the file is empty (0 bytes). Export it again.")
     kind = file_kind(path)
-    fp = fingerprint_file(path)
-    if kind == "csv":
-        return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
-    if kind == "excel":
-        return _stage_excel(con, path, staging_table, sheet, header_hints, fp, limits or ReadLimits())
-    return _stage_parquet(con, path, staging_table, fp, materialize)
+    try:
+        fp = fingerprint_file(path)
+        if kind == "csv":
+            return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
+        if kind == "excel":
+            return _stage_excel(con, path, staging_table, sheet, header_hints, fp, limits or ReadLimits())
+        return _stage_parquet(con, path, staging_table, fp, materialize)
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) != path:
+            raise  # not the export itself (e.g. the work folder): the caller says what it is
+        raise DataValidationError(
+            f"{path}: cannot read the file ({exc.strerror or exc}). Check that it exists and "
+            "that you may read it, or copy it somewhere readable."
+        ) from exc
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -254,12 +263,43 @@ def _stage_csv(
             if problem:
                 raise DataValidationError(f"{path}: {problem}")
         if not materialize:
-            return SourceFile(path, relation, columns, -1, 1, None, enc, fp, tuple(notes))
+            return SourceFile(path, relation, columns, -1, 1, None, enc, fp, tuple(notes), source)
         con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM {relation}')
     except duckdb.InvalidInputException as exc:
         raise explain_read_error(path, exc, source) from exc
+    except duckdb.IOException as exc:
+        raise DataValidationError(
+            f"{path}: cannot read the file ({str(exc).splitlines()[0]}). Check that you may "
+            "read it, or copy it somewhere readable."
+        ) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return SourceFile(path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes))
+    return SourceFile(
+        path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes), source
+    )
+
+
+def check_rows_read(src: SourceFile, rows: int) -> None:
+    """Refuse a CSV file that DuckDB read into fewer rows than it has lines because a quote
+    never closed (the rest of the file swallowed into one value, or dropped).
+
+    Counting newlines is cheap; the quote scan runs only when the counts disagree (values
+    spanning several lines, or blank lines, also make them disagree: those pass).
+    """
+    if src.text_path is None:
+        return
+    newlines, last = 0, b"\n"
+    with _open_bytes(src.text_path) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    lines = newlines + (last != b"\n")
+    if rows >= lines - 1:
+        return
+    problem = unclosed_quote(src.text_path, "\t" if ".tsv" in src.path.name.lower() else ",")
+    if problem:
+        raise DataValidationError(
+            f"{src.path}: {problem} ({lines - 1:,} lines below the header, {rows:,} rows read)"
+        )
 
 
 def unclosed_quote(path: Path, delimiter: str = ",") -> str | None:
