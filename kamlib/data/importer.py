@@ -526,7 +526,11 @@ class _Batch:
                     self.con.execute(f"CREATE TABLE {snapshot} AS {select}")
                 else:
                     self.con.execute(f"INSERT INTO {snapshot} {select}")
-            except duckdb.InvalidInputException as exc:
+            except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+                raise readers.explain_read_error(src.path, exc) from exc
+            except duckdb.Error as exc:
+                if "CSV Error" not in str(exc):
+                    raise
                 raise readers.explain_read_error(src.path, exc) from exc
             start = self.con.execute(
                 f"SELECT min(rowid) FROM {snapshot} WHERE rowid > {last}"
@@ -595,11 +599,18 @@ class _Batch:
         if not raws:
             return
         pattern = _lit("[" + INVISIBLE_CHARS + "]")
-        counts = self.con.execute(
-            "SELECT " + ", ".join(
-                f"count(*) FILTER (WHERE regexp_matches({raw}, {pattern}))" for raw in raws.values()
-            ) + f" FROM {src.relation}"
-        ).fetchone()
+        try:
+            counts = self.con.execute(
+                "SELECT " + ", ".join(
+                    f"count(*) FILTER (WHERE regexp_matches({raw}, {pattern}))" for raw in raws.values()
+                ) + f" FROM {src.relation}"
+            ).fetchone()
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            raise readers.explain_read_error(src.path, exc) from exc
+        except duckdb.Error as exc:
+            if "CSV Error" not in str(exc):
+                raise
+            raise readers.explain_read_error(src.path, exc) from exc
         for col, n in zip(raws, counts, strict=True):
             if n:
                 self.notice(

@@ -32,6 +32,9 @@ DETECT_ORDER = ("utf-8", "gb18030")
 _SAMPLE_BYTES = 1 << 20
 #: A physical CSV line longer than this is refused by the reader (not a data problem).
 MAX_LINE_BYTES = 64 << 20
+#: CSV files up to this size are read by one thread: DuckDB's parallel reader cannot combine
+#: padding short rows with values that span several lines (quoted line breaks).
+SERIAL_CSV_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,7 @@ def _stage_csv(
         f"null_padding=true, max_line_size={MAX_LINE_BYTES}, quote='\"', escape='\"'"
         + (", delim='\\t'" if ".tsv" in path.name.lower() else "")
         + (", compression='gzip'" if source.name.lower().endswith(".gz") else "")
+        + (", parallel=false" if source.stat().st_size <= SERIAL_CSV_BYTES else "")
     )
     relation = f"read_csv({_sql_text(str(source))}, {options})"
     try:
@@ -341,6 +345,13 @@ def unclosed_quote(path: Path, delimiter: str = ",") -> str | None:
 def explain_read_error(path: Path, exc: Exception, source: Path | None = None) -> DataValidationError:
     """Turn DuckDB's CSV reader error into a message that says what to do."""
     message = str(exc).splitlines()[0]
+    detail = str(exc)
+    if "quoted new lines" in detail:
+        return DataValidationError(
+            f"{path}: values span several lines (quoted line breaks) in a file over "
+            f"{SERIAL_CSV_BYTES >> 20} MB, which the fast reader cannot split. Remove the line "
+            "breaks inside values, or split the file into smaller ones."
+        )
     utf8_problem = "unicode" in message.lower() or "utf-8" in message.lower()
     if utf8_problem or not _is_utf8(source or path):
         return DataValidationError(
