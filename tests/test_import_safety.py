@@ -417,3 +417,48 @@ def test_unclosed_quote_deep_in_a_file_does_not_drop_the_rest_silently(tmp_path)
     quoted = 'account_id,name\nA1,"two\nlines"\nA2,b\n'  # a value over two lines is fine
     report = import_files([write_csv(tmp_path / "accounts.csv", quoted)], store=tmp_path / "s.duckdb", now=NOW)
     assert report.tables["accounts"].loaded == 2
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 4 MB tmpfs (root only; skipped where mounting is not allowed)."""
+    import subprocess
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_real_disk_full_and_read_only_store(tmp_path, tiny_disk):
+    import subprocess
+
+    store = tiny_disk / "s.duckdb"
+    first = tmp_path / "first"
+    first.mkdir()
+    write_csv(first / "accounts.csv", ACCOUNTS)
+    write_csv(first / "orders.csv", ORDERS)
+    import_files([first], store=store, now=NOW)
+    before = _state(store)
+    big = tmp_path / "big"
+    big.mkdir()
+    rows = "".join(f"B{i},1,A{i % 4 + 1},2025-01-{i % 28 + 1:02d},{i}.5,1,{i}\n" for i in range(200_000))
+    write_csv(big / "orders.csv", ORDERS + rows)
+    with pytest.raises(StoreError, match="the disk is full"):
+        import_files([big], store=store, now=NOW)
+    result = _cli("import", str(big), "--store", str(store))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert _state(store) == before
+    assert len(load(store).orders) == 5
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    small = _write(tmp_path, "orders.csv", ORDERS + "O9,1,A1,2025-01-01,1,1,1\n")
+    with pytest.raises(StoreError, match="read-only") as err:
+        import_files([small], store=store, now=NOW)
+    assert "Another process" not in str(err.value)
+    assert len(load(store).orders) == 5
