@@ -9,6 +9,7 @@ store that opens, with the earlier snapshot's tables unchanged.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -29,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kamlib.data import import_files, load
-from kamlib.errors import KamlibError
+from kamlib.errors import KamlibError, StoreError
 
 SETTINGS = settings(
     max_examples=40, deadline=None, derandomize=True,
@@ -99,6 +100,8 @@ def _check_import(base_store: Path, name: str, content: bytes) -> None:
             report = import_files([path], store=store, now=NOW)
         except KamlibError as exc:
             assert str(exc).strip(), "an error must say something"
+            assert not isinstance(exc, StoreError), f"the store is fine, the file is not: {exc}"
+            assert path.name in str(exc), f"the error must name the file: {exc}"
             assert _store_state(store) == before, "a refused import must leave the store untouched"
             assert not (Path(tmp) / "s.duckdb.kamtmp").exists()
             return
@@ -182,6 +185,16 @@ def test_hostile_values_are_quarantined_never_loaded_silently(base_store, genera
         assert orders["amount"].map(lambda v: v == v and abs(v) != float("inf")).all()
         assert (orders["order_date"] >= pd.Timestamp("1970-01-01")).all()
         assert not orders["account_id"].str.contains("\ufeff").any()
+
+
+@settings(SETTINGS, max_examples=25)
+@given(generated=csv_files(), cut=st.floats(min_value=0.05, max_value=1.0), gz_name=st.booleans())
+def test_gzip_cut_short_or_mislabelled_loads_or_refuses_cleanly(base_store, generated, cut, gz_name):
+    name, content = generated
+    packed = gzip.compress(content)
+    packed = packed[: max(1, int(len(packed) * cut))]
+    _check_import(base_store, name + ".gz" if gz_name else name, packed)
+    _check_import(base_store, name + ".gz", content)  # plain text named .gz
 
 
 def _xlsx_bytes() -> bytes:

@@ -462,3 +462,16 @@ def test_real_disk_full_and_read_only_store(tmp_path, tiny_disk):
         import_files([small], store=store, now=NOW)
     assert "Another process" not in str(err.value)
     assert len(load(store).orders) == 5
+
+
+def test_broken_gzip_is_a_file_problem_not_a_store_problem(tmp_path):
+    import gzip
+
+    packed = gzip.compress(("account_id,name\n" + "".join(f"A{i},x\n" for i in range(50_000))).encode())
+    (tmp_path / "accounts.csv.gz").write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DataValidationError, match="accounts.csv.gz: not a readable gzip file") as err:
+        import_files([tmp_path / "accounts.csv.gz"], store=tmp_path / "s.duckdb", now=NOW)
+    assert "store" not in str(err.value)
+    (tmp_path / "orders.csv.gz").write_bytes(b"not gzip at all\n")
+    result = _cli("import", str(tmp_path / "orders.csv.gz"), "--store", str(tmp_path / "s.duckdb"))
+    assert result.exit_code == 2 and "not a readable gzip file" in result.stderr

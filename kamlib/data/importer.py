@@ -1318,7 +1318,7 @@ def _guard_against_loss(
             losses.append((
                 child, "orphaned",
                 f"{rows:,} {child} rows{worth} would be orphaned: their {fk.column} is no longer "
-                f"in the new {fk.table} (e.g. {shown})",
+                f"in the new {fk.table} read from {', '.join(batch.counts[fk.table].files)} (e.g. {shown})",
                 rows,
             ))  # fmt: skip
     if not losses:

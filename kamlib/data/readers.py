@@ -149,6 +149,11 @@ def stage_file(
         if kind == "excel":
             return _stage_excel(con, path, staging_table, sheet, header_hints, fp, limits or ReadLimits())
         return _stage_parquet(con, path, staging_table, fp, materialize)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataValidationError(
+            f"{path}: not a readable gzip file ({exc}). It may be cut short or not compressed "
+            "at all: download or export it again (or remove the .gz ending if it is plain text)."
+        ) from exc
     except OSError as exc:
         if exc.filename is None or Path(exc.filename) != path:
             raise  # not the export itself (e.g. the work folder): the caller says what it is
@@ -196,6 +201,8 @@ def _is_utf8(path: Path) -> bool:
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
+    except (OSError, EOFError, zlib.error):
+        return True  # a broken gzip stream: not an encoding problem (the caller says what is)
     return True
 
 
