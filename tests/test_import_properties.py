@@ -33,7 +33,7 @@ from kamlib.data import import_files, load
 from kamlib.errors import KamlibError, StoreError
 
 SETTINGS = settings(
-    max_examples=40, deadline=None, derandomize=True,
+    max_examples=30, deadline=None, derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )  # fmt: skip
 
@@ -168,7 +168,7 @@ def plausible_orders(draw) -> tuple[str, bytes]:
     return "orders.csv", ("\n".join(lines) + "\n").encode()
 
 
-@settings(SETTINGS, max_examples=30)
+@settings(SETTINGS, max_examples=25)
 @given(generated=plausible_orders())
 def test_hostile_values_are_quarantined_never_loaded_silently(base_store, generated):
     with tempfile.TemporaryDirectory() as tmp:
@@ -187,7 +187,7 @@ def test_hostile_values_are_quarantined_never_loaded_silently(base_store, genera
         assert not orders["account_id"].str.contains("\ufeff").any()
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=20)
 @given(generated=csv_files(), cut=st.floats(min_value=0.05, max_value=1.0), gz_name=st.booleans())
 def test_gzip_cut_short_or_mislabelled_loads_or_refuses_cleanly(base_store, generated, cut, gz_name):
     name, content = generated
@@ -212,7 +212,7 @@ def _xlsx_bytes() -> bytes:
 XLSX = _xlsx_bytes()
 
 
-@settings(SETTINGS, max_examples=20)
+@settings(SETTINGS, max_examples=15)
 @given(cut=st.integers(min_value=1, max_value=len(XLSX) - 1), flips=st.lists(st.integers(0, len(XLSX) - 1), max_size=5))
 def test_truncated_or_damaged_xlsx_loads_or_refuses_cleanly(base_store, cut, flips):
     damaged = bytearray(XLSX)

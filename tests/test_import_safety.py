@@ -475,3 +475,23 @@ def test_broken_gzip_is_a_file_problem_not_a_store_problem(tmp_path):
     (tmp_path / "orders.csv.gz").write_bytes(b"not gzip at all\n")
     result = _cli("import", str(tmp_path / "orders.csv.gz"), "--store", str(tmp_path / "s.duckdb"))
     assert result.exit_code == 2 and "not a readable gzip file" in result.stderr
+
+
+def test_sigterm_while_duckdb_runs_a_query_is_one_line(tmp_path, store, monkeypatch):
+    before = _state(store)
+
+    def interrupted(self, *args, **kwargs):  # DuckDB turns the handler's exception into its own
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 0.05) if hasattr(signal, "sigtimedwait") else None
+        except KamlibError as exc:
+            raise RuntimeError("Query interrupted") from exc
+        raise AssertionError("the signal handler did not run")
+
+    monkeypatch.setattr(importer_module._Batch, "drop_problem_rows", interrupted)
+    more = _write(tmp_path, "orders.csv", ORDERS + "O9,1,A1,2025-01-01,1,1,1\n")
+    result = _cli("import", str(more), "--store", str(store))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "stopped by signal SIGTERM" in result.stderr
+    monkeypatch.undo()
+    assert _state(store) == before and not (tmp_path / "store.duckdb.kamtmp").exists()

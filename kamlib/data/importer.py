@@ -1044,17 +1044,19 @@ class ImportInterrupted(KamlibError):
 
 
 @contextlib.contextmanager
-def _signals_stop_import() -> Iterator[None]:
+def _signals_stop_import() -> Iterator[list[str]]:
     """While an import runs in the main thread, SIGTERM / SIGHUP raise instead of killing
-    the process at once, so the cleanup (temporary files, partial snapshots) runs."""
+    the process at once, so the cleanup (temporary files, partial snapshots) runs.  Yields
+    a list that receives the signal's name (DuckDB turns an exception raised while a query
+    runs into its own "Query interrupted" error: the caller tells them apart with it)."""
+    received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
 
     def stop(signum: int, frame: object) -> None:
-        raise ImportInterrupted(
-            f"import stopped by signal {signal.Signals(signum).name}; nothing was written."
-        )
+        received.append(signal.Signals(signum).name)
+        raise ImportInterrupted(f"the import was stopped by signal {received[-1]} before it finished.")
 
     wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     previous = {}
@@ -1062,7 +1064,7 @@ def _signals_stop_import() -> Iterator[None]:
         with contextlib.suppress(ValueError, OSError):
             previous[sig] = signal.signal(sig, stop)
     try:
-        yield
+        yield received
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -1087,8 +1089,9 @@ def _run_import(
     existed = store_path.exists()
     tmp_root = work_folder(store_path)
     own: Path | None = None
+    received: list[str] = []
     try:
-        with _signals_stop_import():
+        with _signals_stop_import() as received:
             store_path.parent.mkdir(parents=True, exist_ok=True)
             with connect(store_path) as con:
                 check_store(con, store_path)
@@ -1108,11 +1111,18 @@ def _run_import(
                         with contextlib.suppress(duckdb.Error):
                             con.execute(f"DROP TABLE IF EXISTS {table}")
                     raise
+    except ImportInterrupted:
+        _forget_new_store(store_path, existed)
+        raise
     except (duckdb.IOException, duckdb.PermissionException, OSError) as exc:
         _forget_new_store(store_path, existed)
+        if received:
+            raise ImportInterrupted(f"the import was stopped by signal {received[-1]} before it finished.") from exc
         raise StoreError(describe_io_error(store_path, exc, "write to store")) from exc
-    except BaseException:
+    except BaseException as exc:
         _forget_new_store(store_path, existed)
+        if received:
+            raise ImportInterrupted(f"the import was stopped by signal {received[-1]} before it finished.") from exc
         raise
     finally:
         if own is not None and workdir is None:
