@@ -35,6 +35,10 @@ class ImportRefused(DataValidationError):
     """An import would lose data (shrink a table, orphan rows) or exceed a limit; nothing was written."""
 
 
+class ImportInterrupted(KamlibError):
+    """An import was stopped by a signal (SIGTERM/SIGHUP) before it finished; nothing was written."""
+
+
 class ConfigError(KamlibError):
     """The methodology file, a mapping file or a parameter is invalid."""
 

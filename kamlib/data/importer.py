@@ -56,7 +56,13 @@ from kamlib.data.store import (
     ensure_schema,
     snapshot_table,
 )
-from kamlib.errors import ConfigError, DataValidationError, ImportRefused, KamlibError, StoreError
+from kamlib.errors import (
+    ConfigError,
+    DataValidationError,
+    ImportInterrupted,
+    ImportRefused,
+    StoreError,
+)
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
 MAX_TEXT_CHARS = 100_000
@@ -1037,10 +1043,6 @@ def _clean_work_folder(root: Path, keep: Path | None = None) -> None:
         else:
             with contextlib.suppress(OSError):
                 entry.unlink()
-
-
-class ImportInterrupted(KamlibError):
-    """The import was stopped by a signal (SIGTERM/SIGHUP); nothing was written."""
 
 
 @contextlib.contextmanager
