@@ -495,3 +495,18 @@ def test_sigterm_while_duckdb_runs_a_query_is_one_line(tmp_path, store, monkeypa
     assert "stopped by signal SIGTERM" in result.stderr
     monkeypatch.undo()
     assert _state(store) == before and not (tmp_path / "store.duckdb.kamtmp").exists()
+
+
+def test_xlsx_is_staged_in_chunks_with_spreadsheet_row_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "_EXCEL_CHUNK_ROWS", 3)
+    rows = [["Customer list"], [], ["account_id", "name", None, "employees"]]
+    rows += [[f"A{i}", f"n{i}", None, i] for i in range(1, 8)]
+    rows += [[], ["A8", "n8", None, "many", None, "late note"], ["A9", "n9"]]
+    path = _xlsx(tmp_path / "accounts.xlsx", rows)
+    report = import_files([path], store=tmp_path / "s.duckdb", now=NOW)
+    counts = report.tables["accounts"]
+    assert (counts.read, counts.loaded, counts.quarantined) == (9, 8, 1)
+    assert report.problems["row"].tolist() == [12]  # "many" employees, in spreadsheet row 12
+    assert any("column6" in m for m in report.notices["message"])  # the late note's column
+    assert not any("column3" in m for m in report.notices["message"])  # empty column dropped
+    assert sorted(load(tmp_path / "s.duckdb").accounts["account_id"]) == [f"A{i}" for i in range(1, 10) if i != 8]

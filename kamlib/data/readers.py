@@ -11,10 +11,12 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import itertools
 import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -415,8 +417,9 @@ def check_xlsx(path: Path, limits: ReadLimits) -> None:
         ) from exc
 
 
-def _read_sheet(path: Path, sheet: str | int | None, limits: ReadLimits) -> list[list[object]]:
-    """The sheet's cells as text, streamed (openpyxl read-only), within the limits."""
+def _sheet_rows(path: Path, sheet: str | int | None, limits: ReadLimits) -> Iterator[list[str | None]]:
+    """The sheet's rows as text (trailing empty cells cut), streamed by openpyxl's read-only
+    mode, within the limits.  Row ``i`` (0-based) is spreadsheet row ``i + 1``."""
     import openpyxl
 
     check_xlsx(path, limits)
@@ -442,10 +445,11 @@ def _read_sheet(path: Path, sheet: str | int | None, limits: ReadLimits) -> list
             )
         ws = book[name]
         ws.reset_dimensions()  # do not trust the file's own claim of its size
-        rows: list[list[object]] = []
+        count = 0
         try:
             for values in ws.iter_rows(values_only=True):
-                if len(rows) >= limits.max_rows + 1:
+                count += 1
+                if count > limits.max_rows + 1:
                     raise limits.refuse(
                         path, f"sheet '{name}' has more than {limits.max_rows:,} rows (the limit)",
                         "--max-rows",
@@ -455,10 +459,10 @@ def _read_sheet(path: Path, sheet: str | int | None, limits: ReadLimits) -> list
                     last -= 1
                 if last > limits.max_columns:
                     raise limits.refuse(
-                        path, f"row {len(rows) + 1} of sheet '{name}' has cells in {last:,} columns, "
+                        path, f"row {count} of sheet '{name}' has cells in {last:,} columns, "
                         f"over the limit of {limits.max_columns:,}", "--max-columns",
                     )
-                rows.append([_cell_text(v) for v in values[:last]])
+                yield [_cell_text(v) for v in values[:last]]
         except DataValidationError:
             raise
         except Exception as exc:  # broken sheet XML: openpyxl/expat raise many types
@@ -468,7 +472,6 @@ def _read_sheet(path: Path, sheet: str | int | None, limits: ReadLimits) -> list
             ) from exc
     finally:
         book.close()
-    return rows
 
 
 def _cell_text(value: object) -> str | None:
@@ -480,6 +483,10 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+#: Spreadsheet rows handed to DuckDB at a time (memory stays bounded whatever the sheet's size).
+_EXCEL_CHUNK_ROWS = 20_000
+
+
 def _stage_excel(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -489,38 +496,92 @@ def _stage_excel(
     fp: str,
     limits: ReadLimits,
 ) -> SourceFile:
+    """Stream a sheet into a temporary text table in chunks: the header is found among the
+    first 30 rows (title rows above it are skipped and reported); blank rows are dropped,
+    row numbers stay the spreadsheet's; columns without a header and without any value are
+    dropped."""
     import pandas as pd
 
-    cells = _read_sheet(path, sheet, limits)
-    width = max((len(r) for r in cells), default=0)
-    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in cells], dtype=object)
+    rows = _sheet_rows(path, sheet, limits)
+    head = list(itertools.islice(rows, 30))
+    width = max((len(r) for r in head), default=0)
+    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in head], dtype=object)
     grid = grid.dropna(how="all", axis=1)
     if grid.empty:
+        if any(any(v is not None for v in r) for r in rows):
+            raise DataValidationError(
+                f"{path}: the first 30 rows of the sheet are empty; kamlib looks for the header "
+                "there. Delete the empty rows above the header and save it again."
+            )
         raise DataValidationError(f"{path}: the sheet is empty. Export it again.")
     grid.columns = range(grid.shape[1])
     header_idx = _find_header(grid, hints)
     notes = []
     if header_idx > 0:
         notes.append(f"skipped {header_idx} title row(s) above the header in row {header_idx + 1}")
-    header = [("" if pd.isna(v) else str(v)).strip() for v in grid.iloc[header_idx]]
-    body = grid.iloc[header_idx + 1 :].copy()
-    # keep the spreadsheet row numbers before dropping blank lines
-    body.insert(0, "_row", range(header_idx + 2, header_idx + 2 + len(body)))
-    body = body[body.drop(columns="_row").notna().any(axis=1)]
-    names = _dedupe([h or f"column{i + 1}" for i, h in enumerate(header)])
-    body.columns = ["_row", *names]
-    body = body.astype({c: "object" for c in names})
-    con.register("_excel_frame", body)
-    try:
-        con.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT '
-            + ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in names)
-            + ', CAST("_row" AS BIGINT) AS _row FROM _excel_frame'
+    header = [("" if v is None else str(v)).strip() for v in head[header_idx]]
+    staging = f"{table}_cells"
+    columns = ["_row"]
+
+    def widen(to: int) -> None:
+        for i in range(len(columns) - 1, to):
+            con.execute(f'ALTER TABLE "{staging}" ADD COLUMN "_c{i}" VARCHAR')
+            columns.append(f"_c{i}")
+
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{staging}" (_row BIGINT)')
+    widen(max(width, len(header)))
+    body = itertools.chain(
+        zip(itertools.count(header_idx + 2), head[header_idx + 1 :]),
+        zip(itertools.count(len(head) + 1), rows),
+    )
+    chunk: list[list[object]] = []
+    total = 0
+
+    def flush() -> None:
+        frame = pd.DataFrame(
+            [r + [None] * (len(columns) - len(r)) for r in chunk], columns=columns, dtype=object
         )
-    finally:
-        con.unregister("_excel_frame")
+        con.register("_excel_chunk", frame)
+        try:
+            con.execute(
+                f'INSERT INTO "{staging}" SELECT CAST(_row AS BIGINT), '
+                + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns[1:])
+                + " FROM _excel_chunk"
+            )
+        finally:
+            con.unregister("_excel_chunk")
+        chunk.clear()
+
+    for number, cells in body:
+        if not any(v is not None for v in cells):
+            continue  # a blank line
+        if len(cells) + 1 > len(columns):
+            if chunk:
+                flush()
+            widen(len(cells))
+        chunk.append([number, *cells])
+        total += 1
+        if len(chunk) >= _EXCEL_CHUNK_ROWS:
+            flush()
+    if chunk:
+        flush()
+    labels = header + [""] * (len(columns) - 1 - len(header))
+    filled = con.execute(
+        "SELECT " + ", ".join(f'count("{c}")' for c in columns[1:]) + f' FROM "{staging}"'
+    ).fetchone()
+    keep = [
+        i for i, (label, n) in enumerate(zip(labels, filled, strict=True))
+        if label or n
+    ]  # fmt: skip
+    names = _dedupe([labels[i] or f"column{i + 1}" for i in keep])
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT '
+        + ", ".join(f'"_c{i}" AS "{n.replace(chr(34), chr(34) * 2)}"' for i, n in zip(keep, names, strict=True))
+        + f', _row FROM "{staging}"'
+    )
+    con.execute(f'DROP TABLE "{staging}"')
     return SourceFile(
-        path, f'"{table}"', tuple(names), len(body), header_idx + 1, "_row", None, fp, tuple(notes)
+        path, f'"{table}"', tuple(names), total, header_idx + 1, "_row", None, fp, tuple(notes)
     )
 
 
