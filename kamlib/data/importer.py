@@ -501,8 +501,7 @@ class _Batch:
                 inner.append(f"{sql.raw} AS {_q('_raw_' + col)}")
                 self._count_value_fixes(planned.table, src, col, sql.raw, values)
                 if _is_id(col, kind) and rule.constant is None and not rule.multiply and not rule.row_number_within:
-                    id_raws[col] = sql.raw
-            self._count_invisible(planned.table, src, id_raws)
+                    id_raws[col] = _q("_raw_" + col)
             if planned.table == "opportunities" and "status" not in rules and "stage" in rules:
                 stage = self._stage_sql(_column_sql(rules["stage"], "text", {}, "NULL").typed)
                 inner = [p for p in inner if not p.endswith(f"AS {_q('status')}")]
@@ -523,21 +522,15 @@ class _Batch:
                 f"ELSE {NO_ISSUES} END" if issues else NO_ISSUES
             )  # fmt: skip
             outer = [f"{_lit(src.path.name)} AS _file", "_src_row"] + [_q(c) for c in kinds] + [f"{issue_list} AS _issues"]
+            outer.append(f"{_invisible_mask(spec, id_raws)} AS _invisible")
             select = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {src.relation})"
             # rowids inside a transaction do not start at 0: remember where this file's begin
             last = -1 if i == 0 else self.con.execute(f"SELECT max(rowid) FROM {snapshot}").fetchone()[0]
-            try:
-                if i == 0:
-                    self.created.append(snapshot)
-                    self.con.execute(f"CREATE TABLE {snapshot} AS {select}")
-                else:
-                    self.con.execute(f"INSERT INTO {snapshot} {select}")
-            except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-                raise readers.explain_read_error(src.path, exc) from exc
-            except duckdb.Error as exc:
-                if "CSV Error" not in str(exc):
-                    raise
-                raise readers.explain_read_error(src.path, exc) from exc
+            if i == 0:
+                self.created.append(snapshot)
+                self._read(src, f"CREATE TABLE {snapshot} AS {select}")
+            else:
+                self._read(src, f"INSERT INTO {snapshot} {select}")
             start = self.con.execute(
                 f"SELECT min(rowid) FROM {snapshot} WHERE rowid > {last}"
             ).fetchone()[0]
@@ -548,6 +541,7 @@ class _Batch:
                     src, self.con.execute(f"SELECT count(*) FROM {snapshot} WHERE rowid >= {start}").fetchone()[0]
                 )
             bases.append((src.path.name, start or 0, src.header_row + 1))
+        self._notice_invisible(planned.table, snapshot)
         if empty:
             raise DataValidationError(
                 "\n".join(
@@ -599,31 +593,42 @@ class _Batch:
                 self.notice(table, src.path.name, col, "value_fixed",
                             f"{col} '{bad}' read as '{good}' (mapping fix)", n)
 
-    def _count_invisible(self, table: str, src: readers.SourceFile, raws: dict[str, str]) -> None:
-        """Notice the id values from which byte-order marks / zero-width characters were
-        removed (one scan of the file for all its id columns)."""
-        if not raws:
-            return
-        pattern = _lit("[" + INVISIBLE_CHARS + "]")
+    def _read(self, src: readers.SourceFile, sql: str) -> None:
+        """Run a statement that reads ``src``; DuckDB's parallel CSV reader cannot pad short
+        rows when values span lines, so such a file is read again by one thread."""
         try:
-            counts = self.con.execute(
-                "SELECT " + ", ".join(
-                    f"count(*) FILTER (WHERE regexp_matches({raw}, {pattern}))" for raw in raws.values()
-                ) + f" FROM {src.relation}"
-            ).fetchone()
+            try:
+                self.con.execute(sql)
+            except duckdb.Error as exc:
+                if "quoted new lines" not in str(exc) or not src.relation.startswith("read_csv("):
+                    raise
+                self.con.execute(sql.replace(src.relation, src.relation[:-1] + ", parallel=false)"))
         except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
             raise readers.explain_read_error(src.path, exc) from exc
         except duckdb.Error as exc:
             if "CSV Error" not in str(exc):
                 raise
             raise readers.explain_read_error(src.path, exc) from exc
-        for col, n in zip(raws, counts, strict=True):
-            if n:
-                self.notice(
-                    table, src.path.name, col, "invisible_chars",
-                    f"{src.path.name}: removed byte-order marks / zero-width characters from "
-                    f"{n:,} {col} value(s) (e.g. a BOM glued to a row by a joined export)", n,
-                )
+
+    def _notice_invisible(self, table: str, snapshot: str) -> None:
+        """Notice the id values from which byte-order marks / zero-width characters were
+        removed (flagged per row in ``_invisible`` while the rows were written)."""
+        ids = _id_columns(TABLES[table])
+        if not ids:
+            return
+        rows = self.con.execute(
+            "SELECT _file, " + ", ".join(
+                f"count(*) FILTER (_invisible & {1 << i} <> 0)" for i in range(len(ids))
+            ) + f" FROM {snapshot} WHERE _invisible <> 0 GROUP BY _file ORDER BY _file"
+        ).fetchall()
+        for file, *counts in rows:
+            for col, n in zip(ids, counts, strict=True):
+                if n:
+                    self.notice(
+                        table, file, col, "invisible_chars",
+                        f"{file}: removed byte-order marks / zero-width characters from {n:,} "
+                        f"{col} value(s) (e.g. a BOM glued to a row by a joined export)", n,
+                    )
 
     def _stage_sql(self, text_expr: str) -> str:
         lookup = self.methodology.stage_lookup()
@@ -859,6 +864,19 @@ def _enum_sql(col: str, text_expr: str) -> str:
 
 def _is_id(col: str, kind: str) -> bool:
     return kind == "text" and col.endswith("_id")
+
+
+def _id_columns(spec) -> list[str]:
+    return [c for c, k in spec.columns.items() if _is_id(c, k)]
+
+
+def _invisible_mask(spec, raws: dict[str, str]) -> str:
+    """SQL of a bitmask: bit i set when id column i of the table held invisible characters."""
+    parts = [
+        f"CASE WHEN {raw} <> translate({raw}, {_lit(INVISIBLE_CHARS)}, '') THEN {1 << i} ELSE 0 END"
+        for i, col in enumerate(_id_columns(spec)) if (raw := raws.get(col))
+    ]  # fmt: skip
+    return "CAST(" + (" + ".join(parts) or "0") + " AS INTEGER)"
 
 
 def _fingerprint(planned: _Planned, files: list[readers.SourceFile] | None, extra: str) -> str:

@@ -34,9 +34,6 @@ DETECT_ORDER = ("utf-8", "gb18030")
 _SAMPLE_BYTES = 1 << 20
 #: A physical CSV line longer than this is refused by the reader (not a data problem).
 MAX_LINE_BYTES = 64 << 20
-#: CSV files up to this size are read by one thread: DuckDB's parallel reader cannot combine
-#: padding short rows with values that span several lines (quoted line breaks).
-SERIAL_CSV_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -266,7 +263,6 @@ def _stage_csv(
         f"null_padding=true, max_line_size={MAX_LINE_BYTES}, quote='\"', escape='\"'"
         + (", delim='\\t'" if ".tsv" in path.name.lower() else "")
         + (", compression='gzip'" if source.name.lower().endswith(".gz") else "")
-        + (", parallel=false" if source.stat().st_size <= SERIAL_CSV_BYTES else "")
     )
     relation = f"read_csv({_sql_text(str(source))}, {options})"
     try:
@@ -357,9 +353,9 @@ def explain_read_error(path: Path, exc: Exception, source: Path | None = None) -
     detail = str(exc)
     if "quoted new lines" in detail:
         return DataValidationError(
-            f"{path}: values span several lines (quoted line breaks) in a file over "
-            f"{SERIAL_CSV_BYTES >> 20} MB, which the fast reader cannot split. Remove the line "
-            "breaks inside values, or split the file into smaller ones."
+            f"{path}: values span several lines (quoted line breaks) and some rows are short; "
+            "the reader cannot combine both. Remove the line breaks inside values or fill the "
+            "short rows, and save the file again."
         )
     utf8_problem = "unicode" in message.lower() or "utf-8" in message.lower()
     if utf8_problem or not _is_utf8(source or path):
