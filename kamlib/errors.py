@@ -27,6 +27,18 @@ class MissingTableError(DataValidationError):
         )
 
 
+class StoreError(DataValidationError):
+    """The store cannot be used or written: not a kamlib store, locked, read-only, disk full."""
+
+
+class ImportRefused(DataValidationError):
+    """An import would lose data (shrink a table, orphan rows) or exceed a limit; nothing was written."""
+
+
+class ImportInterrupted(KamlibError):
+    """An import was stopped by a signal (SIGTERM/SIGHUP) before it finished; nothing was written."""
+
+
 class ConfigError(KamlibError):
     """The methodology file, a mapping file or a parameter is invalid."""
 

@@ -10,6 +10,7 @@ file or prints; every function returns a new frame and leaves the data untouched
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pandas as pd
@@ -26,6 +27,7 @@ BATCH_TABLE_COLUMNS = (
 QUARANTINE_COLUMNS = ("batch_id", "table", "file", "row", "column", "value", "reason", "check")
 NOTICE_COLUMNS = ("batch_id", "table", "file", "column", "kind", "message", "rows")
 COVERAGE_COLUMNS = ("check", "table", "rows", "of_rows", "share", "examples")
+ORPHAN_COLUMNS = ("table", "column", "missing_in", "rows", "value", "examples")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class DataHealth:
     quarantine : :func:`quarantine_summary`.
     notices : :func:`notice_summary`.
     coverage : :func:`coverage_gaps`.
+    orphans : :func:`orphans`.
     """
 
     snapshot: Snapshot
@@ -52,6 +55,9 @@ class DataHealth:
     quarantine: pd.DataFrame
     notices: pd.DataFrame
     coverage: pd.DataFrame
+    orphans: pd.DataFrame = dataclasses.field(
+        default_factory=lambda: pd.DataFrame(columns=list(ORPHAN_COLUMNS))
+    )
 
     def key_figures(self) -> dict[str, int]:
         """Label key → count: tables imported, rows, batches, quarantined rows, notices, and
@@ -87,7 +93,41 @@ def data_health(
         quarantine=quarantine_summary(data, examples=examples),
         notices=notice_summary(data),
         coverage=coverage_gaps(data, as_of=as_of, examples=examples),
+        orphans=orphans(data, as_of=as_of, examples=examples),
     )
+
+
+def orphans(
+    data: KamData, *, as_of: str | pd.Timestamp | None = None, examples: int = 3
+) -> pd.DataFrame:
+    """Rows that refer to a record the data no longer has (an order whose account is gone),
+    with what they are worth — e.g. left by an import accepted with ``--allow-shrink``.
+
+    One row per (table, reference) with at least one orphan.  Columns: ``table``,
+    ``column`` (the reference), ``missing_in`` (the table it should name), ``rows``, ``value``
+    (sum of the orphans' ``amount`` — order amount, pipeline amount; NaN when the table has
+    no amount), ``examples`` (up to ``examples`` missing keys, comma-separated).
+    """
+    view = data if as_of is None else data.as_of(as_of)
+    out: list[dict[str, object]] = []
+    for table, spec in TABLES.items():
+        if not view.has(table):
+            continue
+        frame = getattr(view, table)
+        for fk in spec.foreign_keys:
+            if fk.table == table or not view.has(fk.table):
+                continue
+            parent = getattr(view, fk.table)
+            refs = frame[fk.column]
+            gap = refs.notna() & ~refs.isin(set(parent[fk.ref].dropna()))
+            if not gap.any():
+                continue
+            value = frame.loc[gap, "amount"].sum() if "amount" in frame else float("nan")
+            out.append({
+                "table": table, "column": fk.column, "missing_in": fk.table, "rows": int(gap.sum()),
+                "value": float(value), "examples": ", ".join(sorted(refs[gap].astype(str).unique())[:examples]),
+            })  # fmt: skip
+    return pd.DataFrame(out, columns=list(ORPHAN_COLUMNS)).astype({"rows": "int64", "value": "float64"})
 
 
 def table_overview(data: KamData, *, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:

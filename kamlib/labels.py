@@ -114,6 +114,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "quarantine": ("Quarantined rows", "隔离的数据行"),
     "notices": ("Notices", "导入提示"),
     "coverage": ("Coverage gaps", "覆盖缺口"),
+    "orphans": ("Orphaned rows", "孤立的数据行"),
+    "no_orphans": ("No orphaned rows.", "没有孤立的数据行。"),
+    "missing_in": ("Missing in", "缺失于"),
     "nothing_to_show": ("Nothing to report.", "无需报告的内容。"),
     "no_quarantine": ("No row was quarantined.", "没有被隔离的数据行。"),
     "no_notices": ("No notices.", "没有导入提示。"),
@@ -177,6 +180,11 @@ NOTES: dict[str, tuple[str, str]] = {
     "coverage": (
         "Records that exist but are missing something an analysis relies on.",
         "数据存在但缺少分析所依赖的信息的记录。",
+    ),
+    "orphans": (
+        "Rows that refer to a record the data no longer has (for example orders whose "
+        "account a later import dropped, accepted with --allow-shrink), with their amount.",
+        "引用了数据中已不存在的记录的数据行（例如客户已被后续导入删除的订单，经 --allow-shrink 接受），及其金额。",
     ),
     "revenue_by_quarter": (
         "Net order amounts per quarter, returns and credit notes included.",

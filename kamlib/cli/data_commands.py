@@ -11,9 +11,12 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from kamlib.data.importer import DATE_FLOOR, MAX_SHRINK
+from kamlib.data.readers import ReadLimits
 from kamlib.errors import KamlibError
 
 DEFAULT_STORE = "data/demo.duckdb"
+_LIMITS = ReadLimits()
 EXIT_REFUSED = 2
 
 
@@ -76,21 +79,53 @@ def _print_health(store: str) -> None:
     "--encoding", help="Force the CSV encoding (utf-8, gbk, gb18030, …); default: detect."
 )
 @click.option("--methodology", type=click.Path(path_type=Path), help="Methodology file (stages).")
+@click.option(
+    "--allow-shrink", is_flag=True,
+    help="Accept an import that empties a table, shrinks it by more than --max-shrink, or "
+    "orphans rows of tables it does not replace (refused by default).",
+)  # fmt: skip
+@click.option(
+    "--max-shrink", type=click.FloatRange(0, 1), default=MAX_SHRINK, show_default=True,
+    help="The share of a table's rows a re-import may drop without --allow-shrink.",
+)  # fmt: skip
+@click.option(
+    "--date-floor", default=DATE_FLOOR, show_default=True,
+    help="Dates before this day are quarantined (accounts.created_date exempt).",
+)  # fmt: skip
+@click.option("--max-xlsx-mb", type=float, default=_LIMITS.xlsx_max_mb, show_default=True,
+              help="Largest decompressed size of an .xlsx workbook, MB.")
+@click.option("--max-xlsx-ratio", type=float, default=_LIMITS.xlsx_max_ratio, show_default=True,
+              help="Highest compression ratio of an .xlsx workbook (over 10 MB decompressed).")
+@click.option("--max-rows", type=int, default=_LIMITS.max_rows, show_default=True,
+              help="Most rows read from one spreadsheet.")
+@click.option("--max-columns", type=int, default=_LIMITS.max_columns, show_default=True,
+              help="Most columns read from one spreadsheet.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def import_command(paths, preset, mapping, store, encoding, methodology, as_json) -> None:
+def import_command(
+    paths, preset, mapping, store, encoding, methodology, allow_shrink, max_shrink, date_floor,
+    max_xlsx_mb, max_xlsx_ratio, max_rows, max_columns, as_json,
+) -> None:  # fmt: skip
     """Import exports (files or folders) into the store as one validated batch.
 
     Without --preset/--mapping, files named after canonical tables (accounts.csv,
     orders.xlsx, …) with canonical or aliased headers import directly.  Rows with problems
-    go to quarantine with a reason; the counts always reconcile.  Exit code 0 when the
-    import ran (even with quarantined rows), 2 when it was refused (nothing written).
+    go to quarantine with a reason; the counts always reconcile.  An import that would
+    empty or shrink a table, or orphan rows of another, is refused unless --allow-shrink.
+    Exit code 0 when the import ran (even with quarantined rows), 2 when it was refused
+    (nothing written).
     """
     from kamlib.data import import_files
+    from kamlib.data.readers import ReadLimits
 
     try:
         report = import_files(
             paths, store=store, preset=preset, mapping=mapping, encoding=encoding,
-            methodology=methodology,
+            methodology=methodology, allow_shrink=allow_shrink, max_shrink=max_shrink,
+            date_floor=date_floor,
+            limits=ReadLimits(
+                xlsx_max_mb=max_xlsx_mb, xlsx_max_ratio=max_xlsx_ratio, max_rows=max_rows,
+                max_columns=max_columns,
+            ),
         )  # fmt: skip
     except KamlibError as exc:
         if as_json:

@@ -10,6 +10,7 @@ Public API
 - :func:`save_target_group` / :func:`saved_target_group` / :func:`saved_target_groups`,
   :func:`save_score_history` / :func:`saved_score_history` — analysis results kept in the
   store with the data snapshot and methodology they came from (``kamlib.data.results``).
+- :class:`ReadLimits` — bounds on what a spreadsheet may expand to (``import_files(limits=…)``).
 - :class:`KamData` — immutable container of the tables with an ``as_of(date)`` view.
 
 Only this package (and ``kamlib.reports``) touches the file system.
@@ -24,6 +25,7 @@ from pathlib import Path
 from kamlib.data.importer import ImportReport, TableCounts, import_files, import_frames
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.data.mapping import load_mapping, load_preset, preset_names
+from kamlib.data.readers import ReadLimits
 from kamlib.data.results import (
     save_score_history,
     save_target_group,
@@ -53,6 +55,7 @@ __all__ = [
     "TABLES",
     "ImportReport",
     "KamData",
+    "ReadLimits",
     "Snapshot",
     "TableCounts",
     "import_files",

@@ -11,7 +11,12 @@ from __future__ import annotations
 import codecs
 import gzip
 import hashlib
+import itertools
+import os
 import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,38 @@ DETECT_ORDER = ("utf-8", "gb18030")
 _SAMPLE_BYTES = 1 << 20
 #: A physical CSV line longer than this is refused by the reader (not a data problem).
 MAX_LINE_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what a spreadsheet may expand to before kamlib reads it.
+
+    An .xlsx is a zip of XML: a few hundred KB can decompress to gigabytes.  The zip's
+    directory is checked first (sizes and compression ratio), then rows and columns are
+    counted while the sheet is streamed.  Defaults fit real exports many times over
+    (Excel itself stops at 1,048,576 rows and 16,384 columns); raise them with the CLI
+    flags named in the error (``--max-xlsx-mb``, ``--max-xlsx-ratio``, ``--max-rows``,
+    ``--max-columns``).
+    """
+
+    xlsx_max_mb: float = 1024.0  # decompressed size of the workbook's parts, MB
+    xlsx_max_ratio: float = 100.0  # decompressed / compressed, for workbooks over 10 MB decompressed
+    max_rows: int = 1_048_576
+    max_columns: int = 1_000
+
+    def refuse(self, path: Path, problem: str, flag: str) -> DataValidationError:
+        """The error for a file beyond a limit: what, the limit, and the flag that raises it."""
+        from kamlib.errors import ImportRefused
+
+        return ImportRefused(
+            f"{path}: {problem}; the file may be broken or hostile, so kamlib did not read it. "
+            f"If it is a real export, raise the limit with {flag} (Python: "
+            "limits=ReadLimits(...)), or save it as CSV."
+        )
+
+
+#: The decompressed size below which the compression ratio of a workbook is not checked.
+_RATIO_FREE_BYTES = 10 << 20
 
 
 @dataclass(frozen=True)
@@ -51,6 +88,7 @@ class SourceFile:
     encoding: str | None
     fingerprint: str
     notes: tuple[str, ...] = ()
+    text_path: Path | None = None  # the UTF-8 text DuckDB reads (CSV only; may be a transcoded copy)
 
 
 def file_kind(path: Path) -> str:
@@ -86,6 +124,7 @@ def stage_file(
     header_hints: frozenset[str] = frozenset(),
     workdir: Path | None = None,
     materialize: bool = False,
+    limits: ReadLimits | None = None,
 ) -> SourceFile:
     """Read ``path`` into the temporary table ``staging_table`` (all text + ``_row``).
 
@@ -102,12 +141,25 @@ def stage_file(
     if path.stat().st_size == 0:
         raise DataValidationError(f"{path}: the file is empty (0 bytes). Export it again.")
     kind = file_kind(path)
-    fp = fingerprint_file(path)
-    if kind == "csv":
-        return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
-    if kind == "excel":
-        return _stage_excel(con, path, staging_table, sheet, header_hints, fp)
-    return _stage_parquet(con, path, staging_table, fp, materialize)
+    try:
+        fp = fingerprint_file(path)
+        if kind == "csv":
+            return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
+        if kind == "excel":
+            return _stage_excel(con, path, staging_table, sheet, header_hints, fp, limits or ReadLimits())
+        return _stage_parquet(con, path, staging_table, fp, materialize)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataValidationError(
+            f"{path}: not a readable gzip file ({exc}). It may be cut short or not compressed "
+            "at all: download or export it again (or remove the .gz ending if it is plain text)."
+        ) from exc
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) != path:
+            raise  # not the export itself (e.g. the work folder): the caller says what it is
+        raise DataValidationError(
+            f"{path}: cannot read the file ({exc.strerror or exc}). Check that it exists and "
+            "that you may read it, or copy it somewhere readable."
+        ) from exc
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -148,6 +200,8 @@ def _is_utf8(path: Path) -> bool:
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
+    except (OSError, EOFError, zlib.error):
+        return True  # a broken gzip stream: not an encoding problem (the caller says what is)
     return True
 
 
@@ -164,7 +218,9 @@ def _normalise_encoding(encoding: str) -> str:
 
 def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
     """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; clear error on bad bytes."""
-    out = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
+    handle, name = tempfile.mkstemp(suffix=".csv", dir=workdir)
+    os.close(handle)
+    out = Path(name)
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     line = 1
     with _open_bytes(path) as src, out.open("w", encoding="utf-8", newline="") as dst:
@@ -211,22 +267,96 @@ def _stage_csv(
     relation = f"read_csv({_sql_text(str(source))}, {options})"
     try:
         columns = tuple(r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall())
+        if len(columns) == 1 and any(d in columns[0] for d in (",", ";", "\t")):
+            problem = unclosed_quote(source, "\t" if ".tsv" in path.name.lower() else ",")
+            if problem:
+                raise DataValidationError(f"{path}: {problem}")
         if not materialize:
-            return SourceFile(path, relation, columns, -1, 1, None, enc, fp, tuple(notes))
+            return SourceFile(path, relation, columns, -1, 1, None, enc, fp, tuple(notes), source)
         con.execute(f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM {relation}')
     except duckdb.InvalidInputException as exc:
         raise explain_read_error(path, exc, source) from exc
+    except duckdb.IOException as exc:
+        raise DataValidationError(
+            f"{path}: cannot read the file ({str(exc).splitlines()[0]}). Check that you may "
+            "read it, or copy it somewhere readable."
+        ) from exc
     rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     return SourceFile(
-        path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes)
+        path, f'"{table}"', columns, rows, 1, _row_expr(con, table, 2), enc, fp, tuple(notes), source
     )
 
 
-def explain_read_error(
-    path: Path, exc: Exception, source: Path | None = None
-) -> DataValidationError:
+def check_rows_read(src: SourceFile, rows: int) -> None:
+    """Refuse a CSV file that DuckDB read into fewer rows than it has lines because a quote
+    never closed (the rest of the file swallowed into one value, or dropped).
+
+    Counting newlines is cheap; the quote scan runs only when the counts disagree (values
+    spanning several lines, or blank lines, also make them disagree: those pass).
+    """
+    if src.text_path is None:
+        return
+    newlines, last = 0, b"\n"
+    with _open_bytes(src.text_path) as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    lines = newlines + (last != b"\n")
+    if rows >= lines - 1:
+        return
+    problem = unclosed_quote(src.text_path, "\t" if ".tsv" in src.path.name.lower() else ",")
+    if problem:
+        raise DataValidationError(
+            f"{src.path}: {problem} ({lines - 1:,} lines below the header, {rows:,} rows read)"
+        )
+
+
+def unclosed_quote(path: Path, delimiter: str = ",") -> str | None:
+    """Find a quote (``"``) that opens a value and never closes (the rest of the file then
+    reads as one value).  Returns a sentence naming the row, column and value, or None."""
+    header: list[str] | None = None
+    open_at: tuple[int, str, str] | None = None
+    with _open_bytes(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if header is None:
+                header = [h.strip().strip('"') for h in line.split(delimiter)]
+                if line.count('"') % 2:
+                    open_at = (number, "(header)", line[:60])
+                    break
+                continue
+            if open_at is None:
+                if line.count('"') % 2:
+                    fields = line.split(delimiter)
+                    col, value = "?", line
+                    for i, f in enumerate(fields):
+                        if f.count('"') % 2:
+                            col = header[i] if i < len(header) else f"column {i + 1}"
+                            value = delimiter.join(fields[i:])
+                            break
+                    open_at = (number, col, value[:60])
+            elif line.count('"') % 2:
+                open_at = None  # a quoted value over several lines, closed here
+    if open_at is None:
+        return None
+    row, col, value = open_at
+    return (
+        f"row {row}, column '{col}': the quote in {value!r} is never closed, so the rest of "
+        "the file reads as one value. Remove the stray quote (or close it) in that row and "
+        "save the file again."
+    )
+
+
+def explain_read_error(path: Path, exc: Exception, source: Path | None = None) -> DataValidationError:
     """Turn DuckDB's CSV reader error into a message that says what to do."""
     message = str(exc).splitlines()[0]
+    detail = str(exc)
+    if "quoted new lines" in detail:
+        return DataValidationError(
+            f"{path}: values span several lines (quoted line breaks) and some rows are short; "
+            "the reader cannot combine both. Remove the line breaks inside values or fill the "
+            "short rows, and save the file again."
+        )
     utf8_problem = "unicode" in message.lower() or "utf-8" in message.lower()
     if utf8_problem or not _is_utf8(source or path):
         return DataValidationError(
@@ -244,6 +374,115 @@ def _sql_text(value: str) -> str:
 
 
 # -- Excel -----------------------------------------------------------------------------------
+def check_xlsx(path: Path, limits: ReadLimits) -> None:
+    """Refuse a workbook that is not a zip, would expand beyond the limits, or declares XML
+    entities (an "XML bomb": Excel never writes a DTD) — before any XML is parsed."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            unpacked = sum(m.file_size for m in members)
+            packed = sum(m.compress_size for m in members) or 1
+            if unpacked > limits.xlsx_max_mb * (1 << 20):
+                raise limits.refuse(
+                    path, f"the workbook decompresses to {unpacked / (1 << 20):,.0f} MB, over the "
+                    f"limit of {limits.xlsx_max_mb:,.0f} MB", "--max-xlsx-mb",
+                )
+            if unpacked > _RATIO_FREE_BYTES and unpacked / packed > limits.xlsx_max_ratio:
+                raise limits.refuse(
+                    path, f"the workbook is compressed {unpacked / packed:,.0f}:1, over the limit of "
+                    f"{limits.xlsx_max_ratio:,.0f}:1", "--max-xlsx-ratio",
+                )
+            for member in members:
+                if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                with archive.open(member) as fh:
+                    head = fh.read(1 << 16)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"<!doctype" in head:
+                    from kamlib.errors import ImportRefused
+
+                    raise ImportRefused(
+                        f"{path}: part {member.filename} declares XML entities (<!DOCTYPE/"
+                        "<!ENTITY>), which Excel never writes: a possible XML bomb. kamlib "
+                        "does not read it. Open the file in Excel and save it again as .xlsx, "
+                        "or export CSV."
+                    )
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise DataValidationError(
+            f"{path}: not a readable .xlsx workbook (the zip container is broken: {exc}). "
+            "Open it in Excel and save it again as .xlsx, or export CSV."
+        ) from exc
+
+
+def _sheet_rows(path: Path, sheet: str | int | None, limits: ReadLimits) -> Iterator[list[str | None]]:
+    """The sheet's rows as text (trailing empty cells cut), streamed by openpyxl's read-only
+    mode, within the limits.  Row ``i`` (0-based) is spreadsheet row ``i + 1``."""
+    import openpyxl
+
+    check_xlsx(path, limits)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise DataValidationError(
+            f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}). "
+            "Open it in Excel and save it again as .xlsx."
+        ) from exc
+    try:
+        names = book.sheetnames
+        if sheet is None:
+            name = names[0] if names else None
+        elif isinstance(sheet, int):
+            name = names[sheet] if -len(names) <= sheet < len(names) else None
+        else:
+            name = sheet if sheet in names else None
+        if name is None:
+            raise DataValidationError(
+                f"{path}: has no sheet {sheet!r}. Sheets: {', '.join(names) or 'none'}. Name "
+                "an existing sheet in the mapping file (sheet: NAME)."
+            )
+        ws = book[name]
+        ws.reset_dimensions()  # do not trust the file's own claim of its size
+        count = 0
+        try:
+            for values in ws.iter_rows(values_only=True):
+                count += 1
+                if count > limits.max_rows + 1:
+                    raise limits.refuse(
+                        path, f"sheet '{name}' has more than {limits.max_rows:,} rows (the limit)",
+                        "--max-rows",
+                    )
+                last = len(values)
+                while last and values[last - 1] is None:
+                    last -= 1
+                if last > limits.max_columns:
+                    raise limits.refuse(
+                        path, f"row {count} of sheet '{name}' has cells in {last:,} columns, "
+                        f"over the limit of {limits.max_columns:,}", "--max-columns",
+                    )
+                yield [_cell_text(v) for v in values[:last]]
+        except DataValidationError:
+            raise
+        except Exception as exc:  # broken sheet XML: openpyxl/expat raise many types
+            raise DataValidationError(
+                f"{path}: sheet '{name}' cannot be read ({type(exc).__name__}: {exc}). Open "
+                "it in Excel and save it again as .xlsx, or export CSV."
+            ) from exc
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell as the text a person sees (whole floats without '.0', as pandas reads them)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+#: Spreadsheet rows handed to DuckDB at a time (memory stays bounded whatever the sheet's size).
+_EXCEL_CHUNK_ROWS = 20_000
+
+
 def _stage_excel(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -251,50 +490,94 @@ def _stage_excel(
     sheet: str | int | None,
     hints: frozenset[str],
     fp: str,
+    limits: ReadLimits,
 ) -> SourceFile:
+    """Stream a sheet into a temporary text table in chunks: the header is found among the
+    first 30 rows (title rows above it are skipped and reported); blank rows are dropped,
+    row numbers stay the spreadsheet's; columns without a header and without any value are
+    dropped."""
     import pandas as pd
 
-    try:
-        grid = pd.read_excel(
-            path,
-            sheet_name=sheet if sheet is not None else 0,
-            header=None,
-            dtype=str,
-            engine="openpyxl",
-        )
-    except ValueError as exc:
-        raise DataValidationError(f"{path}: {exc}. Name an existing sheet.") from exc
-    except Exception as exc:  # openpyxl raises many types for broken files
-        raise DataValidationError(
-            f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}). "
-            "Open it in Excel and save it again as .xlsx."
-        ) from exc
+    rows = _sheet_rows(path, sheet, limits)
+    head = list(itertools.islice(rows, 30))
+    width = max((len(r) for r in head), default=0)
+    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in head], dtype=object)
     grid = grid.dropna(how="all", axis=1)
     if grid.empty:
+        if any(any(v is not None for v in r) for r in rows):
+            raise DataValidationError(
+                f"{path}: the first 30 rows of the sheet are empty; kamlib looks for the header "
+                "there. Delete the empty rows above the header and save it again."
+            )
         raise DataValidationError(f"{path}: the sheet is empty. Export it again.")
+    grid.columns = range(grid.shape[1])
     header_idx = _find_header(grid, hints)
     notes = []
     if header_idx > 0:
         notes.append(f"skipped {header_idx} title row(s) above the header in row {header_idx + 1}")
-    header = [("" if pd.isna(v) else str(v)).strip() for v in grid.iloc[header_idx]]
-    body = grid.iloc[header_idx + 1 :].copy()
-    # keep the spreadsheet row numbers before dropping blank lines
-    body.insert(0, "_row", range(header_idx + 2, header_idx + 2 + len(body)))
-    body = body[body.drop(columns="_row").notna().any(axis=1)]
-    names = _dedupe([h or f"column{i + 1}" for i, h in enumerate(header)])
-    body.columns = ["_row", *names]
-    body = body.astype({c: "object" for c in names})
-    con.register("_excel_frame", body)
-    try:
-        con.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT '
-            + ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in names)
-            + ', CAST("_row" AS BIGINT) AS _row FROM _excel_frame'
+    header = [("" if v is None else str(v)).strip() for v in head[header_idx]]
+    staging = f"{table}_cells"
+    columns = ["_row"]
+
+    def widen(to: int) -> None:
+        for i in range(len(columns) - 1, to):
+            con.execute(f'ALTER TABLE "{staging}" ADD COLUMN "_c{i}" VARCHAR')
+            columns.append(f"_c{i}")
+
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{staging}" (_row BIGINT)')
+    widen(max(width, len(header)))
+    body = itertools.chain(
+        zip(itertools.count(header_idx + 2), head[header_idx + 1 :]),
+        zip(itertools.count(len(head) + 1), rows),
+    )
+    chunk: list[list[object]] = []
+    total = 0
+
+    def flush() -> None:
+        frame = pd.DataFrame(
+            [r + [None] * (len(columns) - len(r)) for r in chunk], columns=columns, dtype=object
         )
-    finally:
-        con.unregister("_excel_frame")
+        con.register("_excel_chunk", frame)
+        try:
+            con.execute(
+                f'INSERT INTO "{staging}" SELECT CAST(_row AS BIGINT), '
+                + ", ".join(f'CAST("{c}" AS VARCHAR)' for c in columns[1:])
+                + " FROM _excel_chunk"
+            )
+        finally:
+            con.unregister("_excel_chunk")
+        chunk.clear()
+
+    for number, cells in body:
+        if not any(v is not None for v in cells):
+            continue  # a blank line
+        if len(cells) + 1 > len(columns):
+            if chunk:
+                flush()
+            widen(len(cells))
+        chunk.append([number, *cells])
+        total += 1
+        if len(chunk) >= _EXCEL_CHUNK_ROWS:
+            flush()
+    if chunk:
+        flush()
+    labels = header + [""] * (len(columns) - 1 - len(header))
+    filled = con.execute(
+        "SELECT " + ", ".join(f'count("{c}")' for c in columns[1:]) + f' FROM "{staging}"'
+    ).fetchone()
+    keep = [
+        i for i, (label, n) in enumerate(zip(labels, filled, strict=True))
+        if label or n
+    ]  # fmt: skip
+    names = _dedupe([labels[i] or f"column{i + 1}" for i in keep])
+    con.execute(
+        f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT '
+        + ", ".join(f'"_c{i}" AS "{n.replace(chr(34), chr(34) * 2)}"' for i, n in zip(keep, names, strict=True))
+        + f', _row FROM "{staging}"'
+    )
+    con.execute(f'DROP TABLE "{staging}"')
     return SourceFile(
-        path, f'"{table}"', tuple(names), len(body), header_idx + 1, "_row", None, fp, tuple(notes)
+        path, f'"{table}"', tuple(names), total, header_idx + 1, "_row", None, fp, tuple(notes)
     )
 
 
@@ -335,9 +618,7 @@ def _stage_parquet(
     try:
         cols = tuple(
             r[0]
-            for r in con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(path))})"
-            ).fetchall()
+            for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_text(str(path))})").fetchall()
         )
     except duckdb.Error as exc:
         raise DataValidationError(

@@ -11,6 +11,10 @@ Layout
   kamlib_version), ``import_tables`` (batch_id, table, files, fingerprint, rows_read,
   rows_loaded, rows_quarantined), ``quarantine`` (batch_id, table, file, row, column, value,
   reason, check — the reason's kind, e.g. "unknown account"), ``notices`` (batch_id, table, file, column, kind, message, rows).
+- ``kamlib_store`` (format, version, created_at): the marker that says "this DuckDB file is a
+  kamlib store".  A new store gets it before anything else; a store built before the marker
+  existed (it has kamlib's bookkeeping tables) gets it on its next import.  A DuckDB file of
+  another program has neither and is refused before anything is written to it.
 - ``truth_<name>``: the demo generator's hidden truth (demo stores only).
 """
 
@@ -26,7 +30,7 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.data.schemas import TABLES, TableSpec
-from kamlib.errors import DataValidationError
+from kamlib.errors import DataValidationError, StoreError
 
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -53,14 +57,93 @@ BOOKKEEPING_DDL = (
 )
 
 
+#: Name and version of the store marker table (see the module docstring).
+MARKER_TABLE = "kamlib_store"
+STORE_FORMAT = 1
+_KAMLIB_TABLES = ("import_batches", "import_tables", "quarantine", "notices")
+
+
 def snapshot_table(table: str, batch: int) -> str:
     """The physical table holding ``table`` as loaded by import batch ``batch``."""
     return f'"_snap_{table}_{int(batch)}"'
 
 
+def check_store(con: duckdb.DuckDBPyConnection, path: str | Path) -> None:
+    """Refuse a DuckDB file that is not a kamlib store (or is from a newer kamlib).
+
+    Reads only: call it before writing anything.  An empty database (a new store) and a
+    store with kamlib's bookkeeping tables pass.
+    """
+    names = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    if MARKER_TABLE in names:
+        row = con.execute(f"SELECT max(version) FROM {MARKER_TABLE}").fetchone()
+        if row and row[0] is not None and int(row[0]) > STORE_FORMAT:
+            raise StoreError(
+                f"Store {path} was written by a newer kamlib (store format {row[0]}; this "
+                f"version reads format {STORE_FORMAT}). Upgrade kamlib or use another --store."
+            )
+        return
+    if not names or "import_batches" in names or "import_tables" in names:
+        return
+    shown = ", ".join(sorted(names)[:5]) + (", …" if len(names) > 5 else "")
+    raise StoreError(
+        f"{path} is a DuckDB database of another program (tables: {shown}), not a kamlib "
+        "store; kamlib does not write into it. Give a new --store path (e.g. data/kam.duckdb)."
+    )
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the bookkeeping tables and the store marker (idempotent)."""
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} "
+        "(format VARCHAR, version INTEGER, created_at TIMESTAMP)"
+    )
+    if not con.execute(f"SELECT count(*) FROM {MARKER_TABLE}").fetchone()[0]:
+        con.execute(f"INSERT INTO {MARKER_TABLE} VALUES ('kamlib', {STORE_FORMAT}, now()::TIMESTAMP)")
+
+
+def describe_io_error(path: str | Path, exc: BaseException, doing: str = "open store") -> str:
+    """One line saying what an I/O failure on the store really is, and what to do."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    low = text.lower()
+    if "not a valid duckdb database" in low or "not a duckdb" in low:
+        return (
+            f"{path} is not a DuckDB database (it is some other kind of file). Give the path "
+            "of a kamlib store, or a new path to create one."
+        )
+    if "no space left" in low or "disk full" in low or "errno 28" in low:
+        return (
+            f"Cannot {doing} {path}: the disk is full ({text}). Free some space and run the "
+            "import again; the store still holds its earlier data."
+        )
+    if "read-only file system" in low or "errno 30" in low:
+        return (
+            f"Cannot {doing} {path}: the file system is read-only ({text}). Give a --store "
+            "path on a writable disk."
+        )
+    if "permission denied" in low or "errno 13" in low or "operation not permitted" in low:
+        return (
+            f"Cannot {doing} {path}: permission denied ({text}). Give a --store path you may "
+            "write to, or fix the file's permissions."
+        )
+    if "not a directory" in low or "is a directory" in low or "errno 20" in low or "errno 21" in low:
+        return (
+            f"Cannot {doing} {path}: a part of the path is a file where a folder is expected, "
+            f"or the reverse ({text}). Give a valid --store path."
+        )
+    if "lock" in low:
+        return (
+            f"Cannot {doing} {path}: another process is using it ({text}). Wait for it to "
+            "finish (or close the notebook that holds it) and try again."
+        )
+    return f"Cannot {doing} {path}: {text}. Check the path and the disk."
 
 
 @contextmanager
@@ -75,11 +158,8 @@ def connect(store: str | Path, *, read_only: bool = False) -> Iterator[duckdb.Du
     try:
         con = duckdb.connect(str(path), read_only=read_only)
         con.execute("SET enable_progress_bar = false")
-    except duckdb.IOException as exc:
-        raise DataValidationError(
-            f"Cannot open store {path}: {str(exc).splitlines()[0]}. Another process may be "
-            "writing to it; wait for it to finish."
-        ) from exc
+    except (duckdb.IOException, duckdb.PermissionException, OSError) as exc:
+        raise StoreError(describe_io_error(path, exc)) from exc
     except duckdb.Error as exc:
         raise DataValidationError(
             f"{path} is not a kamlib store ({str(exc).splitlines()[0]})."
