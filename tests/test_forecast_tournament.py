@@ -90,8 +90,13 @@ def test_conformal_interval_by_hand():
     lo, hi = conformal_interval(200.0, scores)
     q = math.log(1.25)  # the 4th smallest of 4
     assert lo == pytest.approx(200 * math.exp(-q)) and hi == pytest.approx(250.0)
-    # never below what is already won
-    assert conformal_interval(200.0, scores, floor=190.0)[0] == 190.0
+    # part-way into a period the scores and the band are about the remainder above what is
+    # already won: closed 190, P50 200 → 190 + 10·e^∓q
+    lo, hi = conformal_interval(200.0, scores, floor=190.0)
+    assert lo == pytest.approx(190 + 10 * math.exp(-q)) and hi == pytest.approx(202.5)
+    # scores of part-way origins: remainders actual − closed over p50 − closed
+    part = log_scores(np.array([150.0, 150.0]), np.array([175.0, 100.0]), np.array([100.0, 100.0]))
+    assert part[0] == pytest.approx(math.log(1.5)) and np.isnan(part[1])  # nothing more won
     # too few scores: no conformal interval
     assert conformal_interval(200.0, scores[:3]) is None
 
@@ -140,10 +145,15 @@ def test_calibrate_falls_back_to_the_monte_carlo_band():
     # enough history: mean chosen (10 % vs 30 % for the rest), conformal band around its P50
     ends = ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
     errs = {m: [0.3, -0.3, 0.3, -0.3] for m in METHODS} | {"mean": [0.1, -0.1, 0.25, 0.0]}
-    cal = calibrate(cands, _track(errs, ends), "2026-05-10", model_band=(90.0, 120.0, 180.0))
+    cal = calibrate(cands, _track(errs, ends), "2026-05-10", model_band=(115.0, 120.0, 130.0))
     assert cal.method == "mean" and cal.interval_method == "conformal" and cal.p50 == 100.0
     q = max(abs(math.log(1 / 1.1)), abs(math.log(1 / 0.9)), abs(math.log(1 / 1.25)), 0.0)
     assert cal.p90 == pytest.approx(100 * math.exp(q))
+    assert cal.p10 == pytest.approx(100 * math.exp(-q))
+    # the track record widens the deal model's band, never narrows it: a wide Monte Carlo band
+    # (scaled to the headline: 75–150) keeps its side where it is wider than the conformal one
+    cal = calibrate(cands, _track(errs, ends), "2026-05-10", model_band=(90.0, 120.0, 180.0))
+    assert cal.p10 == pytest.approx(75.0) and cal.p90 == pytest.approx(150.0)
 
 
 # -- the rolling-origin back-test on the small demo ----------------------------------------------

@@ -50,7 +50,7 @@ from kamlib.forecast.tournament import (
     combined_p50,
     conformal_interval,
     coverage_summary,
-    log_scores,
+    track_scores,
 )
 from kamlib.forecast.win_probability import forecast_settings, pipeline_snapshots, snapshot_dates
 from kamlib.periods import FREQUENCIES, normalise_frequency, period_of
@@ -60,7 +60,9 @@ BACKTEST_COLUMNS = (
     "expected", "actual", "weighted_pipeline", "closed_to_date", "model_p10", "model_p50",
     "model_p90", "oracle_p50", "in_interval", "error_p50", "error_baseline", "error_oracle",
 )  # fmt: skip
-TRACK_COLUMNS = ("period", "origin", "as_of", "end", "team", "method", "p50", "actual")
+TRACK_COLUMNS = (
+    "period", "origin", "as_of", "end", "team", "method", "p50", "actual", "closed_to_date",
+)  # fmt: skip
 ACCURACY_COLUMNS = (
     "team", "periods", "mape", "bias", "interval_coverage", "baseline_mape", "baseline_bias",
 )  # fmt: skip
@@ -386,7 +388,8 @@ def backtest_forecast(
                 for m in BASE_METHODS:
                     track.append({"period": per.label, "origin": frac, "as_of": as_of,
                                   "end": stop, "team": team, "method": m, "p50": cands[m],
-                                  "actual": actual})  # fmt: skip
+                                  "actual": actual,
+                                  "closed_to_date": figures["closed_to_date"]})  # fmt: skip
             if revenue and k == 0 and data.has("orders"):
                 rr = run_rate_forecast(
                     data, as_of=as_of, period=per, months=settings.run_rate_months,
@@ -477,7 +480,8 @@ def _with_combination(track: pd.DataFrame) -> pd.DataFrame:
             w = combination_weights(t[t["end"] <= first["as_of"]], avail)
             extra.append({**{c: first[c] for c in ("period", "origin", "as_of", "end")},
                           "team": team, "method": "combined", "p50": combined_p50(cands, w),
-                          "actual": first["actual"]})  # fmt: skip
+                          "actual": first["actual"],
+                          "closed_to_date": first["closed_to_date"]})  # fmt: skip
     return pd.concat([track, pd.DataFrame(extra)], ignore_index=True)
 
 
@@ -504,7 +508,7 @@ def _calibrate_rows(rows: pd.DataFrame, track: pd.DataFrame) -> tuple[pd.DataFra
             lo = hi = np.nan
             if np.isfinite(p50):
                 mk = known[known["method"] == m]
-                b = conformal_interval(p50, log_scores(mk["p50"], mk["actual"]),
+                b = conformal_interval(p50, track_scores(mk),
                                        floor=r["closed_to_date"])  # fmt: skip
                 if b is not None:
                     lo, hi = b

@@ -37,12 +37,16 @@ the method with the lowest MAPE wins; with fewer the deal-level Monte Carlo is k
 reason says so.
 
 **Intervals** (:func:`conformal_interval`): split conformal prediction on the scores
-``|log(actual / P50)|`` of the chosen method over the same track record (all origins of the
-ended periods).  With ``n ≥`` :data:`MIN_CONFORMAL_SCORES` scores, ``q`` is the
-``⌈(n + 1)·0.8⌉``-th smallest score (the largest when that exceeds ``n``) and P10 / P90 are
-``P50·e^−q`` / ``P50·e^q`` (P10 never below what is already won).  With fewer scores the
-deal model's Monte Carlo band is used (its P10 / P90 ratios to its P50 applied to the headline
-P50), and the result says ``interval_method = "monte_carlo"``.
+``|log(remainder_actual / remainder_P50)|`` of the chosen method over the same track record
+(all origins of the ended periods), where a remainder is what lies above the bookings closed
+to date at the origin — so a forecast made part-way into a period is judged on the part it
+did not know yet, and scores from start and part-way origins can be pooled.  With ``n ≥``
+:data:`MIN_CONFORMAL_SCORES` scores, ``q`` is the ``⌈(n + 1)·0.8⌉``-th smallest score (the
+largest when that exceeds ``n``) and P10 / P90 are ``closed + (P50 − closed)·e^∓q``.  The
+interval is never narrower than the deal model's Monte Carlo band (its P10 / P90 ratios to
+its P50 applied to the headline P50): the track record widens the band, it does not replace
+deal-level chance.  With fewer scores the Monte Carlo band alone is used and the result says
+``interval_method = "monte_carlo"``.
 
 Coverage is reported with its Wilson 95 % score interval (:func:`wilson_interval`): with a
 handful of periods, "7 of 9 inside" is compatible with anything from about 45 % to 94 %.
@@ -165,13 +169,20 @@ def conformal_quantile(scores: np.ndarray, coverage: float = COVERAGE) -> float:
     return float(s[k - 1])
 
 
-def log_scores(p50: pd.Series | np.ndarray, actual: pd.Series | np.ndarray) -> np.ndarray:
-    """``|log(actual / p50)|`` where both are positive (NaN elsewhere)."""
+def log_scores(
+    p50: pd.Series | np.ndarray,
+    actual: pd.Series | np.ndarray,
+    closed_to_date: pd.Series | np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """``|log((actual − closed) / (p50 − closed))|`` where both remainders are positive (NaN
+    elsewhere); ``closed_to_date`` is 0 for forecasts made before the period started."""
     a = np.asarray(actual, dtype=float)
     f = np.asarray(p50, dtype=float)
-    ok = (a > 0) & (f > 0)
+    c = np.broadcast_to(np.asarray(closed_to_date, dtype=float), a.shape)
+    ra, rf = a - c, f - c
+    ok = (ra > 0) & (rf > 0)
     out = np.full(len(a), np.nan)
-    out[ok] = np.abs(np.log(a[ok] / f[ok]))
+    out[ok] = np.abs(np.log(ra[ok] / rf[ok]))
     return out
 
 
@@ -183,13 +194,17 @@ def conformal_interval(
     coverage: float = COVERAGE,
     min_scores: int = MIN_CONFORMAL_SCORES,
 ) -> tuple[float, float] | None:
-    """P10 / P90 around ``p50`` from earlier scores, or None with fewer than ``min_scores``."""
+    """P10 / P90 around ``p50`` from earlier scores, or None with fewer than ``min_scores``.
+
+    ``floor`` is what is already won (closed to date): the scores are ratios of the remainder
+    above it, so the interval is ``floor + (p50 − floor)·e^∓q``."""
     s = np.asarray(scores, dtype=float)
     s = s[np.isfinite(s)]
     if len(s) < min_scores or not np.isfinite(p50):
         return None
     q = conformal_quantile(s, coverage)
-    return (max(p50 * math.exp(-q), floor), p50 * math.exp(q))
+    rest = max(p50 - floor, 0.0)
+    return (floor + rest * math.exp(-q), floor + rest * math.exp(q))
 
 
 def method_scores(track: pd.DataFrame) -> pd.DataFrame:
@@ -320,19 +335,29 @@ def calibrate(
     )
     band = conformal_interval(
         p50,
-        log_scores(known["p50"], known["actual"]) if len(known) else np.array([]),
+        track_scores(known),
         floor=closed_to_date,
         min_scores=min_scores,
     )
-    if band is not None:
-        return Calibrated(method, reason, band[0], p50, band[1], "conformal", scores)
     m10, m50, m90 = model_band
     if m50 > 0:
         lo, hi = p50 * m10 / m50, p50 * m90 / m50
     else:
         lo, hi = m10, max(m90, p50)
-    return Calibrated(method, reason, max(min(lo, p50), closed_to_date), p50, max(hi, p50),
-                      "monte_carlo", scores)  # fmt: skip
+    lo, hi = max(min(lo, p50), closed_to_date), max(hi, p50)
+    if band is not None:  # the track record widens the deal-level band, never narrows it
+        return Calibrated(method, reason, min(band[0], lo), p50, max(band[1], hi), "conformal",
+                          scores)  # fmt: skip
+    return Calibrated(method, reason, lo, p50, hi, "monte_carlo", scores)
+
+
+def track_scores(track: pd.DataFrame) -> np.ndarray:
+    """Conformal scores (:func:`log_scores`) of track-record rows (``p50``, ``actual`` and,
+    when present, ``closed_to_date``)."""
+    if not len(track):
+        return np.array([])
+    closed = track.get("closed_to_date", 0.0)
+    return log_scores(track["p50"], track["actual"], closed)
 
 
 def coverage_summary(inside: pd.Series) -> dict[str, Any]:
