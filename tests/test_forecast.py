@@ -25,6 +25,7 @@ from kamlib.forecast import (
     exact_moments,
     fit_win_probability,
     forecast_period,
+    forecast_with_track_record,
     gap_to_target,
     period_probability,
     simulate_wins,
@@ -684,6 +685,12 @@ def maven_copies(shared_data, tmp_path_factory):
             )  # fmt: skip
             actual = _won_between(raw, f"{y}-{start}", f"{y}-{end}")
             errors[name, q] = fc.summary()["p50"] / actual - 1
+            headline = forecast_with_track_record(
+                data, as_of=f"{y}-{as_of}", period=f"{y}-{q}", forecast=fc,
+                backtest_simulations=500, seed=2026,
+            )  # fmt: skip
+            errors[name, q, "headline"] = headline.p50 / actual - 1
+            errors[name, q, "method"] = headline.method
     return errors
 
 
@@ -698,11 +705,13 @@ def test_maven_q3_forecast_within_20_percent(maven_copies, name):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss (+24%): deals created in Jul–Aug 2017 left open far more often than any "
-    "earlier cohort; the hazard by age (and stage/amount, absent here) cannot tell them apart",
-)
 @pytest.mark.parametrize("name", ["original", "shifted", "accounts70"])
-def test_maven_q4_forecast_within_20_percent(maven_copies, name):
-    assert abs(maven_copies[name, "Q4"]) <= 0.20
+def test_maven_headline_forecast_within_20_percent(maven_copies, name):
+    """What the report shows — the headline chosen by the track record — lands within ±20% in
+    both quarters.  The deal model alone misses Q4 by about +24% (deals created in Jul–Aug
+    2017 were left open far more often than any earlier cohort; nothing in the data tells them
+    apart): the track record then prefers last quarter's bookings, and says so."""
+    assert abs(maven_copies[name, "Q3", "headline"]) <= 0.20
+    assert abs(maven_copies[name, "Q4", "headline"]) <= 0.20
+    assert maven_copies[name, "Q4"] > 0.20  # the deal model's known miss, kept visible
+    assert maven_copies[name, "Q4", "method"] != "deal_model"

@@ -115,8 +115,10 @@ def close_histories(events: Any, *, as_of: pd.Timestamp) -> pd.DataFrame:
     )
     ids = opps["opportunity_id"]
     start = pd.to_datetime(opps["start_date"]).dt.normalize()
-    close_day = pd.to_datetime(ids.map(closes["day"]))
-    outcome = ids.map(closes["status"]).fillna("open").astype("str")
+    # through a dict: mapping by an empty datetime Series (no close yet) fails in pandas 3
+    close_day = pd.to_datetime(ids.map(dict(zip(closes.index, closes["day"], strict=True))))
+    outcome = ids.map(dict(zip(closes.index, closes["status"], strict=True)))
+    outcome = outcome.astype("object").where(outcome.notna(), "open").astype("str")
     end = close_day.where(close_day.notna(), day)
     if events.source == "opportunities":
         amount = pd.Series(np.nan, index=opps.index)  # today's amounts: unknown then
