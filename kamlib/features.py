@@ -150,6 +150,7 @@ from ibis.backends import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
 from kamlib.data.kamdata import KamData
+from kamlib.data.store import describe_io_error
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
 from kamlib.periods import as_day
 
@@ -377,11 +378,8 @@ def _open(
             )
         try:
             backend = ibis.duckdb.connect(str(path), read_only=True)
-        except Exception as exc:  # duckdb raises IOException when another process writes
-            raise DataValidationError(
-                f"Cannot open store {path}: {str(exc).splitlines()[0]}. Another process may be "
-                "writing to it; wait for it to finish."
-            ) from exc
+        except Exception as exc:  # a third-party error (locked, not DuckDB, unreadable), re-raised
+            raise DataValidationError(describe_io_error(path, exc)) from exc
         try:
             backend.raw_sql("SET enable_progress_bar = false")
             with _engine_tables(backend, locations, None) as tables:

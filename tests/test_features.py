@@ -456,3 +456,12 @@ def test_scores_as_of_a_date_leave_out_accounts_that_did_not_exist():
     meth = load_methodology("data/methodology-online-retail.yml")
     scores = score_accounts(account_features(frames, as_of="2011-06-30"), meth).scores
     assert sorted(scores["account_id"]) == ["DEAL", "EARLY", "OLD", "RETURN"]
+
+
+def test_features_from_a_file_that_is_not_a_store_says_what_it_is(tmp_path):
+    """Not "another process may be writing": the file is not a DuckDB database at all."""
+    bogus = tmp_path / "random.duckdb"
+    bogus.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(DataValidationError, match="is not a DuckDB database") as info:
+        account_features(bogus, as_of="2026-01-01")
+    assert "Another process" not in str(info.value)
