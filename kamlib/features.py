@@ -149,7 +149,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from ibis.common.exceptions import TableNotFound
 
-from kamlib.data.kamdata import KamData
+from kamlib.data.kamdata import FIRST_SEEN, KamData
 from kamlib.data.store import describe_io_error
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
 from kamlib.periods import as_day
@@ -1210,12 +1210,7 @@ def _activities(activities: ir.Table, plan: _Plan, snaps: ir.Table, *, single: b
 # -- accounts and groups ---------------------------------------------------------------------
 #: Dated records that show an account existed (table → its date column), for accounts
 #: without a ``created_date``.
-_FIRST_SEEN: dict[str, str] = {
-    "orders": "order_date",
-    "opportunities": "created_date",
-    "activities": "date",
-    "service_tickets": "opened_at",
-}
+_FIRST_SEEN = FIRST_SEEN  # the same rule as KamData.as_of
 
 
 def _first_seen(prepared: Mapping[str, ir.Table]) -> ir.Table:

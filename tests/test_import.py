@@ -501,3 +501,14 @@ def test_store_files_are_not_touched_by_failed_import_mid_validation(tmp_path, m
         _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS + "O9,1,A1,2025-01-01,plc,1\n"})
     assert _store_state(store) == before
     shutil.rmtree(tmp_path / "export")
+
+
+def test_as_of_accounts_without_created_date_exist_from_their_first_record(tmp_path):
+    """The point-in-time universe of KamData.as_of is the account features' one: A3 first
+    ordered on 2025-06-30, so on 2025-03-31 it did not exist yet (no created_date here)."""
+    _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS})
+    data = load(tmp_path / "store.duckdb")
+    assert data.accounts["created_date"].isna().all()
+    assert sorted(data.as_of("2025-03-31").accounts["account_id"]) == ["A1", "A2"]
+    assert sorted(data.as_of("2025-06-30").accounts["account_id"]) == ["A1", "A2", "A3"]
+    assert list(data.as_of("2024-12-31").accounts["account_id"]) == []

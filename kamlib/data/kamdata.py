@@ -117,7 +117,9 @@ class KamData:
         """The data as it was known at the end of ``date``: nothing dated after it.
 
         - rows whose as-of column (order_date, created_date, entered_at, opened_at, date) lies
-          after the date are dropped; accounts created after it too;
+          after the date are dropped; accounts created after it too, and an account without
+          a created_date exists from its first order line, opportunity, activity or ticket
+          (:data:`FIRST_SEEN`; the account features use the same rule);
         - opportunities closed after the date are open again, at the stage the stage history
           shows for that date (their closed_date, lost_reason cleared);
         - tickets: response / resolution after the date are unknown (NaT);
@@ -132,7 +134,7 @@ class KamData:
             if spec.as_of_column:
                 out = out[_before(out[spec.as_of_column], spec.as_of_column, cut, end)]
             if name == "accounts":
-                out = out[out["created_date"].isna() | (out["created_date"] <= cut)]
+                out = out[_existed(out, self._tables, cut, end)]
             elif name == "contacts":
                 out = out.assign(
                     last_contact_date=out["last_contact_date"].where(
@@ -190,6 +192,34 @@ def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
             array._data.flags.writeable = False
             array._mask.flags.writeable = False
     return frame
+
+
+#: the dated records that show an account without a created_date existed (first one counts)
+FIRST_SEEN: dict[str, str] = {
+    "orders": "order_date",
+    "opportunities": "created_date",
+    "activities": "date",
+    "service_tickets": "opened_at",
+}
+
+
+def _existed(
+    accounts: pd.DataFrame, tables: Mapping[str, pd.DataFrame], cut: pd.Timestamp, end: pd.Timestamp
+) -> pd.Series:
+    """Which accounts existed at the end of ``cut``: from their ``created_date``; without one,
+    from their first order line, opportunity, activity or ticket — an account with no dated
+    record by then did not exist yet (the point-in-time universe of the account features)."""
+    created = accounts["created_date"]
+    undated = created.isna()
+    if not undated.any():
+        return created <= cut
+    seen: set[str] = set()
+    for name, column in FIRST_SEEN.items():
+        frame = tables.get(name)
+        if frame is not None and len(frame):
+            hit = _before(frame[column], column, cut, end)
+            seen |= set(frame.loc[hit, "account_id"].dropna().astype("str"))
+    return (created <= cut) | (undated & accounts["account_id"].astype("str").isin(seen))
 
 
 def _check_name(table: str) -> None:
