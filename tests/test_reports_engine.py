@@ -168,12 +168,13 @@ def test_import_landing_mid_report_does_not_change_the_pinned_snapshot(tiny_stor
         pinned = snapshot_info(store)
         assert job.parameters["snapshot"] == pinned.batch_id == 1
         assert "-p snapshot=1" in job.command  # the command reproduces this very data
-        # batch 2 arrives between planning and execution: a new orders export (one line)
+        # batch 2 arrives between planning and execution: a new orders export (one line; a
+        # shrink the import guard refuses unless told it is intended)
         orders = pd.DataFrame(
             {"order_id": ["O9"], "line_no": [1], "account_id": ["A1"],
              "order_date": pd.to_datetime(["2026-09-15"]), "amount": [5000.0]}
         )  # fmt: skip
-        import_frames({"orders": orders}, store=store, now="2026-11-02")
+        import_frames({"orders": orders}, store=store, now="2026-11-02", allow_shrink=True)
         assert snapshot_info(store).batch_id == 2
         # reports for a group formed before the import read the batch it was formed on
         briefs = engine.plan("account_brief", as_of=AS_OF, accounts=group, group="top3")
