@@ -1043,6 +1043,7 @@ FORECAST_LABELS: dict[str, tuple[str, str]] = {
     "zombie_amount": ("Their amount", "涉及金额"),
     "zombie_median_age_days": ("Median age (days)", "年龄中位数（天）"),
     "zombie_oldest_age_days": ("Oldest (days)", "最长年龄（天）"),
+    "zombie_amount_imputed": ("Of them with an imputed amount", "其中金额为估算"),
     "age_days": ("Age (days)", "商机年龄（天）"),
     "no_zombies": ("No open deal is judged a zombie.", "没有被判定为僵尸的在途商机。"),
 }

@@ -312,7 +312,8 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     )
     assert with_z.zombie_figures() == {"zombie_deals_count": 2, "zombie_amount": 400.0,
                                        "zombie_median_age_days": 500,
-                                       "zombie_oldest_age_days": 600}  # fmt: skip
+                                       "zombie_oldest_age_days": 600,
+                                       "zombie_amount_imputed": 1}  # fmt: skip
     assert list(with_z.zombie_table()["opportunity_id"]) == ["b", "a"]
 
 

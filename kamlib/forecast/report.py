@@ -384,6 +384,8 @@ class PipelineForecastReport:
             "zombie_amount": float(pd.to_numeric(z["amount"], errors="coerce").fillna(0).sum()),
             "zombie_median_age_days": int(round(float(age.median()))) if age.notna().any() else "—",
             "zombie_oldest_age_days": int(age.max()) if age.notna().any() else "—",
+            # amounts the export did not give (the median won amount of the line stands in)
+            "zombie_amount_imputed": int(z["amount_imputed"].fillna(False).astype(bool).sum()),
         }
 
     def zombie_table(self, top: int = 15) -> pd.DataFrame:
@@ -391,7 +393,10 @@ class PipelineForecastReport:
         z = self._zombies()
         if z.empty:
             return pd.DataFrame()
-        z = z.sort_values(["amount", "opportunity_id"], ascending=[False, True], kind="mergesort")
+        z = z.sort_values(
+            ["amount", "age_days", "opportunity_id"], ascending=[False, False, True],
+            kind="mergesort",
+        )  # fmt: skip
         return (
             pd.DataFrame(
                 {
