@@ -1095,9 +1095,13 @@ FORECAST_NOTES: dict[str, tuple[str, str]] = {
         "（越低越好），并与简单阶段赢单率对比。",
     ),
     "accuracy_section": (
-        "About 80% of actuals should fall inside P10–P90; the weighted pipeline (amount × stage "
-        "probability) is the baseline to beat.",
-        "约80%的实际值应落在P10–P90区间内；加权管道法（金额×阶段概率）是需要超越的基准。",
+        "The headline forecast (the method the track record chose then, with its calibrated "
+        "P10–P90) made the day before each past period began, against what was won. About 80% "
+        "of actuals should fall inside P10–P90; the weighted pipeline (amount × stage "
+        "probability) is the baseline to beat. Every method's own record is in the next section.",
+        "每个历史期间开始前一天所做的主预测（当时按历史准确度选出的方法及其校准后的P10–P90）与实际赢单的对比。"
+        "约80%的实际值应落在P10–P90区间内；加权管道法（金额×阶段概率）是需要超越的基准。"
+        "各方法自己的记录见下一节。",
     ),
     "forecast_methods_section": (
         "Every past period was forecast the day before it began (and a third and two thirds of "
