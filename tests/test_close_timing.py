@@ -228,3 +228,47 @@ def test_an_unseen_stage_is_spread_like_the_history():
     assert inc.loc[2, "p_won_ever"] == pytest.approx(
         shares[0] * inc.loc[0, "p_won_ever"] + shares[1] * inc.loc[1, "p_won_ever"]
     )
+
+
+def test_zombies_are_the_generators_zombies(demo_store):
+    """Checked against the demo generator's hidden truth (``truth_opportunities.is_zombie``):
+    with stage history a zombie is a deal stuck in its stage longer than nearly every deal
+    later won stayed there.  Deal age alone flagged big, slow deals that were won."""
+    from kamlib.data import load, load_truth
+    from kamlib.forecast import forecast_period
+
+    data = load(demo_store)
+    truth = load_truth(demo_store)["opportunities"].drop_duplicates("opportunity_id")
+    truth = truth.set_index(truth["opportunity_id"].astype("str"))
+    flagged = won = true_zombies = found = 0
+    for as_of, period in (("2025-06-30", "2025-Q3"), ("2026-03-31", "2026-Q2")):
+        fc = forecast_period(data, as_of=as_of, period=period, simulations=200, seed=1,
+                             run_rate=False)  # fmt: skip
+        ids = fc.zombies["opportunity_id"].astype("str")
+        flagged += len(ids)
+        won += int((truth.loc[ids, "true_outcome"] == "won").sum())
+        open_ids = fc.deals["opportunity_id"].astype("str")
+        zombies_open = truth.loc[open_ids][truth.loc[open_ids, "is_zombie"]].index
+        true_zombies += len(zombies_open)
+        found += int(ids.isin(set(zombies_open)).sum())
+        # the forecast does not count on them
+        counted = fc.deals.set_index(fc.deals["opportunity_id"].astype("str"))
+        assert (counted.loc[ids, "p_won_in_period"] == 0).all()
+    assert flagged >= 10 and true_zombies >= 10
+    assert won / flagged <= 0.15  # few flagged deals are won after all
+    assert found / flagged >= 0.75  # most flagged deals are the generator's zombies
+    assert found / true_zombies >= 0.5  # and at least half of those are found
+
+
+def test_with_stage_history_a_zombie_is_stuck_in_its_stage_not_old():
+    m = _model()
+    deals = pd.DataFrame({"opportunity_id": ["old-but-moving", "young-but-stuck", "fresh"],
+                          "age_days": [40, 9, 5], "stage": ["quote", "lead", "lead"],
+                          "days_in_stage": [3, 9, 5]})  # fmt: skip
+    inc = m.incidence(deals, start=AS_OF, end=AS_OF + pd.Timedelta(days=365))
+    inc["p_close_ever"] = 1.0  # only the stage rule speaks here
+    limits = pd.Series({"lead": 6.0, "quote": 30.0})  # what deals later won spent there
+    mask = zombie_deals(deals, inc, m, min_close_probability=0.02, stuck_limit=limits)
+    assert mask.tolist() == [False, True, False]
+    # without stage history the age is the only clock
+    assert zombie_deals(deals, inc, m, min_close_probability=0.02).tolist() == [True, False, False]

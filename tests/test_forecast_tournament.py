@@ -302,7 +302,11 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     # the reason in the report's language (2 quarters × 3 origins = 6 scored ≥ 4)
     choice = report.methods_choice("zh")
     assert "回测" in choice["method_reason"] and "MAPE" in choice["method_reason"]
-    assert report.zombie_figures() == {"zombie_deals_count": 0}
+    assert report.zombie_figures()["zombie_deals_count"] == len(report.forecast.zombies)
+    none = dataclasses.replace(
+        report, forecast=dataclasses.replace(report.forecast, zombies=report.forecast.zombies[:0])
+    )
+    assert none.zombie_figures() == {"zombie_deals_count": 0}
     zombies = pd.DataFrame({"opportunity_id": ["a", "b"], "account_id": ["x", "y"],
                             "owner": ["o", "o"], "team": ["t", "t"], "stage": ["lead", "lead"],
                             "amount": [100.0, 300.0], "amount_imputed": [False, True],

@@ -722,23 +722,62 @@ def _fit_binomial(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarr
 
 
 # -- zombies -------------------------------------------------------------------------------------
+def stuck_limits(
+    events: Any, as_of: pd.Timestamp | str, *, quantile: float = 0.99, min_stints: int = 20
+) -> pd.Series:
+    """Per open stage: the ``quantile`` of the days that deals won by ``as_of`` spent in it.
+
+    From stage history (:func:`kamlib.pipeline.stage_durations`, completed stints only); a
+    stage with fewer than ``min_stints`` such stints takes the pooled quantile.  Empty when the
+    data has no stage history or no won deal passed through a stage."""
+    from kamlib.pipeline import stage_durations
+
+    if events.source != "stage_history":
+        return pd.Series(dtype="float64")
+    day = pd.Timestamp(as_of).normalize()
+    stints = stage_durations(events, as_of=day)
+    won = events.events
+    won = won[(won["day"] <= day) & (won["status"] == "won")]["opportunity_id"]
+    stints = stints[stints["completed"] & stints["opportunity_id"].isin(set(won))]
+    if stints.empty:
+        return pd.Series(dtype="float64")
+    days = stints["days"].astype("float64")
+    pooled = float(days.quantile(quantile))
+    groups = days.groupby(stints["stage"].astype("str"))
+    size, limit = groups.size(), groups.quantile(quantile)
+    return limit.where(size >= min_stints, pooled).astype("float64")
+
+
 def zombie_deals(
     deals: pd.DataFrame,
     incidence: pd.DataFrame,
     model: CloseTimingModel,
     *,
     min_close_probability: float,
+    stuck_limit: pd.Series | None = None,
 ) -> np.ndarray:
     """Boolean mask of the open deals the forecast should not count on.
 
-    A deal is a zombie when its age exceeds ``model.close_age_limit`` (older than nearly
-    every deal that ever closed) or its ``p_close_ever`` (:meth:`CloseTimingModel.incidence`)
-    is below ``min_close_probability``.  Nothing is a zombie when the model has no history
-    (``method == "none"``).
+    A deal is a zombie when its ``p_close_ever`` (:meth:`CloseTimingModel.incidence`) is below
+    ``min_close_probability``, or
+
+    - with stage history (``stuck_limit`` given, :func:`stuck_limits`): it has been in its
+      stage longer than nearly every deal that was later won stayed there — on the demo
+      company the generator's zombies sit ~140 days in their stage (others ~15), while deal
+      age alone flagged big, slow deals that were won;
+    - without (``stuck_limit`` None or empty): its age exceeds ``model.close_age_limit``
+      (older than nearly every deal that ever closed — the only clock such an export has).
+
+    Nothing is a zombie when the model has no history (``method == "none"``).
     """
     if model.method == "none" or len(deals) == 0:
         return np.zeros(len(deals), dtype=bool)
+    unlikely = incidence["p_close_ever"].to_numpy(dtype=float) < min_close_probability
+    if stuck_limit is not None and len(stuck_limit):
+        in_stage = pd.to_numeric(deals["days_in_stage"], errors="coerce").to_numpy(dtype=float)
+        limit = deals["stage"].astype("str").map(stuck_limit).astype("float64").to_numpy()
+        stuck = np.isfinite(in_stage) & np.isfinite(limit) & (in_stage > limit)
+        return stuck | unlikely
     age = pd.to_numeric(deals["age_days"], errors="coerce").fillna(0).to_numpy(dtype=float)
     old = age > model.close_age_limit
-    unlikely = incidence["p_close_ever"].to_numpy(dtype=float) < min_close_probability
     return old | unlikely

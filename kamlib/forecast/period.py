@@ -55,7 +55,12 @@ import pandas as pd
 
 from kamlib.config import Methodology
 from kamlib.errors import DataValidationError
-from kamlib.forecast.close_timing import CloseTimingModel, fit_close_timing, zombie_deals
+from kamlib.forecast.close_timing import (
+    CloseTimingModel,
+    fit_close_timing,
+    stuck_limits,
+    zombie_deals,
+)
 from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
 from kamlib.forecast.simulation import simulate_matrix
 from kamlib.forecast.win_probability import (
@@ -355,6 +360,7 @@ def forecast_period(
     p_won_in, p_in, timing, zombie, timing_notes = _timed(
         pipe, p_win, p_in, timing_model, by_hazard, start=start, end=end,
         min_close_probability=settings.zombie_min_close_probability,
+        stuck_limit=stuck_limits(se, day, quantile=settings.zombie_age_quantile),
     )  # fmt: skip
     notes.extend(timing_notes)
     stage_prob = _stage_probability(pipe, meth)
@@ -538,6 +544,7 @@ def _timed(
     start: pd.Timestamp,
     end: pd.Timestamp,
     min_close_probability: float,
+    stuck_limit: pd.Series | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """p_won_in_period, p_in_period, timing label and zombie mask of each open deal."""
     n = len(pipe)
@@ -555,7 +562,9 @@ def _timed(
     share = np.divide(window, ever, out=np.zeros(n), where=ever > 1e-12)
     p_in = np.where(use, np.clip(share, 0.0, 1.0), p_in)
     timing[use] = "hazard"
-    zombie = zombie_deals(pipe, inc, model, min_close_probability=min_close_probability)
+    zombie = zombie_deals(
+        pipe, inc, model, min_close_probability=min_close_probability, stuck_limit=stuck_limit
+    )
     p_won = np.where(zombie, 0.0, p_won)
     p_in = np.where(zombie, 0.0, p_in)
     timing[zombie] = "zombie"
