@@ -12,9 +12,10 @@ inside the period (the ``bookings`` measure of the OGSM targets).  It has three 
    close date or its stage's won deals slipped by more than ``timing_max_slip_days``
    (median |slip|, :func:`stage_timing`), the competing-risks cumulative incidence of "won"
    over the period (:mod:`kamlib.forecast.close_timing`), which already contains the chance
-   of losing first.  Zombies (older than the ``zombie_age_quantile`` of the closed deals'
-   ages at close, or P(ever closes) below ``zombie_min_close_probability``) count 0 and are
-   listed in ``PeriodForecast.zombies``;
+   of losing first.  Zombies count 0 and are listed in ``PeriodForecast.zombies``: P(ever
+   closes) below ``zombie_min_close_probability``, or past the ``zombie_age_quantile`` of the
+   days deals later won spent in the deal's stage (with stage history) or of the closed
+   deals' ages at close (without; :func:`~kamlib.forecast.close_timing.zombie_deals`);
 3. ``new_deals`` — deals created after the as-of date and won inside the period: in each of
    the last ``new_deal_periods`` periods, the bookings of deals created after the same
    point of that period; every trial draws one of those periods (a bootstrap).
