@@ -310,7 +310,7 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     zombies = pd.DataFrame({"opportunity_id": ["a", "b"], "account_id": ["x", "y"],
                             "owner": ["o", "o"], "team": ["t", "t"], "stage": ["lead", "lead"],
                             "amount": [100.0, 300.0], "amount_imputed": [False, True],
-                            "age_days": [400, 600]})  # fmt: skip
+                            "age_days": [400, 600], "days_in_stage": [200, 90]})  # fmt: skip
     with_z = dataclasses.replace(
         report, forecast=dataclasses.replace(report.forecast, zombies=zombies)
     )

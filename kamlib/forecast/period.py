@@ -91,7 +91,7 @@ DEAL_COLUMNS = (
 #: columns of ``PeriodForecast.zombies``
 ZOMBIE_COLUMNS = (
     "opportunity_id", "account_id", "owner", "team", "stage", "amount", "amount_imputed",
-    "age_days",
+    "age_days", "days_in_stage",
 )  # fmt: skip
 #: columns of ``PeriodForecast.timing``
 TIMING_COLUMNS = ("stage", "deals", "median_abs_slip_days", "method")

@@ -389,7 +389,7 @@ class PipelineForecastReport:
         }
 
     def zombie_table(self, top: int = 15) -> pd.DataFrame:
-        """The largest zombie deals: id, owner, team, stage, amount, age."""
+        """The largest zombie deals: id, owner, team, stage, amount, age, days in stage."""
         z = self._zombies()
         if z.empty:
             return pd.DataFrame()
@@ -406,6 +406,10 @@ class PipelineForecastReport:
                     "stage": z["stage"].astype(str),
                     "deal_amount": pd.to_numeric(z["amount"], errors="coerce").astype(float),
                     "age_days": pd.to_numeric(z["age_days"], errors="coerce")
+                    .round()
+                    .astype("Int64"),
+                    # with stage history the reason a deal is a zombie: stuck in its stage
+                    "days_in_stage": pd.to_numeric(z["days_in_stage"], errors="coerce")
                     .round()
                     .astype("Int64"),
                 }
