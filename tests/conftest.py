@@ -82,3 +82,20 @@ def demo_store(tmp_path_factory) -> Path:
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def store_state(store: Path) -> dict[str, list]:
+    """Everything in a DuckDB store, for exact before/after comparisons."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables ORDER BY 1"
+            ).fetchall()
+        ]
+        return {n: sorted(map(repr, con.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names}
+    finally:
+        con.close()

@@ -7,11 +7,10 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, write_csv
+from conftest import NOW, store_state, write_csv
 
 from kamlib.cli import main
 from kamlib.data import import_files, load, snapshot_info
@@ -38,14 +37,6 @@ def _import(tmp_path: Path, files: dict[str, str], **kw):
     return import_files([folder], store=tmp_path / "store.duckdb", now=NOW, **kw)
 
 
-def _store_state(store: Path) -> dict[str, list]:
-    """Everything in the store, for exact before/after comparisons."""
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        return {n: sorted(map(repr, con.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names}
-    finally:
-        con.close()
 
 
 def _reasons(report, column: str) -> list[str]:
@@ -115,14 +106,14 @@ def test_negative_amount_where_not_allowed_and_unknown_stage(tmp_path):
 def test_missing_required_column_refuses_and_writes_nothing(tmp_path):
     _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS})
     store = tmp_path / "store.duckdb"
-    before = _store_state(store)
+    before = store_state(store)
     bad = tmp_path / "bad"
     bad.mkdir()
     write_csv(bad / "orders.csv", "order_id,line_no,account_id,amount\nO9,1,A1,5\n")
     write_csv(bad / "accounts.csv", "account_id,name\nA9,New\n")
     with pytest.raises(DataValidationError, match=r"orders.csv: required column 'order_date'"):
         import_files([bad], store=store, now=NOW)
-    assert _store_state(store) == before
+    assert store_state(store) == before
 
 
 def test_refused_import_into_new_store_leaves_no_file(tmp_path):
@@ -245,10 +236,10 @@ def test_reimport_is_idempotent_and_new_export_adds_snapshot(tmp_path):
     files = {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS}
     first = _import(tmp_path, files)
     store = tmp_path / "store.duckdb"
-    state = _store_state(store)
+    state = store_state(store)
     again = _import(tmp_path, files)
     assert again.status == "unchanged" and again.batch_id == first.batch_id
-    assert _store_state(store) == state
+    assert store_state(store) == state
     newer = ORDERS + "O9,1,A2,2025-09-01,plc,700\n"
     second = _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": newer})
     assert second.batch_id == first.batch_id + 1
@@ -490,7 +481,7 @@ def test_store_that_is_not_duckdb(tmp_path):
 def test_store_files_are_not_touched_by_failed_import_mid_validation(tmp_path, monkeypatch):
     _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS})
     store = tmp_path / "store.duckdb"
-    before = _store_state(store)
+    before = store_state(store)
     from kamlib.data import importer
 
     def boom(*a, **k):
@@ -499,7 +490,7 @@ def test_store_files_are_not_touched_by_failed_import_mid_validation(tmp_path, m
     monkeypatch.setattr(importer._Batch, "notices_for_rows", boom)
     with pytest.raises(RuntimeError):
         _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS + "O9,1,A1,2025-01-01,plc,1\n"})
-    assert _store_state(store) == before
+    assert store_state(store) == before
     shutil.rmtree(tmp_path / "export")
 
 

@@ -22,10 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
-from conftest import NOW, ROOT
+from conftest import NOW, ROOT, store_state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -62,7 +61,7 @@ def base_store(tmp_path_factory) -> Path:
     store = folder / "base.duckdb"
     report = import_files([folder / "export"], store=store, now=NOW)
     assert report.reconciles
-    _BASE[store] = (_store_state(store), {t: len(getattr(load(store), t)) for t in ("accounts", "orders")})
+    _BASE[store] = (store_state(store), {t: len(getattr(load(store), t)) for t in ("accounts", "orders")})
     return store
 
 
@@ -79,13 +78,6 @@ def _table_hash(store: Path, snapshot: int | None = None) -> dict[str, str]:
     return out
 
 
-def _store_state(store: Path) -> dict[str, list]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        return {n: sorted(map(repr, con.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names}
-    finally:
-        con.close()
 
 
 def _check_import(base_store: Path, name: str, content: bytes) -> None:
@@ -102,7 +94,7 @@ def _check_import(base_store: Path, name: str, content: bytes) -> None:
             assert str(exc).strip(), "an error must say something"
             assert not isinstance(exc, StoreError), f"the store is fine, the file is not: {exc}"
             assert path.name in str(exc), f"the error must name the file: {exc}"
-            assert _store_state(store) == before, "a refused import must leave the store untouched"
+            assert store_state(store) == before, "a refused import must leave the store untouched"
             assert not (Path(tmp) / "s.duckdb.kamtmp").exists()
             return
         assert report.reconciles

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, write_csv
+from conftest import NOW, store_state, write_csv
 
 from kamlib.cli import main
 from kamlib.data import import_files, load, readers
@@ -56,13 +56,6 @@ def store(tmp_path) -> Path:
     return path
 
 
-def _state(store: Path) -> dict[str, list]:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
-        return {n: sorted(map(repr, con.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names}
-    finally:
-        con.close()
 
 
 def _write(tmp_path: Path, name: str, text: str, folder: str = "next") -> Path:
@@ -76,20 +69,20 @@ def _cli(*args: str):
 
 # -- 1. the shrink / orphan guard -------------------------------------------------------------
 def test_accounts_whose_names_are_all_empty_are_refused_not_loaded_as_empty(tmp_path, store):
-    before = _state(store)
+    before = store_state(store)
     bad = _write(tmp_path, "accounts.csv", "account_id,name\nA1,\nA2,\nA3,\nA4,\n")
     with pytest.raises(ImportRefused, match=r"every one of the 4 rows read for accounts.*quarantined") as err:
         import_files([bad], store=store, now=NOW)
     assert "--allow-shrink" in str(err.value) and "4 rows to 0" in str(err.value)
     assert "required value missing" in str(err.value)
-    assert _state(store) == before
+    assert store_state(store) == before
     result = _cli("import", str(bad), "--store", str(store))
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--allow-shrink" in result.stderr
 
 
 def test_parquet_orders_with_wrong_types_are_refused(tmp_path, store):
-    before = _state(store)
+    before = store_state(store)
     (tmp_path / "next").mkdir()
     frame = pd.DataFrame({
         "order_id": [f"N{i}" for i in range(2000)], "line_no": 1, "account_id": "A1",
@@ -98,7 +91,7 @@ def test_parquet_orders_with_wrong_types_are_refused(tmp_path, store):
     frame.to_parquet(tmp_path / "next" / "orders.parquet")
     with pytest.raises(ImportRefused, match="every one of the 2,000 rows read for orders"):
         import_files([tmp_path / "next" / "orders.parquet"], store=store, now=NOW)
-    assert _state(store) == before
+    assert store_state(store) == before
 
 
 def _xlsx(path: Path, rows: list[list[object]]) -> Path:
@@ -112,7 +105,7 @@ def _xlsx(path: Path, rows: list[list[object]]) -> Path:
 
 
 def test_small_xlsx_replacing_most_accounts_is_refused_then_accepted_with_the_flag(tmp_path, store):
-    before = _state(store)
+    before = store_state(store)
     (tmp_path / "next").mkdir()
     small = _xlsx(tmp_path / "next" / "accounts.xlsx", [["account_id", "name"], ["A1", "Alpha"]])
     result = _cli("import", str(small), "--store", str(store))
@@ -120,7 +113,7 @@ def test_small_xlsx_replacing_most_accounts_is_refused_then_accepted_with_the_fl
     assert "accounts would go from 4 rows to 1 (75% fewer" in result.stderr
     assert "orders rows (amount 420.00) would be orphaned" in result.stderr  # O2, O3, O4
     assert "opportunities rows (amount 900.00) would be orphaned" in result.stderr
-    assert _state(store) == before
+    assert store_state(store) == before
     result = _cli("import", str(small), "--store", str(store), "--allow-shrink")
     assert result.exit_code == 0, result.output
     assert "accepted with --allow-shrink" in result.output
@@ -134,11 +127,11 @@ def test_small_xlsx_replacing_most_accounts_is_refused_then_accepted_with_the_fl
 
 
 def test_reimport_without_some_accounts_orphaning_orders_is_refused(tmp_path, store):
-    before = _state(store)
+    before = store_state(store)
     fewer = _write(tmp_path, "accounts.csv", ACCOUNTS.replace("A4,Delta Tools,machinery\n", ""))
     with pytest.raises(ImportRefused, match=r"1 orders rows \(amount 70.00\) would be orphaned.*e.g. A4"):
         import_files([fewer], store=store, now=NOW)
-    assert _state(store) == before
+    assert store_state(store) == before
     report = import_files([fewer], store=store, now=NOW, allow_shrink=True)
     assert report.status == "loaded"
     assert "orphaned" in set(report.notices["kind"])
@@ -289,7 +282,7 @@ def test_missing_sheet_names_the_sheets(tmp_path):
 
 # -- 8. store failures in one line ------------------------------------------------------------
 def test_disk_full_during_import_is_one_line_and_keeps_the_store(tmp_path, store, monkeypatch):
-    before = _state(store)
+    before = store_state(store)
 
     def full(self, *args, **kwargs):
         raise duckdb.IOException("IO Error: Could not write file: No space left on device")
@@ -301,7 +294,7 @@ def test_disk_full_during_import_is_one_line_and_keeps_the_store(tmp_path, store
     result = _cli("import", str(more), "--store", str(store))
     assert result.exit_code == 2 and "Traceback" not in result.output and "disk is full" in result.stderr
     monkeypatch.undo()
-    assert _state(store) == before
+    assert store_state(store) == before
 
 
 def test_store_path_under_a_file_is_one_line(tmp_path):
@@ -339,11 +332,11 @@ def test_foreign_duckdb_file_is_refused_before_anything_is_written(tmp_path):
     con.execute("CREATE TABLE customers (id INTEGER, name VARCHAR)")
     con.execute("INSERT INTO customers VALUES (1, 'x')")
     con.close()
-    before = _state(foreign)
+    before = store_state(foreign)
     accounts = write_csv(tmp_path / "accounts.csv", ACCOUNTS)
     with pytest.raises(StoreError, match="DuckDB database of another program.*customers"):
         import_files([accounts], store=foreign, now=NOW)
-    assert _state(foreign) == before
+    assert store_state(foreign) == before
     result = _cli("import", str(accounts), "--store", str(foreign))
     assert result.exit_code == 2 and "Traceback" not in result.output
 
@@ -354,7 +347,7 @@ def test_store_without_marker_but_with_bookkeeping_is_accepted_and_marked(tmp_pa
     con.close()
     more = _write(tmp_path, "orders.csv", ORDERS + "O9,1,A1,2025-01-01,1,1,1\n")
     assert import_files([more], store=store, now=NOW).status == "loaded"
-    assert "kamlib_store" in _state(store)
+    assert "kamlib_store" in store_state(store)
 
 
 def test_random_bytes_store_is_not_called_busy(tmp_path):
@@ -445,7 +438,7 @@ def test_real_disk_full_and_read_only_store(tmp_path, tiny_disk):
     write_csv(first / "accounts.csv", ACCOUNTS)
     write_csv(first / "orders.csv", ORDERS)
     import_files([first], store=store, now=NOW)
-    before = _state(store)
+    before = store_state(store)
     big = tmp_path / "big"
     big.mkdir()
     rows = "".join(f"B{i},1,A{i % 4 + 1},2025-01-{i % 28 + 1:02d},{i}.5,1,{i}\n" for i in range(200_000))
@@ -454,7 +447,7 @@ def test_real_disk_full_and_read_only_store(tmp_path, tiny_disk):
         import_files([big], store=store, now=NOW)
     result = _cli("import", str(big), "--store", str(store))
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert _state(store) == before
+    assert store_state(store) == before
     assert len(load(store).orders) == 5
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
     small = _write(tmp_path, "orders.csv", ORDERS + "O9,1,A1,2025-01-01,1,1,1\n")
@@ -478,7 +471,7 @@ def test_broken_gzip_is_a_file_problem_not_a_store_problem(tmp_path):
 
 
 def test_sigterm_while_duckdb_runs_a_query_is_one_line(tmp_path, store, monkeypatch):
-    before = _state(store)
+    before = store_state(store)
 
     def interrupted(self, *args, **kwargs):  # DuckDB turns the handler's exception into its own
         try:
@@ -494,7 +487,7 @@ def test_sigterm_while_duckdb_runs_a_query_is_one_line(tmp_path, store, monkeypa
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "stopped by signal SIGTERM" in result.stderr
     monkeypatch.undo()
-    assert _state(store) == before and not (tmp_path / "store.duckdb.kamtmp").exists()
+    assert store_state(store) == before and not (tmp_path / "store.duckdb.kamtmp").exists()
 
 
 def test_xlsx_is_staged_in_chunks_with_spreadsheet_row_numbers(tmp_path, monkeypatch):
