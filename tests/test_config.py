@@ -430,15 +430,12 @@ tags:
 """
 
 
-def test_yaml_alias_bomb_is_refused_quickly(tmp_path):
-    import time
-
+def test_yaml_alias_bomb_is_refused(tmp_path):
+    """Refused by counting nodes (how fast: benchmarks/bench_yaml_bomb.py)."""
     path = tmp_path / "bomb.yml"
     path.write_text(BOMB, encoding="utf-8")
-    start = time.perf_counter()
     with pytest.raises(ConfigError, match=r"bomb\.yml expands to more than 200,000 YAML nodes"):
         load_methodology(path)
-    assert time.perf_counter() - start < 2
 
 
 def test_recursive_alias_deep_nesting_and_huge_files_are_refused(tmp_path):
