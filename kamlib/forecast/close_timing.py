@@ -549,22 +549,21 @@ def fit_close_timing(
         )
     ev_won = int((rows["event"] == WON).sum())
     ev_lost = int((rows["event"] == LOST).sum())
+    counted = (
+        f"life table by age ({ev_won:,} wins, {ev_lost:,} losses, "
+        f"{common['n_censored']:,} deals censored)"
+    )
+
+    def life_table_model(reason: str) -> CloseTimingModel:
+        return CloseTimingModel(method="life_table", reason=reason, notes=tuple(notes), **common)
+
     if not covariates:
-        return CloseTimingModel(
-            method="life_table",
-            reason=f"life table by age ({ev_won:,} wins, {ev_lost:,} losses, "
-            f"{common['n_censored']:,} deals censored)",
-            notes=tuple(notes), **common,
-        )  # fmt: skip
+        return life_table_model(counted)
     if min(ev_won, ev_lost) < min_events:
-        return CloseTimingModel(
-            method="life_table",
-            reason=(
-                f"{ev_won} wins and {ev_lost} losses in the follow-up (the hazard model needs "
-                f"{min_events} of each): life table by age"
-            ),
-            notes=tuple(notes), **common,
-        )  # fmt: skip
+        return life_table_model(
+            f"{ev_won} wins and {ev_lost} losses in the follow-up (the hazard model needs "
+            f"{min_events} of each): life table by age"
+        )
     # covariates
     use_stage = stages is not None
     stage_levels: tuple[str, ...] = ()
@@ -593,14 +592,7 @@ def fit_close_timing(
         if closes.min() >= min_events:  # every position seen closing deals
             columns += ["quarter_month=1", "quarter_month=2"]
     if len(columns) == n_levels + 1 and width == 1:  # age only: the life table is saturated
-        return CloseTimingModel(
-            method="life_table",
-            reason=(
-                f"life table by age ({ev_won:,} wins, {ev_lost:,} losses, "
-                f"{common['n_censored']:,} deals censored): no covariate beyond age"
-            ),
-            notes=tuple(notes), **common,
-        )  # fmt: skip
+        return life_table_model(f"{counted}: no covariate beyond age")
     model = CloseTimingModel(
         method="hazard", reason="", stages=stage_levels, lines=lines, use_amount=use_amount,
         amount_median=median, columns=tuple(columns), notes=tuple(notes),
