@@ -123,7 +123,7 @@ def main() -> None:
         stage_history = hist  # noqa: F841  (DuckDB reads the frame by name)
         con.execute(GROUP_BY).df()
 
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
     from kamlib.pipeline import _history_keys
 
     meth = load_methodology()

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from test_config import BOMB  # noqa: E402
 
-from kamlib.config import load_methodology  # noqa: E402
 from kamlib.errors import ConfigError  # noqa: E402
+from kamlib.methodology import load_methodology  # noqa: E402
 
 
 def main() -> None:

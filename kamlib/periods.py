@@ -40,6 +40,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from kamlib.errors import ConfigError
@@ -178,43 +179,63 @@ def normalise_frequency(freq: str) -> str:
     return _ALIASES[key]
 
 
-def parse_date(value: date | datetime | str) -> date:
-    """A ``YYYY-MM-DD`` text (or a date) → ``date``; ``ConfigError`` naming the value if not."""
+#: The one written form of a date parameter: ISO 8601 (a time of day and a zone may follow).
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def parse_date(
+    value: object, *, parameter: str | None = None, owner: str | None = None
+) -> date:
+    """The one parser of a date parameter: text ``YYYY-MM-DD`` (ISO 8601; a time of day and a
+    zone may follow and are dropped, keeping the wall-clock date), a ``date``, ``datetime``,
+    ``pd.Timestamp`` or ``numpy.datetime64`` → ``date``.
+
+    Anything else is refused with a ``ConfigError`` naming the value and, when given, the
+    parameter and the function it was passed to: a number (``20260930`` is not a date), a
+    day-first or month-first text (``01/09/2026`` reads differently in different countries),
+    a missing value.  The error carries no chained traceback: it is the user's input.
+    """
+    where = ""
+    if parameter:
+        where = f" (the '{parameter}' parameter" + (f" of {owner})" if owner else ")")
+    message = f"Date {value!r} does not parse{where}: write it as YYYY-MM-DD, e.g. 2026-09-30."
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
-        return value.to_pydatetime().date()  # type: ignore[union-attr]
-    text = str(value).strip()
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            raise ConfigError(message)
+        return ts.date()
+    if not isinstance(value, str):
+        raise ConfigError(message)
+    text = value.strip()
+    if not _ISO_DATE.fullmatch(text):
+        raise ConfigError(message)
     try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(
-            f"Date {value!r} does not parse: write it as YYYY-MM-DD, e.g. 2026-09-30."
-        ) from exc
+        return datetime.fromisoformat(text).date()
+    except ValueError:
+        raise ConfigError(message) from None
 
 
 def as_day(value: object, *, parameter: str = "as_of", owner: str | None = None) -> pd.Timestamp:
-    """A date parameter (text, date, datetime, Timestamp) as a midnight ``pd.Timestamp``.
+    """A date parameter as a midnight ``pd.Timestamp`` (the forms of :func:`parse_date`).
 
-    A time of day is dropped and a time zone removed (the local wall-clock date is kept).
-    ``ConfigError`` naming the parameter (and the function, ``owner``) when it is not a date.
+    ``ConfigError`` naming the value, the parameter and the function (``owner``) when it is
+    not a date, or lies outside the range pandas can hold.
     """
-    where = f" of {owner}" if owner else ""
-    message = (
-        f"The '{parameter}' parameter{where} must be a date like '2026-09-30'. "
-        f"Got {value!r} instead."
-    )
+    day = parse_date(value, parameter=parameter, owner=owner)
     try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(message) from exc
-    if pd.isna(ts):
-        raise ConfigError(message)
-    if ts.tz is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
+        return pd.Timestamp(day)
+    except (OverflowError, ValueError):
+        where = f" of {owner}" if owner else ""
+        raise ConfigError(
+            f"Date {value!r} (the '{parameter}' parameter{where}) lies outside the range of "
+            "dates kamlib can compute with."
+        ) from None
 
 
 def parse_period(text: str, *, fiscal_year_start_month: int = 1) -> Period:

@@ -205,12 +205,12 @@ def rendered_notebook(items: list[Any], *, lang: str = "en", svg: bool = False):
 REPORT_CELLS = [
     (
         "code",
-        "import kamlib.charts, kamlib.health\nfrom kamlib.reports.format import facts, heading, table",
+        "import kamlib.charts, kamlib.data.health\nfrom kamlib.views.format import facts, heading, table",
     ),
     ("code", "import sys\nsys.path.insert(0, TESTS_DIR)\nfrom report_fixtures import make_data"),
     (
         "code",
-        "kamlib.charts.enable_offline(lang=lang)\nhealth = kamlib.health.data_health(make_data(), as_of=AS_OF)",
+        "kamlib.charts.enable_offline(lang=lang)\nhealth = kamlib.data.health.data_health(make_data(), as_of=AS_OF)",
     ),
     ("markdown", "Intro text written in a *markdown* cell."),
     ("code", 'heading("key_figures", lang=lang)'),

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from report_fixtures import REPORT_CHARTS, XSS, executed_report, make_data, rendered_notebook
 
-from kamlib import charts, health
-from kamlib.reports.format import heading, table
+from kamlib import charts
+from kamlib.data import health
 from kamlib.reports.html import ReportHeader, export_html
+from kamlib.views.format import heading, table
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

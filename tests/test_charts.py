@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from report_fixtures import AS_OF, XSS, make_data
 
-from kamlib import charts, health
+from kamlib import charts
+from kamlib.data import health
 from kamlib.errors import DataValidationError
 from kamlib.research import account_overview
 

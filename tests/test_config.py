@@ -10,7 +10,8 @@ from importlib import resources
 import pytest
 import yaml
 
-from kamlib.config import (
+from kamlib.errors import ConfigError
+from kamlib.methodology import (
     KNOWN_FEATURES,
     Methodology,
     ScoringModel,
@@ -18,7 +19,6 @@ from kamlib.config import (
     load_methodology,
     parse_methodology,
 )
-from kamlib.errors import ConfigError
 
 # Saaty (1990), EJOR 48:9-26, Table 2: the eight criteria of buying a house (CR 0.169).
 HOUSE = [
@@ -376,7 +376,7 @@ def test_scoring_section_round_trips_through_a_file(raw, tmp_path):
 
 # -- extends: a methodology file building on another ------------------------------------------
 def test_extends_default_replaces_only_the_sections_given(tmp_path):
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
 
     path = tmp_path / "m.yml"
     path.write_text("extends: default\ncurrency: EUR\nfiscal_year_start_month: 4\n", "utf-8")
@@ -392,8 +392,8 @@ def test_extends_default_replaces_only_the_sections_given(tmp_path):
 def test_extends_a_relative_file_and_refuses_cycles(tmp_path):
     import pytest
 
-    from kamlib.config import load_methodology
     from kamlib.errors import ConfigError
+    from kamlib.methodology import load_methodology
 
     (tmp_path / "base.yml").write_text("extends: default\ncurrency: GBP\n", "utf-8")
     sub = tmp_path / "team"

@@ -323,7 +323,7 @@ def test_portfolio_review_from_spark_orders_has_the_stores_tiers(spark, demo_sto
     Parquet table on Spark, the store's other tables sent along; every date the review
     scores (review date, previous quarter end, back-test date) gives the store's tiers."""
     from kamlib.features import engine_options
-    from kamlib.portfolio import portfolio_review
+    from kamlib.views.portfolio import portfolio_review
 
     data = load(demo_store)
     parquet = tmp_path / "orders.parquet"

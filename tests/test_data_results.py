@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from kamlib.config import load_methodology
 from kamlib.data import (
     load,
     save_score_history,
@@ -19,6 +18,7 @@ from kamlib.data import (
     saved_target_groups,
 )
 from kamlib.errors import DataValidationError
+from kamlib.methodology import load_methodology
 from kamlib.segmentation import resolve_target_group, target_group
 
 AS_OF = "2026-09-30"

@@ -1,4 +1,4 @@
-"""kamlib.explore: the scoring explorer's callback, its sliders, and the training walkthrough."""
+"""kamlib.notebook.explore: the scoring explorer's callback, its sliders, and the training walkthrough."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from kamlib.config import parse_scoring
 from kamlib.errors import ConfigError
-from kamlib.explore import ScoringExplorer, scoring_walkthrough
 from kamlib.features import account_features
+from kamlib.methodology import parse_scoring
+from kamlib.notebook.explore import ScoringExplorer, scoring_walkthrough
 from kamlib.scoring import score_accounts
 
 #: Two indicators, equal weights: revenue and growth each score 0 or 100 points.

@@ -449,7 +449,7 @@ def test_history_adds_accounts_from_the_date_they_exist():
 
 
 def test_scores_as_of_a_date_leave_out_accounts_that_did_not_exist():
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
     from kamlib.scoring import score_accounts
 
     frames = universe_frames()

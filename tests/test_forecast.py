@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from kamlib.config import ConfigError, load_methodology, parse_forecast
 from kamlib.errors import DataValidationError
 from kamlib.forecast import (
     auc_score,
@@ -32,6 +31,7 @@ from kamlib.forecast import (
 )
 from kamlib.forecast import simulation as simulation_module
 from kamlib.forecast.period import ZOMBIE_COLUMNS
+from kamlib.methodology import ConfigError, load_methodology, parse_forecast
 
 AS_OF = "2026-06-30"
 PERIOD = "2026-Q3"

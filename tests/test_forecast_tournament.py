@@ -286,7 +286,7 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     import dataclasses
 
     from kamlib import charts
-    from kamlib.forecast import pipeline_forecast_report
+    from kamlib.views.pipeline_forecast import pipeline_forecast_report
 
     report = pipeline_forecast_report(demo, as_of="2026-06-30", period="2026-Q3",
                                       simulations=500, backtest_periods=2,

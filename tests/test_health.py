@@ -1,4 +1,4 @@
-"""kamlib.health: expected values are counted by hand from tests/report_fixtures.py."""
+"""kamlib.data.health: expected values are counted by hand from tests/report_fixtures.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from report_fixtures import AS_OF, XSS, canonical, make_data
 
-from kamlib import health
-from kamlib.data import KamData, Snapshot
+from kamlib.data import KamData, Snapshot, health
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,11 @@ from report_fixtures import (
     rendered_notebook,
 )
 
-from kamlib import charts, health
+from kamlib import charts
+from kamlib.data import health
 from kamlib.errors import ReportError
-from kamlib.reports.format import heading, table
 from kamlib.reports.html import ReportHeader, _Page, contents_html, export_html
+from kamlib.views.format import heading, table
 
 HEADER = ReportHeader(
     title="Data health",

@@ -21,9 +21,9 @@ from conftest import NOW, store_state, write_csv
 from kamlib.cli import main
 from kamlib.data import import_files, load, readers
 from kamlib.data import importer as importer_module
+from kamlib.data.health import data_health
 from kamlib.data.readers import ReadLimits
 from kamlib.errors import DataValidationError, ImportRefused, KamlibError, StoreError
-from kamlib.health import data_health
 
 ACCOUNTS = """account_id,name,industry
 A1,Alpha Machinery,machinery

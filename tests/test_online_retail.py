@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib.config import load_methodology
 from kamlib.errors import DataQualityWarning
+from kamlib.methodology import load_methodology
 
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL_METHODOLOGY = ROOT / "data" / "methodology-online-retail.yml"

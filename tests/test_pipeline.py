@@ -515,7 +515,7 @@ def test_snapshot_changes_between_two_imports(hand):
 def _reference_conversion(company, as_of: str) -> pd.DataFrame:
     """Straightforward pandas: per deal and stage the first entry; converted when a later row
     (in time) is a later open stage or won."""
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
 
     order = {s.key: s.order for s in load_methodology().stages}
     h = company.tables["stage_history"]

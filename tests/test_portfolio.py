@@ -1,4 +1,4 @@
-"""kamlib.portfolio: the portfolio review on the demo company and on an orders-only store."""
+"""kamlib.views.portfolio: the portfolio review on the demo company and on an orders-only store."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from numpy.testing import assert_allclose
 from kamlib.data import load
 from kamlib.errors import ConfigError
 from kamlib.features import account_features
-from kamlib.portfolio import PortfolioReview, portfolio_review
 from kamlib.scoring import score_accounts
 from kamlib.scoring.history import GONE, NEW
+from kamlib.views.portfolio import PortfolioReview, portfolio_review
 
 AS_OF = "2026-09-30"
 PREVIOUS = "2026-06-30"  # end of the quarter before AS_OF's

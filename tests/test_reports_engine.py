@@ -739,6 +739,6 @@ def test_the_engines_methodology_reaches_notebooks_that_take_one(tiny_store, tmp
 def test_schedule_names_its_methodology():
     schedule = load_schedule(ROOT / "data" / "schedule.yml")
     assert schedule.methodology == "data/methodology.yml"
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
 
     assert load_methodology(ROOT / schedule.methodology).scoring is not None

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kamlib.config import ResearchSettings, load_methodology, parse_research
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.errors import ConfigError
+from kamlib.methodology import ResearchSettings, load_methodology, parse_research
 from kamlib.research import PiiMasker, check_cascade, ogsm_progress, relationship_strength
 from kamlib.research.decision_makers import build_power_map, stance
 from kamlib.research.findings import SEVERITY, actions_frame, finding, findings_frame

@@ -9,9 +9,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamlib.config import load_methodology, parse_methodology
 from kamlib.errors import ConfigError
-from kamlib.segmentation.rules import MAX_RULE_DEPTH, Rule, parse_rule
+from kamlib.methodology import load_methodology, parse_methodology
+from kamlib.methodology.rules import MAX_RULE_DEPTH, Rule, parse_rule
 
 FIELDS = {"revenue_12m": "number", "growth_12m": "number", "region": "text", "vip": "bool"}
 FRAME = pd.DataFrame(

@@ -16,13 +16,13 @@ import yaml
 from click.testing import CliRunner
 from numpy.testing import assert_allclose
 
-from kamlib.config import (
+from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
+from kamlib.methodology import (
     KNOWN_FEATURES,
     WeightsNormalisedWarning,
     load_methodology,
     parse_scoring,
 )
-from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
 from kamlib.scoring import (
     ConstantCriterionWarning,
     ahp_weights,
@@ -272,7 +272,7 @@ def test_bad_features(features, exc, message):
 
 
 def test_methodology_argument_must_be_loaded_not_a_path(tmp_path):
-    with pytest.raises(ConfigError, match=r"kamlib\.config\.load_methodology\(path\)"):
+    with pytest.raises(ConfigError, match=r"kamlib\.methodology\.load_methodology\(path\)"):
         score_accounts(tiny_features(), str(tmp_path / "m.yml"))
 
 

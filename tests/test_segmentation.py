@@ -16,8 +16,8 @@ import pytest
 import yaml
 from numpy.testing import assert_allclose
 
-from kamlib.config import KNOWN_FEATURES, load_methodology, parse_methodology
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
+from kamlib.methodology import KNOWN_FEATURES, load_methodology, parse_methodology
 from kamlib.segmentation import (
     MEMBER_COLUMNS,
     RECORD_COLUMNS,

@@ -10,7 +10,7 @@ import pytest
 from papermill import inspect_notebook
 
 from kamlib.errors import KamlibError
-from kamlib.training import check
+from kamlib.notebook.training import check
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING = sorted((ROOT / "notebooks" / "training").glob("*.ipynb"))
@@ -32,7 +32,7 @@ def test_training_notebook_is_committed_clean_and_thin(path):
         assert cell.outputs == [] and cell.execution_count is None, f"{path.name} cell {i}"
         assert "def " not in cell.source and "class " not in cell.source, f"{path.name} cell {i}"
     sources = "\n".join(c.source for c in nb.cells)
-    assert "kamlib.training.check(" in sources or "assert " in sources, (
+    assert "kamlib.notebook.training.check(" in sources or "assert " in sources, (
         f"{path.name} ends without checked exercises"
     )
 
@@ -63,7 +63,7 @@ def test_training_notebook_runs_clean_with_its_worked_answers(path, demo_store, 
     if path.stem == "01_tiering":  # the live what-if control is there (a widget view)
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
         assert "kamlib-chart" in "".join(o.get("data", {}).get("text/html", "") for o in outputs)
-    if "kamlib.training.check(" in "".join(c.source for c in nb.cells):
+    if "kamlib.notebook.training.check(" in "".join(c.source for c in nb.cells):
         assert "❌" not in text and "✏️" not in text
         assert text.count("✅") >= 3
 

@@ -35,7 +35,7 @@ def _load(store: str) -> Any:
 
 
 def _methodology(path: Path | None) -> Any:
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
 
     try:
         return load_methodology(path)

@@ -31,8 +31,8 @@ def group_command() -> None:
 def save_command(name: str, store: str, as_of: str, methodology: Path | None) -> None:
     """Form target group NAME as of a date and save it (all, top<N>, strategic, ids:A,B,
     or a group of the methodology file's segments.groups)."""
-    from kamlib.config import load_methodology
     from kamlib.data import load, save_target_group
+    from kamlib.methodology import load_methodology
     from kamlib.segmentation import resolve_target_group
 
     _require_store(store)

@@ -160,7 +160,7 @@ def _warnings_to_stderr() -> Iterator[None]:
 
 def _score(store: str, days: list, methodology: Path | None):
     """Score history over ``days``: (history frame, scoring model, methodology, snapshot)."""
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
 
     try:
         meth = load_methodology(methodology)

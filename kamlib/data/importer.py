@@ -35,7 +35,6 @@ import duckdb
 import pandas as pd
 
 from kamlib import __version__
-from kamlib.config import Methodology, load_methodology
 from kamlib.data import readers
 from kamlib.data.mapping import (
     ColumnRule,
@@ -63,6 +62,7 @@ from kamlib.errors import (
     ImportRefused,
     StoreError,
 )
+from kamlib.methodology import Methodology, load_methodology
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
 MAX_TEXT_CHARS = 100_000

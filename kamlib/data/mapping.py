@@ -386,7 +386,7 @@ def parse_mapping(raw: Any, *, source: str, text: str = "") -> Mapping:
 
 
 def load_mapping(path: str | Path) -> Mapping:
-    from kamlib.config import read_yaml_file
+    from kamlib.methodology import read_yaml_file
 
     raw, text = read_yaml_file(path, "mapping file")
     return parse_mapping(raw, source=str(path), text=text)

@@ -16,7 +16,7 @@ gap to target and back-tests.
   the headline choice, split-conformal intervals, the Wilson interval of a coverage.
 - :mod:`kamlib.forecast.track_record` — :func:`forecast_with_track_record`: the headline
   forecast chosen and calibrated by the back-test record at the as-of date.
-- :mod:`kamlib.forecast.report` — every section of the pipeline forecast report at once.
+- :mod:`kamlib.views.pipeline_forecast` — every section of the pipeline forecast report at once.
 
 All functions are pure (data in, frames and result objects out) and take an explicit
 ``as_of``; randomness comes only from an explicit ``seed``.
@@ -25,11 +25,12 @@ All functions are pure (data in, frames and result objects out) and take an expl
 from kamlib.forecast.backtest import BacktestResult, backtest_forecast
 from kamlib.forecast.close_timing import CloseTimingModel, fit_close_timing, zombie_deals
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
-from kamlib.forecast.period import PeriodForecast, categorise, forecast_period, period_probability
-from kamlib.forecast.report import (
-    PipelineForecastReport,
+from kamlib.forecast.period import (
+    PeriodForecast,
+    categorise,
     default_forecast_period,
-    pipeline_forecast_report,
+    forecast_period,
+    period_probability,
 )
 from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
 from kamlib.forecast.simulation import SimulationResult, exact_moments, simulate_wins
@@ -60,7 +61,6 @@ __all__ = [
     "BacktestResult",
     "CloseTimingModel",
     "PeriodForecast",
-    "PipelineForecastReport",
     "RunRateForecast",
     "SimulationResult",
     "TrackRecordForecast",
@@ -85,7 +85,6 @@ __all__ = [
     "forecast_with_track_record",
     "gap_to_target",
     "period_probability",
-    "pipeline_forecast_report",
     "pipeline_snapshots",
     "run_rate_forecast",
     "simulate_wins",

@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology
 from kamlib.errors import DataValidationError
 from kamlib.forecast.period import forecast_period
 from kamlib.forecast.run_rate import run_rate_forecast
@@ -53,6 +52,7 @@ from kamlib.forecast.tournament import (
     track_scores,
 )
 from kamlib.forecast.win_probability import forecast_settings, pipeline_snapshots, snapshot_dates
+from kamlib.methodology import Methodology
 from kamlib.periods import FREQUENCIES, normalise_frequency, period_of
 
 BACKTEST_COLUMNS = (

@@ -54,7 +54,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology
 from kamlib.errors import DataValidationError
 from kamlib.forecast.close_timing import (
     CloseTimingModel,
@@ -73,7 +72,8 @@ from kamlib.forecast.win_probability import (
     pipeline_snapshots,
     snapshot_dates,
 )
-from kamlib.periods import Period, parse_period
+from kamlib.methodology import Methodology
+from kamlib.periods import Period, parse_date, parse_period, period_of
 
 #: grouping dimensions of the forecast (columns of the deals frame)
 DIMENSIONS: tuple[str, ...] = ("team", "owner", "product_line", "tier")
@@ -866,3 +866,13 @@ def new_deal_history(
             f"deals not yet created: learnt from {len(rows)} earlier periods (of {periods} wanted)"
         )
     return np.vstack(rows), note
+
+
+def default_forecast_period(
+    as_of: str | pd.Timestamp, *, fiscal_year_start_month: int = 1
+) -> Period:
+    """The quarter a report as of ``as_of`` forecasts: the next one when ``as_of`` ends a
+    quarter (the scheduled run on the last day), else the quarter ``as_of`` lies in."""
+    day = parse_date(str(pd.Timestamp(as_of).date()))
+    quarter = period_of(day, "quarterly", fiscal_year_start_month=fiscal_year_start_month)
+    return quarter.next() if day == quarter.end else quarter

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology
 from kamlib.errors import KamlibError
 from kamlib.forecast.backtest import BacktestResult, _bookings_history, backtest_forecast
 from kamlib.forecast.period import PeriodForecast, _period, forecast_period
@@ -32,6 +31,7 @@ from kamlib.forecast.tournament import (
     combined_p50,
 )
 from kamlib.forecast.win_probability import forecast_settings
+from kamlib.methodology import Methodology
 
 
 @dataclass(frozen=True)

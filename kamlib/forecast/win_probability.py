@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import ForecastSettings, Methodology, load_methodology
 from kamlib.errors import DataValidationError, KamlibWarning
+from kamlib.methodology import ForecastSettings, Methodology, load_methodology
 
 #: rows a product line needs in the training sample to get its own coefficient
 MIN_LINE_ROWS = 50

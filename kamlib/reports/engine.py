@@ -573,7 +573,7 @@ class ReportEngine:
     @property
     def methodology(self) -> Any:
         if self._methodology is None:
-            from kamlib.config import load_methodology
+            from kamlib.methodology import load_methodology
 
             self._methodology = load_methodology(self.methodology_path)
         return self._methodology

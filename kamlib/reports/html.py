@@ -26,7 +26,7 @@ import nbformat
 import pandas as pd
 
 from kamlib.errors import ReportError
-from kamlib.labels import LANGUAGES, label
+from kamlib.methodology.labels import LANGUAGES, label
 
 TEMPLATE_NAME = "kamlib"
 CONTENTS_MIN_SECTIONS = 3
@@ -284,7 +284,7 @@ class _Page(HTMLParser):
 
 def _readable(value: str, lang: str, *, with_time: bool) -> str:
     """An ISO date / timestamp written for the reader (the raw text if it does not parse)."""
-    from kamlib.reports.format import format_date, format_datetime
+    from kamlib.views.format import format_date, format_datetime
 
     try:
         stamp = pd.Timestamp(value)

@@ -79,7 +79,7 @@ class DueEntry:
 
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate a schedule file."""
-    from kamlib.config import read_yaml_file
+    from kamlib.methodology import read_yaml_file
 
     raw, _ = read_yaml_file(path, "schedule file")
     return parse_schedule(raw, source=str(path))

@@ -15,7 +15,7 @@ Public API
 - :func:`account_overview` → :class:`AccountOverview` — the short account summary.
 
 Every rule and threshold is in the ``research`` section of the methodology file
-(:class:`kamlib.config.ResearchSettings`) and stated in the module docstrings of
+(:class:`kamlib.methodology.ResearchSettings`) and stated in the module docstrings of
 :mod:`kamlib.research.decision_makers`, :mod:`~kamlib.research.service`,
 :mod:`~kamlib.research.ogsm` and :mod:`~kamlib.research.findings`.
 """

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from kamlib.config import Methodology, ResearchSettings, load_methodology
+from kamlib.methodology import Methodology, ResearchSettings, load_methodology
 from kamlib.periods import as_day
 
 

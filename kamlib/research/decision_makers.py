@@ -1,7 +1,7 @@
 """Decision makers and the power map (权力地图): who decides, whether they support us, coverage gaps.
 
 Definitions (thresholds from the ``research`` section of the methodology file,
-:class:`kamlib.config.ResearchSettings`)
+:class:`kamlib.methodology.ResearchSettings`)
 ------------------------------------------------------------------------------------------
 - **key person**: influence ≥ ``high_influence`` (4 of 5).
 - **stance** from support (−2 … +2): ``champion`` (+2), ``supporter`` (≥
@@ -49,8 +49,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kamlib.config import ResearchSettings
 from kamlib.data.schemas import BUYING_ROLES, REACTION_MODES
+from kamlib.methodology import ResearchSettings
 
 CONTACT_COLUMNS = [
     "contact_id", "name", "title", "department", "buying_role", "influence", "support",

@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ResearchSettings
 from kamlib.data.kamdata import KamData
 from kamlib.errors import DataValidationError, KamlibWarning
-from kamlib.labels import label
+from kamlib.methodology import Methodology, ResearchSettings
+from kamlib.methodology.labels import label
 from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of, text
 from kamlib.research.decision_makers import PowerMap, build_power_map
 from kamlib.research.findings import actions_frame, finding, findings_frame
@@ -400,7 +400,7 @@ class AccountDossier:
     account_id, name, as_of, masked
         The account, the date, whether PII is masked.
     profile
-        Firmographics: label key → value (for :func:`kamlib.reports.format.facts`).
+        Firmographics: label key → value (for :func:`kamlib.views.format.facts`).
     group
         ``parent_id, parent_name, group_id, group_name, group_accounts, group_revenue_12m``.
     subsidiaries

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kamlib.config import ResearchSettings
-from kamlib.labels import check_lang
+from kamlib.methodology import ResearchSettings
+from kamlib.methodology.labels import check_lang
 
 SEVERITY = {
     "revenue_declining": 3, "service_deteriorating": 3, "high_influence_opponent": 3,

@@ -41,9 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ResearchSettings
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError
+from kamlib.methodology import Methodology, ResearchSettings
 from kamlib.periods import parse_period
 from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of
 

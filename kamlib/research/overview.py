@@ -57,7 +57,7 @@ class AccountOverview:
     has_opportunities: bool
 
     def profile(self) -> dict[str, Any]:
-        """Label key → value, for :func:`kamlib.reports.format.facts`."""
+        """Label key → value, for :func:`kamlib.views.format.facts`."""
         open_opps = self.open_opportunities if self.has_opportunities else None
         return {
             "name": self.name,

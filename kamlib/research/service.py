@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ResearchSettings
 from kamlib.data.kamdata import KamData
+from kamlib.methodology import Methodology, ResearchSettings
 from kamlib.research._common import as_cut, months_back, settings_of
 
 TICKET_COLUMNS = [

@@ -1,7 +1,7 @@
 """Who are our key accounts?  Composite scoring (综合积分法), tiers, weights, history, validation.
 
 The rules come from the ``scoring`` section of the methodology file
-(:mod:`kamlib.config`); the inputs are account feature frames (one row per account, as
+(:mod:`kamlib.methodology`); the inputs are account feature frames (one row per account, as
 from :func:`kamlib.features.account_features`).  Everything here is pure: frames in,
 frames and small result objects out.
 
@@ -28,7 +28,7 @@ Example
 >>> result.explain("A100134")                     # why this account scored what it did
 """
 
-from kamlib.config import WeightsNormalisedWarning
+from kamlib.methodology import WeightsNormalisedWarning
 from kamlib.scoring.history import MigrationResult, score_history, tier_migration
 from kamlib.scoring.scorecard import ScoreResult, indicator_points, score_accounts
 from kamlib.scoring.validation import ValidationResult, ranking_gini, validate_scores

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ScoringModel
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.methodology import Methodology, ScoringModel
 from kamlib.periods import parse_date
 from kamlib.scoring.scorecard import _contributions_frame, _score, _scores_frame, resolve_model
 

@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import (
+from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError, KamlibError
+from kamlib.frames import numeric_column
+from kamlib.methodology import (
     Indicator,
     Methodology,
     ScoringModel,
@@ -24,8 +26,6 @@ from kamlib.config import (
     load_methodology,
     normalise_label,
 )
-from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError, KamlibError
-from kamlib.frames import numeric_column
 
 #: Scores are compared with tier thresholds after rounding to this many decimals, so that a
 #: score that is 80 up to floating-point error (79.99999999999999) is in the ≥ 80 tier.
@@ -47,8 +47,8 @@ def resolve_model(methodology: Methodology | ScoringModel | None) -> ScoringMode
     if isinstance(methodology, Methodology):
         return methodology.require_scoring()
     raise ConfigError(
-        "The 'methodology' parameter must be a kamlib.config.Methodology (load a file with "
-        f"kamlib.config.load_methodology(path)), a ScoringModel or None. Got "
+        "The 'methodology' parameter must be a kamlib.methodology.Methodology (load a file with "
+        f"kamlib.methodology.load_methodology(path)), a ScoringModel or None. Got "
         f"{type(methodology).__name__} instead."
     )
 
@@ -568,7 +568,7 @@ def score_accounts(
         the indicators read (as from :func:`kamlib.features.account_features`).  Not
         modified.
     methodology
-        A :class:`~kamlib.config.Methodology` or its ``ScoringModel``; kamlib's default
+        A :class:`~kamlib.methodology.Methodology` or its ``ScoringModel``; kamlib's default
         when ``None``.
     weights
         Override the methodology's weights (indicator → weight, every indicator; normalised

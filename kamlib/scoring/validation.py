@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ScoringModel
 from kamlib.errors import DataValidationError
+from kamlib.methodology import Methodology, ScoringModel
 from kamlib.scoring.scorecard import ScoreResult, resolve_model
 from kamlib.scoring.weights import _target
 

@@ -29,8 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from kamlib.config import AHP_MAX_CONSISTENCY_RATIO, Methodology, ScoringModel
 from kamlib.errors import ConfigError, DataValidationError, KamlibWarning
+from kamlib.methodology import AHP_MAX_CONSISTENCY_RATIO, Methodology, ScoringModel
 
 #: Saaty's random index RI by matrix order n (Saaty 1980, the table reproduced in Saaty 1990
 #: and most AHP texts).  Orders above 10 need an explicit ``random_index``.

@@ -3,12 +3,12 @@
 Identify → mine (METHODOLOGY.md §2): classify the accounts with static and dynamic tags,
 combine them in filters and segment models, and save the result as named **target groups**
 (客户目标组) that reports and later runs refer to.  The rules come from the methodology
-file's ``tags`` and ``segments`` sections (:mod:`kamlib.config`); everything here is pure —
+file's ``tags`` and ``segments`` sections (:mod:`kamlib.methodology`); everything here is pure —
 frames in, frames and small frozen result objects out.
 
 Tags and filters
     :func:`tag_accounts` (one true/false column per tag), :func:`filter_accounts`; the
-    rule language is :mod:`kamlib.segmentation.rules` (parsed safely, never ``eval``).
+    rule language is :mod:`kamlib.methodology.rules` (parsed safely, never ``eval``).
 ABC / Pareto
     :func:`abc_analysis` (classes A/B/C by cumulative share), :func:`lorenz_curve`
     (:class:`LorenzCurve` with the Gini coefficient).
@@ -35,7 +35,8 @@ Example
 >>> resolve_target_group(data, "wallet_gap", as_of="2026-09-30")  # doctest: +SKIP
 """
 
-from kamlib.config import GroupDefinition, TagRule
+from kamlib.methodology import GroupDefinition, TagRule
+from kamlib.methodology.rules import Rule, parse_rule
 from kamlib.segmentation.clusters import CLUSTER_COLUMNS, ClusterResult, cluster_accounts
 from kamlib.segmentation.groups import (
     GROUPS_HELP,
@@ -52,7 +53,6 @@ from kamlib.segmentation.groups import (
 from kamlib.segmentation.pareto import ABC_COLUMNS, LorenzCurve, abc_analysis, lorenz_curve
 from kamlib.segmentation.portfolio import PORTFOLIO_COLUMNS, PortfolioMatrix, portfolio_matrix
 from kamlib.segmentation.rfm import RFM_COLUMNS, RfmResult, rfm_scores
-from kamlib.segmentation.rules import Rule, parse_rule
 from kamlib.segmentation.tags import filter_accounts, tag_accounts, tag_rules
 
 __all__ = [

@@ -6,8 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from kamlib.config import Methodology, load_methodology
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.methodology import Methodology, load_methodology
 
 
 def account_frame(features: Any, who: str) -> pd.DataFrame:
@@ -59,8 +59,8 @@ def resolve_methodology(methodology: Any, who: str) -> Methodology:
     if isinstance(methodology, Methodology):
         return methodology
     raise ConfigError(
-        f"The 'methodology' parameter of {who} must be a kamlib.config.Methodology (load a file "
-        f"with kamlib.config.load_methodology(path)) or None. Got {type(methodology).__name__} "
+        f"The 'methodology' parameter of {who} must be a kamlib.methodology.Methodology (load a file "
+        f"with kamlib.methodology.load_methodology(path)) or None. Got {type(methodology).__name__} "
         "instead."
     )
 

@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import BUILTIN_GROUP, GroupDefinition, Methodology, group_definition
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
+from kamlib.methodology import BUILTIN_GROUP, GroupDefinition, Methodology, group_definition
+from kamlib.methodology.rules import parse_rule
 from kamlib.periods import parse_date, trailing_window
 from kamlib.segmentation._frames import account_frame, resolve_methodology
-from kamlib.segmentation.rules import parse_rule
 
 __all__ = [
     "GROUPS_HELP",
@@ -315,7 +315,7 @@ class TargetGroup:
     name
         The group's name.
     definition
-        The :class:`~kamlib.config.GroupDefinition` (kind ``builtin`` / ``rule`` /
+        The :class:`~kamlib.methodology.GroupDefinition` (kind ``builtin`` / ``rule`` /
         ``tiers`` and its text).
     as_of
         The date the group was formed at.
@@ -473,7 +473,7 @@ def resolve_target_group(
         ``as_of``; when it carries ``kamlib.features`` attrs their date must match).
     group
         A built-in name, the name of a group of the methodology file, or a
-        :class:`~kamlib.config.GroupDefinition` (from :func:`define_target_group`).
+        :class:`~kamlib.methodology.GroupDefinition` (from :func:`define_target_group`).
     as_of
         The date the group is formed at.
     scores

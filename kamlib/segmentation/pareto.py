@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import check_abc_limits
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.frames import numeric_column
+from kamlib.methodology import check_abc_limits
 from kamlib.segmentation._frames import account_frame, require_columns
 
 __all__ = ["ABC_COLUMNS", "LorenzCurve", "abc_analysis", "lorenz_curve"]

@@ -9,15 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import (
+from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import numeric_column
+from kamlib.methodology import (
     Methodology,
     PortfolioSettings,
     Quadrant,
     portfolio_axis,
     portfolio_threshold,
 )
-from kamlib.errors import ConfigError, DataValidationError
-from kamlib.frames import numeric_column
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import (
+from kamlib.errors import ConfigError
+from kamlib.frames import numeric_column
+from kamlib.methodology import (
     RFM_DIMENSIONS,
     Methodology,
     RfmSettings,
@@ -18,15 +20,13 @@ from kamlib.config import (
     check_quantiles,
     segment_rules,
 )
-from kamlib.errors import ConfigError
-from kamlib.frames import numeric_column
+from kamlib.methodology.rules import parse_rule
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
     require_columns,
     resolve_methodology,
 )
-from kamlib.segmentation.rules import parse_rule
 
 __all__ = ["RFM_COLUMNS", "RfmResult", "rfm_scores"]
 

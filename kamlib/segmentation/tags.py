@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from kamlib.config import KNOWN_FEATURES, Methodology, TagRule, load_methodology, parse_tags
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.methodology import KNOWN_FEATURES, Methodology, TagRule, load_methodology, parse_tags
+from kamlib.methodology.rules import Rule, parse_rule
 from kamlib.segmentation._frames import account_frame
-from kamlib.segmentation.rules import Rule, parse_rule
 
 __all__ = ["filter_accounts", "tag_accounts", "tag_rules"]
 
@@ -20,7 +20,7 @@ TagRules = Methodology | Mapping[str, Any] | Sequence[TagRule] | None
 def tag_rules(rules: TagRules) -> tuple[TagRule, ...]:
     """The tag rules of a methodology, a mapping ``name: rule`` (or ``name: {rule, label}``,
     validated like the methodology file's ``tags`` section) or a sequence of
-    :class:`~kamlib.config.TagRule`; ``None`` is kamlib's default methodology."""
+    :class:`~kamlib.methodology.TagRule`; ``None`` is kamlib's default methodology."""
     if rules is None:
         return load_methodology().tags
     if isinstance(rules, Methodology):
@@ -91,8 +91,8 @@ def tag_accounts(features: pd.DataFrame, rules: TagRules = None) -> pd.DataFrame
         One row per account: ``account_id`` (column or index) and the feature columns the
         rules read (as from :func:`kamlib.features.account_features`).  Not modified.
     rules
-        The tags: a :class:`~kamlib.config.Methodology` (its ``tags`` section), a mapping
-        ``{name: rule}``, a sequence of :class:`~kamlib.config.TagRule`, or ``None`` for
+        The tags: a :class:`~kamlib.methodology.Methodology` (its ``tags`` section), a mapping
+        ``{name: rule}``, a sequence of :class:`~kamlib.methodology.TagRule`, or ``None`` for
         kamlib's default methodology.  A rule may use the tags before it.
 
     Returns
@@ -100,7 +100,7 @@ def tag_accounts(features: pd.DataFrame, rules: TagRules = None) -> pd.DataFrame
     pandas.DataFrame
         ``account_id`` and one ``bool`` column per tag, in the order of the features frame.
         **A rule whose value is unknown for an account — a feature it needs is missing
-        (NaN) — is False** for that account (see :mod:`kamlib.segmentation.rules`).
+        (NaN) — is False** for that account (see :mod:`kamlib.methodology.rules`).
 
     Raises
     ------
@@ -143,7 +143,7 @@ def filter_accounts(
     features
         One row per account (``account_id`` as a column or the index).  Not modified.
     expression
-        A rule (see :mod:`kamlib.segmentation.rules`), e.g.
+        A rule (see :mod:`kamlib.methodology.rules`), e.g.
         ``"growing and region in ['华东', '华南']"``.  Rows where it is unknown (a feature
         it needs is missing) are left out.
     tags

@@ -60,9 +60,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, load_methodology, normalise_label
 from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
+from kamlib.methodology import Methodology, load_methodology, normalise_label
 from kamlib.periods import as_day
 
 __all__ = [

@@ -19,7 +19,7 @@ data (indicators, band tables, one account's points, weights and contributions, 
 the Pareto rule) for the training notebook.
 
 Like a notebook, this module sits below :mod:`kamlib.charts` and
-:mod:`kamlib.reports.format` (it draws with them); analysis modules never import it.
+:mod:`kamlib.views.format` (it draws with them); analysis modules never import it.
 
 Example
 -------
@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ScoringModel, WeightsNormalisedWarning, load_methodology
 from kamlib.errors import ConfigError, DataQualityWarning
-from kamlib.labels import check_lang, label
+from kamlib.methodology import Methodology, ScoringModel, WeightsNormalisedWarning, load_methodology
+from kamlib.methodology.labels import check_lang, label
 from kamlib.scoring import score_accounts
 from kamlib.scoring.scorecard import _score, _scores_frame, account_frame, resolve_model
 
@@ -391,7 +391,7 @@ class ScoringExplorer:
         from IPython.display import display
 
         from kamlib.charts import tier_counts
-        from kamlib.reports.format import HtmlBlock, table
+        from kamlib.views.format import HtmlBlock, table
 
         lang = self.lang
         state = self.state

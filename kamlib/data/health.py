@@ -61,7 +61,7 @@ class DataHealth:
 
     def key_figures(self) -> dict[str, int]:
         """Label key → count: tables imported, rows, batches, quarantined rows, notices, and
-        coverage checks that found a gap (for :func:`kamlib.reports.format.facts`)."""
+        coverage checks that found a gap (for :func:`kamlib.views.format.facts`)."""
         return {
             "tables_present": int(self.tables["present"].sum()),
             "total_rows": int(self.tables["rows"].sum()),
@@ -248,7 +248,7 @@ def coverage_gaps(
     account or with an unknown product, contacts of an unknown account, open opportunities
     without an account or without an expected close date.
 
-    Columns: ``check`` (a label key, see :mod:`kamlib.labels`), ``table``, ``rows``
+    Columns: ``check`` (a label key, see :mod:`kamlib.methodology.labels`), ``table``, ``rows``
     (records with the gap), ``of_rows`` (records checked), ``share`` (``rows / of_rows``,
     0 when nothing was checked), ``examples`` (up to ``examples`` ids, comma-separated).
     """

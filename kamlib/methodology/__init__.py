@@ -33,7 +33,7 @@ and so is a sum above :data:`MAX_WEIGHT_SUM`; the sum is computed without overfl
 
 The ``tags`` section (optional) becomes ``Methodology.tags``: named rule expressions over the
 feature columns (:class:`TagRule`), parsed with the safe rule language of
-:mod:`kamlib.segmentation.rules` — never ``eval`` — and checked on load: an unknown field, a
+:mod:`kamlib.methodology.rules` — never ``eval`` — and checked on load: an unknown field, a
 call, attribute access and the like are refused naming the tag.  The ``segments`` section
 (optional) becomes ``Methodology.segmentation`` (:class:`Segmentation`): named target groups
 (``segments.groups``), the ABC classes (``segments.abc``), the RFM cut points and segment
@@ -324,6 +324,26 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
     raw, text = read_yaml_file(path, "methodology file")
     raw, text = _extended(raw, text, Path(path), seen=())
     return parse_methodology(raw, source=str(path), text=text)
+
+
+def resolve_methodology(
+    methodology: Methodology | str | Path | None, *, owner: str = "this function"
+) -> Methodology:
+    """The one way a public function takes its ``methodology`` argument: a loaded
+    :class:`Methodology`, the path of a methodology file (loaded and validated), or ``None`` /
+    ``""`` for kamlib's documented default.  Anything else is a ``ConfigError`` naming
+    ``owner``."""
+    if methodology is None or (isinstance(methodology, str) and not methodology.strip()):
+        return load_methodology()
+    if isinstance(methodology, Methodology):
+        return methodology
+    if isinstance(methodology, str | Path):
+        return load_methodology(methodology)
+    raise ConfigError(
+        f"The 'methodology' parameter of {owner} must be a Methodology "
+        "(kamlib.methodology.load_methodology(path)), the path of a methodology file, or empty "
+        f"for kamlib's default. Got {type(methodology).__name__} instead."
+    )
 
 
 def _extended(raw: Any, text: str, path: Path, *, seen: tuple[Path, ...]) -> tuple[Any, str]:
@@ -1426,7 +1446,7 @@ def _labels(raw: Any, default: str, where: str = "label") -> tuple[str, str]:
 
 
 def _rule(text: Any, where: str, fields: Mapping[str, str]):
-    from kamlib.segmentation.rules import parse_rule  # lazy: the rule language lives there
+    from kamlib.methodology.rules import parse_rule  # lazy: the rule language lives there
 
     rule = parse_rule(text, where=where, fields=list(fields))
     rule.check_kinds(fields)

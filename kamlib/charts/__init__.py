@@ -2,7 +2,7 @@
 
 Charts
 ------
-Every chart function takes a result frame (from :mod:`kamlib.health`, :mod:`kamlib.research`,
+Every chart function takes a result frame (from :mod:`kamlib.data.health`, :mod:`kamlib.research`,
 …) and ``lang`` (``"en"`` or ``"zh"``) and returns an Altair chart.  Nothing is saved and
 nothing is displayed here; a chart is data.  An empty frame gives a small chart that says
 there is nothing to show, so a report always has the same sections.
@@ -40,7 +40,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kamlib.labels import check_lang, label
+from kamlib.methodology.labels import check_lang, label
 
 RENDERER_NAME = "kamlib"
 
@@ -98,7 +98,7 @@ _QUEUE = "kamlibCharts"
 def rows_per_table(tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     """Horizontal bars: rows per canonical table, in canonical order.
 
-    ``tables`` needs columns ``table`` and ``rows`` (e.g. :func:`kamlib.health.table_overview`);
+    ``tables`` needs columns ``table`` and ``rows`` (e.g. :func:`kamlib.data.health.table_overview`);
     ``present``, ``first_date`` and ``last_date`` go into the tooltip when there.  Tables
     that were not imported are left out.
 
@@ -143,7 +143,7 @@ def quarantine_reasons(summary: pd.DataFrame, *, lang: str = "en", top: int = 15
     """Horizontal bars: quarantined rows per reason, coloured by table.
 
     ``summary`` needs ``table``, ``reason`` and ``rows``
-    (:func:`kamlib.health.quarantine_summary`); ``examples`` goes into the tooltip.  Only the
+    (:func:`kamlib.data.health.quarantine_summary`); ``examples`` goes into the tooltip.  Only the
     ``top`` most frequent reasons are drawn (the table next to the chart lists them all).
     """
     check_lang(lang)
@@ -196,7 +196,7 @@ def rows_per_batch(batch_tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart
     """Stacked bars: rows loaded per import batch, one colour per table.
 
     ``batch_tables`` needs ``batch_id``, ``table`` and ``rows_loaded``
-    (:func:`kamlib.health.batch_rows`); ``rows_quarantined`` goes into the tooltip.
+    (:func:`kamlib.data.health.batch_rows`); ``rows_quarantined`` goes into the tooltip.
     """
     check_lang(lang)
     _require(batch_tables, ("batch_id", "table", "rows_loaded"), "rows_per_batch")
@@ -242,7 +242,7 @@ def coverage_gaps(coverage: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     """Horizontal bars: share of records affected by each coverage check.
 
     ``coverage`` needs ``check``, ``rows``, ``of_rows`` and ``share``
-    (:func:`kamlib.health.coverage_gaps`).
+    (:func:`kamlib.data.health.coverage_gaps`).
     """
     check_lang(lang)
     _require(coverage, ("check", "rows", "of_rows", "share"), "coverage_gaps")
@@ -390,7 +390,7 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> None:
 
         raise DataValidationError(
             f"{where}: required column(s) {', '.join(map(repr, missing))} missing. "
-            f"Got columns {list(frame.columns)}; pass the frame kamlib.health / "
+            f"Got columns {list(frame.columns)}; pass the frame kamlib.data.health / "
             "kamlib.research returns."
         )
 
@@ -662,7 +662,7 @@ def tier_shares(
     """Grouped horizontal bars: each tier's share of the accounts next to its share of value.
 
     ``shares`` needs ``tier`` (labels, highest tier first), ``account_share`` and
-    ``value_share`` (fractions), as from :meth:`kamlib.portfolio.PortfolioReview.tier_shares`.
+    ``value_share`` (fractions), as from :meth:`kamlib.views.portfolio.PortfolioReview.tier_shares`.
     ``value`` is the label key naming the value (``revenue_share``, ``next_year_revenue`` …).
     A tier holding a large share of value with few accounts is what a good tiering shows.
     """
@@ -720,7 +720,7 @@ def score_breakdown(
 
     ``breakdown`` needs ``account``, ``indicator`` and ``contribution`` (long form, accounts
     in the order to draw, indicators in methodology order); ``tier``, ``score`` and
-    ``points`` go into the tooltip (:meth:`kamlib.portfolio.PortfolioReview.breakdown`).
+    ``points`` go into the tooltip (:meth:`kamlib.views.portfolio.PortfolioReview.breakdown`).
     """
     check_lang(lang)
     _require(breakdown, ("account", "indicator", "contribution"), "score_breakdown")
@@ -784,7 +784,7 @@ def tier_profile(
 
     ``points`` needs ``tier``, ``indicator`` and ``points`` (tiers highest first, indicators
     in methodology order); ``accounts_count`` goes into the tooltip
-    (:meth:`kamlib.portfolio.PortfolioReview.tier_points`).  An indicator no account of a
+    (:meth:`kamlib.views.portfolio.PortfolioReview.tier_points`).  An indicator no account of a
     tier has a value for is left blank.
     """
     check_lang(lang)
@@ -840,7 +840,7 @@ def score_distribution(
 
     ``scores`` needs ``score`` and ``tier`` (labels); ``thresholds`` (optional) ``tier`` and
     ``min_score``, highest tier first — it also fixes the tier colours and their order
-    (:meth:`kamlib.portfolio.PortfolioReview.score_distribution` / ``.thresholds``).
+    (:meth:`kamlib.views.portfolio.PortfolioReview.score_distribution` / ``.thresholds``).
     """
     check_lang(lang)
     _require(scores, ("score", "tier"), "score_distribution")
@@ -912,7 +912,7 @@ def migration_matrix(
     """Heat map of the tier migration: accounts by tier before (rows) and now (columns).
 
     ``matrix`` needs ``from_tier``, ``to_tier`` and ``accounts_count``, tiers in order
-    (:meth:`kamlib.portfolio.PortfolioReview.migration_matrix`).  Cells on the diagonal
+    (:meth:`kamlib.views.portfolio.PortfolioReview.migration_matrix`).  Cells on the diagonal
     (stayed) are drawn in grey, moves up in blue, down in orange.  ``from_date`` /
     ``to_date`` name the axes.
     """
@@ -984,7 +984,7 @@ def gains_curve(
     diagonal of a ranking that tells nothing.
 
     ``gains`` needs ``ranking`` (labels, in the order to list), ``account_share`` and
-    ``value_share`` (:meth:`kamlib.portfolio.PortfolioReview.gains`).  The higher a curve, the
+    ``value_share`` (:meth:`kamlib.views.portfolio.PortfolioReview.gains`).  The higher a curve, the
     more of next year's revenue the first accounts of that ranking bring.
     """
     check_lang(lang)
@@ -1090,7 +1090,7 @@ def pareto_curve(
 
     ``curve`` needs ``account_share`` and ``value_share`` (cumulative fractions from 0 to
     1); ``abc_class`` (labels, A first), when given, colours the curve by class
-    (:meth:`kamlib.portfolio.PortfolioReview.frame` ``("pareto", "curve")``).
+    (:meth:`kamlib.views.portfolio.PortfolioReview.frame` ``("pareto", "curve")``).
     """
     check_lang(lang)
     _require(curve, ("account_share", "value_share"), "pareto_curve")
@@ -1154,7 +1154,7 @@ def portfolio_matrix(
     ``points`` needs ``account``, ``position``, ``attractiveness`` and ``quadrant`` (labels);
     ``revenue_12m`` sizes the dots and ``tier`` goes into the tooltip.  ``x_cut`` / ``y_cut``
     draw the quadrant boundaries; ``x_title`` / ``y_title`` say what the axes measure
-    (:meth:`kamlib.portfolio.PortfolioReview.chart_options` gives all four).
+    (:meth:`kamlib.views.portfolio.PortfolioReview.chart_options` gives all four).
     """
     check_lang(lang)
     _require(points, ("account", "position", "attractiveness", "quadrant"), "portfolio_matrix")

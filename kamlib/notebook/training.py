@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kamlib.errors import KamlibError
-from kamlib.labels import check_lang
+from kamlib.methodology.labels import check_lang
 
 __all__ = ["Feedback", "check"]
 

@@ -3,7 +3,7 @@
 :func:`pipeline_forecast_report` runs the funnel analytics of :mod:`kamlib.pipeline`, the
 period forecast, the gap to target, the win-probability hold-out and the back-test, and
 returns a :class:`PipelineForecastReport` whose methods give display-ready frames: column
-names are label keys of :mod:`kamlib.labels` whose names tell the report formatter how to
+names are label keys of :mod:`kamlib.methodology.labels` whose names tell the report formatter how to
 write them (``…_amount`` money, ``…_rate`` / ``…_probability`` percentages).
 
 A part that cannot be computed for the data at hand (no stage history, no targets, too few
@@ -19,11 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology
 from kamlib.errors import KamlibError
 from kamlib.forecast.backtest import BacktestResult
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
-from kamlib.forecast.period import PeriodForecast, forecast_period
+from kamlib.forecast.period import PeriodForecast, default_forecast_period, forecast_period
 from kamlib.forecast.tournament import MIN_SCORED_ORIGINS
 from kamlib.forecast.track_record import TrackRecordForecast, forecast_with_track_record
 from kamlib.forecast.win_probability import (
@@ -33,8 +32,8 @@ from kamlib.forecast.win_probability import (
     pipeline_snapshots,
     snapshot_dates,
 )
-from kamlib.labels import label
-from kamlib.periods import Period, parse_date, period_of
+from kamlib.methodology import Methodology
+from kamlib.methodology.labels import label
 
 
 @dataclass(frozen=True)
@@ -455,16 +454,6 @@ def _stale_reasons(stale: pd.DataFrame, lang: str) -> list[str]:
             parts.append(slipped_text.format(days=int(row["days_past_due"])))
         reasons.append("; ".join(parts))
     return reasons
-
-
-def default_forecast_period(
-    as_of: str | pd.Timestamp, *, fiscal_year_start_month: int = 1
-) -> Period:
-    """The quarter a report as of ``as_of`` forecasts: the next one when ``as_of`` ends a
-    quarter (the scheduled run on the last day), else the quarter ``as_of`` lies in."""
-    day = parse_date(str(pd.Timestamp(as_of).date()))
-    quarter = period_of(day, "quarterly", fiscal_year_start_month=fiscal_year_start_month)
-    return quarter.next() if day == quarter.end else quarter
 
 
 def pipeline_forecast_report(

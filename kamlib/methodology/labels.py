@@ -1,7 +1,7 @@
 """Report vocabulary in English and Chinese: table names, column names, headings, notes.
 
-Cross-cutting like :mod:`kamlib.config`: :mod:`kamlib.charts` (axis titles, tooltips) and
-:mod:`kamlib.reports.format` (table headers, headings) both read it, so it cannot live in
+Cross-cutting like :mod:`kamlib.methodology`: :mod:`kamlib.charts` (axis titles, tooltips) and
+:mod:`kamlib.views.format` (table headers, headings) both read it, so it cannot live in
 either without one importing the other against the layering in ARCHITECTURE.md.
 
 ``label("orders", "zh")`` → ``"订单"``; opportunity stages come from the shipped methodology
@@ -218,7 +218,7 @@ def label(key: str, lang: str = "en") -> str:
 
 def _stage_labels(lang: str) -> dict[str, str]:
     """Opportunity stage key → label, from the shipped methodology file."""
-    from kamlib.config import load_methodology
+    from kamlib.methodology import load_methodology
 
     return {stage.key: stage.label(lang) for stage in load_methodology().stages}
 

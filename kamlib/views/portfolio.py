@@ -16,7 +16,7 @@ into one frozen :class:`PortfolioReview`:
 
 The whole book is scored (tiers and Pareto rules are relative to it); the ``group`` only
 chooses the accounts the review shows.  Display methods take ``lang`` and return frames with
-translated text, ready for :func:`kamlib.reports.format.table` and :mod:`kamlib.charts`.
+translated text, ready for :func:`kamlib.views.format.table` and :mod:`kamlib.charts`.
 
 Example
 -------
@@ -37,10 +37,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.config import Methodology, ScoringModel, load_methodology
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataValidationError, KamlibError, KamlibWarning
-from kamlib.labels import check_lang, label
+from kamlib.methodology import Methodology, ScoringModel, load_methodology
+from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import parse_date, period_of
 from kamlib.scoring import (
     MigrationResult,
@@ -107,7 +107,7 @@ CURVE_POINTS = 201
 class SectionStatus:
     """Whether a section of the review could be computed, and if not why.
 
-    ``reason`` is a label key of :mod:`kamlib.labels`, the headline shown in place of the
+    ``reason`` is a label key of :mod:`kamlib.methodology.labels`, the headline shown in place of the
     section's chart (e.g. ``"validation_no_history"``); ``explanation`` the label key shown in
     place of its table — what caused it, or where to look (``"see_notes"``); ``detail`` is
     the error message for the notes, possibly empty.
@@ -288,7 +288,7 @@ class PortfolioReview:
 
     # -- key figures -----------------------------------------------------------------------
     def key_figures(self, lang: str = "en") -> dict[str, Any]:
-        """Label key → value for :func:`kamlib.reports.format.facts`."""
+        """Label key → value for :func:`kamlib.views.format.facts`."""
         check_lang(lang)
         scores = self._group_scores()
         counts = scores["tier"].value_counts()
@@ -801,7 +801,7 @@ class PortfolioReview:
 
     def figures(self, section: str, lang: str = "en") -> dict[str, Any]:
         """Headline figures of a segmentation section (label key → value; empty when the
-        section is unavailable), for :func:`kamlib.reports.format.facts`."""
+        section is unavailable), for :func:`kamlib.views.format.facts`."""
         check_lang(lang)
         make = self.section(section).get("figures")
         return make(lang) if callable(make) else {}
@@ -990,7 +990,7 @@ def portfolio_review(
         calendar) before the one holding ``as_of``, and the back-test scores as of the
         same day one year earlier.
     methodology
-        A :class:`~kamlib.config.Methodology`, the path of a methodology file, or ``None``
+        A :class:`~kamlib.methodology.Methodology`, the path of a methodology file, or ``None``
         / ``""`` for kamlib's default.
     group
         The accounts shown: ``all``, ``top<N>``, ``strategic`` or ``ids:A,B``

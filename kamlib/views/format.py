@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from kamlib.errors import ConfigError
-from kamlib.labels import check_lang, label, note
+from kamlib.methodology.labels import check_lang, label, note
 
 Kind = Literal["text", "integer", "number", "currency", "percent", "date", "datetime", "flag"]
 KINDS: tuple[str, ...] = (
@@ -224,7 +224,7 @@ def table(
     frame : pandas.DataFrame
         The data; its index is not shown (reset it first if it matters).
     lang : str
-        ``"en"`` or ``"zh"``: headers come from :mod:`kamlib.labels`, dates and numbers are
+        ``"en"`` or ``"zh"``: headers come from :mod:`kamlib.methodology.labels`, dates and numbers are
         written the way readers of that language expect.
     kinds : mapping, optional
         Column → kind (:data:`KINDS`), overriding :func:`column_kinds`' guess.
