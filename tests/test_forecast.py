@@ -360,7 +360,8 @@ def test_period_without_pipeline_is_not_nan(demo, prepared):
 
 
 def test_bad_as_of_and_period(demo):
-    with pytest.raises(DataValidationError, match="as_of 'yesterday'"):
+    # the one date parser: the same ConfigError, naming the parameter, as every function gives
+    with pytest.raises(ConfigError, match=r"Date 'yesterday' does not parse \(the 'as_of' parameter of forecast_period\)"):
         forecast_period(demo, as_of="yesterday", period=PERIOD)
     with pytest.raises(ConfigError):
         forecast_period(demo, as_of=AS_OF, period="2026-Q7")

@@ -17,6 +17,7 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.data.schemas import TABLES
+from kamlib.periods import as_day
 
 BATCH_COLUMNS = (
     "batch_id", "source", "started_at", "finished_at", "status", "fingerprint", "kamlib_version",
@@ -86,7 +87,7 @@ def data_health(
     """
     return DataHealth(
         snapshot=data.snapshot,
-        as_of=None if as_of is None else pd.Timestamp(as_of).normalize(),
+        as_of=None if as_of is None else as_day(as_of, owner="data_health"),
         tables=table_overview(data, as_of=as_of),
         batches=import_history(data),
         batch_tables=batch_rows(data),

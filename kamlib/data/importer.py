@@ -62,7 +62,7 @@ from kamlib.errors import (
     ImportRefused,
     StoreError,
 )
-from kamlib.methodology import Methodology, load_methodology
+from kamlib.methodology import Methodology, resolve_methodology
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
 MAX_TEXT_CHARS = 100_000
@@ -1102,7 +1102,7 @@ def _run_import(
     guard: ImportGuard,
     workdir: Path | None = None,
 ) -> ImportReport:
-    meth = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    meth = resolve_methodology(methodology, owner="import_exports")
     now_ts = pd.Timestamp.now().floor("s") if now is None else pd.Timestamp(now)
     started = pd.Timestamp.now().floor("s")
     store_path = Path(store)

@@ -12,6 +12,7 @@ from pandas.core.arrays.masked import BaseMaskedArray
 
 from kamlib.data.schemas import DATE_COLUMNS, TABLES
 from kamlib.errors import DataValidationError, MissingTableError
+from kamlib.periods import as_day
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class KamData:
         - tickets: response / resolution after the date are unknown (NaT);
         - contacts: a last_contact_date after the date is unknown.
         """
-        cut = _as_timestamp(date)
+        cut = as_day(date, parameter="date", owner="KamData.as_of")
         end = cut + pd.Timedelta(days=1)  # timestamps during the as-of day count
         tables: dict[str, pd.DataFrame] = {}
         for name, frame in self._tables.items():
@@ -227,18 +228,6 @@ def _check_name(table: str) -> None:
         raise DataValidationError(
             f"'{table}' is not a canonical table. Valid tables: {', '.join(TABLES)}."
         )
-
-
-def _as_timestamp(date: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(date)
-    except (ValueError, TypeError) as exc:
-        raise DataValidationError(
-            f"as_of date {date!r} does not parse; write it as YYYY-MM-DD."
-        ) from exc
-    if pd.isna(ts):
-        raise DataValidationError(f"as_of date {date!r} is empty; write it as YYYY-MM-DD.")
-    return ts.normalize()
 
 
 def _before(col: pd.Series, name: str, cut: pd.Timestamp, end: pd.Timestamp) -> pd.Series:

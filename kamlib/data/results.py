@@ -341,7 +341,7 @@ def _cols(columns: list[str]) -> str:
 
 
 def _day(value: object) -> date:
-    return pd.Timestamp(value).date()
+    return parse_date(value, parameter="as_of")
 
 
 def _text(value: object) -> str | None:

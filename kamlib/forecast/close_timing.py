@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError
+from kamlib.periods import as_day
 
 #: events (wins + losses) a product line needs for its own hazard terms
 MIN_LINE_EVENTS = 30
@@ -99,7 +100,7 @@ def close_histories(events: Any, *, as_of: pd.Timestamp) -> pd.DataFrame:
     (``"won"``, ``"lost"`` or ``"open"`` = censored at ``as_of``), ``product_line``,
     ``amount`` (the last amount recorded by ``as_of``; NaN when none).
     """
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="close_histories")
     opps = events.opportunities
     opps = opps[opps["start_date"].notna() & (opps["start_date"] <= day)]
     ev = events.events
@@ -502,7 +503,7 @@ def fit_close_timing(
             f"{bucket_days!r} instead."
         )
     b = int(bucket_days)
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="fit_close_timing")
     hist = close_histories(events, as_of=day)
     closed = hist[hist["outcome"] != "open"]
     n_won = int((hist["outcome"] == "won").sum())
@@ -726,7 +727,7 @@ def stuck_limits(
 
     if events.source != "stage_history":
         return pd.Series(dtype="float64")
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="stuck_limits")
     stints = stage_durations(events, as_of=day)
     won = events.events
     won = won[(won["day"] <= day) & (won["status"] == "won")]["opportunity_id"]

@@ -73,7 +73,7 @@ from kamlib.forecast.win_probability import (
     snapshot_dates,
 )
 from kamlib.methodology import Methodology
-from kamlib.periods import Period, parse_date, parse_period, period_of
+from kamlib.periods import Period, as_day, parse_date, parse_period, period_of
 
 #: grouping dimensions of the forecast (columns of the deals frame)
 DIMENSIONS: tuple[str, ...] = ("team", "owner", "product_line", "tier")
@@ -286,7 +286,7 @@ def forecast_period(
 
     meth, settings = forecast_settings(methodology)
     per = _period(period, meth)
-    day = _day(as_of)
+    day = as_day(as_of, owner="forecast_period")
     sims = int(settings.simulations if simulations is None else simulations)
     seed = int(settings.seed if seed is None else seed)
     if sims < 1:
@@ -873,6 +873,6 @@ def default_forecast_period(
 ) -> Period:
     """The quarter a report as of ``as_of`` forecasts: the next one when ``as_of`` ends a
     quarter (the scheduled run on the last day), else the quarter ``as_of`` lies in."""
-    day = parse_date(str(pd.Timestamp(as_of).date()))
+    day = parse_date(as_of, parameter="as_of", owner="default_forecast_period")
     quarter = period_of(day, "quarterly", fiscal_year_start_month=fiscal_year_start_month)
     return quarter.next() if day == quarter.end else quarter

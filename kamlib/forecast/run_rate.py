@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError
+from kamlib.periods import as_day
 
 #: fewest complete months of history for the ETS model (else: the mean month)
 MIN_MONTHS = 12
@@ -147,7 +148,7 @@ def run_rate_forecast(
     -------
     RunRateForecast
     """
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="run_rate_forecast")
     orders = data.as_of(day).orders  # type: ignore[attr-defined]
     start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)  # type: ignore[attr-defined]
     # history: complete months up to the as-of day (its own month when it is the month end)

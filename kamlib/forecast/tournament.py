@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError, KamlibError
+from kamlib.periods import as_day
 
 #: the single methods of the tournament, in display order
 BASE_METHODS: tuple[str, ...] = (
@@ -239,7 +240,7 @@ def choose_method(
     have been scored at ``min_scored`` origins; ``available`` restricts the candidates (the
     methods with a forecast now).  Returns (method, reason, the scores table).
     """
-    day = pd.Timestamp(as_of)
+    day = as_day(as_of, owner="choose_method")
     known = track[pd.to_datetime(track["end"]) <= day] if len(track) else track
     scores = (
         method_scores(known)
@@ -327,7 +328,7 @@ def calibrate(
     avail = {m for m, v in candidates.items() if v is not None and np.isfinite(v)}
     method, reason, scores = choose_method(track, as_of, available=avail, min_scored=min_scored)
     p50 = float(candidates[method])
-    day = pd.Timestamp(as_of)
+    day = as_day(as_of, owner="calibrate")
     known = (
         track[(pd.to_datetime(track["end"]) <= day) & (track["method"] == method)]
         if len(track)

@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError, KamlibWarning
-from kamlib.methodology import ForecastSettings, Methodology, load_methodology
+from kamlib.methodology import ForecastSettings, Methodology, resolve_methodology
+from kamlib.periods import as_day
 
 #: rows a product line needs in the training sample to get its own coefficient
 MIN_LINE_ROWS = 50
@@ -69,7 +70,7 @@ def forecast_settings(
     methodology: Methodology | str | None,
 ) -> tuple[Methodology, ForecastSettings]:
     """The methodology (loaded when a path or None is given) and its forecast settings."""
-    meth = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    meth = resolve_methodology(methodology, owner="forecast_settings")
     return meth, meth.forecast or ForecastSettings()
 
 
@@ -78,7 +79,7 @@ def snapshot_dates(as_of: str | pd.Timestamp, *, months: int, step: int) -> list
     """Training snapshot days: ``as_of``'s month end (or ``as_of`` itself when that is later
     than the last month end before it) and every ``step``-th month end before it, back
     ``months`` months; oldest first."""
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="snapshot_dates")
     last = day if day.is_month_end else (day - pd.offsets.MonthEnd(1)).normalize()
     out = [
         (last - pd.offsets.MonthEnd(k)).normalize() if k else last for k in range(0, months, step)
@@ -222,7 +223,7 @@ def training_rows(panel: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
     Adds ``won`` (1.0 / 0.0) and ``weight`` (1 / rows of the deal).
     """
-    as_of = pd.Timestamp(as_of)
+    as_of = as_day(as_of, owner="training_rows")
     closed = panel["outcome"].isin(["won", "lost"]) & (panel["closed_date"] <= as_of)
     rows = panel[closed & (panel["snapshot_date"] <= as_of)].copy()
     rows["won"] = rows["outcome"].eq("won").astype(float)
@@ -394,7 +395,7 @@ def current_values_known(data: Any, as_of: str | pd.Timestamp) -> bool:
     """
     from kamlib.data.schemas import TABLES
 
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="current_values_known")
     last = []
     for table, spec in TABLES.items():
         if spec.as_of_column is None or not data.has(table):
@@ -435,7 +436,7 @@ def fit_win_probability(
     WinProbabilityModel
     """
     meth, settings = forecast_settings(methodology)
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="fit_win_probability")
     rows = training_rows(panel, day) if len(panel) else panel.assign(won=[], weight=[])
     deals = rows.drop_duplicates("opportunity_id") if len(rows) else rows
     n_closed = len(deals)
@@ -641,7 +642,7 @@ def evaluate_win_probability(
     rows after that cutoff of deals closed by ``as_of`` (weighted one per deal).
     """
     meth, settings = forecast_settings(methodology)
-    day = pd.Timestamp(as_of).normalize()
+    day = as_day(as_of, owner="evaluate_win_probability")
     cutoff = (day - pd.DateOffset(months=settings.holdout_months)).normalize()
     model = fit_win_probability(panel, as_of=cutoff, methodology=meth)
     rows = training_rows(panel, day) if len(panel) else panel

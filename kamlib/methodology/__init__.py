@@ -327,22 +327,32 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
 
 
 def resolve_methodology(
-    methodology: Methodology | str | Path | None, *, owner: str = "this function"
+    methodology: Methodology | str | Path | None,
+    *,
+    owner: str = "this function",
+    paths: bool = True,
 ) -> Methodology:
-    """The one way a public function takes its ``methodology`` argument: a loaded
-    :class:`Methodology`, the path of a methodology file (loaded and validated), or ``None`` /
-    ``""`` for kamlib's documented default.  Anything else is a ``ConfigError`` naming
-    ``owner``."""
+    """The one way a public function takes its ``methodology`` argument.
+
+    ``None`` (or ``""``) is kamlib's documented default; a :class:`Methodology` is used as it is;
+    the path of a methodology file is loaded and validated — where ``paths`` is true: the
+    views, reports and commands take paths, and resolve them once; the analysis functions
+    below them (``paths=False``) take only a loaded methodology, so one report does not read
+    the file many times.  Anything else is a ``ConfigError`` naming ``owner``.
+    """
     if methodology is None or (isinstance(methodology, str) and not methodology.strip()):
         return load_methodology()
     if isinstance(methodology, Methodology):
         return methodology
-    if isinstance(methodology, str | Path):
+    if paths and isinstance(methodology, str | Path):
         return load_methodology(methodology)
+    accepted = "a Methodology, the path of a methodology file, or empty" if paths else (
+        "a kamlib.methodology.Methodology (load a file with "
+        "kamlib.methodology.load_methodology(path)) or None"
+    )
     raise ConfigError(
-        f"The 'methodology' parameter of {owner} must be a Methodology "
-        "(kamlib.methodology.load_methodology(path)), the path of a methodology file, or empty "
-        f"for kamlib's default. Got {type(methodology).__name__} instead."
+        f"The 'methodology' parameter of {owner} must be {accepted} for kamlib's default. "
+        f"Got {type(methodology).__name__} instead."
     )
 
 

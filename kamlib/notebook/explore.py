@@ -41,7 +41,12 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import ConfigError, DataQualityWarning
-from kamlib.methodology import Methodology, ScoringModel, WeightsNormalisedWarning, load_methodology
+from kamlib.methodology import (
+    Methodology,
+    ScoringModel,
+    WeightsNormalisedWarning,
+    resolve_methodology,
+)
 from kamlib.methodology.labels import check_lang, label
 from kamlib.scoring import score_accounts
 from kamlib.scoring.scorecard import _score, _scores_frame, account_frame, resolve_model
@@ -73,9 +78,9 @@ def _names(names: Mapping[str, str] | pd.DataFrame | None) -> dict[str, str] | N
 
 
 def _model(methodology: Methodology | ScoringModel | str | None) -> ScoringModel:
-    if isinstance(methodology, str):
-        return resolve_model(load_methodology(methodology) if methodology.strip() else None)
-    return resolve_model(methodology)
+    if isinstance(methodology, ScoringModel):
+        return methodology
+    return resolve_model(resolve_methodology(methodology, owner="ScoringExplorer"))
 
 
 @dataclass(frozen=True, eq=False)

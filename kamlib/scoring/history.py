@@ -12,15 +12,11 @@ import pandas as pd
 
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.methodology import Methodology, ScoringModel
-from kamlib.periods import parse_date
+from kamlib.periods import as_day
 from kamlib.scoring.scorecard import _contributions_frame, _score, _scores_frame, resolve_model
 
 NEW = "(new)"
 GONE = "(gone)"
-
-
-def _as_of(value: Any) -> pd.Timestamp:
-    return pd.Timestamp(parse_date(value))
 
 
 def score_history(
@@ -73,7 +69,7 @@ def score_history(
     frames = []
     seen: dict[pd.Timestamp, Any] = {}
     for key, features in features_by_date.items():
-        as_of = _as_of(key)
+        as_of = as_day(key, parameter="features_by_date", owner="score_history")
         if as_of in seen:
             raise DataValidationError(
                 f"Date {as_of.date()} is given twice ({seen[as_of]!r}, {key!r})."
@@ -175,7 +171,8 @@ def tier_migration(
     for col in ("as_of", "account_id", "score", "tier"):
         if col not in history.columns:
             raise DataValidationError(f"Required column '{col}' missing from the history frame.")
-    d0, d1 = _as_of(from_date), _as_of(to_date)
+    d0 = as_day(from_date, parameter="from_date", owner="tier_migration")
+    d1 = as_day(to_date, parameter="to_date", owner="tier_migration")
     dates = pd.to_datetime(history["as_of"])
     available = sorted({d.date().isoformat() for d in dates})
     for d in (d0, d1):

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError, KamlibError
+from kamlib.errors import DataQualityWarning, DataValidationError, KamlibError
 from kamlib.frames import numeric_column
 from kamlib.methodology import (
     Indicator,
     Methodology,
     ScoringModel,
     format_number,
-    load_methodology,
     normalise_label,
+    resolve_methodology,
 )
 
 #: Scores are compared with tier thresholds after rounding to this many decimals, so that a
@@ -40,17 +40,9 @@ EXPLANATION_COLUMNS = [
 
 def resolve_model(methodology: Methodology | ScoringModel | None) -> ScoringModel:
     """The scoring model of ``methodology`` (kamlib's default when ``None``)."""
-    if methodology is None:
-        return load_methodology().require_scoring()
     if isinstance(methodology, ScoringModel):
         return methodology
-    if isinstance(methodology, Methodology):
-        return methodology.require_scoring()
-    raise ConfigError(
-        "The 'methodology' parameter must be a kamlib.methodology.Methodology (load a file with "
-        f"kamlib.methodology.load_methodology(path)), a ScoringModel or None. Got "
-        f"{type(methodology).__name__} instead."
-    )
+    return resolve_methodology(methodology, owner="the scoring functions", paths=False).require_scoring()
 
 
 # --- points -----------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 
 from kamlib.errors import ConfigError, DataValidationError
-from kamlib.methodology import Methodology, load_methodology
 
 
 def account_frame(features: Any, who: str) -> pd.DataFrame:
@@ -51,18 +50,6 @@ def require_columns(frame: pd.DataFrame, columns: list[str], who: str) -> None:
                 f"Required column '{col}' missing from the frame given to {who}. Compute it with "
                 "kamlib.features.account_features or choose another column."
             )
-
-
-def resolve_methodology(methodology: Any, who: str) -> Methodology:
-    if methodology is None:
-        return load_methodology()
-    if isinstance(methodology, Methodology):
-        return methodology
-    raise ConfigError(
-        f"The 'methodology' parameter of {who} must be a kamlib.methodology.Methodology (load a file "
-        f"with kamlib.methodology.load_methodology(path)) or None. Got {type(methodology).__name__} "
-        "instead."
-    )
 
 
 def check_lang(lang: str) -> str:

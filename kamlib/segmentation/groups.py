@@ -46,10 +46,16 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
-from kamlib.methodology import BUILTIN_GROUP, GroupDefinition, Methodology, group_definition
+from kamlib.methodology import (
+    BUILTIN_GROUP,
+    GroupDefinition,
+    Methodology,
+    group_definition,
+    resolve_methodology,
+)
 from kamlib.methodology.rules import parse_rule
 from kamlib.periods import parse_date, trailing_window
-from kamlib.segmentation._frames import account_frame, resolve_methodology
+from kamlib.segmentation._frames import account_frame
 
 __all__ = [
     "GROUPS_HELP",
@@ -122,7 +128,7 @@ def target_group(
     0       A0042  华东精密机械有限公司
     ...
     """
-    meth = resolve_methodology(methodology, "target_group")
+    meth = resolve_methodology(methodology, owner="target_group", paths=False)
     key = check_group_name(name, methodology=meth)
     day = parse_date(as_of)
     if BUILTIN_GROUP.match(key):
@@ -159,7 +165,7 @@ def check_group_name(name: str, *, methodology: Methodology | None = None) -> st
 
 
 def _named_groups(methodology: Methodology | None) -> tuple[str, ...]:
-    meth = resolve_methodology(methodology, "check_group_name")
+    meth = resolve_methodology(methodology, owner="check_group_name", paths=False)
     return meth.segmentation.group_names if meth.segmentation is not None else ()
 
 
@@ -424,7 +430,7 @@ def define_target_group(
     >>> wallet_gap.kind
     'rule'
     """
-    meth = resolve_methodology(methodology, "define_target_group")
+    meth = resolve_methodology(methodology, owner="define_target_group", paths=False)
     if isinstance(definition, GroupDefinition):  # re-validate (and rename) a definition
         d = definition
         definition = {
@@ -498,7 +504,7 @@ def resolve_target_group(
     rule is unknown (a field it needs is missing) is not a member.  Order: by score rank
     when scores were used, else by ``account_id``.
     """
-    meth = resolve_methodology(methodology, "resolve_target_group")
+    meth = resolve_methodology(methodology, owner="resolve_target_group", paths=False)
     definition = _definition(group, meth)
     day = parse_date(as_of)
     if isinstance(data_or_features, KamData):

@@ -17,12 +17,12 @@ from kamlib.methodology import (
     Quadrant,
     portfolio_axis,
     portfolio_threshold,
+    resolve_methodology,
 )
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
     require_columns,
-    resolve_methodology,
 )
 
 __all__ = ["PORTFOLIO_COLUMNS", "PortfolioMatrix", "portfolio_matrix"]
@@ -182,7 +182,7 @@ def portfolio_matrix(
     >>> m = portfolio_matrix(features, scores)                      # doctest: +SKIP
     >>> m.summary("zh")                                             # doctest: +SKIP
     """
-    meth = resolve_methodology(methodology, "portfolio_matrix")
+    meth = resolve_methodology(methodology, owner="portfolio_matrix", paths=False)
     settings = meth.segmentation.portfolio if meth.segmentation is not None else PortfolioSettings()
     frame = account_frame(features, "portfolio_matrix")
     score_frame = _score_frame(scores)

@@ -18,6 +18,7 @@ from kamlib.methodology import (
     SegmentRule,
     check_cut_points,
     check_quantiles,
+    resolve_methodology,
     segment_rules,
 )
 from kamlib.methodology.rules import parse_rule
@@ -25,7 +26,6 @@ from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
     require_columns,
-    resolve_methodology,
 )
 
 __all__ = ["RFM_COLUMNS", "RfmResult", "rfm_scores"]
@@ -206,7 +206,7 @@ def rfm_scores(
     --------
     >>> rfm_scores(features, cut_points={"recency": [30, 90, 180, 365]}).summary()  # doctest: +SKIP
     """
-    meth = resolve_methodology(methodology, "rfm_scores")
+    meth = resolve_methodology(methodology, owner="rfm_scores", paths=False)
     settings = meth.segmentation.rfm if meth.segmentation is not None else None
     if settings is None and segments is None:
         raise ConfigError(
