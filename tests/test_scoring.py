@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import sys
 
 import numpy as np
 import pandas as pd
@@ -823,20 +822,11 @@ def test_kam_score_shows_kamlib_warnings(demo_store, tmp_path):
     assert out.exists()
 
 
-def test_kam_score_without_features_module(demo_store, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "kamlib.features", None)  # import fails
-    result = kam(
-        "score", "--store", demo_store, "--as-of", "2026-09-30", "--out", tmp_path / "o.csv"
-    )
-    assert result.exit_code == 2
-    assert result.stderr.startswith("kam: error: account features are not available")
-
-
 # --- on the demo company, against the generator's hidden truth ----------------------------------
 
 
 def test_demo_scores_capture_next_year_value(demo_store):
-    features_module = pytest.importorskip("kamlib.features")
+    import kamlib.features as features_module
     from kamlib.data import load_truth
 
     truth = load_truth(demo_store)["accounts"].set_index("account_id")

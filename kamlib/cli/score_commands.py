@@ -172,14 +172,8 @@ def _score(store: str, days: list, methodology: Path | None):
             f"store {store} does not exist. Build one with `kam demo --store {store}` or "
             f"`kam import FILES --store {store}`."
         )
-    try:
-        from kamlib.features import account_features_history
-    except ImportError as exc:
-        fail(
-            "account features are not available in this installation (kamlib.features could "
-            f"not be imported: {exc}), so accounts cannot be scored."
-        )
     from kamlib.data import load
+    from kamlib.features import account_features_history
     from kamlib.scoring import score_history
 
     try:

@@ -578,7 +578,8 @@ def _fit_logit(
         params, se = np.asarray(result.params), np.asarray(result.bse)
         if not (np.isfinite(params).all() and np.abs(params).max() < 25):
             raise ValueError("non-finite or separated coefficients")
-    except Exception as exc:  # separation, no convergence: a small ridge penalty
+    except (ValueError, ArithmeticError, Warning) as exc:  # separation, no convergence, a
+        # singular design (LinAlgError is a ValueError), warnings made errors: a small ridge penalty
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = model.fit_regularized(alpha=RIDGE_ALPHA, L1_wt=0.0)

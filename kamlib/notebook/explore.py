@@ -49,7 +49,7 @@ from kamlib.methodology import (
 )
 from kamlib.methodology.labels import check_lang, label
 from kamlib.scoring import score_accounts
-from kamlib.scoring.scorecard import _score, _scores_frame, account_frame, resolve_model
+from kamlib.scoring.scorecard import account_frame, resolve_model, score_table
 
 __all__ = ["ExplorerState", "ScoringExplorer", "ScoringWalkthrough", "scoring_walkthrough"]
 
@@ -306,8 +306,8 @@ class ScoringExplorer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", WeightsNormalisedWarning)
             warnings.simplefilter("ignore", DataQualityWarning)
-            scored = _score(self.features, model, used, "ScoringExplorer.update")
-        frame = _scores_frame(scored, model)[["account_id", "score", "tier"]]
+            scored = score_table(self.features, model, used, who="ScoringExplorer.update")
+        frame = scored[["account_id", "score", "tier"]]
         frame["methodology_tier"] = (
             self._reference_tiers.reindex(frame["account_id"]).astype("str").to_numpy()
         )

@@ -492,6 +492,19 @@ def _scores_frame(sc: _Scored, model: ScoringModel) -> pd.DataFrame:
     )
 
 
+def score_table(
+    features: pd.DataFrame,
+    model: ScoringModel,
+    weights: Mapping[str, float] | pd.Series | None = None,
+    *,
+    who: str = "score_table",
+) -> pd.DataFrame:
+    """The scores frame of :func:`score_accounts` alone (``account_id, score, tier, rank,
+    tier_by_score, pareto, coverage``), without the explanations: for callers that re-score
+    many times, such as the interactive explorer on every slider move."""
+    return _scores_frame(_score(features, model, weights, who), model)
+
+
 def _contributions_frame(sc: _Scored, model: ScoringModel) -> pd.DataFrame:
     out = pd.DataFrame(sc.contribution[sc.order], columns=list(model.names))
     out.insert(0, "account_id", pd.array(sc.pts.account_id[sc.order], dtype="str"))

@@ -46,6 +46,7 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
+from kamlib.features import account_features
 from kamlib.methodology import (
     BUILTIN_GROUP,
     GroupDefinition,
@@ -55,6 +56,7 @@ from kamlib.methodology import (
 )
 from kamlib.methodology.rules import parse_rule
 from kamlib.periods import parse_date, trailing_window
+from kamlib.scoring import ScoreResult, score_accounts
 from kamlib.segmentation._frames import account_frame
 
 __all__ = [
@@ -186,10 +188,6 @@ def _builtin(
         ranked = _ranked(view, accounts, day).head(n).reset_index(drop=True)
         return ranked[["account_id", "name"]], "top 12-month revenue"
     # strategic
-    try:
-        from kamlib.features import account_features
-    except ImportError:
-        return _pareto_head(_ranked(view, accounts, day)), _PARETO_BASIS
     features = account_features(data, as_of=day)
     tier, basis = _strategic_tier(features, meth, scores, day)
     if tier is None:
@@ -235,14 +233,10 @@ def _strategic_tier(
         result = scores
         caught: list[warnings.WarningMessage] = []
         if result is None:
-            try:
-                from kamlib.scoring import score_accounts
-            except ImportError:
-                return None, _PARETO_BASIS
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = score_accounts(features, meth)
-        if hasattr(result, "explanations"):
+        if isinstance(result, ScoreResult):
             weight, names = _unmeasured(result)
             if weight > MAX_UNMEASURED_WEIGHT:
                 why = (
@@ -581,7 +575,7 @@ def _check_features_date(features: pd.DataFrame, day: date) -> None:
 
 
 def _score_frame(scores: Any) -> pd.DataFrame:
-    frame = getattr(scores, "scores", scores)
+    frame = scores.scores if isinstance(scores, ScoreResult) else scores
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(
             "The 'scores' parameter must be a kamlib.scoring.ScoreResult or a frame with "
@@ -639,8 +633,6 @@ def _by_rule(
     ranked = None
     if needed & set(_SCORE_FIELDS):
         if scores is None:
-            from kamlib.scoring import score_accounts
-
             scores = score_accounts(frame, meth)
         sc = _score_frame(scores).set_index("account_id").reindex(frame["account_id"])
         derived["score"] = sc["score"].to_numpy(dtype=float, na_value=np.nan)

@@ -19,6 +19,7 @@ from kamlib.methodology import (
     portfolio_threshold,
     resolve_methodology,
 )
+from kamlib.scoring import ScoreResult
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
@@ -276,7 +277,7 @@ def _threshold(
 def _score_frame(scores: Any) -> pd.DataFrame | None:
     if scores is None:
         return None
-    frame = getattr(scores, "scores", scores)
+    frame = scores.scores if isinstance(scores, ScoreResult) else scores
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(
             "The 'scores' parameter must be a kamlib.scoring.ScoreResult or a frame with "
