@@ -1,11 +1,46 @@
-"""Helpers on account-level frames shared by the analysis modules (scoring, segmentation)."""
+"""Checks on the frames users hand to kamlib's functions: required columns, numbers.
+
+One message style for every analysis package: *what* is missing, *where* from, *why* it is
+needed and the fix."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError
+
+
+def require_columns(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    where: str,
+    *,
+    why: str = "",
+    fix: str = "",
+    found: bool = False,
+) -> None:
+    """``DataValidationError`` when ``frame`` lacks any of ``columns``.
+
+    The message: "Required column 'x' missing from ``where`` (``why``)." then, with
+    ``found``, the columns the frame has, then ``fix`` (what to do about it)::
+
+        Required column 'revenue_12m' missing from the features frame (group 'top10' ranks
+        by it). Compute it with kamlib.features.account_features.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if not missing:
+        return
+    names = ", ".join(repr(c) for c in missing)
+    text = f"Required column{'s' if len(missing) > 1 else ''} {names} missing from {where}"
+    text += f" ({why})." if why else "."
+    if found:
+        text += f" Columns found: {', '.join(map(str, frame.columns)) or 'none'}."
+    if fix:
+        text += f" {fix}"
+    raise DataValidationError(text)
 
 
 def numeric_column(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from kamlib.errors import DataValidationError
 from kamlib.frames import escape_formulas
 
 
@@ -34,3 +36,19 @@ def test_formula_leading_text_cells_are_escaped_numbers_are_not():
 def test_column_names_are_escaped_too():
     out = escape_formulas(pd.DataFrame({"=cmd": [1], "ok": ["x"]}))
     assert list(out.columns) == ["'=cmd", "ok"]
+
+
+def test_require_columns_names_what_is_missing_where_why_and_the_fix():
+    from kamlib.frames import require_columns
+
+    frame = pd.DataFrame({"account_id": ["A"], "score": [1.0]})
+    require_columns(frame, ["account_id", "score"], "the scores frame")  # all there: no error
+    with pytest.raises(DataValidationError) as caught:
+        require_columns(
+            frame, ["score", "tier", "rank"], "the scores frame", why="tiers need them",
+            fix="Score the accounts first.", found=True,
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "Required columns 'tier', 'rank' missing from the scores frame (tiers need them). "
+        "Columns found: account_id, score. Score the accounts first."
+    )

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import optimize
 
 from kamlib.errors import ConfigError, DataValidationError, KamlibError, KamlibWarning
+from kamlib.frames import require_columns
 
 #: Bounds of the log-parameters during the search (parameters on the rescaled units).
 LOG_BOUND = 25.0
@@ -550,14 +551,10 @@ def validate_summary(
             f"{owner} needs a pandas DataFrame summary (e.g. from kamlib.clv.rfm_summary). "
             f"Got {type(summary).__name__} instead."
         )
-    missing = [c for c in required if c not in summary.columns]
-    if missing:
-        found = ", ".join(map(str, summary.columns)) or "none"
-        raise DataValidationError(
-            f"Required column {missing[0]!r} missing from the summary given to {owner} "
-            f"(columns found: {found}). Build the summary with kamlib.clv.rfm_summary(...) "
-            "or rename the columns."
-        )
+    require_columns(
+        summary, required, f"the summary given to {owner}", found=True,
+        fix="Build the summary with kamlib.clv.rfm_summary(...) or rename the columns.",
+    )  # fmt: skip
     if len(summary) == 0:
         raise DataValidationError(
             f"The summary given to {owner} has no rows: there are no customers to learn from. "

@@ -9,6 +9,7 @@ import pandas as pd
 
 from kamlib.clv.base import show
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import require_columns
 from kamlib.periods import parse_date
 
 #: Time units of ``recency`` and ``T``: days per unit.
@@ -101,12 +102,10 @@ def rfm_summary(
         )
     needed = [customer_col, date_col] + ([amount_col] if amount_col is not None else [])
     for col in needed:
-        if col not in orders.columns:
-            found = ", ".join(map(str, orders.columns)) or "none"
-            raise DataValidationError(
-                f"Required column {col!r} missing from the orders (columns found: {found}). "
-                f"Pass the right name, e.g. rfm_summary(orders, {_keyword(col, customer_col, date_col)}=...)."
-            )
+        require_columns(
+            orders, [col], "the orders", found=True,
+            fix=f"Pass the right name, e.g. rfm_summary(orders, {_keyword(col, customer_col, date_col)}=...).",
+        )  # fmt: skip
     end = pd.Timestamp(parse_date(observation_end))
     cal_end = None if calibration_end is None else pd.Timestamp(parse_date(calibration_end))
     if cal_end is not None and cal_end >= end:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import require_columns
 from kamlib.methodology import Methodology, ScoringModel
 from kamlib.periods import as_day
 from kamlib.scoring.scorecard import _contributions_frame, _score, _scores_frame, resolve_model
@@ -168,9 +169,7 @@ def tier_migration(
         ``.matrix`` (counts), ``.movers`` / ``.risers`` / ``.fallers``, ``.summary()``.
     """
     model = resolve_model(methodology)
-    for col in ("as_of", "account_id", "score", "tier"):
-        if col not in history.columns:
-            raise DataValidationError(f"Required column '{col}' missing from the history frame.")
+    require_columns(history, ["as_of", "account_id", "score", "tier"], "the history frame")
     d0 = as_day(from_date, parameter="from_date", owner="tier_migration")
     d1 = as_day(to_date, parameter="to_date", owner="tier_migration")
     dates = pd.to_datetime(history["as_of"])

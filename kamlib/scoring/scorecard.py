@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataQualityWarning, DataValidationError, KamlibError
-from kamlib.frames import numeric_column
+from kamlib.frames import numeric_column, require_columns
 from kamlib.methodology import (
     Indicator,
     Methodology,
@@ -76,8 +76,7 @@ def account_frame(features: Any, who: str) -> pd.DataFrame:
 
 
 def _check_features(features: pd.DataFrame, model: ScoringModel) -> None:
-    if "account_id" not in features.columns:
-        raise DataValidationError("Required column 'account_id' missing from the features frame.")
+    require_columns(features, ["account_id"], "the features frame")
     ids = features["account_id"]
     if ids.isna().any():
         raise DataValidationError(
@@ -91,18 +90,13 @@ def _check_features(features: pd.DataFrame, model: ScoringModel) -> None:
             f"{dupes.iloc[0]!r}; it must have one row per account."
         )
     for ind in model.indicators:
-        if ind.feature not in features.columns:
-            raise DataValidationError(
-                f"Required column '{ind.feature}' missing from the features frame (indicator "
-                f"'{ind.name}' needs it). Compute it with kamlib.features.account_features or "
-                "remove the indicator from the methodology file."
-            )
+        require_columns(
+            features, [ind.feature], "the features frame", why=f"indicator '{ind.name}' needs it",
+            fix="Compute it with kamlib.features.account_features or remove the indicator from "
+            "the methodology file.",
+        )  # fmt: skip
     for rule in model.pareto:
-        if rule.feature not in features.columns:
-            raise DataValidationError(
-                f"Required column '{rule.feature}' missing from the features frame (the Pareto "
-                "rule needs it)."
-            )
+        require_columns(features, [rule.feature], "the features frame", why="the Pareto rule needs it")
 
 
 def _numeric(features: pd.DataFrame, column: str) -> np.ndarray:

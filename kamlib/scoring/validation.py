@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError
+from kamlib.frames import require_columns
 from kamlib.methodology import Methodology, ScoringModel
 from kamlib.scoring.scorecard import ScoreResult, resolve_model
 from kamlib.scoring.weights import _target
@@ -162,9 +163,7 @@ def validate_scores(
             "The 'scores' parameter of validate_scores must be a ScoreResult or a DataFrame. "
             f"Got {type(frame).__name__} instead."
         )
-    for col in ("account_id", "score", "tier"):
-        if col not in frame.columns:
-            raise DataValidationError(f"Required column '{col}' missing from the scores frame.")
+    require_columns(frame, ["account_id", "score", "tier"], "the scores frame")
     ids = frame["account_id"].astype(str).to_numpy(dtype=object)
     value = _target(next_year_value, ids, who="validate_scores", what="next_year_value",
                     absent_as_zero=absent_as_zero)  # fmt: skip

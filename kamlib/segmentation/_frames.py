@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import require_columns
 
 
 def account_frame(features: Any, who: str) -> pd.DataFrame:
@@ -43,13 +44,12 @@ def account_frame(features: Any, who: str) -> pd.DataFrame:
     return out
 
 
-def require_columns(frame: pd.DataFrame, columns: list[str], who: str) -> None:
-    for col in columns:
-        if col not in frame.columns:
-            raise DataValidationError(
-                f"Required column '{col}' missing from the frame given to {who}. Compute it with "
-                "kamlib.features.account_features or choose another column."
-            )
+def require_features(frame: pd.DataFrame, columns: list[str], who: str) -> None:
+    """The feature columns an analysis of ``who`` needs (the fix: compute them)."""
+    require_columns(
+        frame, columns, f"the frame given to {who}",
+        fix="Compute it with kamlib.features.account_features or choose another column.",
+    )  # fmt: skip
 
 
 def check_lang(lang: str) -> str:

@@ -14,7 +14,7 @@ from kamlib.frames import numeric_column
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
-    require_columns,
+    require_features,
 )
 
 __all__ = ["CLUSTER_COLUMNS", "ClusterResult", "cluster_accounts"]
@@ -194,7 +194,7 @@ def cluster_accounts(
 
     columns = _check_columns(columns)
     frame = account_frame(features, "cluster_accounts")
-    require_columns(frame, list(columns), "cluster_accounts")
+    require_features(frame, list(columns), "cluster_accounts")
     raw = np.column_stack([numeric_column(frame, c, "cluster_accounts") for c in columns])
     complete = ~np.isnan(raw).any(axis=1)
     ids = frame["account_id"].to_numpy(dtype=object)

@@ -47,6 +47,7 @@ import pandas as pd
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataQualityWarning, DataValidationError
 from kamlib.features import account_features
+from kamlib.frames import require_columns
 from kamlib.methodology import (
     BUILTIN_GROUP,
     GroupDefinition,
@@ -582,9 +583,7 @@ def _score_frame(scores: Any) -> pd.DataFrame:
             f"account_id, score, tier, rank. Got {type(scores).__name__} instead."
         )
     frame = account_frame(frame, "resolve_target_group scores")
-    for col in ("score", "tier", "rank"):
-        if col not in frame.columns:
-            raise DataValidationError(f"Required column '{col}' missing from the scores frame.")
+    require_columns(frame, ["score", "tier", "rank"], "the scores frame")
     return frame[["account_id", "score", "tier", "rank"]]
 
 
@@ -597,11 +596,7 @@ def _builtin_from_features(
     if lowered.startswith("ids:"):
         accounts = pd.DataFrame({"account_id": features["account_id"], "name": ""})
         return list(_by_ids(accounts, key[4:], day)["account_id"]), "ids"
-    if "revenue_12m" not in features.columns:
-        raise DataValidationError(
-            f"Required column 'revenue_12m' missing from the features frame (group {key!r} "
-            "ranks by it)."
-        )
+    require_columns(features, ["revenue_12m"], "the features frame", why=f"group {key!r} ranks by it")
     revenue = features[["account_id", "revenue_12m"]].rename(columns={"revenue_12m": "revenue"})
     ranked = revenue[revenue["revenue"] > 0].sort_values(
         ["revenue", "account_id"], ascending=[False, True], kind="stable"

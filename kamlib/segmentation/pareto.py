@@ -12,7 +12,7 @@ import pandas as pd
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.frames import numeric_column
 from kamlib.methodology import check_abc_limits
-from kamlib.segmentation._frames import account_frame, require_columns
+from kamlib.segmentation._frames import account_frame, require_features
 
 __all__ = ["ABC_COLUMNS", "LorenzCurve", "abc_analysis", "lorenz_curve"]
 
@@ -33,7 +33,7 @@ def _values(values: Any, column: str | None, who: str) -> pd.DataFrame:
     if isinstance(values, pd.DataFrame):
         col = column or "revenue_12m"
         frame = account_frame(values, who)
-        require_columns(frame, [col], who)
+        require_features(frame, [col], who)
         return pd.DataFrame(
             {"account_id": frame["account_id"], "value": numeric_column(frame, col, who)}
         )

@@ -23,7 +23,7 @@ from kamlib.scoring import ScoreResult
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
-    require_columns,
+    require_features,
 )
 
 __all__ = ["PORTFOLIO_COLUMNS", "PortfolioMatrix", "portfolio_matrix"]
@@ -199,7 +199,7 @@ def portfolio_matrix(
     cols = _spec_columns(attr) + _spec_columns(pos)
     if "score" in cols and score_frame is None:
         raise ConfigError("portfolio_matrix: an axis reads 'score'; pass scores=... .")
-    require_columns(frame, cols, "portfolio_matrix")
+    require_features(frame, cols, "portfolio_matrix")
     a = _axis_values(frame, attr)
     p = _axis_values(frame, pos)
     given = dict(thresholds or {})
@@ -284,5 +284,5 @@ def _score_frame(scores: Any) -> pd.DataFrame | None:
             f"account_id, score, tier. Got {type(scores).__name__} instead."
         )
     frame = account_frame(frame, "portfolio_matrix scores")
-    require_columns(frame, ["score", "tier"], "portfolio_matrix scores")
+    require_features(frame, ["score", "tier"], "portfolio_matrix scores")
     return frame[["account_id", "score", "tier"]]

@@ -25,7 +25,7 @@ from kamlib.methodology.rules import parse_rule
 from kamlib.segmentation._frames import (
     account_frame,
     check_lang,
-    require_columns,
+    require_features,
 )
 
 __all__ = ["RFM_COLUMNS", "RfmResult", "rfm_scores"]
@@ -234,7 +234,7 @@ def rfm_scores(
         "monetary": monetary or base.monetary,
     }
     frame = account_frame(features, "rfm_scores")
-    require_columns(frame, list(columns.values()), "rfm_scores")
+    require_features(frame, list(columns.values()), "rfm_scores")
     raw = {dim: numeric_column(frame, col, "rfm_scores") for dim, col in columns.items()}
     scores = {}
     method = {}

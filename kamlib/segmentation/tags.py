@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from kamlib.errors import ConfigError, DataValidationError
+from kamlib.errors import ConfigError
+from kamlib.frames import require_columns
 from kamlib.methodology import KNOWN_FEATURES, Methodology, TagRule, load_methodology, parse_tags
 from kamlib.methodology.rules import Rule, parse_rule
 from kamlib.segmentation._frames import account_frame
@@ -75,10 +76,10 @@ def _check_fields(rule: Rule, frame: pd.DataFrame, valid: list[str]) -> None:
         if name in frame.columns:
             continue
         if name in KNOWN_FEATURES:
-            raise DataValidationError(
-                f"Required column '{name}' missing from the features frame ({rule.where} "
-                f"needs it). Compute it with kamlib.features.account_features."
-            )
+            require_columns(
+                frame, [name], "the features frame", why=f"{rule.where} needs it",
+                fix="Compute it with kamlib.features.account_features.",
+            )  # fmt: skip
         rule.evaluate(frame.iloc[:0], valid=valid)  # raises the unknown-field message
 
 
