@@ -16,6 +16,7 @@ parse, resolve, ``extends:``), :mod:`~kamlib.methodology.schema` (the keys a fil
 """
 
 from kamlib.errors import ConfigError
+from kamlib.methodology.ahp import AHP_MAX_CONSISTENCY_RATIO
 from kamlib.methodology.files import (
     MAX_YAML_BYTES,
     MAX_YAML_NODES,
@@ -47,7 +48,6 @@ from kamlib.methodology.schema import (
     check_methodology_keys,
 )
 from kamlib.methodology.scoring import (
-    AHP_MAX_CONSISTENCY_RATIO,
     INDICATOR_KINDS,
     KNOWN_FEATURES,
     MAX_POINTS,

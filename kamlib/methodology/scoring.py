@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kamlib.errors import ConfigError, KamlibWarning
+from kamlib.methodology.ahp import ahp_weights
 from kamlib.methodology.parsing import (
     _NAME,
     _labels,
@@ -48,8 +49,6 @@ WEIGHT_METHODS: tuple[str, ...] = ("manual", "ahp", "entropy", "data")
 MAX_POINTS = 100.0
 #: weights whose sum differs from 1 by more than this are normalised with a warning
 WEIGHT_SUM_TOLERANCE = 1e-6
-#: Saaty's acceptance limit for the consistency ratio of a pairwise-comparison matrix
-AHP_MAX_CONSISTENCY_RATIO = 0.1
 
 #: The columns of ``kamlib.features.account_features``: name → (kind, value type).
 KNOWN_FEATURES: dict[str, tuple[str, str]] = {
@@ -677,8 +676,6 @@ def _ahp_spec(raw: Any, names: tuple[str, ...], note: str, where: str) -> Weight
     allow = bool(raw.get("allow_inconsistent", False))
     ri = raw.get("random_index")
     ri = None if ri is None else _number(ri, f"{where}.random_index")
-    from kamlib.scoring.weights import ahp_weights  # lazy: the AHP arithmetic lives in scoring
-
     try:
         result = ahp_weights(matrix, labels=criteria, allow_inconsistent=allow, random_index=ri)
     except ConfigError as exc:
