@@ -28,6 +28,7 @@ from kamlib.methodology.parsing import (
     _unknown,
     normalised_weights,
 )
+from kamlib.methodology.rules import Rule, parse_rule
 from kamlib.methodology.scoring import (
     ScoringModel,
     feature_kinds,
@@ -242,9 +243,7 @@ class Segmentation:
         return self.rfm
 
 
-def _rule(text: Any, where: str, fields: Mapping[str, str]):
-    from kamlib.methodology.rules import parse_rule  # lazy: the rule language lives there
-
+def _rule(text: Any, where: str, fields: Mapping[str, str]) -> Rule:
     rule = parse_rule(text, where=where, fields=list(fields))
     rule.check_kinds(fields)
     return rule
