@@ -3,10 +3,13 @@
 Reading a file (:func:`read_yaml_file`) refuses, each with one line: a file over
 :data:`MAX_YAML_BYTES`, one that is not UTF-8 text, YAML nested too deeply to parse, and
 anchors / aliases that expand beyond :data:`MAX_YAML_NODES` nodes (an alias bomb).
+:func:`load_yaml_text` with ``unique_keys=True`` also refuses a key given twice in one
+mapping (plain YAML keeps the last one silently); kamlib's label table is read that way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,29 @@ class _LimitedLoader(yaml.SafeLoader):
         node = super().compose_document()
         _check_expanded_size(node, self.name)
         return node
+
+
+class _UniqueKeyLoader(_LimitedLoader):
+    """:class:`_LimitedLoader` that refuses a mapping giving the same key twice, naming the
+    key and both lines (YAML itself keeps the last value and drops the first silently)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, Hashable):
+                    continue  # the constructor below refuses it
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise ConfigError(
+                        f"{self.name}, line {line}: key {key!r} is given twice (first at line "
+                        f"{seen[key]}); each key may appear once. Keep one of them."
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _check_expanded_size(root: yaml.Node, name: str) -> None:
@@ -73,10 +99,14 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def load_yaml_text(text: str, name: str) -> Any:
+def load_yaml_text(text: str, name: str, *, unique_keys: bool = False) -> Any:
     """Parse YAML text with kamlib's limits (safe types only, alias expansion and nesting
-    bounded); ``yaml.YAMLError``, ``ConfigError`` or ``RecursionError`` reach the caller."""
-    loader = _LimitedLoader(text)
+    bounded); ``yaml.YAMLError``, ``ConfigError`` or ``RecursionError`` reach the caller.
+
+    With ``unique_keys`` a mapping that gives a key twice is a ``ConfigError`` naming the
+    key and its lines, instead of the last value silently winning.
+    """
+    loader = (_UniqueKeyLoader if unique_keys else _LimitedLoader)(text)
     loader.name = name
     try:
         return loader.get_single_data()
