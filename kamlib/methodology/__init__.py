@@ -1,18 +1,17 @@
-"""The methodology file: one YAML file drives stages, scoring, tiers, tags, segments, research
-and forecast settings, so a training session, an analyst and the scheduled run all see the same
-rules.  It is validated on load into frozen objects (unknown keys refused with "did you mean");
+"""The methodology file: one YAML file drives stages, scoring (indicators, bands, weights,
+tiers, Pareto), tags and segments, research and forecast settings, so a training session, an
+analyst and the scheduled run all see the same rules.  It is validated on load into frozen
+objects, unknown keys refused with "did you mean" (:mod:`~kamlib.methodology.methodology`:
+the :class:`Methodology` object, load / parse / resolve, ``extends:``;
+:mod:`~kamlib.methodology.schema`; :mod:`~kamlib.methodology.files`, YAML within safety
+limits; one module per section: ``scoring``, ``segmentation``, ``research``, ``forecast``).
 ``load_methodology()`` with no argument returns the documented default shipped with kamlib
-(``kamlib/resources/methodology.yml``), and :func:`resolve_methodology` is the one way a public
-function takes its ``methodology`` argument.  The package sits under everything but
-``kamlib.errors`` / ``periods`` / ``frames`` and imports nothing else of kamlib.
-
-Modules: :mod:`~kamlib.methodology.methodology` (the :class:`Methodology` object, stages, load,
-parse, resolve, ``extends:``), :mod:`~kamlib.methodology.schema` (the keys a file may use),
-:mod:`~kamlib.methodology.files` (reading YAML within safety limits),
-:mod:`~kamlib.methodology.scoring`, :mod:`~kamlib.methodology.segmentation`,
-:mod:`~kamlib.methodology.research`, :mod:`~kamlib.methodology.forecast` (one section each),
-:mod:`~kamlib.methodology.rules` (the safe rule language), :mod:`~kamlib.methodology.labels`
-(report vocabulary in en/zh).
+(``kamlib/resources/methodology.yml``) and :func:`resolve_methodology` is the one way a public
+function takes its ``methodology`` argument.  Alongside: :mod:`~kamlib.methodology.rules`
+(the safe rule language of tags, groups and segments), :mod:`~kamlib.methodology.ahp` (AHP
+weights, pure maths) and :mod:`~kamlib.methodology.labels` (the report vocabulary in en/zh,
+data in ``labels.yml``).  It sits under every analysis layer and imports nothing of kamlib
+but :mod:`kamlib.errors`.
 """
 
 from kamlib.errors import ConfigError
