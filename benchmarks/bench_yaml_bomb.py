@@ -2,7 +2,7 @@
 methodology file costs (issue 17: the bomb once ran 36.7 s and 3.2 GB before exit 0).
 
 Alternating in one process, several times: loading ``data/methodology.yml`` (the baseline)
-and refusing the alias bomb of ``tests/test_config.py`` (nine levels of nine aliases, 9⁹
+and refusing the alias bomb of ``tests/test_methodology.py`` (nine levels of nine aliases, 9⁹
 nodes when expanded).  The figure is the ratio of the median times (bomb ÷ baseline); the
 target is at most 3× — refusal by counting nodes, never by expanding them::
 
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_config import BOMB  # noqa: E402
+from test_methodology import BOMB  # noqa: E402
 
 from kamlib.errors import ConfigError  # noqa: E402
 from kamlib.methodology import load_methodology  # noqa: E402

@@ -29,15 +29,13 @@ Example
 """
 
 from kamlib.methodology import WeightsNormalisedWarning
+from kamlib.methodology.ahp import RANDOM_INDEX, AhpResult, ahp_weights
 from kamlib.scoring.history import MigrationResult, score_history, tier_migration
 from kamlib.scoring.scorecard import ScoreResult, indicator_points, score_accounts
 from kamlib.scoring.validation import ValidationResult, ranking_gini, validate_scores
 from kamlib.scoring.weights import (
-    RANDOM_INDEX,
-    AhpResult,
     ConstantCriterionWarning,
     DataWeightsResult,
-    ahp_weights,
     data_weights,
     entropy_weights,
 )
