@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, WIDTH, _count_axis, _message_chart, _require
+from kamlib.charts.base import BAR_STEP, WIDTH, count_axis, message_chart, require_columns
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -20,9 +20,9 @@ def revenue_by_quarter(
     tooltip.
     """
     check_lang(lang)
-    _require(revenue, ("quarter", "revenue"), "revenue_by_quarter")
+    require_columns(revenue, ("quarter", "revenue"), "revenue_by_quarter")
     if revenue.empty:
-        return _message_chart(label("no_orders", lang))
+        return message_chart(label("no_orders", lang))
     t_quarter = label("quarter", lang)
     t_revenue = f"{label('revenue', lang)} ({currency})"
     source = pd.DataFrame(
@@ -62,9 +62,9 @@ def revenue_by_product_line(
     (:attr:`kamlib.research.AccountOverview.revenue_by_product_line`).
     """
     check_lang(lang)
-    _require(revenue, ("product_line", "revenue"), "revenue_by_product_line")
+    require_columns(revenue, ("product_line", "revenue"), "revenue_by_product_line")
     if revenue.empty:
-        return _message_chart(label("no_orders", lang))
+        return message_chart(label("no_orders", lang))
     t_line = label("product_line", lang)
     t_revenue = f"{label('revenue', lang)} ({currency})"
     source = pd.DataFrame(
@@ -100,10 +100,10 @@ def share_of_wallet_trend(trend: pd.DataFrame, *, lang: str = "en") -> alt.Chart
     share_of_wallet``; ``revenue_12m`` in the tooltip).
     """
     check_lang(lang)
-    _require(trend, ("quarter", "share_of_wallet"), "share_of_wallet_trend")
+    require_columns(trend, ("quarter", "share_of_wallet"), "share_of_wallet_trend")
     known = trend[trend["share_of_wallet"].notna()]
     if known.empty:
-        return _message_chart(label("no_wallet", lang))
+        return message_chart(label("no_wallet", lang))
     t_q, t_s = label("quarter", lang), label("share_of_wallet", lang)
     source = pd.DataFrame(
         {t_q: known["quarter"].astype(str).to_numpy(),
@@ -134,9 +134,9 @@ def activities_by_quarter(activities: pd.DataFrame, *, lang: str = "en") -> alt.
     (``quarter, type, activities``).
     """
     check_lang(lang)
-    _require(activities, ("quarter", "type", "activities"), "activities_by_quarter")
+    require_columns(activities, ("quarter", "type", "activities"), "activities_by_quarter")
     if activities.empty:
-        return _message_chart(label("no_activities", lang))
+        return message_chart(label("no_activities", lang))
     t_q, t_t, t_n = label("quarter", lang), label("type", lang), label("activities", lang)
     source = pd.DataFrame(
         {t_q: activities["quarter"].astype(str).to_numpy(),
@@ -149,7 +149,7 @@ def activities_by_quarter(activities: pd.DataFrame, *, lang: str = "en") -> alt.
         .mark_bar()
         .encode(
             x=alt.X(f"{t_q}:O", sort=quarters, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y(f"sum({t_n}):Q", title=t_n, axis=_count_axis(
+            y=alt.Y(f"sum({t_n}):Q", title=t_n, axis=count_axis(
                 float(source.groupby(t_q)[t_n].sum().max()))),
             color=alt.Color(f"{t_t}:N", title=t_t),
             tooltip=[alt.Tooltip(f"{t_q}:N"), alt.Tooltip(f"{t_t}:N"),

@@ -1,8 +1,9 @@
 """The look shared by every chart: fonts, colours, sizes, number/date locales, and the small
 helpers the chart modules build on (the "nothing to show" chart, count axes, column checks).
 
-:data:`REPORT_CONFIG` is the report theme; the offline renderer
-(:mod:`kamlib.reports.offline`) applies it under each chart's own ``config``.
+:data:`REPORT_CONFIG` is the report theme and :data:`LOCALES` the number/date locale of each
+report language; the offline renderer (:mod:`kamlib.reports.offline`) applies both.  Nothing
+here reads or writes files.
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from kamlib.errors import DataValidationError
+
+#: Font stack of every chart: Latin fonts first, then the CJK fonts a Chinese report needs.
 FONT = (
     '"Noto Sans", "Segoe UI", "Helvetica Neue", Arial, "Noto Sans CJK SC", '
     '"Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 )
-
-
+#: The house colour (single-series marks, totals, the P50 line).
 COLOR = "#2f6690"
-
-
+#: Width in pixels of a full-width chart; narrower charts subtract from it.
 WIDTH = 560
-
-
+#: Height in pixels of one bar of a horizontal bar chart.
 BAR_STEP = 22
 
-
-#: Chart look applied by the renderer under each chart's own ``config`` (the chart wins).
+#: Chart look applied by the renderer (:func:`kamlib.reports.offline.report_spec`) under
+#: each chart's own ``config`` (the chart wins).
 REPORT_CONFIG: dict[str, Any] = {
     "font": FONT,
     "background": "white",
@@ -55,11 +56,14 @@ REPORT_CONFIG: dict[str, Any] = {
     },
 }  # fmt: skip
 
+#: Number and date format locale (d3 / vl-convert name) of each report language.
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
 
-_LOCALES = {"en": "en-US", "zh": "zh-CN"}
+#: Line colours of curves compared in one chart; the last one is for the reference line.
+CURVE_COLORS = ("#2f6690", "#d1803b", "#3a7d44", "#9aa5b1")
 
 
-def _message_chart(message: str) -> alt.Chart:
+def message_chart(message: str) -> alt.Chart:
     """A small chart that only says ``message`` (keeps the report's shape when data is empty)."""
     return (
         alt.Chart(pd.DataFrame({"message": [message]}))
@@ -69,18 +73,18 @@ def _message_chart(message: str) -> alt.Chart:
     )
 
 
-def _count_axis(largest: float) -> alt.Axis:
+def count_axis(largest: float) -> alt.Axis:
     """An axis for counts: whole numbers only (vega would put ticks at 0.5 for small counts)."""
     if pd.notna(largest) and largest <= 10:
         return alt.Axis(format=",d", values=list(range(int(largest) + 1)))
     return alt.Axis(format=",d", tickMinStep=1)
 
 
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> None:
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> None:
+    """Raise :class:`~kamlib.errors.DataValidationError` naming every column of ``columns``
+    that ``frame`` lacks; ``where`` is the chart function that needs them."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        from kamlib.errors import DataValidationError
-
         raise DataValidationError(
             f"{where}: required column(s) {', '.join(map(repr, missing))} missing. "
             f"Got columns {list(frame.columns)}; pass the frame kamlib.data.health / "
@@ -88,14 +92,12 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> None:
         )
 
 
-def _date_text(values: pd.Series) -> list[str]:
+def date_text(values: pd.Series) -> list[str]:
+    """Dates as ``YYYY-MM-DD`` text for tooltips (empty text where a date is missing)."""
     stamps = pd.to_datetime(values)
     return ["" if pd.isna(v) else v.strftime("%Y-%m-%d") for v in stamps]
 
 
-_CURVE_COLORS = ("#2f6690", "#d1803b", "#3a7d44", "#9aa5b1")
-
-
-def _order(values: pd.Series) -> list[str]:
+def distinct_in_order(values: pd.Series) -> list[str]:
     """Distinct values in order of first appearance (the order the frame gives)."""
     return list(dict.fromkeys(values.astype(str)))

@@ -6,7 +6,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, WIDTH, _count_axis, _date_text, _message_chart, _require
+from kamlib.charts.base import (
+    BAR_STEP,
+    WIDTH,
+    count_axis,
+    date_text,
+    message_chart,
+    require_columns,
+)
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -20,12 +27,12 @@ def rows_per_table(tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     >>> rows_per_table(table_overview(data), lang="zh")  # doctest: +SKIP
     """
     check_lang(lang)
-    _require(tables, ("table", "rows"), "rows_per_table")
+    require_columns(tables, ("table", "rows"), "rows_per_table")
     frame = tables
     if "present" in frame:
         frame = frame[frame["present"].astype(bool)]
     if frame.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_table, t_rows = label("table", lang), label("rows", lang)
     source = pd.DataFrame(
         {
@@ -36,7 +43,7 @@ def rows_per_table(tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     tooltip = [alt.Tooltip(f"{t_table}:N"), alt.Tooltip(f"{t_rows}:Q", format=",d")]
     for col in ("first_date", "last_date"):
         if col in frame:
-            source[label(col, lang)] = _date_text(frame[col])
+            source[label(col, lang)] = date_text(frame[col])
             tooltip.append(alt.Tooltip(f"{label(col, lang)}:N"))
     order = list(source[t_table])
     bars = (
@@ -44,7 +51,7 @@ def rows_per_table(tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y(f"{t_table}:N", sort=order, title=None),
-            x=alt.X(f"{t_rows}:Q", title=t_rows, axis=_count_axis(source[t_rows].max())),
+            x=alt.X(f"{t_rows}:Q", title=t_rows, axis=count_axis(source[t_rows].max())),
             tooltip=tooltip,
         )
     )
@@ -62,9 +69,9 @@ def quarantine_reasons(summary: pd.DataFrame, *, lang: str = "en", top: int = 15
     ``top`` most frequent reasons are drawn (the table next to the chart lists them all).
     """
     check_lang(lang)
-    _require(summary, ("table", "reason", "rows"), "quarantine_reasons")
+    require_columns(summary, ("table", "reason", "rows"), "quarantine_reasons")
     if summary.empty:
-        return _message_chart(label("no_quarantine", lang))
+        return message_chart(label("no_quarantine", lang))
     t_table, t_reason, t_rows = label("table", lang), label("reason", lang), label("rows", lang)
     source = pd.DataFrame(
         {
@@ -98,7 +105,7 @@ def quarantine_reasons(summary: pd.DataFrame, *, lang: str = "en", top: int = 15
             x=alt.X(
                 f"sum({t_rows}):Q",
                 title=t_rows,
-                axis=_count_axis(source.groupby(t_reason)[t_rows].sum().max()),
+                axis=count_axis(source.groupby(t_reason)[t_rows].sum().max()),
             ),
             color=alt.Color(f"{t_table}:N", title=t_table),
             tooltip=tooltip,
@@ -114,9 +121,9 @@ def rows_per_batch(batch_tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart
     (:func:`kamlib.data.health.batch_rows`); ``rows_quarantined`` goes into the tooltip.
     """
     check_lang(lang)
-    _require(batch_tables, ("batch_id", "table", "rows_loaded"), "rows_per_batch")
+    require_columns(batch_tables, ("batch_id", "table", "rows_loaded"), "rows_per_batch")
     if batch_tables.empty:
-        return _message_chart(label("no_batches", lang))
+        return message_chart(label("no_batches", lang))
     t_batch, t_table = label("batch_id", lang), label("table", lang)
     t_loaded = label("rows_loaded", lang)
     source = pd.DataFrame(
@@ -144,7 +151,7 @@ def rows_per_batch(batch_tables: pd.DataFrame, *, lang: str = "en") -> alt.Chart
             y=alt.Y(
                 f"sum({t_loaded}):Q",
                 title=t_loaded,
-                axis=_count_axis(source.groupby(t_batch)[t_loaded].sum().max()),
+                axis=count_axis(source.groupby(t_batch)[t_loaded].sum().max()),
             ),
             color=alt.Color(f"{t_table}:N", title=t_table),
             tooltip=tooltip,
@@ -160,9 +167,9 @@ def coverage_gaps(coverage: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     (:func:`kamlib.data.health.coverage_gaps`).
     """
     check_lang(lang)
-    _require(coverage, ("check", "rows", "of_rows", "share"), "coverage_gaps")
+    require_columns(coverage, ("check", "rows", "of_rows", "share"), "coverage_gaps")
     if coverage.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_check, t_rows = label("check", lang), label("rows", lang)
     t_of, t_share = label("of_rows", lang), label("share", lang)
     source = pd.DataFrame(

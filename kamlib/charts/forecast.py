@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, _message_chart, _require
+from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, require_columns
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -19,9 +19,9 @@ def forecast_fan(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     company rows followed by the current forecast to show the track record and the outlook.
     """
     check_lang(lang)
-    _require(track, ("period", "p10", "p50", "p90"), "forecast_fan")
+    require_columns(track, ("period", "p10", "p50", "p90"), "forecast_fan")
     if track.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_per = label("period", lang)
     t_p10, t_p50, t_p90 = label("p10", lang), label("p50", lang), label("p90", lang)
     periods = track["period"].astype(str).tolist()
@@ -69,10 +69,10 @@ def forecast_methods(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     ``actual`` and optionally ``chosen`` (bool: the headline method is drawn thicker).
     """
     check_lang(lang)
-    _require(track, ("period", "method", "p50", "actual"), "forecast_methods")
+    require_columns(track, ("period", "method", "p50", "actual"), "forecast_methods")
     t = track[track["p50"].notna()]
     if t.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_per, t_m, t_p50 = label("period", lang), label("method", lang), label("p50", lang)
     t_act = label("actual", lang)
     periods = list(dict.fromkeys(track["period"].astype(str)))
@@ -120,9 +120,9 @@ def forecast_by_group(gap: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     ``closed_to_date``, ``target`` — NaN without one —, ``p_reach``), one row per group.
     """
     check_lang(lang)
-    _require(gap, ("name", "p10", "p50", "p90", "target"), "forecast_by_group")
+    require_columns(gap, ("name", "p10", "p50", "p90", "target"), "forecast_by_group")
     if gap.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_name, t_target = label("name", lang), label("target", lang)
     t_p10, t_p50, t_p90 = label("p10", lang), label("p50", lang), label("p90", lang)
     t_reach = label("p_reach", lang)

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, _message_chart, _require
+from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, require_columns
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -19,9 +19,9 @@ def pipeline_funnel(funnel: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     the shape reads as a funnel; the text gives the share that moved on to a later stage.
     """
     check_lang(lang)
-    _require(funnel, ("stage", "entered", "conversion_rate", "drop_rate"), "pipeline_funnel")
+    require_columns(funnel, ("stage", "entered", "conversion_rate", "drop_rate"), "pipeline_funnel")
     if funnel.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_stage, t_n = label("stage", lang), label("entered", lang)
     t_conv, t_drop = label("conversion_rate", lang), label("drop_rate", lang)
     stages = [label(s, lang) for s in funnel["stage"].astype(str)]
@@ -67,12 +67,12 @@ def stage_velocity_distribution(
     labelled "≥ …".
     """
     check_lang(lang)
-    _require(
+    require_columns(
         durations, ("stage", "stage_order", "days", "completed"), "stage_velocity_distribution"
     )
     done = durations[durations["completed"].astype(bool)]
     if done.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_stage, t_days, t_n = label("stage", lang), label("stint_days", lang), label("stints", lang)
     days = done["days"].to_numpy(dtype=float)
     top = max(float(np.quantile(days, clip_quantile)), 1.0)
@@ -130,9 +130,9 @@ def pipeline_changes_waterfall(bridge: pd.DataFrame, *, lang: str = "en") -> alt
     drawn in the house colour, increases green, decreases red; the tooltip has the deals.
     """
     check_lang(lang)
-    _require(bridge, ("step", "deals", "amount"), "pipeline_changes_waterfall")
+    require_columns(bridge, ("step", "deals", "amount"), "pipeline_changes_waterfall")
     if bridge.empty:
-        return _message_chart(label("nothing_to_show", lang))
+        return message_chart(label("nothing_to_show", lang))
     t_step, t_amt, t_n = (
         label("step", lang),
         label("bridge_amount", lang),

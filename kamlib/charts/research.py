@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, WIDTH, _date_text, _message_chart, _require
+from kamlib.charts.base import BAR_STEP, WIDTH, date_text, message_chart, require_columns
 from kamlib.methodology.labels import check_lang, label
 
 _ROLE_ORDER = ("economic", "technical", "user", "coach", "gatekeeper", "other")
@@ -25,10 +25,10 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
     support are left out of the grid (they are in the table).
     """
     check_lang(lang)
-    _require(contacts, ("name", "buying_role", "influence", "support"), "power_map")
+    require_columns(contacts, ("name", "buying_role", "influence", "support"), "power_map")
     known = contacts[contacts["influence"].notna() & contacts["support"].notna()]
     if known.empty:
-        return _message_chart(label("no_contacts", lang))
+        return message_chart(label("no_contacts", lang))
     t_name, t_title = label("contact_name", lang), label("title", lang)
     t_role, t_inf, t_sup = (
         label("buying_role", lang),
@@ -61,7 +61,7 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
             continue
         t = label(key, lang)
         if col == "last_contact_date":
-            source[t] = _date_text(known[col])
+            source[t] = date_text(known[col])
         elif kind == "N":
             source[t] = [label(str(v), lang) if pd.notna(v) else "–" for v in known[col]]
         else:
@@ -122,11 +122,11 @@ def ogsm_progress(progress: pd.DataFrame, *, lang: str = "en", top: int = 40) ->
     account_id`` make the row labels).  At most ``top`` rows are drawn.
     """
     check_lang(lang)
-    _require(progress, ("target_id", "measure", "period", "attainment", "elapsed", "status"),
+    require_columns(progress, ("target_id", "measure", "period", "attainment", "elapsed", "status"),
              "ogsm_progress")  # fmt: skip
     rows = progress[progress["attainment"].notna()].head(top)
     if rows.empty:
-        return _message_chart(label("no_targets", lang))
+        return message_chart(label("no_targets", lang))
 
     def who(r: pd.Series) -> str:  # the unit the target belongs to
         level = str(r.get("level", ""))

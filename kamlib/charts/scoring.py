@@ -11,21 +11,20 @@ import altair as alt
 import pandas as pd
 
 from kamlib.charts.base import (
-    _CURVE_COLORS,
     BAR_STEP,
     COLOR,
+    CURVE_COLORS,
     WIDTH,
-    _count_axis,
-    _message_chart,
-    _order,
-    _require,
+    count_axis,
+    distinct_in_order,
+    message_chart,
+    require_columns,
 )
 from kamlib.methodology.labels import check_lang, label
 
 #: Colours of tiers, highest first (a tier's colour is the same in every chart of a report).
 TIER_COLORS = ("#1f4e79", "#2f6690", "#6aa2c8", "#b9d3e6", "#d9e4ec", "#eef2f5")
-
-
+#: The two bars of :func:`tier_shares`: share of accounts, share of value.
 _SHARE_COLORS = ("#2f6690", "#d1803b")
 
 
@@ -49,9 +48,9 @@ def tier_shares(
     A tier holding a large share of value with few accounts is what a good tiering shows.
     """
     check_lang(lang)
-    _require(shares, ("tier", "account_share", "value_share"), "tier_shares")
+    require_columns(shares, ("tier", "account_share", "value_share"), "tier_shares")
     if shares.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_tier, t_measure, t_share = label("tier", lang), label("measure", lang), label("share", lang)
     measures = [label("account_share", lang), label(value, lang)]
     source = pd.concat(
@@ -72,7 +71,7 @@ def tier_shares(
         alt.Chart(source)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{t_tier}:N", sort=_order(shares["tier"]), title=None),
+            y=alt.Y(f"{t_tier}:N", sort=distinct_in_order(shares["tier"]), title=None),
             yOffset=alt.YOffset(f"{t_measure}:N", sort=measures),
             x=alt.X(f"{t_share}:Q", title=t_share, axis=alt.Axis(format="%", tickCount=5)),
             color=alt.Color(
@@ -105,9 +104,9 @@ def score_breakdown(
     ``points`` go into the tooltip (:meth:`kamlib.views.portfolio.PortfolioReview.breakdown`).
     """
     check_lang(lang)
-    _require(breakdown, ("account", "indicator", "contribution"), "score_breakdown")
+    require_columns(breakdown, ("account", "indicator", "contribution"), "score_breakdown")
     if breakdown.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_account, t_indicator = label("account", lang), label("indicator", lang)
     t_contribution = label("contribution", lang)
     source = pd.DataFrame(
@@ -117,7 +116,7 @@ def score_breakdown(
             t_contribution: breakdown["contribution"].astype("float64").to_numpy(),
         }
     )
-    indicators = _order(breakdown["indicator"])
+    indicators = distinct_in_order(breakdown["indicator"])
     source["_order"] = source[t_indicator].map({n: i for i, n in enumerate(indicators)})
     tooltip = [alt.Tooltip(f"{t_account}:N")]
     for col, key, fmt in (("tier", "tier", None), ("score", "score", ".1f")):
@@ -139,7 +138,7 @@ def score_breakdown(
         alt.Chart(source)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{t_account}:N", sort=_order(breakdown["account"]), title=None),
+            y=alt.Y(f"{t_account}:N", sort=distinct_in_order(breakdown["account"]), title=None),
             x=alt.X(
                 f"sum({t_contribution}):Q",
                 title=label("score", lang),
@@ -170,9 +169,9 @@ def tier_profile(
     tier has a value for is left blank.
     """
     check_lang(lang)
-    _require(points, ("tier", "indicator", "points"), "tier_profile")
+    require_columns(points, ("tier", "indicator", "points"), "tier_profile")
     if points.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_tier, t_indicator, t_points = (
         label("tier", lang), label("indicator", lang), label("mean_points", lang),
     )  # fmt: skip
@@ -191,9 +190,9 @@ def tier_profile(
         tooltip.append(alt.Tooltip(f"{t_n}:Q", format=",d"))
     source = source[source[t_points].notna()]
     base = alt.Chart(source).encode(
-        x=alt.X(f"{t_tier}:N", sort=_order(points["tier"]), title=None,
+        x=alt.X(f"{t_tier}:N", sort=distinct_in_order(points["tier"]), title=None,
                 axis=alt.Axis(orient="top", labelAngle=0)),
-        y=alt.Y(f"{t_indicator}:N", sort=_order(points["indicator"]), title=None),
+        y=alt.Y(f"{t_indicator}:N", sort=distinct_in_order(points["indicator"]), title=None),
     )  # fmt: skip
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color(
@@ -225,11 +224,15 @@ def score_distribution(
     (:meth:`kamlib.views.portfolio.PortfolioReview.score_distribution` / ``.thresholds``).
     """
     check_lang(lang)
-    _require(scores, ("score", "tier"), "score_distribution")
+    require_columns(scores, ("score", "tier"), "score_distribution")
     if scores.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_score, t_tier, t_n = label("score", lang), label("tier", lang), label("accounts_count", lang)
-    tiers = _order(thresholds["tier"]) if thresholds is not None else _order(scores["tier"])
+    tiers = (
+        distinct_in_order(thresholds["tier"])
+        if thresholds is not None
+        else distinct_in_order(scores["tier"])
+    )
     source = pd.DataFrame(
         {
             t_score: scores["score"].astype("float64").clip(0, 99.999).to_numpy(),
@@ -299,15 +302,15 @@ def migration_matrix(
     ``to_date`` name the axes.
     """
     check_lang(lang)
-    _require(matrix, ("from_tier", "to_tier", "accounts_count"), "migration_matrix")
+    require_columns(matrix, ("from_tier", "to_tier", "accounts_count"), "migration_matrix")
     if matrix.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_from = (
         label("tier_before", lang).format(date=from_date) if from_date else label("from_tier", lang)
     )
     t_to = label("tier_before", lang).format(date=to_date) if to_date else label("to_tier", lang)
     t_n = label("accounts_count", lang)
-    rows, cols = _order(matrix["from_tier"]), _order(matrix["to_tier"])
+    rows, cols = distinct_in_order(matrix["from_tier"]), distinct_in_order(matrix["to_tier"])
     shared = {t: i for i, t in enumerate(cols)}
     kind = []
     for f, t in zip(matrix["from_tier"].astype(str), matrix["to_tier"].astype(str), strict=True):
@@ -370,9 +373,9 @@ def gains_curve(
     more of next year's revenue the first accounts of that ranking bring.
     """
     check_lang(lang)
-    _require(gains, ("ranking", "account_share", "value_share"), "gains_curve")
+    require_columns(gains, ("ranking", "account_share", "value_share"), "gains_curve")
     if gains.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_rank, t_x, t_y = (
         label("ranking_by", lang), label("cumulative_account_share", lang),
         label("cumulative_value_share", lang),
@@ -389,9 +392,9 @@ def gains_curve(
         [source, pd.DataFrame({t_rank: random, t_x: [0.0, 1.0], t_y: [0.0, 1.0]})],
         ignore_index=True,
     )
-    rankings = [*_order(gains["ranking"]), random]
-    colors = [_CURVE_COLORS[min(i, len(_CURVE_COLORS) - 1)] for i in range(len(rankings))]
-    colors[-1] = _CURVE_COLORS[-1]
+    rankings = [*distinct_in_order(gains["ranking"]), random]
+    colors = [CURVE_COLORS[min(i, len(CURVE_COLORS) - 1)] for i in range(len(rankings))]
+    colors[-1] = CURVE_COLORS[-1]
     dashes = [[1, 0]] * (len(rankings) - 2) + [[5, 3], [2, 2]]
     return (
         alt.Chart(source)
@@ -425,9 +428,9 @@ def tier_counts(
     is optional (labels, in the order to show).
     """
     check_lang(lang)
-    _require(counts, ("tier", "accounts_count"), "tier_counts")
+    require_columns(counts, ("tier", "accounts_count"), "tier_counts")
     if counts.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_tier, t_n = label("tier", lang), label("accounts_count", lang)
     source = pd.DataFrame(
         {
@@ -435,16 +438,16 @@ def tier_counts(
             t_n: counts["accounts_count"].astype("int64").to_numpy(),
         }
     )
-    tiers = _order(counts["tier"])
+    tiers = distinct_in_order(counts["tier"])
     encoding: dict[str, Any] = {
         "y": alt.Y(f"{t_tier}:N", sort=tiers, title=None),
-        "x": alt.X(f"{t_n}:Q", title=t_n, axis=_count_axis(source[t_n].max())),
+        "x": alt.X(f"{t_n}:Q", title=t_n, axis=count_axis(source[t_n].max())),
         "tooltip": [alt.Tooltip(f"{t_tier}:N"), alt.Tooltip(f"{t_n}:Q", format=",d")],
     }
     if "scenario" in counts:
         t_s = label("scenario", lang)
         source[t_s] = counts["scenario"].astype(str).to_numpy()
-        scenarios = _order(counts["scenario"])
+        scenarios = distinct_in_order(counts["scenario"])
         encoding["yOffset"] = alt.YOffset(f"{t_s}:N", sort=scenarios)
         encoding["color"] = alt.Color(
             f"{t_s}:N", title=None, sort=scenarios,

@@ -9,13 +9,13 @@ import altair as alt
 import pandas as pd
 
 from kamlib.charts.base import (
-    _CURVE_COLORS,
     COLOR,
+    CURVE_COLORS,
     REPORT_CONFIG,
     WIDTH,
-    _message_chart,
-    _order,
-    _require,
+    distinct_in_order,
+    message_chart,
+    require_columns,
 )
 from kamlib.methodology.labels import check_lang, label
 
@@ -31,9 +31,9 @@ def pareto_curve(
     (:meth:`kamlib.views.portfolio.PortfolioReview.frame` ``("pareto", "curve")``).
     """
     check_lang(lang)
-    _require(curve, ("account_share", "value_share"), "pareto_curve")
+    require_columns(curve, ("account_share", "value_share"), "pareto_curve")
     if curve.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_x, t_y = label("cumulative_account_share", lang), label("cumulative_revenue_share", lang)
     source = pd.DataFrame(
         {
@@ -51,14 +51,14 @@ def pareto_curve(
     if "abc_class" in curve:
         t_class = label("abc_class", lang)
         source[t_class] = curve["abc_class"].astype(str).to_numpy()
-        classes = _order(curve["abc_class"])
+        classes = distinct_in_order(curve["abc_class"])
         base = alt.Chart(source)
         area = base.mark_area(opacity=0.35).encode(
             x=encoding["x"],
             y=alt.Y(f"{t_y}:Q", axis=alt.Axis(format="%"), stack=None),
             color=alt.Color(
                 f"{t_class}:N", title=t_class, sort=classes,
-                scale=alt.Scale(domain=classes, range=list(_CURVE_COLORS[: len(classes)])),
+                scale=alt.Scale(domain=classes, range=list(CURVE_COLORS[: len(classes)])),
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[alt.Tooltip(f"{t_class}:N"), *tooltip],
@@ -95,9 +95,11 @@ def portfolio_matrix(
     (:meth:`kamlib.views.portfolio.PortfolioReview.chart_options` gives all four).
     """
     check_lang(lang)
-    _require(points, ("account", "position", "attractiveness", "quadrant"), "portfolio_matrix")
+    require_columns(
+        points, ("account", "position", "attractiveness", "quadrant"), "portfolio_matrix"
+    )
     if points.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     # the axis titles can hold any text (colons, dots …): fields get plain names
     t_acc, t_q = label("account", lang), label("quadrant", lang)
     t_x = x_title or label("position", lang)
@@ -127,7 +129,7 @@ def portfolio_matrix(
         )
         encoding["size"] = alt.Size("revenue:Q", legend=None, scale=alt.Scale(range=[15, 400]))
         tooltip.append(alt.Tooltip("revenue:Q", title=label("revenue_12m", lang), format=",.0f"))
-    quadrants = _order(points["quadrant"])
+    quadrants = distinct_in_order(points["quadrant"])
     palette = list(REPORT_CONFIG["range"]["category"][: len(quadrants)])
     dots = (
         alt.Chart(source)
@@ -170,9 +172,9 @@ def segment_profiles(
     the feature's unit) goes into the tooltip.
     """
     check_lang(lang)
-    _require(profiles, ("segment", "feature", "z"), "segment_profiles")
+    require_columns(profiles, ("segment", "feature", "z"), "segment_profiles")
     if profiles.empty:
-        return _message_chart(label(empty, lang))
+        return message_chart(label(empty, lang))
     t_seg, t_feat, t_z = label("segment", lang), label("feature", lang), label("z_score", lang)
     source = pd.DataFrame(
         {
@@ -190,9 +192,9 @@ def segment_profiles(
     source = source[source[t_z].notna()]
     # segments as rows (their names are long), features as columns
     base = alt.Chart(source).encode(
-        y=alt.Y(f"{t_seg}:N", sort=_order(profiles["segment"]), title=None,
+        y=alt.Y(f"{t_seg}:N", sort=distinct_in_order(profiles["segment"]), title=None,
                 axis=alt.Axis(labelLimit=280)),
-        x=alt.X(f"{t_feat}:N", sort=_order(profiles["feature"]), title=None,
+        x=alt.X(f"{t_feat}:N", sort=distinct_in_order(profiles["feature"]), title=None,
                 axis=alt.Axis(orient="top", labelAngle=-30, labelAlign="left", labelLimit=160)),
     )  # fmt: skip
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(

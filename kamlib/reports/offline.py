@@ -6,6 +6,7 @@ default) and must not repeat the ~900 KB vega bundle per chart (Altair's ``inlin
 carries the vega / vega-lite / vega-embed bundle once (from ``vl_convert.javascript_bundle``,
 cached on disk per vl-convert version); every chart is a ``<div>`` plus a ``vegaEmbed`` call
 with tooltips.  ``enable_offline(svg=True)`` draws static inline SVG instead, for e-mail.
+A report notebook calls ``kamlib.reports.offline.enable_offline(lang=lang)`` once, near the top.
 
 The bundle is plain JavaScript without imports or exports, but it declares hundreds of
 top-level names (``n``, ``t``, …).  As a classic ``<script>`` those would land in the page's
@@ -13,6 +14,10 @@ global scope and collide with any other script; it is therefore embedded as
 ``<script type="module">`` (its own scope; it publishes ``window.vegaEmbed`` itself).
 Module scripts run after the page is parsed, so each chart's call waits in a queue the
 bundle drains when it has run — correct in any order, also in a live JupyterLab.
+
+The charts themselves (:mod:`kamlib.charts`) and their look (:data:`kamlib.charts.REPORT_CONFIG`,
+:data:`kamlib.charts.base.LOCALES`) live below; this module applies them and owns the only
+file I/O of charting: the bundle cache (:func:`bundle_cache_dir`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from typing import Any
 
 import altair as alt
 
-from kamlib.charts.base import _LOCALES, REPORT_CONFIG
+from kamlib.charts.base import LOCALES, REPORT_CONFIG
+from kamlib.errors import ReportError
 from kamlib.methodology.labels import check_lang, label
 
 RENDERER_NAME = "kamlib"
@@ -99,8 +105,6 @@ def _vega_bundle(path_text: str) -> str:
 
     text = vlc.javascript_bundle(vl_version=vega_lite_version())
     if not _looks_like_bundle(text):  # pragma: no cover - vl-convert changed its bundle
-        from kamlib.errors import ReportError
-
         raise ReportError(
             "vl_convert.javascript_bundle() returned a bundle without window.vegaEmbed "
             f"(vl-convert {vlc.__version__}); pin vl-convert-python as constraints.txt says."
@@ -138,8 +142,8 @@ def embed_options(lang: str = "en") -> dict[str, Any]:
         "renderer": "svg",
         "tooltip": True,
         "actions": {"export": True, "source": False, "compiled": False, "editor": False},
-        "formatLocale": vlc.get_format_locale(_LOCALES[lang]),
-        "timeFormatLocale": vlc.get_time_format_locale(_LOCALES[lang]),
+        "formatLocale": vlc.get_format_locale(LOCALES[lang]),
+        "timeFormatLocale": vlc.get_time_format_locale(LOCALES[lang]),
     }
     if lang in _EMBED_I18N:
         options["i18n"] = _EMBED_I18N[lang]
@@ -196,8 +200,8 @@ def chart_svg(spec: Mapping[str, Any], *, lang: str = "en") -> str:
     svg = vlc.vegalite_to_svg(
         report_spec(spec),
         vl_version=vega_lite_version(),
-        format_locale=_LOCALES[lang],
-        time_format_locale=_LOCALES[lang],
+        format_locale=LOCALES[lang],
+        time_format_locale=LOCALES[lang],
     )
     return f'<figure class="kamlib-chart kamlib-chart-static">{svg}</figure>'
 
