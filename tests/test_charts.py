@@ -86,3 +86,39 @@ def test_empty_frames_give_a_message_chart(result):
 def test_missing_column_is_named():
     with pytest.raises(DataValidationError, match=r"required column\(s\) 'rows' missing"):
         charts.rows_per_table(pd.DataFrame({"table": ["orders"]}))
+
+
+# -- no I/O -----------------------------------------------------------------------------------
+FILE_MODULES = {"os", "io", "pathlib", "shutil", "tempfile", "glob", "urllib", "requests"}
+FILE_CALLS = {
+    "open", "print", "display", "save", "mkdir", "unlink",
+    "read_text", "read_bytes", "write_text", "write_bytes", "to_csv", "to_parquet",
+    "to_excel", "to_json", "to_html", "mkstemp", "fdopen",
+}  # fmt: skip
+
+
+def test_charts_do_no_io():
+    """kamlib.charts only builds charts: no file, network or console I/O in its source."""
+    import ast
+    import pathlib
+
+    import kamlib.charts
+
+    found = []
+    sources = sorted(pathlib.Path(kamlib.charts.__file__).parent.glob("*.py"))
+    assert len(sources) > 1
+    for path in sources:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                names = []
+            found += [(path.name, n) for n in names if n.split(".")[0] in FILE_MODULES]
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name in FILE_CALLS:
+                    found.append((path.name, f"{name}() at line {node.lineno}"))
+    assert found == []
