@@ -38,9 +38,25 @@ from kamlib.charts.base import LOCALES, REPORT_CONFIG
 from kamlib.errors import ReportError
 from kamlib.methodology.labels import check_lang, label
 
+__all__ = [
+    "RENDERER_NAME",
+    "OfflineRenderer",
+    "bundle_cache_dir",
+    "bundle_cache_path",
+    "bundle_html",
+    "chart_html",
+    "chart_svg",
+    "embed_options",
+    "enable_offline",
+    "report_spec",
+    "vega_bundle",
+    "vega_lite_version",
+]
+
+#: Name under which :func:`enable_offline` registers the renderer with Altair.
 RENDERER_NAME = "kamlib"
 
-
+#: vega-embed's action menu in the report languages other than English.
 _EMBED_I18N = {
     "zh": {
         "CLICK_TO_VIEW_ACTIONS": "点击查看操作",
@@ -51,8 +67,7 @@ _EMBED_I18N = {
         "EDITOR_ACTION": "在 Vega 编辑器中打开",
     }
 }
-
-
+#: Global (``window.<name>``) where charts wait until the module-script bundle has run.
 _QUEUE = "kamlibCharts"
 
 
