@@ -191,7 +191,7 @@ def display_output(obj: Any, renderer: Any) -> nbformat.NotebookNode:
 
 def rendered_notebook(items: list[Any], *, lang: str = "en", svg: bool = False):
     """A notebook whose code cells already hold the outputs of ``items`` (no kernel)."""
-    from kamlib.charts import OfflineRenderer
+    from kamlib.reports.offline import OfflineRenderer
 
     renderer = OfflineRenderer(lang=lang, svg=svg)
     cells = []
@@ -205,12 +205,12 @@ def rendered_notebook(items: list[Any], *, lang: str = "en", svg: bool = False):
 REPORT_CELLS = [
     (
         "code",
-        "import kamlib.charts, kamlib.data.health\nfrom kamlib.views.format import facts, heading, table",
+        "import kamlib.charts, kamlib.data.health, kamlib.reports.offline\nfrom kamlib.views.format import facts, heading, table",
     ),
     ("code", "import sys\nsys.path.insert(0, TESTS_DIR)\nfrom report_fixtures import make_data"),
     (
         "code",
-        "kamlib.charts.enable_offline(lang=lang)\nhealth = kamlib.data.health.data_health(make_data(), as_of=AS_OF)",
+        "kamlib.reports.offline.enable_offline(lang=lang)\nhealth = kamlib.data.health.data_health(make_data(), as_of=AS_OF)",
     ),
     ("markdown", "Intro text written in a *markdown* cell."),
     ("code", 'heading("key_figures", lang=lang)'),

@@ -7,9 +7,9 @@ is built from the section headings when the report has at least
 :data:`CONTENTS_MIN_SECTIONS` of them.
 
 The page never touches the network: the template loads nothing from a CDN, charts carry their
-own vega bundle (:func:`kamlib.charts.enable_offline`), and :func:`export_html` refuses a page
-that still refers to an external resource (an ``<img src="https://…">`` in a markdown cell,
-a stylesheet link, …), saying which.
+own vega bundle (:func:`kamlib.reports.offline.enable_offline`), and :func:`export_html`
+refuses a page that still refers to an external resource (an ``<img src="https://…">`` in a
+markdown cell, a stylesheet link, …), saying which.
 """
 
 from __future__ import annotations
