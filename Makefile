@@ -62,8 +62,10 @@ java-deps:
 	  fi; \
 	fi
 
+# ruff, and the layers contract of ARCHITECTURE.md ([tool.importlinter] in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check kamlib tests benchmarks
+	$(BIN)/lint-imports
 
 test: $(STAMP) $(SPARK_STAMP) browser-deps java-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
