@@ -367,7 +367,8 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     import ibis
     import ibis.config
 
-    from kamlib import features as F
+    from kamlib.features import definitions, engines
+    from kamlib.features.windows import _Cut, _Plan
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
         treat_nan_as_null: bool = False
@@ -375,13 +376,13 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     monkeypatch.setattr(ibis.options, "pyspark", PySparkOptions())
     windows = FeatureWindows()
     month_ends = (dt.date(2024, 1, 31), dt.date(2024, 2, 29))
-    with F._open(edge) as src:
+    with engines._open(edge) as src:
         links = src.backend.to_pyarrow(src.tables["accounts"]).to_pandas()
-        groups = F._group_map(links[["account_id", "parent_account_id"]])
+        groups = definitions._group_map(links[["account_id", "parent_account_id"]])
         for dates, single in (((dt.date(2024, 2, 29),), True), (month_ends, False)):
-            plan = F._Plan(tuple(F._Cut.build(d, windows) for d in dates), windows)
+            plan = _Plan(tuple(_Cut.build(d, windows) for d in dates), windows)
             # a rollup uses every operation of the plain features, and the group mapping
-            expr = F._feature_table(src, plan, rollup=True, groups=groups, single=single)
+            expr = definitions._feature_table(src, plan, rollup=True, groups=groups, single=single)
             sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
             assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
 
