@@ -124,7 +124,7 @@ def main() -> None:
         con.execute(GROUP_BY).df()
 
     from kamlib.methodology import load_methodology
-    from kamlib.pipeline import _history_keys
+    from kamlib.pipeline.conversion import _history_keys
 
     meth = load_methodology()
     ids = data.opportunities["opportunity_id"]
