@@ -50,13 +50,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
-from ibis.common.exceptions import TableNotFound
+from ibis.common.exceptions import IbisError, TableNotFound
 
 from kamlib.data.kamdata import KamData
 from kamlib.data.store import describe_io_error
@@ -126,7 +127,7 @@ def _open(
             )
         try:
             backend = ibis.duckdb.connect(str(path), read_only=True)
-        except Exception as exc:  # a third-party error (locked, not DuckDB, unreadable), re-raised
+        except (duckdb.Error, OSError) as exc:  # locked, not DuckDB, unreadable: re-raised
             raise DataValidationError(describe_io_error(path, exc)) from exc
         try:
             backend.raw_sql("SET enable_progress_bar = false")
@@ -234,7 +235,7 @@ def _engine_tables(
             if session is not None:
                 session.catalog.dropTempView(view)
             else:  # a temporary view: gone with the connection anyway
-                with suppress(Exception):
+                with suppress(duckdb.Error, IbisError):
                     backend.raw_sql(f'DROP VIEW IF EXISTS "{view}"')
 
 
@@ -266,7 +267,7 @@ def _locate(
         if isinstance(where, Path) or "/" in text or text.lower().endswith(".parquet"):
             try:
                 table = backend.read_parquet(text, table_name=view)
-            except Exception as exc:
+            except _engine_errors() as exc:
                 raise DataValidationError(
                     f"Table '{name}': cannot read Parquet at {text!r} on {backend.name}: "
                     f"{str(exc).splitlines()[0]}. Check the path (a file or a folder of "
@@ -286,6 +287,19 @@ def _locate(
         f"Table '{name}' must be a table name, a Parquet path, a Spark DataFrame, an Ibis "
         f"table or a pandas DataFrame. Got {type(where).__name__} instead."
     )
+
+
+def _engine_errors() -> tuple[type[BaseException], ...]:
+    """What an engine raises on a location it cannot read (re-raised as a DataValidationError):
+    DuckDB's and Ibis's errors, the file system's, and Spark's when pyspark is installed."""
+    errors: list[type[BaseException]] = [duckdb.Error, IbisError, OSError]
+    try:
+        from pyspark.errors import PySparkException
+    except ImportError:  # pyspark is optional: no Spark engine, no Spark errors
+        pass
+    else:
+        errors.append(PySparkException)
+    return tuple(errors)
 
 
 #: Spark settings Ibis changes on connect, restored afterwards (kamlib leaves a user's
@@ -449,7 +463,7 @@ def _local_duckdb() -> Iterator[BaseBackend]:
 def _bound_backend(table: ir.Table) -> BaseBackend | None:
     try:
         return table._find_backend()
-    except Exception:  # an unbound table (memtable): any backend runs it
+    except IbisError:  # an unbound table (memtable): any backend runs it
         return None
 
 
