@@ -378,7 +378,7 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     month_ends = (dt.date(2024, 1, 31), dt.date(2024, 2, 29))
     with engines._open(edge) as src:
         links = src.backend.to_pyarrow(src.tables["accounts"]).to_pandas()
-        groups = definitions._group_map(links[["account_id", "parent_account_id"]])
+        groups = definitions.group_map(links[["account_id", "parent_account_id"]])
         for dates, single in (((dt.date(2024, 2, 29),), True), (month_ends, False)):
             plan = _Plan(tuple(_Cut.build(d, windows) for d in dates), windows)
             # a rollup uses every operation of the plain features, and the group mapping

@@ -18,7 +18,10 @@ Public API
 - :func:`feature_catalogue` — name, kind (static / dynamic), unit, description (en / zh),
   direction (``higher_is_better``) and when the value is missing, per feature.
 - :func:`missing_reasons` — for every missing value of a features frame, why it is missing.
-- :class:`FeatureWindows` — the window lengths (12 / 24 months, 8 quarters by default).
+- :class:`FeatureWindows` — the window lengths (12 / 24 months, 8 quarters by default);
+  :func:`months_before` — the calendar-month arithmetic of the window bounds.
+- :func:`engine_options` — where a report computes its features (DuckDB or Spark).
+- :func:`group_map` — account → top parent, the groups of ``rollup=True``.
 
 Example
 -------
@@ -29,6 +32,7 @@ Example
 
 from kamlib.features.catalogue import feature_catalogue, missing_reasons
 from kamlib.features.compute import account_features, account_features_history
+from kamlib.features.definitions import group_map
 from kamlib.features.engines import engine_options
 from kamlib.features.windows import FeatureWindows, months_before
 
@@ -38,6 +42,7 @@ __all__ = [
     "account_features_history",
     "engine_options",
     "feature_catalogue",
+    "group_map",
     "missing_reasons",
     "months_before",
 ]

@@ -27,14 +27,10 @@ import pyarrow as pa
 
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
 from kamlib.features.catalogue import ATTRS_KEY, DATE_FEATURES, STATIC_TEXT
-from kamlib.features.definitions import _feature_table, _group_map, _lines_known, _prepare
+from kamlib.features.definitions import _feature_table, _lines_known, _prepare, group_map
 from kamlib.features.engines import Source, TableLocation, _fetch, _open
 from kamlib.features.windows import DEFAULT_WINDOWS, FeatureWindows, _Cut, _is_month_end, _Plan
 from kamlib.periods import as_day
-
-
-def _as_date(value: object, name: str = "as_of") -> dt.date:
-    return as_day(value, parameter=name).date()
 
 
 def _run(
@@ -75,7 +71,7 @@ def _run(
             accounts = _prepare(src.tables["accounts"], "accounts")
             links = _fetch(src.backend, accounts.select("account_id", "parent_account_id"))
             links = links.to_pandas()
-            groups = _group_map(links)
+            groups = group_map(links)
         plans = [_Plan(tuple(_Cut.build(d, windows) for d in monthly), windows)] if monthly else []
         plans += [_Plan((_Cut.build(d, windows),), windows) for d in dates if d not in monthly]
         frames = []
@@ -177,7 +173,7 @@ def account_features(
     >>> f = account_features(data, as_of="2026-09-30")  # doctest: +SKIP
     >>> f.loc[f["revenue_12m"].nlargest(5).index, ["revenue_12m", "share_of_wallet"]]  # doctest: +SKIP
     """
-    day = _as_date(as_of)
+    day = as_day(as_of, parameter="as_of", owner="account_features").date()
     frame, present = _run(
         source, [day], rollup=rollup, windows=windows, history=False, tables=tables
     )
@@ -214,7 +210,12 @@ def account_features_history(
             "The 'as_of_dates' parameter of account_features_history must be a list of dates. "
             f"Got the single date {as_of_dates!r}; wrap it in a list or use account_features."
         )
-    days = sorted({_as_date(d, "as_of_dates") for d in as_of_dates})
+    days = sorted(
+        {
+            as_day(d, parameter="as_of_dates", owner="account_features_history").date()
+            for d in as_of_dates
+        }
+    )
     if not days:
         raise ConfigError(
             "The 'as_of_dates' parameter of account_features_history is empty; give at least "

@@ -122,8 +122,13 @@ def _prepare(table: ir.Table, name: str) -> ir.Table:
 
 
 # -- the group hierarchy ---------------------------------------------------------------------
-def _group_map(links: pd.DataFrame) -> pd.DataFrame:
-    """``account_id`` → ``group_id`` (its top parent) from the parent links; cycles refused."""
+def group_map(links: pd.DataFrame) -> pd.DataFrame:
+    """``account_id`` → ``group_id`` (its top parent, any depth) from the parent links.
+
+    ``links`` has ``account_id`` and ``parent_account_id`` (missing, or a parent not among the
+    accounts: the account is a top account).  The groups of ``account_features(...,
+    rollup=True)``; a cycle of parent links is refused with a ``DataValidationError``.
+    """
     links = links.sort_values("account_id", kind="stable")  # deterministic cycle messages
     ids = links["account_id"].astype(object).tolist()
     parents = dict(zip(ids, links["parent_account_id"].astype(object).tolist(), strict=True))

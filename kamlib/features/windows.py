@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kamlib.errors import ConfigError
+from kamlib.periods import as_day
 
 
 # -- windows ---------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def months_before(day: dt.date, months: int) -> dt.date:
     2024-03-31 − 1 → 2024-02-29; 2025-02-28 − 12 → 2024-02-29; 2024-02-29 − 12 → 2023-02-28;
     2024-05-15 − 3 → 2024-02-15.
     """
-    ts = pd.Timestamp(day)
+    ts = as_day(day, parameter="day", owner="months_before")
     out = ts - pd.DateOffset(months=months)
     if ts.is_month_end:
         out = out + pd.offsets.MonthEnd(0)
