@@ -296,6 +296,24 @@ def test_catalogue_describes_every_column():
     assert "revenue_6m" in set(feature_catalogue(FeatureWindows(trailing_months=6))["name"])
 
 
+def test_every_feature_has_one_canonical_source_table():
+    from kamlib.features import FEATURE_SOURCE_TABLES, SOURCE_TABLES, feature_source_tables
+
+    for windows in (FeatureWindows(), FeatureWindows(trailing_months=6, long_months=18)):
+        cat = feature_catalogue(windows)
+        assert cat["source_table"].isin(SOURCE_TABLES).all()
+        assert dict(zip(cat["name"], cat["source_table"], strict=True)) == feature_source_tables(
+            windows
+        )
+        # a feature of an optional table is missing first of all without that table
+        optional = cat[~cat["source_table"].isin(["accounts", "orders"])]
+        for row in optional.itertuples():
+            assert row.missing_when.startswith(f"no {row.source_table} table"), row.name
+    assert FEATURE_SOURCE_TABLES["win_rate_24m"] == "opportunities"
+    assert FEATURE_SOURCE_TABLES["revenue_12m"] == "orders"
+    assert FEATURE_SOURCE_TABLES["industry"] == "accounts"
+
+
 def test_output_types(edge_leap):
     f = edge_leap
     assert f.index.name == "account_id" and f.index.is_unique and f.index.is_monotonic_increasing

@@ -18,6 +18,8 @@ Public API
 - :func:`feature_catalogue` — name, kind (static / dynamic), unit, description (en / zh),
   direction (``higher_is_better``) and when the value is missing, per feature.
 - :func:`missing_reasons` — for every missing value of a features frame, why it is missing.
+- :data:`FEATURE_SOURCE_TABLES` / :func:`feature_source_tables` — the canonical table each
+  feature is computed from (also the catalogue's ``source_table``); :data:`SOURCE_TABLES`.
 - :class:`FeatureWindows` — the window lengths (12 / 24 months, 8 quarters by default);
   :func:`months_before` — the calendar-month arithmetic of the window bounds.
 - :func:`engine_options` — where a report computes its features (DuckDB or Spark).
@@ -30,18 +32,27 @@ Example
 >>> features[["revenue_12m", "growth_12m", "share_of_wallet"]].describe()  # doctest: +SKIP
 """
 
-from kamlib.features.catalogue import feature_catalogue, missing_reasons
+from kamlib.features.catalogue import (
+    FEATURE_SOURCE_TABLES,
+    SOURCE_TABLES,
+    feature_catalogue,
+    feature_source_tables,
+    missing_reasons,
+)
 from kamlib.features.compute import account_features, account_features_history
 from kamlib.features.definitions import group_map
 from kamlib.features.engines import engine_options
 from kamlib.features.windows import FeatureWindows, months_before
 
 __all__ = [
+    "FEATURE_SOURCE_TABLES",
+    "SOURCE_TABLES",
     "FeatureWindows",
     "account_features",
     "account_features_history",
     "engine_options",
     "feature_catalogue",
+    "feature_source_tables",
     "group_map",
     "missing_reasons",
     "months_before",
