@@ -6,7 +6,15 @@ entered by the end of that date.  Where the data has no ``stage_history`` table 
 CRM export, for one) the opportunities table stands in — ``created_date`` opens a deal in
 its current stage (``"unknown"`` for closed deals, whose earlier stage is not recorded),
 ``closed_date`` closes it — and every result says so (``attrs["source"]`` is
-``"opportunities"`` instead of ``"stage_history"``).
+``"opportunities"`` instead of ``"stage_history"``).  Pure analysis: data quality is
+reported in the results (``StageEvents.notices``) and with a ``DataQualityWarning``, never
+printed; ``methodology`` is a Methodology, a path or empty (kamlib's default).
+
+Modules: :mod:`~kamlib.pipeline.events` (the event log, the pipeline as of a date, and how
+bad input is handled), :mod:`~kamlib.pipeline.conversion` (cohorts, funnel, win rates),
+:mod:`~kamlib.pipeline.velocity` (days in stage, cycle times, stale deals),
+:mod:`~kamlib.pipeline.changes` (what moved between two dates) and
+:mod:`~kamlib.pipeline.slippage` (close-date slippage).
 
 Public API
 ----------
@@ -25,6 +33,8 @@ Public API
 - :func:`pipeline_changes` (history) and :func:`snapshot_changes` (two ``KamData``) — what
   moved between two dates, with :func:`changes_reconciliation` (the bridge).
 - :func:`cycle_time_summary` — created → closed by outcome.
+- Constants: :data:`PIPELINE_COLUMNS`, :data:`CONVERSION_COLUMNS`, :data:`BRIDGE_STEPS`,
+  :data:`UNKNOWN_STAGE` (the stage of a deal the data does not place), :data:`NONE_GROUP`.
 
 Charts: :func:`kamlib.charts.pipeline_funnel`, :func:`kamlib.charts.stage_velocity_distribution`,
 :func:`kamlib.charts.pipeline_changes_waterfall`.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import DataValidationError
-from kamlib.methodology import Methodology, load_methodology
+from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.events import (
     _DAY,
@@ -100,7 +102,7 @@ def pipeline_changes(
     start: object,
     end: object,
     *,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """What moved in the pipeline between the end of ``start`` and the end of ``end``.
 
@@ -123,8 +125,11 @@ def pipeline_changes(
         ``close_date_move_days``.  :func:`changes_reconciliation` turns it into the bridge
         open at start + new + reopened − won − lost ± amount changes = open at end.
     """
-    se = _events(data, methodology)
-    d0, d1 = as_day(start, parameter="start"), as_day(end, parameter="end")
+    se = _events(data, methodology, owner="pipeline_changes")
+    d0, d1 = (
+        as_day(start, parameter="start", owner="pipeline_changes"),
+        as_day(end, parameter="end", owner="pipeline_changes"),
+    )
     if d1 < d0:
         raise DataValidationError(
             f"The 'end' date {d1.date()} lies before the 'start' date {d0.date()}; swap them."
@@ -154,7 +159,7 @@ def pipeline_changes(
 
 
 def snapshot_changes(
-    before: KamData, after: KamData, *, methodology: Methodology | None = None
+    before: KamData, after: KamData, *, methodology: Methodology | str | Path | None = None
 ) -> pd.DataFrame:
     """:func:`pipeline_changes` between two imports of the opportunities table.
 
@@ -165,7 +170,7 @@ def snapshot_changes(
     Deals created and closed between the imports appear as ``created_won`` /
     ``created_lost``.  Same columns as :func:`pipeline_changes`.
     """
-    meth = methodology or load_methodology()
+    meth = resolve_methodology(methodology, owner="snapshot_changes")
     order = {s.key: s.order for s in meth.open_stages}
 
     def pipe(data: KamData) -> pd.DataFrame:

@@ -6,13 +6,14 @@ DuckDB through Ibis; the cohorts come from one integer sort by deal, stage and t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataValidationError
-from kamlib.methodology import Methodology, load_methodology, normalise_label
+from kamlib.methodology import Methodology, normalise_label, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.events import _DAY
 
@@ -257,7 +258,7 @@ def stage_conversion(
     by: str | list[str] | None = None,
     groups: pd.DataFrame | None = None,
     since: object = None,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """Cohort-based stage-to-stage conversion, drop-off and win rate.
 
@@ -306,9 +307,9 @@ def stage_conversion(
     --------
     >>> stage_conversion(data, as_of="2026-09-30", freq=None)  # doctest: +SKIP
     """
-    meth = methodology or load_methodology()
+    meth = resolve_methodology(methodology, owner="stage_conversion")
     _check_freq(freq, "stage_conversion")
-    day = as_day(as_of)
+    day = as_day(as_of, parameter="as_of", owner="stage_conversion")
     cols = _by_list(by, groups)
     co = _cohorts(data, day, meth)
     final = np.array(["open", "won", "lost"], dtype=object)[co.final]
@@ -326,7 +327,9 @@ def stage_conversion(
         note = ("no stage history: the stages a deal passed are not recorded, so the only cohort "
                 "is 'created' (deals created in the period; converted = won)")  # fmt: skip
     if since is not None:
-        sel = first >= np.datetime64(as_day(since, parameter="since"), "s")
+        sel = first >= np.datetime64(
+            as_day(since, parameter="since", owner="stage_conversion"), "s"
+        )
         deal, k, first, conv = deal[sel], k[sel], first[sel], conv[sel]
     pcode, plabels = _period_codes(first, freq, meth.fiscal_year_start_month)
     gcodes, glabels = [], []
@@ -428,7 +431,7 @@ def funnel(
     since: object = None,
     by: str | list[str] | None = None,
     groups: pd.DataFrame | None = None,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """The funnel with drop-off: :func:`stage_conversion` over all cohorts since ``since``.
 
@@ -459,7 +462,7 @@ def win_rates(
     freq: str | None = "quarterly",
     by: str | list[str] | None = None,
     groups: pd.DataFrame | None = None,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """Win rate (won ÷ closed) of the deals closed in each period by ``as_of``.
 
@@ -467,9 +470,9 @@ def win_rates(
     ``win_rate``, ``won_amount``, ``lost_amount`` (amounts where known), ``win_rate_amount``
     (won ÷ closed amount; NaN when no closed deal has an amount).
     """
-    meth = methodology or load_methodology()
+    meth = resolve_methodology(methodology, owner="win_rates")
     _check_freq(freq, "win_rates")
-    day = as_day(as_of)
+    day = as_day(as_of, parameter="as_of", owner="win_rates")
     cols = _by_list(by, groups)
     co = _cohorts(data, day, meth)
     rows = np.flatnonzero(co.final > 0)

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import DataQualityWarning, DataValidationError
-from kamlib.methodology import Methodology, load_methodology, normalise_label
+from kamlib.methodology import Methodology, normalise_label, resolve_methodology
 from kamlib.periods import as_day
 
 UNKNOWN_STAGE = "unknown"
@@ -84,7 +85,14 @@ class StageEvents:
         return len(self.open_stages)
 
 
-class _Notices:
+class _QualityNotes:
+    """The data-quality findings met while cleaning the event log: part of the analysis
+    result (``StageEvents.notices``, ``attrs["notices"]`` of :func:`pipeline_as_of`), one
+    row per check that found rows.  ``problems`` counts the findings that are data errors
+    rather than facts of the process (skipped stages, no stage history), which
+    :func:`stage_events` announces with one :class:`~kamlib.errors.DataQualityWarning`.
+    Not report notices: translating and showing them is the views' job."""
+
     def __init__(self) -> None:
         self.rows: list[dict[str, object]] = []
         self.problems = 0
@@ -148,7 +156,9 @@ def _canonical(values: pd.Series, meth: Methodology) -> pd.Series:
     return values.map(mapping)
 
 
-def stage_events(data: KamData, *, methodology: Methodology | None = None) -> StageEvents:
+def stage_events(
+    data: KamData, *, methodology: Methodology | str | Path | None = None
+) -> StageEvents:
     """The cleaned event log of the opportunities (see :class:`StageEvents`).
 
     Parameters
@@ -163,9 +173,9 @@ def stage_events(data: KamData, *, methodology: Methodology | None = None) -> St
     StageEvents
         Events, opportunities, the source used and the data-quality notices.
     """
-    meth = methodology or load_methodology()
+    meth = resolve_methodology(methodology, owner="stage_events")
     opps = data.require("opportunities", "The pipeline analysis")
-    notes = _Notices()
+    notes = _QualityNotes()
     open_keys = tuple(s.key for s in meth.open_stages)
     order = {s.key: s.order for s in meth.stages}
     status_of = {s.key: s.status for s in meth.stages}
@@ -377,7 +387,14 @@ def stage_events(data: KamData, *, methodology: Methodology | None = None) -> St
     )
 
 
-def _events(data: KamData | StageEvents, methodology: Methodology | None) -> StageEvents:
+def _events(
+    data: KamData | StageEvents,
+    methodology: Methodology | str | Path | None,
+    *,
+    owner: str,
+) -> StageEvents:
+    """The event log of ``data`` (as given when it is one already) for the public function
+    ``owner``, which names itself in the errors."""
     if isinstance(data, StageEvents):
         return data
     if not isinstance(data, KamData):
@@ -385,7 +402,7 @@ def _events(data: KamData | StageEvents, methodology: Methodology | None) -> Sta
             f"Expected a KamData (kamlib.data.load) or StageEvents. Got {type(data).__name__} "
             "instead."
         )
-    return stage_events(data, methodology=methodology)
+    return stage_events(data, methodology=resolve_methodology(methodology, owner=owner))
 
 
 # -- the pipeline as of a date --------------------------------------------------------------------
@@ -408,7 +425,10 @@ def _state_at(se: StageEvents, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 def pipeline_as_of(
-    data: KamData | StageEvents, as_of: object, *, methodology: Methodology | None = None
+    data: KamData | StageEvents,
+    as_of: object,
+    *,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """The open pipeline at the end of day ``as_of``, without look-ahead.
 
@@ -445,8 +465,8 @@ def pipeline_as_of(
     >>> pipe = pipeline_as_of(load("data/demo.duckdb"), "2026-06-30")  # doctest: +SKIP
     >>> pipe.groupby("stage")["amount"].sum()  # doctest: +SKIP
     """
-    se = _events(data, methodology)
-    day = as_day(as_of)
+    se = _events(data, methodology, owner="pipeline_as_of")
+    day = as_day(as_of, parameter="as_of", owner="pipeline_as_of")
     state = _state_at(se, day)
     state = state[state["status"] == "open"]
     opps = se.opportunities.set_index("opportunity_id")
@@ -496,7 +516,7 @@ def pipeline_as_of(
     )
     out["days_in_stage"] = (day - out["stage_entered_date"]).dt.days.astype("int64")
     out["is_past_due"] = (out["expected_close_date"] < day).fillna(False).astype(bool)
-    notes = _Notices()
+    notes = _QualityNotes()
     notes.rows = list(se.notices.to_dict("records"))
     notes.add("open deal without amount", "opportunities", int(out["amount"].isna().sum()),
               _first(out["opportunity_id"], out["amount"].isna()),

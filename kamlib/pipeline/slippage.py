@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataValidationError
-from kamlib.methodology import Methodology, load_methodology
+from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.conversion import _FREQ_MONTHS
 from kamlib.pipeline.events import _DAY, StageEvents, _events
@@ -161,7 +162,7 @@ def close_date_slippage(
     data: KamData | StageEvents,
     as_of: object,
     *,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
     min_deals: int = 30,
     freq: str = "quarterly",
     anchor: str = "in_force",
@@ -197,7 +198,7 @@ def close_date_slippage(
     SlippageModel
         ``summary()`` per stage, ``draw()`` for simulations, ``past_due_win_rate``.
     """
-    meth = methodology or load_methodology()
+    meth = resolve_methodology(methodology, owner="close_date_slippage")
     if freq not in _FREQ_MONTHS:
         raise ConfigError(
             f"The 'freq' parameter of close_date_slippage must be one of "
@@ -213,8 +214,8 @@ def close_date_slippage(
             f"The 'anchor' parameter of close_date_slippage must be 'in_force' or 'entry'. "
             f"Got {anchor!r} instead."
         )
-    se = _events(data, meth)
-    day = as_day(as_of)
+    se = _events(data, meth, owner="close_date_slippage")
+    day = as_day(as_of, parameter="as_of", owner="close_date_slippage")
     ev = se.events[se.events["entered_at"] < day + _DAY]
     last = ev.groupby("opportunity_id", sort=False).tail(1)
     closed = last[last["status"].isin(["won", "lost"])][["opportunity_id", "status", "day"]]

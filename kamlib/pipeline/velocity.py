@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import ConfigError
-from kamlib.methodology import Methodology, load_methodology
+from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.events import _DAY, StageEvents, _events, _state_at, pipeline_as_of
 
 
 # -- velocity: days in stage, cycle time ------------------------------------------------------------
 def stage_durations(
-    data: KamData | StageEvents, *, as_of: object, methodology: Methodology | None = None
+    data: KamData | StageEvents,
+    *,
+    as_of: object,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """Every stint of a deal in an open stage by ``as_of`` (the distribution behind velocity).
 
@@ -27,8 +32,8 @@ def stage_durations(
         ``as_of`` − entered), ``completed`` (the stint ended by ``as_of``).  A deal that
         re-enters a stage has one row per stint.
     """
-    se = _events(data, methodology)
-    day = as_day(as_of)
+    se = _events(data, methodology, owner="stage_durations")
+    day = as_day(as_of, parameter="as_of", owner="stage_durations")
     ev = se.events[se.events["entered_at"] < day + _DAY]
     entries = ev[ev["is_entry"].to_numpy()]
     opp = entries["opportunity_id"].to_numpy()
@@ -66,7 +71,7 @@ def stage_velocity(
     *,
     as_of: object,
     since: object = None,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """Days in stage per open stage: completed stints' median, quartiles, p90 and mean.
 
@@ -91,11 +96,11 @@ def stage_velocity(
         have been in it so far).  Without stage history every duration is unknown and the
         frame says so in ``attrs["note"]`` (counts 0, statistics NaN).
     """
-    meth = methodology or load_methodology()
-    se = _events(data, meth)
+    meth = resolve_methodology(methodology, owner="stage_velocity")
+    se = _events(data, meth, owner="stage_velocity")
     dur = stage_durations(se, as_of=as_of, methodology=meth)
     if since is not None:
-        dur = dur[dur["entered_date"] >= as_day(since, parameter="since")]
+        dur = dur[dur["entered_date"] >= as_day(since, parameter="since", owner="stage_velocity")]
     if se.source != "stage_history":
         dur = dur.iloc[0:0]
     rows = []
@@ -122,7 +127,10 @@ def stage_velocity(
 
 
 def cycle_times(
-    data: KamData | StageEvents, *, as_of: object, methodology: Methodology | None = None
+    data: KamData | StageEvents,
+    *,
+    as_of: object,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """Created → closed, in days, of every deal closed by ``as_of``.
 
@@ -132,8 +140,8 @@ def cycle_times(
     (``attrs["excluded"]`` counts them; :func:`stage_events` lists them).  Summarise with
     :func:`cycle_time_summary`.
     """
-    se = _events(data, methodology)
-    day = as_day(as_of)
+    se = _events(data, methodology, owner="cycle_times")
+    day = as_day(as_of, parameter="as_of", owner="cycle_times")
     state = _state_at(se, day)
     closed = state[state["status"].isin(["won", "lost"])]
     opps = se.opportunities.set_index("opportunity_id")
@@ -176,7 +184,7 @@ def stale_deals(
     as_of: object,
     quantile: float = 0.9,
     min_stints: int = 20,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | Path | None = None,
 ) -> pd.DataFrame:
     """Open deals at ``as_of`` that are *stuck* or have *slipped*.
 
@@ -202,9 +210,9 @@ def stale_deals(
         raise ConfigError(
             f"The 'quantile' parameter of stale_deals must lie between 0 and 1. Got {quantile!r} instead."
         )
-    meth = methodology or load_methodology()
-    se = _events(data, meth)
-    day = as_day(as_of)
+    meth = resolve_methodology(methodology, owner="stale_deals")
+    se = _events(data, meth, owner="stale_deals")
+    day = as_day(as_of, parameter="as_of", owner="stale_deals")
     pipe = pipeline_as_of(se, day, methodology=meth)
     out = pipe.copy()
     pct = f"p{round(quantile * 100)}"
