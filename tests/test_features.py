@@ -386,7 +386,7 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     import ibis.config
 
     from kamlib.features import definitions, engines
-    from kamlib.features.windows import _Cut, _Plan
+    from kamlib.features import windows as feature_windows
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
         treat_nan_as_null: bool = False
@@ -398,7 +398,9 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
         links = src.backend.to_pyarrow(src.tables["accounts"]).to_pandas()
         groups = definitions.group_map(links[["account_id", "parent_account_id"]])
         for dates, single in (((dt.date(2024, 2, 29),), True), (month_ends, False)):
-            plan = _Plan(tuple(_Cut.build(d, windows) for d in dates), windows)
+            plan = feature_windows._Plan(
+                tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
+            )
             # a rollup uses every operation of the plain features, and the group mapping
             expr = definitions._feature_table(src, plan, rollup=True, groups=groups, single=single)
             sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
