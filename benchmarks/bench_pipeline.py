@@ -124,14 +124,14 @@ def main() -> None:
         con.execute(GROUP_BY).df()
 
     from kamlib.methodology import load_methodology
-    from kamlib.pipeline import _history_keys
+    from kamlib.pipeline import conversion
 
     meth = load_methodology()
     ids = data.opportunities["opportunity_id"]
 
     cases = {
         "GROUP BY": group_by,
-        "DuckDB step": lambda: _history_keys(hist, ids, meth),
+        "DuckDB step": lambda: conversion._history_keys(hist, ids, meth),
         "stage_conversion": lambda: stage_conversion(data, as_of=as_of, freq="quarterly"),
         "funnel": lambda: funnel(data, as_of=as_of),
     }

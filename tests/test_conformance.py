@@ -345,15 +345,15 @@ def test_portfolio_review_from_spark_orders_has_the_stores_tiers(spark, demo_sto
 
 @pytest.mark.spark
 def test_a_mapping_of_spark_dataframes_runs_on_their_session(spark):
-    from kamlib import features as F
+    from kamlib.features import engines
 
     frames = conformance_frames()
     source = {
-        "accounts": spark.createDataFrame(F._arrow(frames["accounts"], "accounts")),
-        "orders": spark.createDataFrame(F._arrow(frames["orders"], "orders")),
+        "accounts": spark.createDataFrame(engines._arrow(frames["accounts"], "accounts")),
+        "orders": spark.createDataFrame(engines._arrow(frames["orders"], "orders")),
         "contacts": frames["contacts"],  # a pandas frame joins the Spark tables
     }
-    with F._open(source) as src:
+    with engines._open(source) as src:
         assert src.backend.name == "pyspark"
         assert set(src.tables) == {"accounts", "orders", "contacts"}
         assert src.tables["orders"].schema()["order_date"].is_date()  # fixed before Spark

@@ -296,6 +296,24 @@ def test_catalogue_describes_every_column():
     assert "revenue_6m" in set(feature_catalogue(FeatureWindows(trailing_months=6))["name"])
 
 
+def test_every_feature_has_one_canonical_source_table():
+    from kamlib.features import FEATURE_SOURCE_TABLES, SOURCE_TABLES, feature_source_tables
+
+    for windows in (FeatureWindows(), FeatureWindows(trailing_months=6, long_months=18)):
+        cat = feature_catalogue(windows)
+        assert cat["source_table"].isin(SOURCE_TABLES).all()
+        assert dict(zip(cat["name"], cat["source_table"], strict=True)) == feature_source_tables(
+            windows
+        )
+        # a feature of an optional table is missing first of all without that table
+        optional = cat[~cat["source_table"].isin(["accounts", "orders"])]
+        for row in optional.itertuples():
+            assert row.missing_when.startswith(f"no {row.source_table} table"), row.name
+    assert FEATURE_SOURCE_TABLES["win_rate_24m"] == "opportunities"
+    assert FEATURE_SOURCE_TABLES["revenue_12m"] == "orders"
+    assert FEATURE_SOURCE_TABLES["industry"] == "accounts"
+
+
 def test_output_types(edge_leap):
     f = edge_leap
     assert f.index.name == "account_id" and f.index.is_unique and f.index.is_monotonic_increasing
@@ -367,7 +385,8 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     import ibis
     import ibis.config
 
-    from kamlib import features as F
+    from kamlib.features import definitions, engines
+    from kamlib.features import windows as feature_windows
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
         treat_nan_as_null: bool = False
@@ -375,13 +394,15 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     monkeypatch.setattr(ibis.options, "pyspark", PySparkOptions())
     windows = FeatureWindows()
     month_ends = (dt.date(2024, 1, 31), dt.date(2024, 2, 29))
-    with F._open(edge) as src:
+    with engines._open(edge) as src:
         links = src.backend.to_pyarrow(src.tables["accounts"]).to_pandas()
-        groups = F._group_map(links[["account_id", "parent_account_id"]])
+        groups = definitions.group_map(links[["account_id", "parent_account_id"]])
         for dates, single in (((dt.date(2024, 2, 29),), True), (month_ends, False)):
-            plan = F._Plan(tuple(F._Cut.build(d, windows) for d in dates), windows)
+            plan = feature_windows._Plan(
+                tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
+            )
             # a rollup uses every operation of the plain features, and the group mapping
-            expr = F._feature_table(src, plan, rollup=True, groups=groups, single=single)
+            expr = definitions._feature_table(src, plan, rollup=True, groups=groups, single=single)
             sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
             assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
 

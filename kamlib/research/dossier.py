@@ -240,7 +240,7 @@ def _build_context(
     compare_months: int,
     with_clv: bool,
 ) -> ResearchContext:
-    from kamlib.features import _group_map, account_features_history
+    from kamlib.features import account_features_history, group_map
 
     settings = settings_of(meth)
     notes: list[str] = []
@@ -275,7 +275,7 @@ def _build_context(
 
     links = accounts[["account_id", "parent_account_id"]]
     try:
-        groups = _group_map(links).set_index("account_id")["group_id"]
+        groups = group_map(links).set_index("account_id")["group_id"]
     except DataValidationError as exc:
         notes.append(str(exc))
         groups = pd.Series(accounts["account_id"].to_numpy(), index=accounts["account_id"])

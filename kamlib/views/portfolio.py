@@ -39,6 +39,7 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataValidationError, KamlibError, KamlibWarning
+from kamlib.features import FEATURE_SOURCE_TABLES
 from kamlib.methodology import Methodology, ScoringModel, load_methodology
 from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import parse_date, period_of
@@ -59,18 +60,6 @@ __all__ = ["PortfolioReview", "SectionStatus", "portfolio_review"]
 OPTIONAL_TABLES: tuple[str, ...] = (
     "products", "opportunities", "stage_history", "contacts", "activities", "service_tickets",
 )  # fmt: skip
-
-#: Feature → the table it is computed from (other features come from orders).
-FEATURE_TABLES: dict[str, str] = {
-    "industry": "accounts", "region": "accounts", "employees": "accounts",
-    "annual_revenue": "accounts", "registered_capital": "accounts", "strategic_fit": "accounts",
-    "ownership": "accounts", "category_spend": "accounts",
-    "open_pipeline": "opportunities", "open_opportunities": "opportunities",
-    "win_rate_24m": "opportunities", "sla_breach_rate_12m": "service_tickets",
-    "escalations_12m": "service_tickets", "tickets_12m": "service_tickets",
-    "contacts_known": "contacts", "decision_maker_support": "contacts",
-    "economic_buyer_known": "contacts", "days_since_last_activity": "activities",
-}  # fmt: skip
 
 #: Columns :func:`kamlib.clv.clv_indicators` adds (a methodology may score them as
 #: ``extra_features``).
@@ -366,8 +355,8 @@ class PortfolioReview:
             if share > 0 and bool(constant.get(ind.name, False)):
                 state, reason = "constant", label("reason_constant", lang)
             elif share < 1:
-                table = FEATURE_TABLES.get(ind.feature)
-                if table and table != "accounts" and table not in present:
+                table = FEATURE_SOURCE_TABLES.get(ind.feature)
+                if table and table not in ("accounts", "orders") and table not in present:
                     name = label(table, lang)
                     reason = label("reason_no_table", lang).format(
                         table=name.lower() if lang == "en" else name
@@ -414,7 +403,7 @@ class PortfolioReview:
             used = [
                 ind.label(lang)
                 for ind in self.model.indicators
-                if FEATURE_TABLES.get(ind.feature) == t
+                if FEATURE_SOURCE_TABLES.get(ind.feature) == t
             ]
             rows.append(
                 {"table": t, "present": t in self.tables_present, "indicators": sep.join(used)}

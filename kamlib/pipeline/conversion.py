@@ -1,0 +1,502 @@
+"""Cohort conversion, the funnel and win rates (the history's rows are mapped and joined in
+DuckDB through Ibis; the cohorts come from one integer sort by deal, stage and time in numpy
+— see ``benchmarks/README.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kamlib.data import KamData
+from kamlib.errors import ConfigError, DataValidationError
+from kamlib.methodology import Methodology, normalise_label, resolve_methodology
+from kamlib.periods import as_day
+from kamlib.pipeline.events import _DAY
+
+#: Cohort / close periods and their length in months.
+_FREQ_MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
+
+
+# -- funnel: cohort conversion, win rate, drop-off -------------------------------------------------
+_OPP_GROUPS = ("product_line", "owner", "team", "source", "account_id")
+NONE_GROUP = "(none)"
+
+#: Columns of :func:`stage_conversion` after ``stage``, ``period`` and the ``by`` columns.
+CONVERSION_COLUMNS: tuple[str, ...] = (
+    "entered", "converted", "dropped", "still_open", "won", "lost", "conversion_rate",
+    "drop_rate", "win_rate", "entered_amount", "won_amount",
+)  # fmt: skip
+
+
+def _by_list(
+    by: str | list[str] | tuple[str, ...] | None, groups: pd.DataFrame | None
+) -> list[str]:
+    if by is None:
+        return []
+    cols = [by] if isinstance(by, str) else list(by)
+    extra = [] if groups is None else [c for c in groups.columns if c != "account_id"]
+    valid = [*_OPP_GROUPS, *extra]
+    for c in cols:
+        if c not in valid:
+            raise ConfigError(
+                f"The 'by' parameter names {c!r}, which is neither an opportunity column nor a "
+                f"column of 'groups'. Valid: {', '.join(valid)} (pass tier or segment as a frame "
+                "account_id → value in 'groups')."
+            )
+    if groups is not None and "account_id" not in groups.columns:
+        raise DataValidationError(
+            "The 'groups' frame needs an 'account_id' column (account_id → tier, segment …). "
+            f"Got columns {', '.join(map(str, groups.columns))}."
+        )
+    if groups is not None and groups["account_id"].duplicated().any():
+        dup = groups.loc[groups["account_id"].duplicated(), "account_id"].iloc[0]
+        raise DataValidationError(
+            f"The 'groups' frame has account_id {dup!r} more than once; give one row per account."
+        )
+    return cols
+
+
+def _check_freq(freq: str | None, fn: str) -> None:
+    if freq is not None and freq not in _FREQ_MONTHS:
+        raise ConfigError(
+            f"The 'freq' parameter of {fn} must be one of {', '.join(_FREQ_MONTHS)} or None. "
+            f"Got {freq!r} instead."
+        )
+
+
+@dataclass(frozen=True)
+class _Cohorts:
+    """Per opportunity its final state by the as-of day; per first entry into an open stage
+    the opportunity (row of ``opps``), stage, time and whether it converted."""
+
+    opps: pd.DataFrame  # the opportunities (rows with a created_date), in table order
+    started: np.ndarray  # bool per row: created (or first history row) by the as-of day
+    final: np.ndarray  # per row: 0 open, 1 won, 2 lost
+    closed_at: np.ndarray  # per row, datetime64[s] (NaT while open)
+    deal: np.ndarray  # entry → row of opps
+    k: np.ndarray  # stage order of the entry
+    first: np.ndarray  # datetime64[s] of the first entry
+    converted: np.ndarray  # bool
+    source: str
+
+
+_K_BITS = 6  # stage order packed into the low bits of the event key (up to 62 stages)
+
+
+def _stage_orders(values: pd.Series, meth: Methodology) -> np.ndarray:
+    """Stage order per label (-1 unknown), through the distinct labels only."""
+    codes, uniq = pd.factorize(values)
+    order = {s.key: s.order for s in meth.stages}
+    lookup = meth.stage_lookup()
+    table = np.array(
+        [
+            order[lookup[normalise_label(u)].key] if normalise_label(u) in lookup else -1
+            for u in uniq
+        ]
+        + [-1],
+        dtype=np.int64,
+    )
+    return table[codes]  # code -1 (missing) → the trailing -1
+
+
+def _history_keys(
+    hist: pd.DataFrame, ids: pd.Series, meth: Methodology
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every history row in a known stage of an opportunity in ``ids``, as (row of ``ids``,
+    event key = epoch seconds × 64 + stage order), in one DuckDB pass (Ibis)."""
+    import ibis
+    import pyarrow as pa
+
+    order = {s.key: s.order for s in meth.stages}
+    lookup = meth.stage_lookup()
+    labels = [str(x) for x in pd.unique(hist["stage"].dropna())]
+    mapping = {
+        x: order[lookup[normalise_label(x)].key] for x in labels if normalise_label(x) in lookup
+    }
+    h = ibis.memtable(
+        pa.Table.from_pandas(hist[["opportunity_id", "stage", "entered_at"]], preserve_index=False)
+    )
+    o = ibis.memtable(
+        pa.table({"opportunity_id": pa.array(ids.array).cast(pa.string()),
+                  "pos": pa.array(np.arange(len(ids), dtype=np.int64))})
+    )  # fmt: skip
+    k = h.stage.substitute(mapping, else_=-1) if mapping else ibis.literal(-1)
+    h = h.mutate(k=k)
+    h = h.filter(h.k >= 0).join(o, "opportunity_id")
+    expr = h.select(
+        pos=h.pos,
+        key=h.entered_at.epoch_seconds().cast("int64") * (1 << _K_BITS) + h.k.cast("int64"),
+    )
+    con = ibis.duckdb.connect()
+    try:
+        con.raw_sql("SET enable_progress_bar = false")
+        table = con.to_pyarrow(expr)
+    finally:
+        con.disconnect()
+    return (
+        table.column("pos").to_numpy().astype(np.int64),
+        table.column("key").to_numpy().astype(np.int64),
+    )
+
+
+def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
+    """Cohort entries and final states, without look-ahead (see :func:`stage_conversion`)."""
+    opps = data.require("opportunities", "The funnel analysis")
+    opps = opps[opps["created_date"].notna()].reset_index(drop=True)
+    n_open = len(meth.open_stages)
+    won_k, lost_k = n_open, n_open + 1
+    n = len(opps)
+    created = opps["created_date"].to_numpy("datetime64[s]")
+    created = created.astype("datetime64[D]").astype("datetime64[s]")
+    closed_date = opps["closed_date"].to_numpy("datetime64[s]").astype("datetime64[D]")
+    closed_date = closed_date.astype("datetime64[s]")
+    day_s = np.datetime64(day, "s")
+    source = "stage_history" if data.has("stage_history") else "opportunities"
+    final_k = np.full(n, -1)
+    final_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    has_h = np.zeros(n, bool)
+    any_h = np.zeros(n, bool)
+    e_deal = [np.zeros(0, np.int64)]
+    e_k = [np.zeros(0, np.int64)]
+    e_first = [np.zeros(0, "datetime64[s]")]
+    e_conv = [np.zeros(0, bool)]
+    if source == "stage_history":
+        seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], meth)
+        any_h[seg] = True  # has history rows at all (maybe only after the day)
+        cut = keys < (int((day + _DAY).timestamp()) << _K_BITS)
+        seg, keys = seg[cut], keys[cut]
+        if len(keys):
+            e, k = keys >> _K_BITS, keys & ((1 << _K_BITS) - 1)
+            nk = n_open + 2
+            kb, tmin = max(nk - 1, 1).bit_length(), int(e.min())
+            tb = max(int(e.max()) - tmin, 1).bit_length()
+            if max(n, 1).bit_length() + kb + tb > 62:
+                raise DataValidationError(
+                    "stage_history spans too many opportunities and years for the funnel's "
+                    f"integer packing ({n:,} deals, {tb}-bit time range); split the data by period."
+                )
+            # one integer sort by (deal, stage, time): each (deal, stage) is one run
+            packed = (seg << (kb + tb)) | (k << tb) | (e - tmin)
+            packed.sort()
+            run = packed >> tb
+            change = run[1:] != run[:-1]
+            starts = np.flatnonzero(np.concatenate(([True], change)))
+            ends = np.flatnonzero(np.concatenate((change, [True])))
+            r_seg, r_k = run[starts] >> kb, run[starts] & ((1 << kb) - 1)
+            tmask = (1 << tb) - 1
+            first_t, last_t = packed[starts] & tmask, packed[ends] & tmask
+            # per deal and stage the last entry time; suffix max over later stages up to won
+            last = np.full((n, nk), -1, dtype=np.int64)
+            last[r_seg, r_k] = last_t
+            reach = np.maximum.accumulate(last[:, won_k::-1], axis=1)[:, ::-1]
+            entry = r_k < n_open
+            conv = reach[r_seg[entry], r_k[entry] + 1] >= first_t[entry]
+            e_deal.append(r_seg[entry])
+            e_k.append(r_k[entry])
+            e_first.append((first_t[entry] + tmin).astype("datetime64[s]"))
+            e_conv.append(conv)
+            has_h = (last >= 0).any(axis=1)
+            # final state: the latest event (a tie in time: the later stage)
+            fk = np.argmax(np.where(last >= 0, last * nk + np.arange(nk), -1), axis=1)
+            final_k = np.where(has_h, fk, -1)
+            final_at = np.where(
+                has_h, (last[np.arange(n), fk] + tmin).astype("datetime64[s]"), final_at
+            )
+    # deals without history rows: open in their current stage from created_date
+    stage_k = _stage_orders(opps["stage"], meth)
+    is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)
+    is_lost = (opps["status"] == "lost").to_numpy(dtype=bool, na_value=False)
+    is_open = (opps["status"] == "open").to_numpy(dtype=bool, na_value=False)
+    bare_open = ~any_h & (created <= day_s) & is_open & (stage_k >= 0) & (stage_k < n_open)
+    idx = np.flatnonzero(bare_open)
+    e_deal.append(idx)
+    e_k.append(stage_k[idx])
+    e_first.append(created[idx])
+    e_conv.append(np.zeros(len(idx), bool))
+    # final state: the history's last event; the opportunities table closes deals whose history
+    # has no closing row (on closed_date, not before creation)
+    closes = (is_won | is_lost) & ~np.isnat(closed_date) & (closed_date <= day_s)
+    add = closes & ~np.isin(final_k, [won_k, lost_k])
+    final_k = np.where(add, np.where(is_won, won_k, lost_k), final_k)
+    final_at = np.where(add, np.maximum(closed_date, created), final_at)
+    final = np.select([final_k == won_k, final_k == lost_k], [1, 2], 0)
+    return _Cohorts(
+        opps=opps,
+        started=has_h | (created <= day_s),
+        final=final,
+        closed_at=np.where(final == 0, np.datetime64("NaT"), final_at),
+        deal=np.concatenate(e_deal),
+        k=np.concatenate(e_k),
+        first=np.concatenate(e_first),
+        converted=np.concatenate(e_conv),
+        source=source,
+    )
+
+
+def _group_codes(
+    opps: pd.DataFrame, col: str, groups: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (per opportunity row) and labels of a ``by`` column; missing → ``"(none)"``."""
+    if col in _OPP_GROUPS and (groups is None or col not in groups.columns):
+        values = opps[col]
+    else:
+        values = opps["account_id"].map(groups.set_index("account_id")[col])
+    codes, uniq = pd.factorize(values, sort=True)
+    labels = np.asarray([str(u) for u in uniq] + [NONE_GROUP], dtype=object)
+    return np.where(codes < 0, len(uniq), codes), labels
+
+
+def stage_conversion(
+    data: KamData,
+    *,
+    as_of: object,
+    freq: str | None = "quarterly",
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    since: object = None,
+    methodology: Methodology | str | Path | None = None,
+) -> pd.DataFrame:
+    """Cohort-based stage-to-stage conversion, drop-off and win rate.
+
+    The cohort of stage S in a period is the deals that first entered S in that period (by the
+    end of ``as_of``).  A cohort deal has *converted* when it entered a later open stage or was
+    won at or after that first entry (a skipped stage counts as passed); *dropped* when it did
+    not and is lost; *still_open* otherwise.  ``won`` / ``lost`` are the cohort deals' final
+    outcomes by ``as_of`` (so ``win_rate`` = won ÷ (won + lost) is the cohort's win rate).
+    Rates are guarded: a cohort with no deal has no row.
+
+    Parameters
+    ----------
+    data
+        Needs ``opportunities``; ``stage_history`` for stage cohorts.  Without stage history
+        (the Maven export) the only cohort is ``"created"`` — deals created in the period,
+        converted = won — and ``attrs["note"]`` says so.
+    as_of
+        Nothing entered after the end of this day counts.
+    freq
+        Cohort period: ``"monthly"``, ``"quarterly"`` (fiscal, from the methodology file),
+        ``"half-yearly"``, ``"yearly"``, or ``None`` for one cohort over all time.
+    by
+        Group columns: any of ``product_line``, ``owner``, ``team``, ``source``,
+        ``account_id``, or a column of ``groups``.
+    groups
+        Optional frame ``account_id`` → tier / segment / … (one row per account), so the
+        funnel can be split by what the caller's scoring or segmentation says.  Deals whose
+        account is not in it (or has no account) are grouped as ``"(none)"``.
+    since
+        Only cohorts entered on or after this date.
+    methodology
+        Stages and fiscal year (default: kamlib's methodology file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage`` (open stages in funnel order, or ``"created"``), ``period``, the ``by``
+        columns, then :data:`CONVERSION_COLUMNS`: ``entered``, ``converted``, ``dropped``,
+        ``still_open``, ``won``, ``lost`` (deal counts), ``conversion_rate`` (converted ÷
+        entered), ``drop_rate`` (dropped ÷ entered), ``win_rate`` (won ÷ (won + lost); NaN when
+        no cohort deal is closed yet — ``won + lost`` is 0, shown), ``entered_amount`` and
+        ``won_amount`` (opportunity amounts; deals without an amount left out).
+        ``attrs["source"]`` says what it was rebuilt from.
+
+    Examples
+    --------
+    >>> stage_conversion(data, as_of="2026-09-30", freq=None)  # doctest: +SKIP
+    """
+    meth = resolve_methodology(methodology, owner="stage_conversion")
+    _check_freq(freq, "stage_conversion")
+    day = as_day(as_of, parameter="as_of", owner="stage_conversion")
+    cols = _by_list(by, groups)
+    co = _cohorts(data, day, meth)
+    final = np.array(["open", "won", "lost"], dtype=object)[co.final]
+    amount = co.opps["amount"].to_numpy("float64")
+    if co.source == "stage_history":
+        deal, k, first, conv = co.deal, co.k, co.first, co.converted
+        names = [s.key for s in meth.open_stages]
+        note = "cohorts of first entry into each stage, from stage_history"
+    else:
+        deal = np.flatnonzero(co.started)
+        k = np.zeros(len(deal), np.int64)
+        first = co.opps["created_date"].to_numpy("datetime64[s]")[deal]
+        conv = co.final[deal] == 1
+        names = ["created"]
+        note = ("no stage history: the stages a deal passed are not recorded, so the only cohort "
+                "is 'created' (deals created in the period; converted = won)")  # fmt: skip
+    if since is not None:
+        sel = first >= np.datetime64(
+            as_day(since, parameter="since", owner="stage_conversion"), "s"
+        )
+        deal, k, first, conv = deal[sel], k[sel], first[sel], conv[sel]
+    pcode, plabels = _period_codes(first, freq, meth.fiscal_year_start_month)
+    gcodes, glabels = [], []
+    for c in cols:
+        codes, labels = _group_codes(co.opps, c, groups)
+        gcodes.append(codes[deal])
+        glabels.append(labels)
+    code = k.astype(np.int64)
+    for codes, size in (
+        (pcode, len(plabels)),
+        *((g, len(lab)) for g, lab in zip(gcodes, glabels, strict=True)),
+    ):
+        code = code * max(size, 1) + codes
+    uniq, inv = _dense_unique(code)
+    fin = final[deal]
+    amt = amount[deal]
+    known = ~np.isnan(amt)
+
+    def total(weights: np.ndarray | None) -> np.ndarray:
+        return np.bincount(inv, weights=weights, minlength=len(uniq))
+
+    out = {}
+    rest = uniq
+    parts = []
+    for size in reversed([len(plabels), *map(len, glabels)]):
+        parts.append(rest % max(size, 1))
+        rest = rest // max(size, 1)
+    parts = parts[::-1]
+    out["stage"] = np.asarray(names, dtype=object)[rest] if len(uniq) else np.zeros(0, object)
+    out["period"] = plabels[parts[0]] if len(uniq) else np.zeros(0, object)
+    for c, lab, part in zip(cols, glabels, parts[1:], strict=True):
+        out[c] = lab[part]
+    out["entered"] = total(None)
+    out["converted"] = total(conv.astype(float))
+    out["dropped"] = total((~conv & (fin == "lost")).astype(float))
+    out["still_open"] = total((~conv & (fin == "open")).astype(float))
+    out["won"] = total((fin == "won").astype(float))
+    out["lost"] = total((fin == "lost").astype(float))
+    out["entered_amount"] = total(np.where(known, amt, 0.0))
+    out["won_amount"] = total(np.where(known & (fin == "won"), amt, 0.0))
+    res = pd.DataFrame(out)
+    for c in ("entered", "converted", "dropped", "still_open", "won", "lost"):
+        res[c] = res[c].round().astype("int64")
+    ent = res["entered"].astype(float)
+    closed = (res["won"] + res["lost"]).astype(float)
+    res["conversion_rate"] = res["converted"] / ent
+    res["drop_rate"] = res["dropped"] / ent
+    res["win_rate"] = res["won"] / closed.where(closed > 0)
+    res = res[["stage", "period", *cols, *CONVERSION_COLUMNS]]
+    for c in ("stage", "period", *cols):
+        res[c] = res[c].astype("str")
+    res.attrs["source"] = co.source
+    res.attrs["note"] = note
+    res.attrs["as_of"] = day
+    res.attrs["deals_without_amount"] = int((~known).sum())
+    return res
+
+
+def _dense_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for integers, without sorting when their
+    range is modest (a presence table instead)."""
+    if len(values) == 0:
+        return values[:0], np.zeros(0, np.int64)
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo > 4 * len(values) + 1_000_000:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq, inv.astype(np.int64)
+    offset = values - lo
+    present = np.zeros(hi - lo + 1, dtype=bool)
+    present[offset] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present) + lo, rank[offset]
+
+
+def _period_codes(
+    first: np.ndarray, freq: str | None, fy_start: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Period index (0, 1, … in time order) and label of each date."""
+    if freq is None:
+        return np.zeros(len(first), np.int64), np.array(["all"], dtype=object)
+    from kamlib.periods import period_of
+
+    months = _FREQ_MONTHS[freq]
+    fy = fy_start if months > 1 else 1
+    m = first.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    raw = (m - (fy - 1)) // months
+    uniq, inv = _dense_unique(raw)
+    labels = []
+    for u in uniq:
+        start = np.datetime64(int(u * months + fy - 1), "M").astype("datetime64[D]").item()
+        labels.append(period_of(start, freq, fiscal_year_start_month=fy_start).label)
+    return inv.astype(np.int64), np.asarray(labels, dtype=object)
+
+
+def funnel(
+    data: KamData,
+    *,
+    as_of: object,
+    since: object = None,
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    methodology: Methodology | str | Path | None = None,
+) -> pd.DataFrame:
+    """The funnel with drop-off: :func:`stage_conversion` over all cohorts since ``since``.
+
+    Returns the columns of :func:`stage_conversion` without ``period``, one row per open stage
+    (and ``by`` group), plus ``reach_rate``: the share of the first stage's deals that entered
+    this stage (deals created in a later stage count from that stage on, so it can exceed 1
+    when many start late; it is the funnel's width, not a probability).
+    """
+    out = stage_conversion(data, as_of=as_of, freq=None, by=by, groups=groups, since=since,
+                           methodology=methodology).drop(columns="period")  # fmt: skip
+    cols = _by_list(by, groups)
+    if len(out):
+        top = (
+            out.groupby(cols, sort=False)["entered"].transform("first")
+            if cols
+            else out["entered"].iloc[0]
+        )
+        out["reach_rate"] = out["entered"] / pd.Series(top, index=out.index).astype(float)
+    else:
+        out["reach_rate"] = pd.Series(dtype="float64")
+    return out
+
+
+def win_rates(
+    data: KamData,
+    *,
+    as_of: object,
+    freq: str | None = "quarterly",
+    by: str | list[str] | None = None,
+    groups: pd.DataFrame | None = None,
+    methodology: Methodology | str | Path | None = None,
+) -> pd.DataFrame:
+    """Win rate (won ÷ closed) of the deals closed in each period by ``as_of``.
+
+    Returns ``period`` (of the close), the ``by`` columns, ``closed``, ``won``, ``lost``,
+    ``win_rate``, ``won_amount``, ``lost_amount`` (amounts where known), ``win_rate_amount``
+    (won ÷ closed amount; NaN when no closed deal has an amount).
+    """
+    meth = resolve_methodology(methodology, owner="win_rates")
+    _check_freq(freq, "win_rates")
+    day = as_day(as_of, parameter="as_of", owner="win_rates")
+    cols = _by_list(by, groups)
+    co = _cohorts(data, day, meth)
+    rows = np.flatnonzero(co.final > 0)
+    at = co.closed_at[rows]
+    won = co.final[rows] == 1
+    amt = co.opps["amount"].to_numpy("float64")[rows]
+    pcode, plabels = _period_codes(at, freq, meth.fiscal_year_start_month)
+    by_cols = {}
+    for c in cols:
+        codes, labels = _group_codes(co.opps, c, groups)
+        by_cols[c] = labels[codes[rows]]
+    f = pd.DataFrame(
+        {"period": plabels[pcode], **by_cols, "closed": 1, "won": won.astype(int),
+         "lost": (~won).astype(int), "won_amount": np.where(won, amt, np.nan),
+         "lost_amount": np.where(~won, amt, np.nan)}
+    )  # fmt: skip
+    out = f.groupby(["period", *cols], sort=True).agg(
+        closed=("closed", "sum"), won=("won", "sum"), lost=("lost", "sum"),
+        won_amount=("won_amount", "sum"), lost_amount=("lost_amount", "sum"),
+    ).reset_index()  # fmt: skip
+    out["win_rate"] = out["won"] / out["closed"].astype(float)
+    tot = out["won_amount"] + out["lost_amount"]
+    out["win_rate_amount"] = out["won_amount"] / tot.where(tot > 0)
+    out = out[["period", *cols, "closed", "won", "lost", "win_rate", "won_amount", "lost_amount",
+               "win_rate_amount"]]  # fmt: skip
+    out.attrs["source"] = co.source
+    return out
