@@ -197,10 +197,12 @@ def parse_date(
     day-first or month-first text (``01/09/2026`` reads differently in different countries),
     a missing value.  The error carries no chained traceback: it is the user's input.
     """
-    where = ""
-    if parameter:
-        where = f" (the '{parameter}' parameter" + (f" of {owner})" if owner else ")")
-    message = f"Date {value!r} does not parse{where}: write it as YYYY-MM-DD, e.g. 2026-09-30."
+    message = f"Date {value!r} does not parse: " + (
+        f"the '{parameter}' parameter must be a date written YYYY-MM-DD, e.g. 2026-09-30"
+        + (f" (given to {owner})." if owner else ".")
+        if parameter
+        else "write it as YYYY-MM-DD, e.g. 2026-09-30."
+    )
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

@@ -361,7 +361,7 @@ def test_period_without_pipeline_is_not_nan(demo, prepared):
 
 def test_bad_as_of_and_period(demo):
     # the one date parser: the same ConfigError, naming the parameter, as every function gives
-    with pytest.raises(ConfigError, match=r"Date 'yesterday' does not parse \(the 'as_of' parameter of forecast_period\)"):
+    with pytest.raises(ConfigError, match=r"Date 'yesterday' does not parse: the 'as_of' parameter must be a date .*\(given to forecast_period\)"):
         forecast_period(demo, as_of="yesterday", period=PERIOD)
     with pytest.raises(ConfigError):
         forecast_period(demo, as_of=AS_OF, period="2026-Q7")

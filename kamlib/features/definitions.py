@@ -48,6 +48,7 @@ from kamlib.errors import DataValidationError
 from kamlib.features.catalogue import STATIC_NUMBERS, STATIC_TEXT
 from kamlib.features.engines import _frame_table, _Tables
 from kamlib.features.windows import FeatureWindows, _Cut, _month_number, _Plan, month_number
+from kamlib.frames import require_columns
 
 # -- preparing the tables: canonical columns, portable types, dates cast early ---------------
 _COLUMNS: dict[str, dict[str, str]] = {
@@ -95,12 +96,10 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 def _prepare(table: ir.Table, name: str) -> ir.Table:
     """Select the columns the features use, with portable types (absent optional → NULL)."""
     present = set(table.columns)
-    missing = [c for c in _REQUIRED[name] if c not in present]
-    if missing:
-        raise DataValidationError(
-            f"Required column {', '.join(map(repr, missing))} missing from table '{name}'. "
-            f"Map the column on import or add it to the frame."
-        )
+    require_columns(
+        table, _REQUIRED[name], f"table '{name}'",
+        fix="Map the column on import or add it to the frame.",
+    )  # fmt: skip
     cols = {}
     for col, kind in _COLUMNS[name].items():
         if col not in present:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.frames import require_columns
 from kamlib.methodology import Methodology, normalise_label, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.events import _DAY
@@ -47,11 +48,11 @@ def _by_list(
                 f"column of 'groups'. Valid: {', '.join(valid)} (pass tier or segment as a frame "
                 "account_id → value in 'groups')."
             )
-    if groups is not None and "account_id" not in groups.columns:
-        raise DataValidationError(
-            "The 'groups' frame needs an 'account_id' column (account_id → tier, segment …). "
-            f"Got columns {', '.join(map(str, groups.columns))}."
-        )
+    if groups is not None:
+        require_columns(
+            groups, ["account_id"], "the 'groups' frame", why="account_id → tier, segment …",
+            found=True,
+        )  # fmt: skip
     if groups is not None and groups["account_id"].duplicated().any():
         dup = groups.loc[groups["account_id"].duplicated(), "account_id"].iloc[0]
         raise DataValidationError(
