@@ -1,4 +1,11 @@
-"""The ``kam`` command.  Only this package parses arguments and prints."""
+"""The ``kam`` command: demo, import, status, score, group, forecast, report, schedule.
+
+The top of the one-way flow and the only package that parses arguments and prints: each
+command module turns its options into one call of the layers below (``kamlib.data`` for
+imports, ``kamlib.scoring`` and ``kamlib.segmentation`` for scores and groups,
+``kamlib.forecast`` for forecasts and back-tests, ``kamlib.reports`` for reports and
+schedules) and a user mistake into one line on stderr with exit code 2, never a traceback.
+"""
 
 from __future__ import annotations
 
