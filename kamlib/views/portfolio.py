@@ -15,17 +15,25 @@ into one frozen :class:`PortfolioReview`:
 - the Pareto curve, the portfolio matrix and segment profiles (:mod:`kamlib.segmentation`).
 
 The whole book is scored (tiers and Pareto rules are relative to it); the ``group`` only
-chooses the accounts the review shows.  Display methods take ``lang`` and return frames with
-translated text, ready for :func:`kamlib.views.format.table` and :mod:`kamlib.charts`.
+chooses the accounts the review shows.  The review keeps the report language it was built
+with; its display methods return frames with translated text, ready for
+:func:`kamlib.views.format.table` and :mod:`kamlib.charts` (:meth:`PortfolioReview.with_lang`
+gives the same review in another language without computing it again).  A section the data
+do not allow is marked unavailable (:class:`SectionStatus`) with a notice; bugs raise.
+
+The review is split in three modules: this one (the view object and :func:`portfolio_review`),
+:mod:`kamlib.views.portfolio_sections` (the scoring sections: migration, back-test, CLV) and
+:mod:`kamlib.views.portfolio_segments` (the segmentation sections).
 
 Example
 -------
->>> review = portfolio_review(data, as_of="2026-09-30", group="top50")  # doctest: +SKIP
->>> review.tier_table("zh")  # doctest: +SKIP
+>>> review = portfolio_review(data, as_of="2026-09-30", lang="zh", group="top50")  # doctest: +SKIP
+>>> review.tier_table()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -35,38 +43,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.data.kamdata import KamData
+from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataValidationError
-from kamlib.methodology import Methodology, ScoringModel, load_methodology
+from kamlib.features import months_before
+from kamlib.methodology import Methodology, ScoringModel, resolve_methodology
 from kamlib.methodology.labels import check_lang, label
-from kamlib.periods import parse_date, period_of
-from kamlib.scoring import (
-    MigrationResult,
-    ScoreResult,
-    ValidationResult,
-    score_accounts,
-)
+from kamlib.periods import as_day, period_of
+from kamlib.scoring import MigrationResult, ScoreResult, ValidationResult, score_accounts
+from kamlib.scoring.coverage import indicator_coverage, max_score_possible
 from kamlib.scoring.history import GONE, NEW
+from kamlib.segmentation import check_group_name
+from kamlib.views.notices import Notices, resolve_data
 from kamlib.views.portfolio_sections import (
-    _OK,
+    AVAILABLE,
+    CLV_FEATURES,
+    OPTIONAL_TABLES,
     SectionStatus,
-    _chart_names,
-    _history_start,
-    _members,
-    _migration,
-    _names,
-    _Notices,
-    _validation,
-    _with_clv,
+    account_names,
+    chart_names,
+    features_by_date,
+    group_members,
+    history_start,
+    migration_section,
+    mover_drivers,
+    validation_section,
+    with_names,
 )
-from kamlib.views.portfolio_segments import _segmentation
+from kamlib.views.portfolio_segments import SECTION_COLUMNS, segmentation_sections
 
 __all__ = ["PortfolioReview", "SectionStatus", "portfolio_review"]
-
-#: Tables the features read besides accounts and orders, and the indicators they feed.
-OPTIONAL_TABLES: tuple[str, ...] = (
-    "products", "opportunities", "stage_history", "contacts", "activities", "service_tickets",
-)  # fmt: skip
 
 #: Feature → the table it is computed from (other features come from orders).
 FEATURE_TABLES: dict[str, str] = {
@@ -80,63 +85,10 @@ FEATURE_TABLES: dict[str, str] = {
     "economic_buyer_known": "contacts", "days_since_last_activity": "activities",
 }  # fmt: skip
 
-#: Columns :func:`kamlib.clv.clv_indicators` adds (a methodology may score them as
-#: ``extra_features``).
-CLV_FEATURES: tuple[str, ...] = (
-    "expected_purchases_12m", "p_alive", "expected_avg_value", "clv_12m",
-)  # fmt: skip
-
-#: Columns of the segmentation frames (an unavailable section gives them empty).
-SECTION_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("pareto", "curve"): ("account_share", "value_share", "abc_class"),
-    ("pareto", "classes"): (
-        "abc_class", "accounts_count", "account_share", "revenue_12m", "revenue_share",
-    ),
-    ("portfolio_matrix", "points"): (
-        "account", "tier", "position", "attractiveness", "quadrant", "revenue_12m",
-    ),
-    ("portfolio_matrix", "quadrants"): (
-        "quadrant", "accounts_count", "revenue_12m", "revenue_share", "strategy",
-    ),
-    ("segments", "profiles"): ("segment", "feature", "z", "value"),
-    ("segments", "segments"): (
-        "segment", "accounts_count", "account_share", "revenue_12m", "revenue_share",
-        "tier_counts",
-    ),
-    ("segments", "tags"): ("tag", "kind", "accounts_count", "account_share"),
-}  # fmt: skip
-
 
 def _previous_quarter_end(day: date, fiscal_year_start_month: int) -> date:
     return period_of(day, "quarterly", fiscal_year_start_month=fiscal_year_start_month).start - (
         timedelta(days=1)
-    )
-
-
-def _resolve_methodology(methodology: Methodology | str | Path | None) -> Methodology:
-    if methodology is None or (isinstance(methodology, str) and not methodology.strip()):
-        return load_methodology()
-    if isinstance(methodology, Methodology):
-        return methodology
-    if isinstance(methodology, str | Path):
-        return load_methodology(methodology)
-    raise ConfigError(
-        "The 'methodology' parameter of portfolio_review must be a Methodology, the path of a "
-        f"methodology file, or empty for kamlib's default. Got {type(methodology).__name__} "
-        "instead."
-    )
-
-
-def _resolve_data(data: KamData | str | Path) -> KamData:
-    if isinstance(data, KamData):
-        return data
-    if isinstance(data, str | Path):
-        from kamlib.data import load
-
-        return load(data)
-    raise ConfigError(
-        "The 'data' parameter of portfolio_review must be a KamData (kamlib.data.load(store)) "
-        f"or the path of a store. Got {type(data).__name__} instead."
     )
 
 
@@ -147,6 +99,8 @@ class PortfolioReview:
 
     Attributes
     ----------
+    lang
+        The report language of the display methods (``en`` or ``zh``).
     as_of, previous_date, backtest_date
         The review date, the end of the previous quarter (tier migration) and the date one
         year before ``as_of`` (the back-test scoring).
@@ -191,6 +145,7 @@ class PortfolioReview:
         from partial data): ``section, message`` (English text from kamlib).
     """
 
+    lang: str
     as_of: date
     previous_date: date
     backtest_date: date
@@ -211,6 +166,10 @@ class PortfolioReview:
     notices: pd.DataFrame = field(repr=False)
 
     # -- basics ----------------------------------------------------------------------------
+    def with_lang(self, lang: str) -> PortfolioReview:
+        """The same review shown in ``lang`` (nothing is computed again)."""
+        return dataclasses.replace(self, lang=check_lang(lang))
+
     @property
     def model(self) -> ScoringModel:
         return self.scores.model
@@ -218,7 +177,7 @@ class PortfolioReview:
     @property
     def names(self) -> dict[str, str]:
         """account_id → name, for every account of the book at ``as_of``."""
-        return _names(self.features[["account_id", "name"]])
+        return account_names(self.features[["account_id", "name"]])
 
     @property
     def member_ids(self) -> list[str]:
@@ -249,9 +208,9 @@ class PortfolioReview:
         return status.loc[status["known_share"] <= 0, "indicator"].tolist()
 
     # -- key figures -----------------------------------------------------------------------
-    def key_figures(self, lang: str = "en") -> dict[str, Any]:
+    def key_figures(self) -> dict[str, Any]:
         """Label key → value for :func:`kamlib.views.format.facts`."""
-        check_lang(lang)
+        lang = self.lang
         scores = self._group_scores()
         counts = scores["tier"].value_counts()
         tiers = " · ".join(
@@ -276,45 +235,18 @@ class PortfolioReview:
 
     # -- indicators ------------------------------------------------------------------------
     def _indicator_status(self) -> pd.DataFrame:
-        """Per indicator over the group: ``indicator, known_share`` (accounts with a value)
-        and ``constant`` (every account with a value got the same points)."""
-        ids = set(self.member_ids)
-        ex = self.scores.explanations
-        ex = ex[ex["account_id"].isin(ids)]
-        known = ex["missing_reason"].isna() | (ex["missing_reason"].astype(str) == "")
-        share = known.groupby(ex["indicator"], sort=False).mean()
-        distinct = ex[known].groupby("indicator", sort=False)["points"].nunique()
-        return pd.DataFrame(
-            {
-                "indicator": list(self.model.names),
-                "known_share": [
-                    float(share.get(n, 0.0)) if len(ex) else 0.0 for n in self.model.names
-                ],
-                "constant": [
-                    len(ids) > 1 and int(distinct.get(n, 0)) == 1 for n in self.model.names
-                ],
-            }
-        )
+        """:func:`~kamlib.scoring.coverage.indicator_coverage` over the group."""
+        return indicator_coverage(self.scores, self.member_ids)
 
     def max_score(self) -> float:
-        """The highest score any account could reach with this data: indicators without a
-        value for any account of the group are scored by their missing-value rule (fixed
-        points, or left out with the other weights re-normalised)."""
-        status = self._indicator_status().set_index("indicator")["known_share"]
-        weights = self.scores.weights
-        earned = total = 0.0
-        for ind in self.model.indicators:
-            w = float(weights.get(ind.name, 0.0))
-            if status.get(ind.name, 0.0) > 0:
-                earned, total = earned + w * 100.0, total + w
-            elif not ind.missing.exclude:
-                earned, total = earned + w * float(ind.missing.points or 0.0), total + w
-        return earned / total if total > 0 else 0.0
+        """The highest score any account of the group could reach with this data
+        (:func:`~kamlib.scoring.coverage.max_score_possible`)."""
+        return max_score_possible(self.scores, self._indicator_status())
 
-    def indicator_table(self, lang: str = "en") -> pd.DataFrame:
+    def indicator_table(self) -> pd.DataFrame:
         """One row per indicator: ``indicator, kind, weight_share, known_share, status,
         missing_rule, reason`` (translated text)."""
-        check_lang(lang)
+        lang = self.lang
         frame = self._indicator_status().set_index("indicator")
         status, constant = frame["known_share"], frame["constant"]
         weights = self.scores.weights
@@ -342,7 +274,7 @@ class PortfolioReview:
                     reason = label("reason_needs_category_spend", lang)
                 elif table == "accounts" and feats[ind.feature].isna().all():
                     reason = label("reason_not_recorded", lang)
-                elif ind.feature in CLV_FEATURES and self.status.get("clv", _OK).reason:
+                elif ind.feature in CLV_FEATURES and self.status.get("clv", AVAILABLE).reason:
                     reason = self.status["clv"].message(lang)
                 else:
                     reason = label("reason_some_missing", lang)
@@ -364,10 +296,10 @@ class PortfolioReview:
             )
         return pd.DataFrame(rows)
 
-    def tables_table(self, lang: str = "en") -> pd.DataFrame:
+    def tables_table(self) -> pd.DataFrame:
         """Optional tables: ``table`` (key, translated by the table formatter), ``present``
         and ``indicators`` (the indicators of this methodology that read it)."""
-        check_lang(lang)
+        lang = self.lang
         rows = []
         sep = "、" if lang == "zh" else ", "
         for t in OPTIONAL_TABLES:
@@ -384,10 +316,10 @@ class PortfolioReview:
         return pd.DataFrame(rows)
 
     # -- tiers -----------------------------------------------------------------------------
-    def tier_table(self, lang: str = "en") -> pd.DataFrame:
+    def tier_table(self) -> pd.DataFrame:
         """One row per tier (highest first): ``tier, min_score, accounts_count, account_share,
         score_mean, revenue_12m, revenue_share, lifted_by_pareto``."""
-        check_lang(lang)
+        lang = self.lang
         scores = self._group_scores()
         revenue = self.features.set_index("account_id")["revenue_12m"]
         scores = scores.assign(revenue=revenue.reindex(scores["account_id"]).to_numpy())
@@ -418,7 +350,7 @@ class PortfolioReview:
             out["min_score"] = out["min_score"].astype("int64")
         return out
 
-    def ranking(self, lang: str = "en", *, strongest: int = 3) -> pd.DataFrame:
+    def ranking(self, *, strongest: int = 3) -> pd.DataFrame:
         """The group's accounts, best first, with their explanation: ``rank`` (in the whole
         book), ``account_id`` (left out when every name is the id itself), ``name, tier,
         score, revenue_12m, strongest, not_scored``.
@@ -428,7 +360,7 @@ class PortfolioReview:
         missing-value rule; indicators no account of the group has are left out here, see
         :meth:`indicator_table`) and, when some were left out of the score, the share of the
         weight it rests on."""
-        check_lang(lang)
+        lang = self.lang
         scores = self._group_scores()
         ids = set(scores["account_id"])
         ex = self.scores.explanations
@@ -484,18 +416,18 @@ class PortfolioReview:
             out = out.drop(columns="account_id")
         return out
 
-    def breakdown(self, lang: str = "en", *, top: int = 25) -> pd.DataFrame:
+    def breakdown(self, *, top: int = 25) -> pd.DataFrame:
         """Weighted contributions of the ``top`` best accounts of the group, long form for
         :func:`kamlib.charts.score_breakdown`: ``account, tier, score, indicator,
         contribution, points`` (accounts best first, indicators in methodology order)."""
-        check_lang(lang)
+        lang = self.lang
         if top < 1:
             raise ConfigError(f"The 'top' parameter of breakdown must be at least 1. Got {top}.")
         scores = self._group_scores().head(top)
         ids = scores["account_id"].astype(str).tolist()
         ex = self.scores.explanations
         ex = ex[ex["account_id"].isin(set(ids))]
-        chart_names = dict(zip(ids, _chart_names(ids, self.names), strict=True))
+        shown = dict(zip(ids, chart_names(ids, self.names), strict=True))
         order = {a: i for i, a in enumerate(ids)}
         ind_order = {n: i for i, n in enumerate(self.model.names)}
         ex = ex.assign(
@@ -504,7 +436,7 @@ class PortfolioReview:
         score = scores.set_index("account_id")
         return pd.DataFrame(
             {
-                "account": ex["account_id"].map(chart_names).to_numpy(),
+                "account": ex["account_id"].map(shown).to_numpy(),
                 "tier": [self._tier_label(score.at[a, "tier"], lang) for a in ex["account_id"]],
                 "score": [float(score.at[a, "score"]) for a in ex["account_id"]],
                 "indicator": [self._indicator_label(i, lang) for i in ex["indicator"]],
@@ -513,10 +445,10 @@ class PortfolioReview:
             }
         )
 
-    def tier_points(self, lang: str = "en") -> pd.DataFrame:
+    def tier_points(self) -> pd.DataFrame:
         """Mean band points (0–100) per tier and indicator over the group's accounts:
         ``tier, indicator, points, accounts_count`` (for :func:`kamlib.charts.tier_profile`)."""
-        check_lang(lang)
+        lang = self.lang
         scores = self._group_scores()
         tier_of = dict(zip(scores["account_id"], scores["tier"], strict=True))
         ex = self.scores.explanations
@@ -539,9 +471,9 @@ class PortfolioReview:
         out = pd.DataFrame(rows)
         return out[out["accounts_count"] > 0].reset_index(drop=True)
 
-    def score_distribution(self, lang: str = "en") -> pd.DataFrame:
+    def score_distribution(self) -> pd.DataFrame:
         """The group's scores and tiers: ``account_id, score, tier`` (tier labels)."""
-        check_lang(lang)
+        lang = self.lang
         scores = self._group_scores()
         return pd.DataFrame(
             {
@@ -551,8 +483,9 @@ class PortfolioReview:
             }
         )
 
-    def thresholds(self, lang: str = "en") -> pd.DataFrame:
+    def thresholds(self) -> pd.DataFrame:
         """Tier thresholds: ``tier, min_score`` (highest first)."""
+        lang = self.lang
         return pd.DataFrame(
             {
                 "tier": [t.label(lang) for t in self.model.tiers],
@@ -560,9 +493,8 @@ class PortfolioReview:
             }
         )
 
-    def migration_summary(self, lang: str = "en") -> dict[str, Any]:
+    def migration_summary(self) -> dict[str, Any]:
         """Label key → value: the two dates, accounts in both, stayed, up, down, new, gone."""
-        check_lang(lang)
         if self.migration is None:
             return {}
         s = self.migration.summary()
@@ -577,10 +509,10 @@ class PortfolioReview:
             "gone_accounts": int(s["gone"]),
         }
 
-    def migration_matrix(self, lang: str = "en") -> pd.DataFrame:
+    def migration_matrix(self) -> pd.DataFrame:
         """Counts, long form: ``from_tier, to_tier, accounts_count`` (tier labels, highest first;
         ``(new)`` / ``(gone)`` rows and columns only when they hold accounts)."""
-        check_lang(lang)
+        lang = self.lang
         if self.migration is None:
             return pd.DataFrame(columns=["from_tier", "to_tier", "accounts_count"])
         m = self.migration.matrix
@@ -597,12 +529,12 @@ class PortfolioReview:
         ]
         return pd.DataFrame(out)
 
-    def movers(self, direction: str, lang: str = "en") -> pd.DataFrame:
+    def movers(self, direction: str) -> pd.DataFrame:
         """Accounts that moved ``up`` or ``down`` a tier since the previous quarter end:
         ``account_id, name, from_tier, to_tier, from_score, to_score, score_change,
         drivers`` (the indicators whose weighted contribution changed most in the
         direction of the move, with the change in points)."""
-        check_lang(lang)
+        lang = self.lang
         if direction not in ("up", "down"):
             raise ConfigError(
                 f"The 'direction' parameter of movers must be 'up' or 'down'. Got {direction!r}."
@@ -623,57 +555,18 @@ class PortfolioReview:
                 "to_score": frame["to_score"].to_numpy(dtype=float),
                 "score_change": frame["score_change"].to_numpy(dtype=float),
                 "drivers": [
-                    " · ".join(
-                        t
-                        for t in (
-                            self._pareto_note(row, lang),
-                            self._drivers_text(row["drivers"], lang),
-                        )
-                        if t
-                    )
-                    for row in frame.to_dict("records")
+                    mover_drivers(row, self.model, lang) for row in frame.to_dict("records")
                 ],
             },
             columns=columns,
         )
 
-    def _tier_by_score(self, score: float) -> str:
-        for tier in self.model.tiers:
-            if round(score, 9) >= tier.min_score:
-                return tier.key
-        return self.model.tiers[-1].key
-
-    def _pareto_note(self, row: Mapping[str, Any], lang: str) -> str:
-        """Why a move is the Pareto rule's doing: the account entered or left the top share
-        of revenue that the rule lifts (its tier by score alone did not make the move)."""
-        before = row["from_tier"] != self._tier_by_score(float(row["from_score"]))
-        after = row["to_tier"] != self._tier_by_score(float(row["to_score"]))
-        if after and not before:
-            return label("pareto_now_lifted", lang)
-        if before and not after:
-            return label("pareto_no_longer", lang)
-        return ""
-
-    def _drivers_text(self, text: str, lang: str) -> str:
-        """``revenue_12m +12.0; growth_12m +5.0`` → ``Revenue, last 12 months +12.0 · …``."""
-        parts = []
-        for item in str(text).split(";"):
-            item = item.strip()
-            if not item:
-                continue
-            name, _, change = item.rpartition(" ")
-            try:
-                parts.append(f"{self._indicator_label(name, lang)} {change}")
-            except ConfigError:
-                parts.append(item)
-        return " · ".join(parts)
-
     # -- validation ------------------------------------------------------------------------
-    def validation_figures(self, lang: str = "en") -> dict[str, Any]:
+    def validation_figures(self) -> dict[str, Any]:
         """Label key → value: back-test date, accounts, next-year value, lift of the top
         tier, Gini of the score, of last year's revenue and the best possible, and the
         accounts that were not customers yet."""
-        check_lang(lang)
+        lang = self.lang
         v = self.validation
         if v is None:
             return {}
@@ -698,10 +591,10 @@ class PortfolioReview:
             "new_customers_revenue": float(v.unscored_value),
         }
 
-    def validation_table(self, lang: str = "en") -> pd.DataFrame:
+    def validation_table(self) -> pd.DataFrame:
         """Per tier (highest first): ``tier, accounts_count, account_share, next_year_revenue,
         value_share, lift``."""
-        check_lang(lang)
+        lang = self.lang
         if self.validation is None:
             return pd.DataFrame(
                 columns=[
@@ -725,19 +618,19 @@ class PortfolioReview:
             }
         )
 
-    def gains(self, lang: str = "en") -> pd.DataFrame:
+    def gains(self) -> pd.DataFrame:
         """Gains curves of the back-test with translated ranking names: ``ranking,
         account_share, value_share``."""
-        check_lang(lang)
+        lang = self.lang
         c = self.validation_curves
         if c.empty:
             return pd.DataFrame(columns=["ranking", "account_share", "value_share"])
         return c.assign(ranking=[label(f"ranking_{r}", lang) for r in c["ranking"]])
 
-    def tier_shares(self, lang: str = "en") -> pd.DataFrame:
+    def tier_shares(self) -> pd.DataFrame:
         """Account share and revenue share per tier (``tier, account_share, value_share``),
         for :func:`kamlib.charts.tier_shares`."""
-        t = self.tier_table(lang)
+        t = self.tier_table()
         return pd.DataFrame(
             {
                 "tier": t["tier"],
@@ -750,10 +643,10 @@ class PortfolioReview:
         """The frames of a segmentation section (empty when it is unavailable)."""
         return self.segmentation.get(key, {})
 
-    def frame(self, section: str, name: str, lang: str = "en") -> pd.DataFrame:
+    def frame(self, section: str, name: str) -> pd.DataFrame:
         """One frame of a segmentation section (translated where it names tiers or
         quadrants); an empty frame when the section is unavailable."""
-        check_lang(lang)
+        lang = self.lang
         value = self.section(section).get(name)
         if value is None:
             return pd.DataFrame(columns=list(SECTION_COLUMNS.get((section, name), ())))
@@ -761,17 +654,17 @@ class PortfolioReview:
             return value(lang)
         return value
 
-    def figures(self, section: str, lang: str = "en") -> dict[str, Any]:
+    def figures(self, section: str) -> dict[str, Any]:
         """Headline figures of a segmentation section (label key → value; empty when the
         section is unavailable), for :func:`kamlib.views.format.facts`."""
-        check_lang(lang)
+        lang = self.lang
         make = self.section(section).get("figures")
         return make(lang) if callable(make) else {}
 
-    def chart_options(self, section: str, lang: str = "en") -> dict[str, Any]:
+    def chart_options(self, section: str) -> dict[str, Any]:
         """Extra keyword arguments of the section's chart (the portfolio matrix: its
         thresholds and axis titles); empty when there are none."""
-        check_lang(lang)
+        lang = self.lang
         make = self.section(section).get("options")
         return make(lang) if callable(make) else {}
 
@@ -781,14 +674,14 @@ class PortfolioReview:
         """The label key to show in place of an empty chart (the headline) or, with
         ``detail``, an empty table (the explanation) of ``section``; ``default`` when the
         section is available but has nothing to show."""
-        status = self.status.get(section, _OK)
+        status = self.status.get(section, AVAILABLE)
         if status.available or not status.reason:
             return default
         return status.explanation if detail else status.reason
 
-    def notices_table(self, lang: str = "en") -> pd.DataFrame:
+    def notices_table(self) -> pd.DataFrame:
         """``section, message`` (section names translated)."""
-        check_lang(lang)
+        lang = self.lang
         if self.notices.empty:
             return pd.DataFrame(columns=["section", "message"])
         return pd.DataFrame(
@@ -818,9 +711,10 @@ class PortfolioReview:
 
 def portfolio_review(
     data: KamData | str | Path,
+    methodology: Methodology | str | Path | None = None,
     *,
     as_of: date | str,
-    methodology: Methodology | str | Path | None = None,
+    lang: str = "en",
     group: str = "all",
     features_source: Any = None,
     tables: Mapping[str, Any] | None = None,
@@ -840,6 +734,8 @@ def portfolio_review(
     methodology
         A :class:`~kamlib.methodology.Methodology`, the path of a methodology file, or ``None``
         / ``""`` for kamlib's default.
+    lang
+        The report language (``en`` or ``zh``) of the review's display methods.
     group
         The accounts shown: ``all``, ``top<N>``, ``strategic`` or ``ids:A,B``
         (:func:`kamlib.segmentation.target_group`).  Scores and tiers are always those of
@@ -859,67 +755,56 @@ def portfolio_review(
     Raises
     ------
     ConfigError
-        Unknown group, bad date or methodology.
+        Unknown group or language, bad date or methodology.
     DataValidationError
         No account exists at ``as_of``, or ``accounts`` / ``orders`` is missing.
 
     Notes
     -----
     kamlib's warnings raised while scoring (e.g. an indicator without a value for any
-    account) are not re-raised: they are kept in ``notices`` for the report.
+    account) are not re-raised: they are kept in ``notices`` for the report; a section whose
+    computation raises a :class:`~kamlib.errors.KamlibError` is marked unavailable with a
+    notice.
     """
-    from kamlib.features import account_features_history, months_before
-    from kamlib.segmentation import check_group_name
-
-    day = parse_date(as_of)
-    notices = _Notices()
+    owner = "portfolio_review"
+    day = as_day(as_of, owner=owner).date()
+    check_lang(lang)
+    notices = Notices()
     status: dict[str, SectionStatus] = {}
-    with notices.capture("methodology"):
-        meth = _resolve_methodology(methodology)
+    with notices.warnings("methodology"):
+        meth = resolve_methodology(methodology, owner=owner)
     model = meth.require_scoring()
     group = check_group_name(group, methodology=meth)
-    data = _resolve_data(data)
+    data = resolve_data(data, owner=owner)
     previous = _previous_quarter_end(day, meth.fiscal_year_start_month)
     backtest = months_before(day, 12)
 
-    with notices.capture("features"):
-        history = account_features_history(
-            data if features_source is None else features_source,
-            as_of_dates=[backtest, previous, day],
-            tables=tables,
-        )
-    by_date = {
-        d: history.xs(pd.Timestamp(d), level="as_of") if pd.Timestamp(d) in
-        history.index.get_level_values("as_of") else history.iloc[:0].droplevel("as_of")
-        for d in (backtest, previous, day)
-    }  # fmt: skip
-    clv_needed = [f for f in model.features() if f in CLV_FEATURES]
-    for d in (day, previous, backtest):  # the review date first: its problems are reported
-        by_date[d] = _with_clv(by_date[d], data, d, clv_needed, notices, status)
+    by_date = features_by_date(
+        data, features_source, tables, [backtest, previous, day], model, notices, status
+    )
     now = by_date[day]
     if now.empty:
         raise DataValidationError(
             f"No account exists on {day.isoformat()}: the accounts table has none created on "
             "or before that date. Check the as_of date."
         )
-    with notices.capture("group"):
-        members = _members(data, group, day, meth)
-    accounts = data.as_of(pd.Timestamp(day)).require("accounts", "The portfolio review")
-    names = accounts[["account_id", "name"]].astype({"account_id": "str"})
-    names = names.drop_duplicates("account_id").set_index("account_id")["name"]
-    features = now.reset_index()
-    features.insert(1, "name", names.reindex(features["account_id"]).to_numpy())
+    with notices.warnings("group"):
+        members = group_members(data, group, day, meth)
+    features = with_names(now, data, day)
 
-    with notices.capture("scoring"):
+    with notices.warnings("scoring"):
         scores = score_accounts(now, meth)
 
-    migration = _migration(by_date[previous], now, meth, members, previous, day, notices, status)
-    validation, curves, validated = _validation(
+    migration = migration_section(
+        by_date[previous], now, meth, members, previous, day, notices, status
+    )
+    validation, curves, validated = validation_section(
         data, group, members, by_date[backtest], now, meth, backtest, notices, status
     )
-    segmentation = _segmentation(data, features, scores, members, meth, day, notices, status)
+    segmentation = segmentation_sections(features, scores, members, meth, notices, status)
 
     return PortfolioReview(
+        lang=lang,
         as_of=day,
         previous_date=previous,
         backtest_date=backtest,
@@ -930,12 +815,12 @@ def portfolio_review(
         features=features,
         scores=scores,
         tables_present=tuple(data.tables),
-        history_start=_history_start(data, day),
+        history_start=history_start(data, day),
         migration=migration,
         validation=validation,
         validation_curves=curves,
         validation_accounts=validated,
         segmentation=segmentation,
-        status={**status, **{k: _OK for k in ("migration", "validation") if k not in status}},
+        status={**status, **{k: AVAILABLE for k in ("migration", "validation") if k not in status}},
         notices=notices.frame(),
     )

@@ -8,7 +8,6 @@ Builders used by :func:`kamlib.views.portfolio.portfolio_review`; what they comp
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,9 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kamlib.clv import clv_indicators
 from kamlib.data.kamdata import KamData
-from kamlib.errors import KamlibError, KamlibWarning
-from kamlib.methodology import Methodology
+from kamlib.errors import ConfigError, KamlibError
+from kamlib.features import account_features_history
+from kamlib.methodology import Methodology, ScoringModel
 from kamlib.methodology.labels import label
 from kamlib.scoring import (
     MigrationResult,
@@ -29,9 +30,20 @@ from kamlib.scoring import (
     tier_migration,
     validate_scores,
 )
+from kamlib.scoring.gains import gains_curves
+from kamlib.segmentation import target_group
+from kamlib.views.notices import Notices
 
-#: Points of each curve in :meth:`PortfolioReview.gains` (enough for a smooth line).
-CURVE_POINTS = 201
+#: Tables the features read besides accounts and orders, and the indicators they feed.
+OPTIONAL_TABLES: tuple[str, ...] = (
+    "products", "opportunities", "stage_history", "contacts", "activities", "service_tickets",
+)  # fmt: skip
+
+#: Columns :func:`kamlib.clv.clv_indicators` adds (a methodology may score them as
+#: ``extra_features``).
+CLV_FEATURES: tuple[str, ...] = (
+    "expected_purchases_12m", "p_alive", "expected_avg_value", "clv_12m",
+)  # fmt: skip
 
 
 # -- small pieces -------------------------------------------------------------------------------
@@ -58,11 +70,12 @@ class SectionStatus:
         return f"{text} ({self.detail})" if self.detail else text
 
 
-_OK = SectionStatus(True)
+#: The status of a section that could be computed.
+AVAILABLE = SectionStatus(True)
 
 
-def _names(accounts: pd.DataFrame) -> dict[str, str]:
-    """account_id → display name (the id when the name is empty)."""
+def account_names(accounts: pd.DataFrame) -> dict[str, str]:
+    """account_id → display name (the id when the name is empty), from ``account_id, name``."""
     out = {}
     for aid, name in zip(accounts["account_id"], accounts["name"], strict=True):
         text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
@@ -70,7 +83,7 @@ def _names(accounts: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def _chart_names(ids: list[str], names: Mapping[str, str]) -> list[str]:
+def chart_names(ids: list[str], names: Mapping[str, str]) -> list[str]:
     """Unique chart labels: the name, or ``name (id)`` where two accounts share a name."""
     plain = [names.get(i, i) for i in ids]
     counts = pd.Series(plain).value_counts()
@@ -78,62 +91,20 @@ def _chart_names(ids: list[str], names: Mapping[str, str]) -> list[str]:
 
 
 # -- building it -------------------------------------------------------------------------------
-class _Notices:
-    def __init__(self) -> None:
-        self.rows: list[dict[str, str]] = []
-
-    def add(self, section: str, message: str) -> None:
-        row = {"section": section, "message": message}
-        if row not in self.rows:
-            self.rows.append(row)
-
-    def capture(self, section: str, *, keep: bool = True) -> _Capture:
-        """Collect kamlib's warnings in the block as notices (``keep=False``: drop them, for
-        scorings of other dates whose data-quality warnings repeat the review date's)."""
-        return _Capture(self, section, keep=keep)
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["section", "message"]).astype(str)
-
-
-class _Capture:
-    """Collect kamlib's warnings raised inside the block as notices of one section."""
-
-    def __init__(self, notices: _Notices, section: str, *, keep: bool) -> None:
-        self.notices, self.section, self.keep = notices, section, keep
-        self._ctx = warnings.catch_warnings(record=True)
-
-    def __enter__(self) -> None:
-        self._caught = self._ctx.__enter__()
-        warnings.simplefilter("always", KamlibWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        caught = list(self._caught)
-        self._ctx.__exit__(*exc)
-        for w in caught:
-            if issubclass(w.category, KamlibWarning):
-                if self.keep:
-                    self.notices.add(self.section, str(w.message))
-            else:  # not ours: let it through as it was
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
-def _with_clv(
+def with_clv(
     features: pd.DataFrame,
     data: KamData,
     day: date,
     needed: list[str],
-    notices: _Notices,
+    notices: Notices,
     status: dict[str, SectionStatus],
 ) -> pd.DataFrame:
     """Add the CLV indicators the methodology scores (NaN, with a notice, when the models
     cannot be fitted on the data as of ``day``)."""
     if not needed:
         return features
-    from kamlib.clv import clv_indicators
-
     try:
-        with notices.capture("clv"):
+        with notices.warnings("clv"):
             clv = clv_indicators(data, as_of=day).set_index("account_id")
     except KamlibError as exc:
         notices.add("clv", f"CLV indicators as of {day} could not be computed: {exc}")
@@ -146,66 +117,85 @@ def _with_clv(
     return out
 
 
-def _gains_curves(score: np.ndarray, baseline: np.ndarray, value: np.ndarray) -> pd.DataFrame:
-    """Cumulative value share against cumulative account share, ranking by each key (tied
-    accounts form one straight step, as in :func:`kamlib.scoring.ranking_gini`)."""
-    grid = np.linspace(0.0, 1.0, CURVE_POINTS)
-    total = math.fsum(value)
-    pieces = []
-    for name, key in (("score", score), ("baseline", baseline), ("perfect", value)):
-        k = np.where(np.isnan(key), -np.inf, key)
-        groups = (
-            pd.DataFrame({"k": k, "v": value}).groupby("k", sort=True)["v"].agg(["size", "sum"])
-        ).iloc[::-1]
-        x = np.concatenate([[0.0], np.cumsum(groups["size"].to_numpy()) / len(value)])
-        y = np.concatenate([[0.0], np.cumsum(groups["sum"].to_numpy()) / total])
-        pieces.append(
-            pd.DataFrame(
-                {"ranking": name, "account_share": grid, "value_share": np.interp(grid, x, y)}
-            )
+def features_by_date(
+    data: KamData,
+    source: Any,
+    tables: Mapping[str, Any] | None,
+    dates: list[date],
+    model: ScoringModel,
+    notices: Notices,
+    status: dict[str, SectionStatus],
+) -> dict[date, pd.DataFrame]:
+    """Account features of the whole book as of each of ``dates`` (``account_id`` index),
+    with the CLV indicators the scoring model reads; computed on ``source`` (``None``: from
+    ``data``, else any source of :func:`kamlib.features.account_features_history`)."""
+    with notices.warnings("features"):
+        history = account_features_history(
+            data if source is None else source, as_of_dates=dates, tables=tables
         )
-    return pd.concat(pieces, ignore_index=True)
+    by_date = {
+        d: history.xs(pd.Timestamp(d), level="as_of") if pd.Timestamp(d) in
+        history.index.get_level_values("as_of") else history.iloc[:0].droplevel("as_of")
+        for d in dates
+    }  # fmt: skip
+    clv_needed = [f for f in model.features() if f in CLV_FEATURES]
+    for d in reversed(dates):  # the review date (last) first: its problems are reported
+        by_date[d] = with_clv(by_date[d], data, d, clv_needed, notices, status)
+    return by_date
 
 
-def _history_start(data: KamData, day: date) -> date | None:
+def with_names(features: pd.DataFrame, data: KamData, day: date) -> pd.DataFrame:
+    """``features`` (``account_id`` index) with ``account_id`` and the account ``name``
+    (as of ``day``) as the first columns."""
+    accounts = data.as_of(pd.Timestamp(day)).require("accounts", "The portfolio review")
+    names = accounts[["account_id", "name"]].astype({"account_id": "str"})
+    names = names.drop_duplicates("account_id").set_index("account_id")["name"]
+    out = features.reset_index()
+    out.insert(1, "name", names.reindex(out["account_id"]).to_numpy())
+    return out
+
+
+def history_start(data: KamData, day: date) -> date | None:
+    """Date of the first order line on or before ``day`` (``None`` without any)."""
     dates = pd.to_datetime(data.require("orders", "The portfolio review")["order_date"])
     first = dates[dates < pd.Timestamp(day) + pd.Timedelta(days=1)].min()
     return None if pd.isna(first) else first.date()
 
 
-def _members(data: KamData, group: str, day: date, meth: Methodology) -> pd.DataFrame:
-    from kamlib.segmentation import target_group
-
+def group_members(data: KamData, group: str, day: date, meth: Methodology) -> pd.DataFrame:
+    """The accounts of target group ``group`` as of ``day``."""
     return target_group(data, group, as_of=day, methodology=meth)
 
 
-def _backtest_members(
+def backtest_members(
     data: KamData, group: str, day: date, members_now: pd.DataFrame, meth: Methodology
 ) -> pd.DataFrame:
     """The group as it was formed at the back-test date (no look-ahead for top<N> and
     strategic); an ``ids:`` group keeps the ids that existed then."""
     if group.strip().lower().startswith("ids:"):
-        everyone = _members(data, "all", day, meth)
+        everyone = group_members(data, "all", day, meth)
         keep = everyone["account_id"].isin(set(members_now["account_id"]))
         return everyone[keep].reset_index(drop=True)
-    return _members(data, group, day, meth)
+    return group_members(data, group, day, meth)
 
 
-def _migration(
+def migration_section(
     before: pd.DataFrame,
     now: pd.DataFrame,
     meth: Methodology,
     members: pd.DataFrame,
     previous: date,
     day: date,
-    notices: _Notices,
+    notices: Notices,
     status: dict[str, SectionStatus],
 ) -> MigrationResult | None:
+    """Tier migration of the group from ``previous`` to ``day`` (``None``, with the reason in
+    ``status["migration"]``, when it cannot be computed)."""
     if before.empty:
         status["migration"] = SectionStatus(False, "migration_no_history")
         return None
     try:
-        with notices.capture("tier_migration", keep=False):
+        with notices.warnings("tier_migration", keep=False):
             history = score_history({previous: before, day: now}, meth)
     except KamlibError as exc:
         status["migration"] = SectionStatus(False, "migration_failed", str(exc), "see_notes")
@@ -216,7 +206,7 @@ def _migration(
     return tier_migration(history, previous, day, meth)
 
 
-def _validation(
+def validation_section(
     data: KamData,
     group: str,
     members: pd.DataFrame,
@@ -224,9 +214,12 @@ def _validation(
     now: pd.DataFrame,
     meth: Methodology,
     backtest: date,
-    notices: _Notices,
+    notices: Notices,
     status: dict[str, SectionStatus],
 ) -> tuple[ValidationResult | None, pd.DataFrame, pd.DataFrame]:
+    """The back-test: the scoring as of ``backtest`` against the revenue of the 12 months to
+    the review date; the result, its gains curves and the accounts back-tested (``None`` and
+    empty frames, with the reason in ``status["validation"]``, when it cannot be computed)."""
     empty_curves = pd.DataFrame(columns=["ranking", "account_share", "value_share"])
     empty_accounts = pd.DataFrame(columns=["account_id", "score", "tier", "baseline", "value"])
     # customers at the back-test date: an order line on or before it
@@ -235,9 +228,9 @@ def _validation(
         status["validation"] = SectionStatus(False, "validation_no_history")
         return None, empty_curves, empty_accounts
     try:
-        with notices.capture("score_validation", keep=False):
+        with notices.warnings("score_validation", keep=False):
             scored = score_accounts(then, meth)
-        cohort = _backtest_members(data, group, backtest, members, meth)
+        cohort = backtest_members(data, group, backtest, members, meth)
         ids = set(cohort["account_id"].astype(str)) & set(customers.astype(str))
         frame = scored.scores[scored.scores["account_id"].isin(ids)].reset_index(drop=True)
         if frame.empty:
@@ -268,7 +261,7 @@ def _validation(
     ids_order = frame["account_id"].astype(str)
     v = value.reindex(ids_order).fillna(0.0).to_numpy(dtype=float)
     b = baseline.reindex(ids_order).to_numpy(dtype=float)
-    curves = _gains_curves(frame["score"].to_numpy(dtype=float), b, v)
+    curves = gains_curves(frame["score"].to_numpy(dtype=float), b, v)
     accounts = pd.DataFrame(
         {
             "account_id": ids_order.to_numpy(),
@@ -279,3 +272,47 @@ def _validation(
         }
     )
     return result, curves, accounts
+
+
+# -- tier migration: why an account moved ------------------------------------------------------
+def _tier_by_score(model: ScoringModel, score: float) -> str:
+    for tier in model.tiers:
+        if round(score, 9) >= tier.min_score:
+            return tier.key
+    return model.tiers[-1].key
+
+
+def _pareto_note(row: Mapping[str, Any], model: ScoringModel, lang: str) -> str:
+    """Why a move is the Pareto rule's doing: the account entered or left the top share
+    of revenue that the rule lifts (its tier by score alone did not make the move)."""
+    before = row["from_tier"] != _tier_by_score(model, float(row["from_score"]))
+    after = row["to_tier"] != _tier_by_score(model, float(row["to_score"]))
+    if after and not before:
+        return label("pareto_now_lifted", lang)
+    if before and not after:
+        return label("pareto_no_longer", lang)
+    return ""
+
+
+def _drivers_text(text: str, model: ScoringModel, lang: str) -> str:
+    """``revenue_12m +12.0; growth_12m +5.0`` → ``Revenue, last 12 months +12.0 · …``."""
+    parts = []
+    for item in str(text).split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, change = item.rpartition(" ")
+        try:
+            parts.append(f"{model.indicator(name).label(lang)} {change}")
+        except ConfigError:
+            parts.append(item)
+    return " · ".join(parts)
+
+
+def mover_drivers(row: Mapping[str, Any], model: ScoringModel, lang: str) -> str:
+    """What drove one account's move between tiers (a row of
+    :attr:`~kamlib.scoring.MigrationResult.risers` / ``fallers``), in ``lang``: the Pareto
+    rule when it made the move, then the indicators whose weighted contribution changed
+    most, with the change in points."""
+    parts = (_pareto_note(row, model, lang), _drivers_text(row["drivers"], model, lang))
+    return " · ".join(t for t in parts if t)

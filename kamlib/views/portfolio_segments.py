@@ -8,83 +8,95 @@ result objects and functions ``lang →`` frame or figures.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kamlib.data.kamdata import KamData
 from kamlib.errors import DataValidationError, KamlibError
 from kamlib.methodology import Methodology, ScoringModel
 from kamlib.methodology.labels import label
 from kamlib.scoring import ScoreResult
-from kamlib.views.portfolio_sections import (
-    _OK,
-    SectionStatus,
-    _chart_names,
-    _names,
-    _Notices,
+from kamlib.segmentation import (
+    abc_analysis,
+    cluster_accounts,
+    lorenz_curve,
+    portfolio_matrix,
+    tag_accounts,
 )
+from kamlib.segmentation.clusters import CLUSTER_COLUMNS
+from kamlib.views.notices import Notices
+from kamlib.views.portfolio_sections import (
+    AVAILABLE,
+    SectionStatus,
+    account_names,
+    chart_names,
+)
+
+#: Columns of the segmentation frames (an unavailable section gives them empty).
+SECTION_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("pareto", "curve"): ("account_share", "value_share", "abc_class"),
+    ("pareto", "classes"): (
+        "abc_class", "accounts_count", "account_share", "revenue_12m", "revenue_share",
+    ),
+    ("portfolio_matrix", "points"): (
+        "account", "tier", "position", "attractiveness", "quadrant", "revenue_12m",
+    ),
+    ("portfolio_matrix", "quadrants"): (
+        "quadrant", "accounts_count", "revenue_12m", "revenue_share", "strategy",
+    ),
+    ("segments", "profiles"): ("segment", "feature", "z", "value"),
+    ("segments", "segments"): (
+        "segment", "accounts_count", "account_share", "revenue_12m", "revenue_share",
+        "tier_counts",
+    ),
+    ("segments", "tags"): ("tag", "kind", "accounts_count", "account_share"),
+}  # fmt: skip
 
 
 # -- segmentation --------------------------------------------------------------------------------
-def _segmentation(
-    data: KamData,
+def segmentation_sections(
     features: pd.DataFrame,
     scores: ScoreResult,
     members: pd.DataFrame,
     meth: Methodology,
-    day: date,
-    notices: _Notices,
+    notices: Notices,
     status: dict[str, SectionStatus],
 ) -> dict[str, dict[str, Any]]:
     """Pareto / ABC, the portfolio matrix and segment profiles of the group, from
-    :mod:`kamlib.segmentation` — each section independently: one that cannot be computed
-    (the function is not there, or the data do not allow it) is marked unavailable."""
-    import kamlib.segmentation as seg
-
+    :mod:`kamlib.segmentation` — each section independently: one the data do not allow is
+    marked unavailable (its status says why) and the others are still computed."""
     ids = set(members["account_id"].astype(str))
     group_features = features[features["account_id"].isin(ids)].reset_index(drop=True)
     out: dict[str, dict[str, Any]] = {}
-    names = _names(features[["account_id", "name"]])
+    names = account_names(features[["account_id", "name"]])
     model = meth.require_scoring()
 
     def tier_label(key: str, lang: str) -> str:
         return model.tier(key).label(lang) if key in model.tier_keys else key
 
-    builders: dict[str, tuple[tuple[str, ...], Callable[[], dict[str, Any]]]] = {
-        "pareto": (
-            ("abc_analysis", "lorenz_curve"),
-            lambda: _pareto(seg, group_features, meth),
-        ),
-        "portfolio_matrix": (
-            ("portfolio_matrix",),
-            lambda: _matrix(seg, group_features, scores, meth, names, tier_label),
-        ),
-        "segments": (
-            ("cluster_accounts",),
-            lambda: _segments(seg, group_features, scores, meth, tier_label, notices),
-        ),
+    builders: dict[str, Callable[[], dict[str, Any]]] = {
+        "pareto": lambda: _pareto(group_features, meth),
+        "portfolio_matrix": lambda: _matrix(group_features, scores, meth, names, tier_label),
+        "segments": lambda: _segments(group_features, scores, meth, tier_label, notices),
     }
-    for key, (functions, build) in builders.items():
-        missing = [f for f in functions if not callable(getattr(seg, f, None))]
-        if missing:
-            status[key] = SectionStatus(False, "not_available_yet", explanation="see_above")
-            continue
+    for key, build in builders.items():
         try:
-            with notices.capture(key):
+            with notices.warnings(key):
                 out[key] = build()
-            status[key] = _OK
+            status[key] = AVAILABLE
+        except Unavailable as exc:
+            status[key] = SectionStatus(False, "section_failed", str(exc), exc.explanation)
+            notices.add(key, str(exc))
         except KamlibError as exc:
-            why = getattr(exc, "explanation", "see_notes")
-            status[key] = SectionStatus(False, "section_failed", str(exc), explanation=why)
+            status[key] = SectionStatus(False, "section_failed", str(exc), "see_notes")
             notices.add(key, str(exc))
     return out
 
 
-class _Unavailable(DataValidationError):
-    """A section the data do not allow, with the label key that explains it to the reader."""
+class Unavailable(DataValidationError):
+    """A section the data do not allow, with the label key that explains it to the reader
+    (``explanation``, shown in place of the section's table)."""
 
     def __init__(self, message: str, explanation: str) -> None:
         super().__init__(message)
@@ -92,21 +104,23 @@ class _Unavailable(DataValidationError):
 
 
 def _abc_settings(meth: Methodology) -> tuple[str, float, float]:
-    abc = getattr(getattr(meth, "segmentation", None), "abc", None)
-    if abc is None:
+    """The ABC feature and class limits of the methodology (kamlib's when it has no
+    ``segments`` section)."""
+    if meth.segmentation is None:
         return "revenue_12m", 0.8, 0.95
+    abc = meth.segmentation.abc
     return abc.feature, float(abc.a), float(abc.b)
 
 
-def _pareto(seg: Any, features: pd.DataFrame, meth: Methodology) -> dict[str, Any]:
+def _pareto(features: pd.DataFrame, meth: Methodology) -> dict[str, Any]:
     """ABC classes and the Pareto curve of the group's revenue (the methodology's
     ``segments.abc`` feature and limits)."""
     feature, a, b = _abc_settings(meth)
     values = features.set_index("account_id")[feature]
     if not (values > 0).any():
-        raise _Unavailable(f"No account has a positive {feature}.", "pareto_no_revenue")
-    abc = seg.abc_analysis(values, a=a, b=b)
-    lorenz = seg.lorenz_curve(values)
+        raise Unavailable(f"No account has a positive {feature}.", "pareto_no_revenue")
+    abc = abc_analysis(values, a=a, b=b)
+    lorenz = lorenz_curve(values)
     curve = lorenz.to_frame()  # top accounts first: (0, 0) … (1, 1)
     known = abc[abc["abc_class"].notna() & (abc["abc_class"].astype(str) != "<NA>")]
     classes = known["abc_class"].astype(str).to_numpy()
@@ -203,7 +217,6 @@ def _axis_definition(spec: Any, model: ScoringModel, lang: str) -> str:
 
 
 def _matrix(
-    seg: Any,
     features: pd.DataFrame,
     scores: ScoreResult,
     meth: Methodology,
@@ -212,23 +225,23 @@ def _matrix(
 ) -> dict[str, Any]:
     """Accounts of the group in the portfolio matrix (the methodology's axes, median
     thresholds over the group)."""
-    settings = getattr(getattr(meth, "segmentation", None), "portfolio", None)
+    settings = None if meth.segmentation is None else meth.segmentation.portfolio
     if settings is not None:
         for axis, key in ((settings.position, "matrix_no_position"),
                           (settings.attractiveness, "matrix_no_attractiveness")):  # fmt: skip
             columns = [axis] if isinstance(axis, str) else [c for c, _w in axis]
             known = [c for c in columns if c in features.columns and features[c].notna().any()]
             if not known:
-                raise _Unavailable(
+                raise Unavailable(
                     f"No account has a value for {', '.join(columns)}: the portfolio matrix "
                     "cannot place any account.",
                     key,
                 )
-    pm = seg.portfolio_matrix(features, scores, methodology=meth)
+    pm = portfolio_matrix(features, scores, methodology=meth)
     acc = pm.accounts
     revenue = features.set_index("account_id")["revenue_12m"]
     ids = acc["account_id"].astype(str).tolist()
-    chart_names = _chart_names(ids, names)
+    shown = chart_names(ids, names)
     quadrants = {q.key: q for q in pm.quadrants}
     placed = acc["quadrant"].notna() & (acc["quadrant"].astype(str) != "<NA>")
     model = meth.require_scoring()
@@ -239,7 +252,7 @@ def _matrix(
         part = acc[placed]
         out = pd.DataFrame(
             {
-                "account": [chart_names[i] for i in np.flatnonzero(placed.to_numpy())],
+                "account": [shown[i] for i in np.flatnonzero(placed.to_numpy())],
                 "tier": [tier_label(t, lang) for t in part["tier"].astype(str)],
                 "position": part["position"].to_numpy(dtype=float),
                 "attractiveness": part["attractiveness"].to_numpy(dtype=float),
@@ -306,18 +319,15 @@ CLUSTER_K_RANGE = range(2, 7)
 
 
 def _segments(
-    seg: Any,
     features: pd.DataFrame,
     scores: ScoreResult,
     meth: Methodology,
     tier_label: Callable[[str, str], str],
-    notices: _Notices,
+    notices: Notices,
 ) -> dict[str, Any]:
     """Clusters of the group (k by silhouette) with their profiles, and the group's tags."""
-    from kamlib.segmentation.clusters import CLUSTER_COLUMNS
-
     if len(features) < CLUSTER_MIN_ACCOUNTS:
-        raise _Unavailable(
+        raise Unavailable(
             f"The group has {len(features)} accounts; segments are formed for groups of at "
             f"least {CLUSTER_MIN_ACCOUNTS}.",
             "segments_small_group",
@@ -331,11 +341,11 @@ def _segments(
             "accounts have a value.",
         )
     if len(usable) < 2:
-        raise _Unavailable(
+        raise Unavailable(
             f"Too few features with values to cluster the accounts (only {usable or 'none'}).",
             "segments_too_few",
         )
-    result = seg.cluster_accounts(features, columns=usable, k_range=CLUSTER_K_RANGE, random_state=0)
+    result = cluster_accounts(features, columns=usable, k_range=CLUSTER_K_RANGE, random_state=0)
     if result.excluded:
         notices.add(
             "segments",
@@ -418,7 +428,7 @@ def _segments(
             )
         return pd.DataFrame(rows)
 
-    tags = _tags(seg, features, meth)
+    tags = _tags(features, meth)
 
     return {
         "profiles": profiles,
@@ -433,16 +443,16 @@ def _segments(
     }
 
 
-def _tags(seg: Any, features: pd.DataFrame, meth: Methodology) -> Callable[[str], pd.DataFrame]:
+def _tags(features: pd.DataFrame, meth: Methodology) -> Callable[[str], pd.DataFrame]:
     """Accounts of the group carrying each tag of the methodology (``tag, kind,
     accounts_count, account_share``); a tag whose rule reads a column the features lack is
     left out."""
-    rules = tuple(getattr(meth, "tags", ()) or ())
+    rules = meth.tags
     usable = [t for t in rules if all(f in features.columns or f in {r.name for r in rules}
                                       for f in t.fields)]  # fmt: skip
-    if not usable or not callable(getattr(seg, "tag_accounts", None)):
+    if not usable:
         return lambda lang: pd.DataFrame(columns=["tag", "kind", "accounts_count", "account_share"])
-    flags = seg.tag_accounts(features, usable)
+    flags = tag_accounts(features, usable)
     n = len(flags)
 
     def table(lang: str) -> pd.DataFrame:
