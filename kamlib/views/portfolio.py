@@ -23,7 +23,9 @@ do not allow is marked unavailable (:class:`SectionStatus`) with a notice; bugs 
 
 The review is split in three modules: this one (the view object and :func:`portfolio_review`),
 :mod:`kamlib.views.portfolio_sections` (the scoring sections: migration, back-test, CLV) and
-:mod:`kamlib.views.portfolio_segments` (the segmentation sections).
+:mod:`kamlib.views.portfolio_segments` (the segmentation sections).  This one is a little over
+800 lines because it holds one idea, the review object: one display method per table or chart
+of the report, each short, kept together so the report reads from one class.
 
 Example
 -------
@@ -56,8 +58,6 @@ from kamlib.segmentation import check_group_name
 from kamlib.views.notices import Notices, resolve_data
 from kamlib.views.portfolio_sections import (
     AVAILABLE,
-    CLV_FEATURES,
-    OPTIONAL_TABLES,
     SectionStatus,
     account_names,
     chart_names,
@@ -73,6 +73,11 @@ from kamlib.views.portfolio_segments import SECTION_COLUMNS, segmentation_sectio
 
 __all__ = ["PortfolioReview", "SectionStatus", "portfolio_review"]
 
+#: Tables the features read besides accounts and orders, and the indicators they feed.
+OPTIONAL_TABLES: tuple[str, ...] = (
+    "products", "opportunities", "stage_history", "contacts", "activities", "service_tickets",
+)  # fmt: skip
+
 #: Feature → the table it is computed from (other features come from orders).
 FEATURE_TABLES: dict[str, str] = {
     "industry": "accounts", "region": "accounts", "employees": "accounts",
@@ -84,6 +89,12 @@ FEATURE_TABLES: dict[str, str] = {
     "contacts_known": "contacts", "decision_maker_support": "contacts",
     "economic_buyer_known": "contacts", "days_since_last_activity": "activities",
 }  # fmt: skip
+
+#: Columns :func:`kamlib.clv.clv_indicators` adds (a methodology may score them as
+#: ``extra_features``).
+CLV_FEATURES: tuple[str, ...] = (
+    "expected_purchases_12m", "p_alive", "expected_avg_value", "clv_12m",
+)  # fmt: skip
 
 
 def _previous_quarter_end(day: date, fiscal_year_start_month: int) -> date:
@@ -779,8 +790,9 @@ def portfolio_review(
     previous = _previous_quarter_end(day, meth.fiscal_year_start_month)
     backtest = months_before(day, 12)
 
+    clv_needed = [f for f in model.features() if f in CLV_FEATURES]
     by_date = features_by_date(
-        data, features_source, tables, [backtest, previous, day], model, notices, status
+        data, features_source, tables, [backtest, previous, day], clv_needed, notices, status
     )
     now = by_date[day]
     if now.empty:

@@ -34,17 +34,6 @@ from kamlib.scoring.gains import gains_curves
 from kamlib.segmentation import target_group
 from kamlib.views.notices import Notices
 
-#: Tables the features read besides accounts and orders, and the indicators they feed.
-OPTIONAL_TABLES: tuple[str, ...] = (
-    "products", "opportunities", "stage_history", "contacts", "activities", "service_tickets",
-)  # fmt: skip
-
-#: Columns :func:`kamlib.clv.clv_indicators` adds (a methodology may score them as
-#: ``extra_features``).
-CLV_FEATURES: tuple[str, ...] = (
-    "expected_purchases_12m", "p_alive", "expected_avg_value", "clv_12m",
-)  # fmt: skip
-
 
 # -- small pieces -------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -122,12 +111,12 @@ def features_by_date(
     source: Any,
     tables: Mapping[str, Any] | None,
     dates: list[date],
-    model: ScoringModel,
+    clv_needed: list[str],
     notices: Notices,
     status: dict[str, SectionStatus],
 ) -> dict[date, pd.DataFrame]:
     """Account features of the whole book as of each of ``dates`` (``account_id`` index),
-    with the CLV indicators the scoring model reads; computed on ``source`` (``None``: from
+    with the CLV indicators ``clv_needed`` (those the scoring model reads); computed on ``source`` (``None``: from
     ``data``, else any source of :func:`kamlib.features.account_features_history`)."""
     with notices.warnings("features"):
         history = account_features_history(
@@ -138,7 +127,6 @@ def features_by_date(
         history.index.get_level_values("as_of") else history.iloc[:0].droplevel("as_of")
         for d in dates
     }  # fmt: skip
-    clv_needed = [f for f in model.features() if f in CLV_FEATURES]
     for d in reversed(dates):  # the review date (last) first: its problems are reported
         by_date[d] = with_clv(by_date[d], data, d, clv_needed, notices, status)
     return by_date
