@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -498,7 +499,7 @@ def pipeline_forecast(
     data: KamData | str | Path,
     methodology: Methodology | str | Path | None = None,
     *,
-    as_of: object,
+    as_of: date | str | pd.Timestamp,
     lang: str = "en",
     period: str = "",
     team: str = "",
