@@ -412,3 +412,17 @@ def test_rendered_review_draws_every_chart_offline(demo_store, tmp_path):
         assert "战略客户" in page.content()
         browser.close()
     assert errors == [] and requests == []
+
+
+# -- the view convention --------------------------------------------------------------------
+def test_arguments_are_checked_once_with_the_parameter_named(demo, review):
+    with pytest.raises(ConfigError, match=r"'as_of' parameter of portfolio_review"):
+        portfolio_review(demo, as_of="30/09/2026")
+    with pytest.raises(ConfigError, match="report language"):
+        portfolio_review(demo, as_of=AS_OF, lang="fr")
+    with pytest.raises(ConfigError, match="'data' parameter of portfolio_review"):
+        portfolio_review(42, as_of=AS_OF)
+    with pytest.raises(ConfigError, match="report language"):
+        review.with_lang("fr")
+    zh = review.with_lang("zh")
+    assert zh.lang == "zh" and review.lang == "en" and zh.scores is review.scores
