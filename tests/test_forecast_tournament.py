@@ -286,9 +286,9 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     import dataclasses
 
     from kamlib import charts
-    from kamlib.views.pipeline_forecast import pipeline_forecast_report
+    from kamlib.views.pipeline_forecast import pipeline_forecast
 
-    report = pipeline_forecast_report(demo, as_of="2026-06-30", period="2026-Q3",
+    report = pipeline_forecast(demo, as_of="2026-06-30", period="2026-Q3",
                                       simulations=500, backtest_periods=2,
                                       backtest_simulations=300, seed=2)  # fmt: skip
     track = report.methods_track()
@@ -296,11 +296,11 @@ def test_forecast_methods_chart_and_zombie_table(demo):
     assert track["chosen"].any()
     spec = charts.forecast_methods(track, lang="zh").to_dict()
     assert len(spec["layer"]) == 2
-    table = report.methods_table("en")
+    table = report.methods_table()
     assert table["chosen"].sum() == 1 and len(table) == len(METHODS)
     assert report.key_figures()["bookings_p50_amount"] == pytest.approx(report.track_record.p50)
     # the reason in the report's language (2 quarters × 3 origins = 6 scored ≥ 4)
-    choice = report.methods_choice("zh")
+    choice = report.with_lang("zh").methods_choice()
     assert "回测" in choice["method_reason"] and "MAPE" in choice["method_reason"]
     assert report.zombie_figures()["zombie_deals_count"] == len(report.forecast.zombies)
     none = dataclasses.replace(

@@ -1,25 +1,32 @@
 """Everything the pipeline forecast report shows, computed once (the notebook stays thin).
 
-:func:`pipeline_forecast_report` runs the funnel analytics of :mod:`kamlib.pipeline`, the
-period forecast, the gap to target, the win-probability hold-out and the back-test, and
-returns a :class:`PipelineForecastReport` whose methods give display-ready frames: column
-names are label keys of :mod:`kamlib.methodology.labels` whose names tell the report formatter how to
-write them (``…_amount`` money, ``…_rate`` / ``…_probability`` percentages).
+:func:`pipeline_forecast` runs the funnel analytics of :mod:`kamlib.pipeline`, the period
+forecast, the gap to target, the win-probability hold-out and the back-test, and returns a
+:class:`PipelineForecast` whose methods give display-ready frames in the report language it
+was built with: column names are label keys of :mod:`kamlib.methodology.labels` whose names
+tell the report formatter how to write them (``…_amount`` money, ``…_rate`` /
+``…_probability`` percentages); categorical text (levels, target status, forecast
+categories, methods) is translated by the view, opportunity stages stay keys that
+:func:`kamlib.views.format.table` and :mod:`kamlib.charts` translate.
 
 A part that cannot be computed for the data at hand (no stage history, no targets, too few
-past periods for a back-test) is empty and ``notices`` says why; the others still render.
+past periods for a back-test, a :class:`~kamlib.errors.KamlibError` in a section) is empty
+and the notices say why (:class:`kamlib.views.notices.Notices`); the others still render.
+Bugs raise.
 """
 
 from __future__ import annotations
 
-import warnings
+import dataclasses
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kamlib.errors import KamlibError
+from kamlib.data import KamData
 from kamlib.forecast.backtest import BacktestResult
 from kamlib.forecast.gap import deals_to_close_gap, gap_to_target
 from kamlib.forecast.period import PeriodForecast, default_forecast_period, forecast_period
@@ -32,13 +39,22 @@ from kamlib.forecast.win_probability import (
     pipeline_snapshots,
     snapshot_dates,
 )
-from kamlib.methodology import Methodology
-from kamlib.methodology.labels import label
+from kamlib.methodology import Methodology, resolve_methodology
+from kamlib.methodology.labels import check_lang, label
+from kamlib.periods import as_day
+from kamlib.pipeline import funnel, stage_events, stage_velocity, stale_deals
+from kamlib.views.notices import NOTICE_COLUMNS, Notices, resolve_data
+
+__all__ = ["PipelineForecast", "pipeline_forecast"]
 
 
 @dataclass(frozen=True)
-class PipelineForecastReport:
-    """The sections of the pipeline forecast report (see :func:`pipeline_forecast_report`)."""
+class PipelineForecast:
+    """The sections of the pipeline forecast report (see :func:`pipeline_forecast`).
+
+    ``lang`` is the report language of the display methods; ``notices`` the things the
+    reader should know (``section, message``: section label keys, English messages).
+    """
 
     forecast: PeriodForecast
     gap: pd.DataFrame
@@ -49,12 +65,20 @@ class PipelineForecastReport:
     backtest: BacktestResult | None
     team: str
     currency: str
-    notices: tuple[str, ...] = field(default=())
+    notices: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=NOTICE_COLUMNS), repr=False
+    )
     track_record: TrackRecordForecast | None = None
+    lang: str = "en"
+
+    def with_lang(self, lang: str) -> PipelineForecast:
+        """The same report shown in ``lang`` (nothing is computed again)."""
+        return dataclasses.replace(self, lang=check_lang(lang))
 
     # -- headline -----------------------------------------------------------------------------
-    def key_figures(self, lang: str = "en") -> dict[str, Any]:
+    def key_figures(self) -> dict[str, Any]:
         """Label key → value: the headline of the report (for ``facts``)."""
+        lang = self.lang
         f = self.forecast
         row = self._scope_row()
         gap = self._gap_scope()
@@ -66,7 +90,7 @@ class PipelineForecastReport:
             "bookings_p10_amount": p10,
             "bookings_p50_amount": p50,
             "bookings_p90_amount": p90,
-            "forecast_method": self.method_name(lang),
+            "forecast_method": self.method_name(),
             "model_p50_amount": float(row["p50"]),
             "weighted_pipeline_amount": float(row["weighted_pipeline"]),
             "open_deals_count": int(row["deals"]),
@@ -88,8 +112,9 @@ class PipelineForecastReport:
         row = self._scope_row()
         return float(row["p10"]), float(row["p50"]), float(row["p90"])
 
-    def method_name(self, lang: str = "en") -> str:
-        """The headline method's name in ``lang``."""
+    def method_name(self) -> str:
+        """The headline method's name in the report language."""
+        lang = self.lang
         method = self.track_record.method if self.track_record is not None else "deal_model"
         return label(f"fc_method_{method}", lang)
 
@@ -131,15 +156,15 @@ class PipelineForecastReport:
                 out[c] = out[c].round().astype("Int64")
         return out
 
-    def stale_table(self, top: int = 20, lang: str = "en") -> pd.DataFrame:
-        """Stuck and slipped deals, largest first; ``reason`` in ``lang``."""
+    def stale_table(self, top: int = 20) -> pd.DataFrame:
+        """Stuck and slipped deals, largest first; ``reason`` in the report language."""
         s = self.stale
         if self.team and len(s):
             s = s[s["team"].astype("str") == self.team]
         if s.empty:
             return pd.DataFrame()
         out = s.rename(columns={"name": "opportunity_name", "amount": "deal_amount"})
-        out["reason"] = _stale_reasons(out, lang)
+        out["reason"] = _stale_reasons(out, self.lang)
         cols = ["opportunity_id", "opportunity_name", "owner", "stage", "deal_amount",
                 "days_in_stage", "days_past_due", "reason"]  # fmt: skip
         return out[[c for c in cols if c in out]].head(top).reset_index(drop=True)
@@ -155,7 +180,7 @@ class PipelineForecastReport:
             g = g[g["level"].isin(["company", "team"])]
         out = pd.DataFrame(
             {
-                "level": g["level"].to_numpy(),
+                "level": _translated(g["level"], self.lang),
                 "name": g["name"].to_numpy(),
                 "target_amount": g["target"].to_numpy(),
                 "closed_to_date_amount": g["closed_to_date"].to_numpy(),
@@ -165,7 +190,7 @@ class PipelineForecastReport:
                 "gap_amount": g["gap"].to_numpy(),
                 "coverage_ratio": g["coverage"].to_numpy(),
                 "reach_probability": g["p_reach"].to_numpy(),
-                "target_status": g["status"].to_numpy(),
+                "target_status": _translated(g["status"], self.lang),
             }
         )
         return out.reset_index(drop=True)
@@ -184,7 +209,7 @@ class PipelineForecastReport:
             }
         )
 
-    def push_table(self, top: int = 15, lang: str = "en") -> pd.DataFrame:
+    def push_table(self, top: int = 15) -> pd.DataFrame:
         """The deals that would close the gap, most promising first (with their drivers)."""
         gap = self._gap_scope()
         target = float(gap["target"].iloc[0]) if len(gap) else None
@@ -206,9 +231,9 @@ class PipelineForecastReport:
                     self.forecast.deals.set_index("opportunity_id").loc[
                         d["opportunity_id"], "drivers_up"
                     ],
-                    lang,
+                    self.lang,
                 ),
-                "drivers_down": _first_driver(d["drivers_down"], lang),
+                "drivers_down": _first_driver(d["drivers_down"], self.lang),
             }
         )
 
@@ -217,7 +242,7 @@ class PipelineForecastReport:
         c = self.forecast.categories
         return pd.DataFrame(
             {
-                "forecast_category": c["category"],
+                "forecast_category": _translated(c["category"], self.lang),
                 "deals_count": c["deals"].astype("int64"),
                 "deal_amount": c["amount"].astype(float),
                 "expected_value": c["expected"].astype(float),
@@ -237,7 +262,7 @@ class PipelineForecastReport:
                 "revenue_p10_amount": s["p10"],
                 "revenue_p50_amount": s["p50"],
                 "revenue_p90_amount": s["p90"],
-                "method": s["method"],
+                "method": _translated(s["method"], self.lang),
             }
         )
 
@@ -248,7 +273,7 @@ class PipelineForecastReport:
         m = self.evaluation.metrics
         return pd.DataFrame(
             {
-                "method": m["method"],
+                "method": _translated(m["method"], self.lang),
                 "auc": m["auc"].astype(float),
                 "brier": m["brier"].astype(float),
                 "rows": m["rows"].astype("int64"),
@@ -305,11 +330,12 @@ class PipelineForecastReport:
             }
         )
 
-    def methods_choice(self, lang: str = "en") -> dict[str, Any]:
+    def methods_choice(self) -> dict[str, Any]:
         """Label key → value: the headline method, why, and where P10–P90 come from."""
+        lang = self.lang
         t = self.track_record
         if t is None:
-            return {"forecast_method": self.method_name(lang)}
+            return {"forecast_method": self.method_name()}
         m = t.methods.set_index("method")
         if t.method == "deal_model" and "too little" in t.reason:
             n = int(m.loc["deal_model", "scored"]) if "deal_model" in m.index else 0
@@ -321,14 +347,15 @@ class PipelineForecastReport:
         else:
             reason = t.reason
         return {
-            "forecast_method": self.method_name(lang),
+            "forecast_method": self.method_name(),
             "method_reason": reason,
             "interval_method": label(f"interval_{t.interval_method}", lang),
         }
 
-    def methods_table(self, lang: str = "en") -> pd.DataFrame:
+    def methods_table(self) -> pd.DataFrame:
         """Per method: P50 now, and over every back-test origin: MAPE, bias,
         P10–P90 coverage as "k of n (low–high)" with its Wilson 95 % interval, chosen."""
+        lang = self.lang
         t = self.track_record
         if t is None:
             return pd.DataFrame()
@@ -426,8 +453,20 @@ class PipelineForecastReport:
         return z
 
     def notes_table(self) -> pd.DataFrame:
-        """What was assumed or left out, one sentence each (English)."""
-        return pd.DataFrame({"message": list(self.notices) + list(self.forecast.notes)})
+        """What was assumed or left out: ``section`` (in the report language), ``message``
+        (one English sentence each)."""
+        return pd.DataFrame(
+            {
+                "section": [label(k, self.lang) for k in self.notices["section"]],
+                "message": self.notices["message"].to_numpy(),
+            },
+            columns=NOTICE_COLUMNS,
+        )
+
+
+def _translated(values: pd.Series, lang: str) -> np.ndarray:
+    """Label keys (text) in ``lang``; other values (missing) as they are."""
+    return np.array([label(v, lang) if isinstance(v, str) else v for v in values], dtype=object)
 
 
 def _first_driver(values: pd.Series, lang: str = "en") -> np.ndarray:
@@ -456,32 +495,36 @@ def _stale_reasons(stale: pd.DataFrame, lang: str) -> list[str]:
     return reasons
 
 
-def pipeline_forecast_report(
-    data: Any,
+def pipeline_forecast(
+    data: KamData | str | Path,
+    methodology: Methodology | str | Path | None = None,
     *,
-    as_of: str | pd.Timestamp,
+    as_of: date | str | pd.Timestamp,
+    lang: str = "en",
     period: str = "",
     team: str = "",
     simulations: int | None = None,
     seed: int | None = None,
-    methodology: Methodology | str | None = None,
     backtest_periods: int = 4,
     backtest_simulations: int = 1000,
-) -> PipelineForecastReport:
+) -> PipelineForecast:
     """Compute every section of the pipeline forecast report.
 
     Parameters
     ----------
     data
-        ``KamData`` (needs ``opportunities``).
+        ``KamData`` (needs ``opportunities``) or the path of a store.
+    methodology
+        A :class:`~kamlib.methodology.Methodology`, the path of a methodology file, or
+        ``None`` / ``""`` for kamlib's default.
     as_of, period
-        Forecast date and period ('' → :func:`default_forecast_period`).
+        Forecast date (``YYYY-MM-DD``) and period ('' → :func:`default_forecast_period`).
+    lang
+        The report language (``en`` or ``zh``) of the display methods.
     team
         Focus on one team ('' = the company).
     simulations, seed
         Monte Carlo trials and seed of the period forecast.
-    methodology
-        Methodology file or object.
     backtest_periods, backtest_simulations
         The accuracy track record: past periods of the forecast period's length (0: none) and
         trials per forecast; each is forecast at its start and a third and two thirds in, and
@@ -490,17 +533,18 @@ def pipeline_forecast_report(
 
     Returns
     -------
-    PipelineForecastReport
+    PipelineForecast
     """
-    from kamlib.pipeline import funnel, stage_events, stage_velocity, stale_deals
-
-    meth, settings = forecast_settings(methodology if methodology else None)
-    day = pd.Timestamp(as_of).normalize()
+    owner = "pipeline_forecast"
+    day = as_day(as_of, owner=owner)
+    check_lang(lang)
+    data = resolve_data(data, owner=owner)
+    meth, settings = forecast_settings(resolve_methodology(methodology, owner=owner))
     if not period:
         period = default_forecast_period(
             day, fiscal_year_start_month=meth.fiscal_year_start_month
         ).label
-    notices: list[str] = []
+    notices = Notices()
     se = stage_events(data, methodology=meth)
     dates = snapshot_dates(day, months=settings.snapshot_months, step=settings.snapshot_step_months)
     panel = pipeline_snapshots(data.as_of(day), dates, methodology=meth, events=se)
@@ -510,42 +554,48 @@ def pipeline_forecast_report(
     )  # fmt: skip
     targets = data.targets if data.has("targets") else None
     if targets is None:
-        notices.append("the data has no targets table: no gap to target")
+        notices.add("gap_section", "the data has no targets table: no gap to target")
     gap = gap_to_target(fc, targets)
     if team and team not in set(fc.groups.loc[fc.groups["dimension"] == "team", "group"]):
-        notices.append(f"team {team!r} has no deals or bookings: the company is shown")
+        notices.add("gap_section", f"team {team!r} has no deals or bookings: the company is shown")
         team = ""
     since = (day - pd.DateOffset(years=1)).normalize() + pd.Timedelta(days=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # data-quality notices are counted in stage_events
+    # data-quality warnings are counted in stage_events: not repeated here
+    fun = vel = stale = pd.DataFrame()
+    with notices.section("funnel_section"), notices.warnings("funnel_section", keep=False):
         fun = funnel(data, as_of=day, since=since, methodology=meth)
+    with notices.section("velocity_section"), notices.warnings("velocity_section", keep=False):
         vel = stage_velocity(se, as_of=day, since=since, methodology=meth)
+    with notices.section("stale_section"), notices.warnings("stale_section", keep=False):
         stale = stale_deals(se, as_of=day, methodology=meth)
     note = fun.attrs.get("note")
     if note and fun.attrs.get("source") != "stage_history":
-        notices.append(str(note))
+        notices.add("funnel_section", str(note))
     evaluation = None
-    try:
+    with notices.section("win_model_section"):
         evaluation = evaluate_win_probability(panel, as_of=day, methodology=meth)
         if evaluation.method != "logit":
-            notices.append(
+            notices.add(
+                "win_model_section",
                 f"win-probability hold-out: at {evaluation.cutoff.date()} the model fell back to "
-                f"{evaluation.method}"
+                f"{evaluation.method}",
             )
-    except KamlibError as exc:
-        notices.append(f"win-probability hold-out not available: {exc}")
     track = forecast_with_track_record(
         data, as_of=day, period=period, team=team, forecast=fc, track_periods=backtest_periods,
         backtest_simulations=backtest_simulations, seed=seed, methodology=meth,
     )  # fmt: skip
-    notices.extend(n.replace("no track record: ", "back-test not available: ")
-                   for n in track.notes)  # fmt: skip
+    for n in track.notes:
+        notices.add("forecast_methods_section",
+                    n.replace("no track record: ", "back-test not available: "))  # fmt: skip
     if track.method != "deal_model" or track.interval_method != "monte_carlo":
-        notices.append(
-            f"headline: {track.method} ({track.reason}); P10–P90 from {track.interval_method}"
+        notices.add(
+            "forecast_methods_section",
+            f"headline: {track.method} ({track.reason}); P10–P90 from {track.interval_method}",
         )
-    return PipelineForecastReport(
+    for n in fc.notes:
+        notices.add("forecast_notes_section", str(n))
+    return PipelineForecast(
         forecast=fc, gap=gap, funnel=fun, velocity=vel, stale=stale, evaluation=evaluation,
-        backtest=track.backtest, team=team, currency=meth.currency, notices=tuple(notices),
-        track_record=track,
+        backtest=track.backtest, team=team, currency=meth.currency, notices=notices.frame(),
+        track_record=track, lang=lang,
     )  # fmt: skip

@@ -53,7 +53,7 @@ def _accounts_on(data, day: str) -> set[str]:
 # -- tiers and explanations ----------------------------------------------------------------
 def test_tiers_sum_to_the_accounts(review, demo):
     n = len(_accounts_on(demo, AS_OF))
-    tiers = review.tier_table("en")
+    tiers = review.tier_table()
     assert tiers["accounts_count"].sum() == n == len(review.members)
     assert list(tiers["tier"]) == ["Strategic", "Key", "Growth", "Maintain"]
     assert_allclose(tiers["account_share"].sum(), 1.0)
@@ -61,7 +61,7 @@ def test_tiers_sum_to_the_accounts(review, demo):
     summary = review.summary()
     assert sum(summary[f"tier_{k}"] for k in review.model.tier_keys) == n
     # the key figure says the same
-    counts = review.key_figures("en")["tier_counts"]
+    counts = review.key_figures()["tier_counts"]
     for _, row in tiers.iterrows():
         assert f"{row['tier']} {row['accounts_count']:,}" in counts
 
@@ -72,14 +72,14 @@ def test_explanations_sum_to_the_scores(review):
     scores = review.scores.scores.set_index("account_id")["score"]
     assert_allclose(sums.reindex(scores.index).to_numpy(), scores.to_numpy(), atol=1e-9)
     # the breakdown chart's bars are the scores too
-    breakdown = review.breakdown("en", top=10)
+    breakdown = review.breakdown(top=10)
     bars = breakdown.groupby("account", sort=False)["contribution"].sum().to_numpy()
     assert_allclose(bars, scores.head(10).to_numpy(), atol=1e-9)
     assert breakdown["account"].nunique() == 10
 
 
 def test_ranking_explains_each_account(review):
-    ranking = review.ranking("en")
+    ranking = review.ranking()
     assert len(ranking) == len(review.members)
     assert ranking["score"].is_monotonic_decreasing
     assert ranking["strongest"].str.len().gt(0).all()
@@ -87,12 +87,12 @@ def test_ranking_explains_each_account(review):
     best = top.sort_values("contribution", ascending=False).iloc[0]
     label = review.model.indicator(best["indicator"]).label("en")
     assert ranking["strongest"].iloc[0].startswith(f"{label} {best['contribution']:.1f}")
-    zh = review.ranking("zh")
+    zh = review.with_lang("zh").ranking()
     assert set(zh["tier"]) <= {t.label_zh for t in review.model.tiers}
 
 
 def test_indicator_table_on_complete_data(review):
-    table = review.indicator_table("en")
+    table = review.indicator_table()
     assert list(table["indicator"]) == [i.label_en for i in review.model.indicators]
     assert_allclose(table["weight_share"].sum(), 1.0)
     assert (table["known_share"] > 0).all()
@@ -128,13 +128,13 @@ def test_migration_matrix_totals(review, demo):
     up = np.tril(square, -1).sum()  # below the diagonal: from a lower tier to a higher one
     down = np.triu(square, 1).sum()
     assert len(review.movers("up")) == up and len(review.movers("down")) == down
-    summary = review.migration_summary("en")
+    summary = review.migration_summary()
     assert summary["moved_up"] == up and summary["moved_down"] == down
     assert summary["stayed"] + up + down == summary["accounts_in_both"]
 
 
 def test_movers_name_their_drivers(review):
-    risers = review.movers("up", "en")
+    risers = review.movers("up")
     assert (
         (risers["to_score"] - risers["from_score"]).round(9).equals(risers["score_change"].round(9))
     )
@@ -143,7 +143,7 @@ def test_movers_name_their_drivers(review):
     assert len(with_drivers) > 0
     for text in with_drivers["drivers"]:
         assert any(text.startswith(lab) or "Pareto" in text for lab in labels)
-    long = review.migration_matrix("zh")
+    long = review.with_lang("zh").migration_matrix()
     assert long["accounts_count"].sum() == review.migration.matrix.to_numpy().sum()
     with pytest.raises(ConfigError, match="'up' or 'down'"):
         review.movers("sideways")
@@ -153,13 +153,13 @@ def test_movers_name_their_drivers(review):
 def test_validation_numbers_are_finite(review):
     v = review.validation
     assert v is not None and review.status["validation"].available
-    figures = review.validation_figures("en")
+    figures = review.validation_figures()
     numbers = [x for x in figures.values() if isinstance(x, int | float)]
     assert numbers and all(math.isfinite(x) for x in numbers)
     assert -1 <= v.gini_score <= v.gini_perfect <= 1
     assert -1 <= v.gini_baseline <= v.gini_perfect
     assert v.lift_top_tier > 1  # the top tier captures more than its share
-    table = review.validation_table("en")
+    table = review.validation_table()
     assert_allclose(table["value_share"].sum(), 1.0)
     assert_allclose(table["account_share"].sum(), 1.0)
     assert table["accounts_count"].sum() == v.n_accounts
@@ -178,7 +178,7 @@ def test_validation_value_is_the_following_year(review, demo):
     validated = review.validation_accounts.set_index("account_id")["value"]
     expected = by_account.reindex(validated.index).fillna(0.0)
     assert_allclose(validated.to_numpy(), expected.to_numpy(), rtol=1e-9, atol=0.01)
-    gains = review.gains("en")
+    gains = review.gains()
     for _, curve in gains.groupby("ranking"):
         assert curve["account_share"].iloc[0] == 0 and curve["account_share"].iloc[-1] == 1
         assert curve["value_share"].iloc[0] == 0
@@ -188,20 +188,20 @@ def test_validation_value_is_the_following_year(review, demo):
 # -- segmentation ---------------------------------------------------------------------------
 def test_segmentation_sections(review):
     assert review.status["pareto"].available
-    classes = review.frame("pareto", "classes", "en")
+    classes = review.frame("pareto", "classes")
     assert list(classes["abc_class"]) == ["A", "B", "C"]
     assert_allclose(classes["revenue_share"].sum(), 1.0)
-    curve = review.frame("pareto", "curve", "en")
+    curve = review.frame("pareto", "curve")
     assert curve["value_share"].between(0, 1).all()
     assert 0 < review.figures("pareto")["pareto_gini"] < 1
     if review.status["portfolio_matrix"].available:
-        quadrants = review.frame("portfolio_matrix", "quadrants", "en")
-        points = review.frame("portfolio_matrix", "points", "en")
+        quadrants = review.frame("portfolio_matrix", "quadrants")
+        points = review.frame("portfolio_matrix", "points")
         assert quadrants["accounts_count"].sum() == len(points)
-        options = review.chart_options("portfolio_matrix", "en")
+        options = review.chart_options("portfolio_matrix")
         assert {"x_cut", "y_cut", "x_title", "y_title"} <= set(options)
     if review.status["segments"].available:
-        segments = review.frame("segments", "segments", "zh")
+        segments = review.with_lang("zh").frame("segments", "segments")
         assert (
             segments["accounts_count"].sum() == review.figures("segments")["accounts_in_segments"]
         )
@@ -239,12 +239,12 @@ def test_orders_only_store_degrades_gracefully(orders_only):
     unavailable = set(review.unavailable_indicators())
     assert {"open_pipeline", "decision_maker_support", "sla_breach_rate_12m"} <= unavailable
     assert {"category_spend", "strategic_fit", "industry", "share_of_wallet"} <= unavailable
-    table = review.indicator_table("en").set_index("indicator")
+    table = review.indicator_table().set_index("indicator")
     assert table.loc["Open pipeline", "reason"] == "no opportunities table in the data"
     assert table.loc["SLA breaches", "status"] == "unavailable"
-    zh = review.indicator_table("zh")
+    zh = review.with_lang("zh").indicator_table()
     assert "数据中没有商机表" in set(zh["reason"])
-    figures = review.key_figures("en")
+    figures = review.key_figures()
     assert "Open pipeline" in figures["indicators_unavailable"]
     assert "Opportunities" in figures["tables_missing"]
     assert figures["max_score_possible"] < 100
@@ -259,7 +259,7 @@ def test_orders_only_store_degrades_gracefully(orders_only):
     assert not review.status["portfolio_matrix"].available
     assert review.empty_message("portfolio_matrix") == "section_failed"
     assert review.frame("portfolio_matrix", "points").empty
-    assert "Scoring" in set(review.notices_table("en")["section"])
+    assert "Scoring" in set(review.notices_table()["section"])
 
 
 # -- the notebooks --------------------------------------------------------------------------
@@ -332,24 +332,23 @@ def _walk(node, key):
 def test_every_review_chart_builds(review, lang):
     from kamlib import charts
 
+    review = review.with_lang(lang)
     built = [
-        charts.tier_shares(review.tier_shares(lang), lang=lang),
-        charts.score_distribution(
-            review.score_distribution(lang), review.thresholds(lang), lang=lang
-        ),
-        charts.tier_profile(review.tier_points(lang), lang=lang),
-        charts.score_breakdown(review.breakdown(lang, top=5), lang=lang),
-        charts.pareto_curve(review.frame("pareto", "curve", lang), lang=lang),
+        charts.tier_shares(review.tier_shares(), lang=lang),
+        charts.score_distribution(review.score_distribution(), review.thresholds(), lang=lang),
+        charts.tier_profile(review.tier_points(), lang=lang),
+        charts.score_breakdown(review.breakdown(top=5), lang=lang),
+        charts.pareto_curve(review.frame("pareto", "curve"), lang=lang),
         charts.portfolio_matrix(
-            review.frame("portfolio_matrix", "points", lang),
+            review.frame("portfolio_matrix", "points"),
             lang=lang,
-            **review.chart_options("portfolio_matrix", lang),
+            **review.chart_options("portfolio_matrix"),
         ),
         charts.migration_matrix(
-            review.migration_matrix(lang), lang=lang, from_date=PREVIOUS, to_date=AS_OF
+            review.migration_matrix(), lang=lang, from_date=PREVIOUS, to_date=AS_OF
         ),
-        charts.gains_curve(review.gains(lang), lang=lang),
-        charts.segment_profiles(review.frame("segments", "profiles", lang), lang=lang),
+        charts.gains_curve(review.gains(), lang=lang),
+        charts.segment_profiles(review.frame("segments", "profiles"), lang=lang),
     ]
     for chart in built:
         spec = chart.to_dict()  # validates against the vega-lite schema
@@ -413,3 +412,17 @@ def test_rendered_review_draws_every_chart_offline(demo_store, tmp_path):
         assert "战略客户" in page.content()
         browser.close()
     assert errors == [] and requests == []
+
+
+# -- the view convention --------------------------------------------------------------------
+def test_arguments_are_checked_once_with_the_parameter_named(demo, review):
+    with pytest.raises(ConfigError, match=r"'as_of' parameter of portfolio_review"):
+        portfolio_review(demo, as_of="30/09/2026")
+    with pytest.raises(ConfigError, match="report language"):
+        portfolio_review(demo, as_of=AS_OF, lang="fr")
+    with pytest.raises(ConfigError, match="'data' parameter of portfolio_review"):
+        portfolio_review(42, as_of=AS_OF)
+    with pytest.raises(ConfigError, match="report language"):
+        review.with_lang("fr")
+    zh = review.with_lang("zh")
+    assert zh.lang == "zh" and review.lang == "en" and zh.scores is review.scores
