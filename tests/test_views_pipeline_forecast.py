@@ -16,7 +16,7 @@ def demo(demo_store):
 
 
 def test_arguments_are_checked_with_the_parameter_named(demo):
-    with pytest.raises(ConfigError, match=r"'as_of' parameter of pipeline_forecast"):
+    with pytest.raises(ConfigError, match=r"'as_of' parameter must be a date.*given to pipeline_forecast"):
         pipeline_forecast(demo, as_of="2026/06/30")
     with pytest.raises(ConfigError, match="report language"):
         pipeline_forecast(demo, as_of="2026-06-30", lang="fr")

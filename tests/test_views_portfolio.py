@@ -416,7 +416,7 @@ def test_rendered_review_draws_every_chart_offline(demo_store, tmp_path):
 
 # -- the view convention --------------------------------------------------------------------
 def test_arguments_are_checked_once_with_the_parameter_named(demo, review):
-    with pytest.raises(ConfigError, match=r"'as_of' parameter of portfolio_review"):
+    with pytest.raises(ConfigError, match=r"'as_of' parameter must be a date.*given to portfolio_review"):
         portfolio_review(demo, as_of="30/09/2026")
     with pytest.raises(ConfigError, match="report language"):
         portfolio_review(demo, as_of=AS_OF, lang="fr")
