@@ -20,14 +20,9 @@ Every rule and threshold is in the ``research`` section of the methodology file
 :mod:`~kamlib.research.ogsm` and :mod:`~kamlib.research.findings`.
 """
 
+from kamlib.research.context import ResearchContext, research_context
 from kamlib.research.decision_makers import PowerMap, relationship_strength
-from kamlib.research.dossier import (
-    AccountDossier,
-    ResearchContext,
-    account_dossier,
-    power_map,
-    research_context,
-)
+from kamlib.research.dossier import AccountDossier, account_dossier, power_map
 from kamlib.research.masking import PiiMasker
 from kamlib.research.ogsm import OgsmResult, check_cascade, ogsm_progress
 from kamlib.research.overview import AccountOverview, account_overview

@@ -30,10 +30,18 @@ Rules (key — when it fires — severity)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 import pandas as pd
 
 from kamlib.methodology import ResearchSettings
-from kamlib.methodology.labels import check_lang
+from kamlib.methodology.labels import check_lang, label
+
+if TYPE_CHECKING:
+    from kamlib.research.context import ResearchContext
+    from kamlib.research.decision_makers import PowerMap
+    from kamlib.research.ogsm import OgsmResult
 
 SEVERITY = {
     "revenue_declining": 3, "service_deteriorating": 3, "high_influence_opponent": 3,
@@ -288,3 +296,162 @@ def actions_frame(findings: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
         for r in findings.itertuples(index=False)
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=ACTION_COLUMNS)
+
+
+# -- findings ------------------------------------------------------------------------------------
+def _findings(
+    ctx: ResearchContext,
+    account_id: str,
+    *,
+    feats,
+    pm: PowerMap,
+    open_pipeline: pd.DataFrame,
+    recent_deals: pd.DataFrame,
+    service: dict[str, Any],
+    tickets: pd.DataFrame,
+    trend: Any,
+    score: dict[str, Any],
+    whitespace: pd.DataFrame,
+    industry: str | None,
+    targets: OgsmResult | None,
+    plan_items: pd.DataFrame,
+    missing: list[dict[str, str]],
+    lang: str,
+) -> list[dict[str, object]]:
+    s = ctx.settings
+    out: list[dict[str, object]] = []
+    revenue = feats("revenue_12m")
+    revenue = 0.0 if np.isnan(revenue) else revenue
+    pipeline_total = float(open_pipeline["amount"].sum()) if len(open_pipeline) else 0.0
+    growth = feats("growth_12m")
+    if not np.isnan(growth) and growth < s.revenue_decline_alert:
+        out.append(finding("revenue_declining", impact=revenue, growth=f"{growth:+.0%}"))
+    if trend is not None and bool(trend["deteriorating"]):
+        out.append(
+            finding("service_deteriorating", impact=revenue, ratio=f"{trend['slowdown_ratio']:.1f}",
+                    recent=int(trend["tickets_recent"]), baseline=int(trend["tickets_baseline"]))
+        )  # fmt: skip
+    gaps = pm.gaps
+    n_contacts = len(pm.contacts)
+    for g in gaps.itertuples(index=False):
+        if g.gap == "no_economic_buyer":
+            out.append(finding("no_economic_buyer", impact=revenue + pipeline_total,
+                               contacts=n_contacts))  # fmt: skip
+        elif g.gap == "high_influence_opponent":
+            out.append(finding("high_influence_opponent", impact=revenue + pipeline_total,
+                               persons=g.persons))  # fmt: skip
+        elif g.gap == "single_threaded":
+            if (
+                g.value < s.single_thread_min_contacts
+                and g.threshold == s.single_thread_min_contacts
+            ):
+                detail = (
+                    f"{int(g.value)} contact(s) met in {s.relationship_window_days} days"
+                    if lang == "en"
+                    else f"{s.relationship_window_days} 天内仅接触 {int(g.value)} 位联系人"
+                )
+            else:
+                detail = (
+                    f"{g.persons} holds {g.value:.0%} of the contact activities"
+                    if lang == "en"
+                    else f"{g.persons} 占联系活动的 {g.value:.0%}"
+                )
+            out.append(finding("single_threaded", impact=revenue, detail=detail))  # fmt: skip
+        elif g.gap == "key_person_not_contacted":
+            out.append(finding("key_person_not_contacted", impact=revenue,
+                               days=s.stale_contact_days, persons=g.persons))  # fmt: skip
+    amounts = (
+        open_pipeline.set_index("opportunity_id")["amount"]
+        if len(open_pipeline)
+        else pd.Series(dtype=float)
+    )
+    for rule in ("deal_no_economic_buyer", "deal_opponent", "deal_single_threaded"):
+        deal_ids = list(gaps.loc[gaps["gap"] == rule, "subject"])
+        if deal_ids:
+            amount = float(amounts.reindex(deal_ids).sum())
+            shown = ", ".join(deal_ids[:5]) + (" …" if len(deal_ids) > 5 else "")
+            out.append(finding(rule, impact=amount, count=len(deal_ids), deals=shown,
+                               amount=_money(amount, ctx.methodology.currency)))  # fmt: skip
+    if len(open_pipeline) and "is_past_due" in open_pipeline:
+        late = open_pipeline[open_pipeline["is_past_due"].fillna(False).astype(bool)]
+        if len(late):
+            amount = float(late["amount"].sum())
+            out.append(finding("deals_overdue", impact=amount, count=len(late),
+                               amount=_money(amount, ctx.methodology.currency)))  # fmt: skip
+    if service:
+        rate = service.get("response_breach_rate")
+        if rate is not None and rate > s.service_breach_alert:
+            out.append(finding("sla_breaches", impact=revenue * rate, rate=f"{rate:.0%}",
+                               tickets=service["tickets_12m"]))  # fmt: skip
+        aged = tickets[tickets["is_open"] & (tickets["age_days"] > s.backlog_alert_days)]
+        if len(aged):
+            out.append(finding("aged_backlog", impact=0.0, count=len(aged),
+                               days=s.backlog_alert_days,
+                               oldest=int(aged["age_days"].max())))  # fmt: skip
+    if score and score.get("movement") in ("up", "down") and score.get("previous_tier"):
+        tiers = {t.key: t for t in ctx.methodology.scoring.tiers}
+
+        def tier_name(key: str) -> str:
+            t = tiers.get(key)
+            return key if t is None else (t.label_zh if lang == "zh" else t.label_en)
+
+        out.append(
+            finding("tier_dropped" if score["movement"] == "down" else "tier_rose",
+                    impact=revenue, from_tier=tier_name(score["previous_tier"]),
+                    to_tier=tier_name(score["tier"]),
+                    since=f"{ctx.compare_date:%Y-%m-%d}",
+                    from_score=f"{score['previous_score']:.1f}", to_score=f"{score['score']:.1f}")
+        )  # fmt: skip
+    if targets is not None and len(targets.progress):
+        for r in targets.progress.itertuples(index=False):
+            if r.status in ("missed", "off_track", "at_risk"):
+                value = r.target_value
+                shown = (
+                    f"{value:.1%}"
+                    if r.measure == "share_of_wallet"
+                    else _money(value, ctx.methodology.currency)
+                    if r.measure in ("revenue", "bookings")
+                    else f"{value:,.0f}"
+                )
+                out.append(
+                    finding(f"target_{r.status}", impact=max(value - r.actual, 0.0) if r.measure != "share_of_wallet" else revenue,
+                            measure=label(str(r.measure), lang), period=r.period, attainment=f"{r.attainment:.0%}",
+                            target=shown, pace=f"{r.pace:.2f}")
+                )  # fmt: skip
+    if len(plan_items):
+        late = plan_items[plan_items["overdue"]]
+        if len(late):
+            titles = "; ".join(str(t) for t in late["title"].head(3)) + (
+                " …" if len(late) > 3 else ""
+            )
+            out.append(finding("plan_items_overdue", impact=0.0, count=len(late),
+                               days=int(late["days_overdue"].max()), titles=titles))  # fmt: skip
+    if len(recent_deals):
+        lost = recent_deals[recent_deals["status"] == "lost"]
+        if len(lost):
+            amount = float(lost["amount"].sum())
+            comps = sorted({str(c) for c in lost["competitor"].dropna()})
+            comp_text = ""
+            if comps:
+                comp_text = (
+                    f", to {', '.join(comps)}"
+                    if lang == "en"
+                    else f"，竞争对手：{'、'.join(comps)}"
+                )
+            out.append(finding("recent_loss", impact=amount, count=len(lost),
+                               days=s.recent_deals_days,
+                               amount=_money(amount, ctx.methodology.currency),
+                               competitors=comp_text))  # fmt: skip
+    if len(whitespace):
+        lines = ", ".join(
+            f"{r.product_line} ({r.share:.0%})" for r in whitespace.head(3).itertuples()
+        )
+        out.append(finding("whitespace", impact=float(whitespace["median_spend_12m"].head(3).sum()),
+                           lines=lines, industry=industry))  # fmt: skip
+    for m in missing:
+        out.append(finding("missing_data", impact=0.0, what=m["what"], section=m["section"]))
+    return out
+
+
+def _money(value: float, currency: str) -> str:
+    return f"{currency} {value:,.0f}"
