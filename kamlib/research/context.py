@@ -17,18 +17,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kamlib.clv import clv_indicators
 from kamlib.data.kamdata import KamData
-from kamlib.errors import DataValidationError, KamlibWarning
-from kamlib.methodology import Methodology, ResearchSettings
-from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of
-from kamlib.research.ogsm import (
-    check_cascade,
-)
+from kamlib.errors import DataValidationError, KamlibError, KamlibWarning
+from kamlib.methodology import Methodology, ResearchSettings, resolve_methodology
+from kamlib.periods import as_day
+from kamlib.pipeline import pipeline_as_of
+from kamlib.research._common import months_back, settings_of
+from kamlib.research.ogsm import check_cascade
 from kamlib.research.overview import product_lines
 from kamlib.research.service import service_stalls, service_trend, ticket_times
+from kamlib.scoring import ScoreResult, score_accounts
 
 _CACHE: dict[tuple[Any, ...], ResearchContext] = {}
 _CACHE_SIZE = 2
+
+#: How the open pipeline of a dossier was found: the point-in-time rule, or the cruder
+#: fall-back used (and stated in ``ResearchContext.notes``) when it cannot run.
+PIPELINE_RULES = {
+    "pipeline_as_of": (
+        "open deals as of the date, rebuilt from the stage history without look-ahead "
+        "(kamlib.pipeline.pipeline_as_of)"
+    ),
+    "opportunities_table": (
+        "opportunities whose status is open in the opportunities table as of the date; "
+        "past due = expected_close_date before the date"
+    ),
+}
 
 
 # -- the batch pre-computation -------------------------------------------------------------------
@@ -63,7 +78,10 @@ class ResearchContext:
         department × region stalls (``None`` without ``service_tickets``).
     pipeline
         Open opportunities at ``as_of`` (``kamlib.pipeline.pipeline_as_of`` where it can
-        run, else the view's open opportunities); ``None`` without ``opportunities``.
+        run, else the view's open opportunities, said in ``notes``); ``None`` without
+        ``opportunities``.
+    pipeline_rule
+        The rule the open pipeline was found by (a value of :data:`PIPELINE_RULES`).
     target_depths, target_issues
         :func:`kamlib.research.check_cascade` of the targets (``None`` without targets).
     p_alive
@@ -95,6 +113,7 @@ class ResearchContext:
     tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
     target_depths: pd.DataFrame | None = None
     target_issues: pd.DataFrame | None = None
+    pipeline_rule: str = PIPELINE_RULES["pipeline_as_of"]
     _rows: dict[str, dict[Any, np.ndarray]] = field(repr=False, default_factory=dict)
 
     def rows(self, table: str, account_id: str) -> pd.DataFrame:
@@ -127,7 +146,7 @@ def research_context(
     data: KamData,
     *,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
     scores: Any = None,
     compare_months: int = 3,
     with_clv: bool = False,
@@ -141,7 +160,8 @@ def research_context(
     as_of
         The date of the dossiers.
     methodology
-        Scoring, fiscal calendar and research thresholds (kamlib's default when ``None``).
+        Scoring, fiscal calendar and research thresholds: a :class:`Methodology`, the path
+        of a methodology file, or ``None`` for kamlib's default.
     scores
         Precomputed scores at ``as_of`` (a :class:`~kamlib.scoring.ScoreResult` or a frame
         with ``account_id, score, tier, rank``); computed when ``None``.
@@ -157,8 +177,8 @@ def research_context(
         The same object for the same data object, date, methodology and options within a
         process (the two most recent are kept).
     """
-    cut = as_cut(as_of, "research_context")
-    meth = resolve_methodology(methodology)
+    cut = as_day(as_of, owner="research_context")
+    meth = resolve_methodology(methodology, owner="research_context")
     key = (id(data), cut, meth.fingerprint, meth.source, id(scores), compare_months, with_clv)
     hit = _CACHE.get(key)
     if hit is not None and hit.data is data:
@@ -225,20 +245,19 @@ def _build_context(
     features = _features_at(history, cut)
     current = previous = explanations = None
     if meth.scoring is not None:
-        from kamlib.scoring import score_accounts
-
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", KamlibWarning)
                 if scores is None:
                     result = score_accounts(features, meth)
                     current, explanations = result.scores, result.explanations
+                elif isinstance(scores, ScoreResult):
+                    current, explanations = scores.scores, scores.explanations
                 else:
-                    current = getattr(scores, "scores", scores)
-                    explanations = getattr(scores, "explanations", None)
+                    current = scores
                 previous = score_accounts(_features_at(history, compare), meth).scores
-        except Exception as exc:
-            notes.append(f"Scores could not be computed ({type(exc).__name__}: {exc}).")
+        except KamlibError as exc:
+            notes.append(f"Scores could not be computed: {exc}")
     else:
         notes.append("The methodology file has no scoring section: no score or tier shown.")
 
@@ -280,20 +299,19 @@ def _build_context(
             )
 
     pipeline = None
+    pipeline_rule = PIPELINE_RULES["pipeline_as_of"]
     if view.has("opportunities"):
         try:
-            from kamlib.pipeline import pipeline_as_of
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", KamlibWarning)
                 pipeline = pipeline_as_of(data, cut, methodology=meth)
-        except ImportError:
-            pipeline = None
-        except Exception as exc:
-            notes.append(f"pipeline_as_of failed ({type(exc).__name__}: {exc}); open deals "
-                         "are taken from the opportunities table as of the date.")  # fmt: skip
-            pipeline = None
-        if pipeline is None:
+        except KamlibError as exc:
+            pipeline_rule = PIPELINE_RULES["opportunities_table"]
+            notes.append(
+                f"The open pipeline as of {cut:%Y-%m-%d} could not be rebuilt from the stage "
+                f"history ({exc}). Open deals are taken by the cruder rule instead: "
+                f"{pipeline_rule}."
+            )
             opps = view.opportunities
             pipeline = opps[opps["status"] == "open"].copy()
             pipeline["is_past_due"] = (pipeline["expected_close_date"] < cut).fillna(False)
@@ -301,14 +319,12 @@ def _build_context(
     p_alive = None
     if with_clv:
         try:
-            from kamlib.clv import clv_indicators
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", KamlibWarning)
                 clv = clv_indicators(data, as_of=cut)
             p_alive = clv.set_index("account_id")["p_alive"]
-        except Exception as exc:
-            notes.append(f"P(alive) could not be computed ({type(exc).__name__}: {exc}).")
+        except KamlibError as exc:
+            notes.append(f"P(alive) could not be computed: {exc}")
 
     target_depths = target_issues = None
     if data.has("targets"):
@@ -355,5 +371,6 @@ def _build_context(
         tables=tables,
         target_depths=target_depths,
         target_issues=target_issues,
+        pipeline_rule=pipeline_rule,
         _rows=rows,
     )

@@ -39,8 +39,9 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import DataValidationError
-from kamlib.methodology import Methodology
-from kamlib.research._common import as_cut, months_back, settings_of, text
+from kamlib.methodology import Methodology, resolve_methodology
+from kamlib.periods import as_day, period_of
+from kamlib.research._common import months_back, settings_of, text
 from kamlib.research.context import ResearchContext, research_context
 from kamlib.research.decision_makers import PowerMap, build_power_map
 from kamlib.research.findings import _findings, actions_frame, findings_frame
@@ -177,7 +178,7 @@ def account_dossier(
     account_id: str,
     *,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
     scores: Any = None,
     mask_pii: bool = False,
     lang: str = "en",
@@ -197,7 +198,8 @@ def account_dossier(
     as_of
         Only data dated on or before it (see :meth:`kamlib.data.KamData.as_of`).
     methodology
-        Scoring, fiscal calendar and thresholds (kamlib's default when ``None``).
+        Scoring, fiscal calendar and thresholds: a :class:`Methodology`, the path of a
+        methodology file, or ``None`` for kamlib's default.
     scores
         Precomputed scores at ``as_of`` (``ScoreResult`` or frame), so a batch does not
         recompute them.
@@ -220,12 +222,16 @@ def account_dossier(
     >>> d = account_dossier(data, "A100152", as_of="2026-09-30", mask_pii=True)  # doctest: +SKIP
     >>> d.findings[["rank", "finding", "rule_text"]]  # doctest: +SKIP
     """
-    ctx = context or research_context(data, as_of=as_of, methodology=methodology, scores=scores)
+    day = as_day(as_of, owner="account_dossier")
+    if context is None:
+        meth = resolve_methodology(methodology, owner="account_dossier")
+        context = research_context(data, as_of=day, methodology=meth, scores=scores)
+    ctx = context
     cut = ctx.as_of
-    if pd.Timestamp(as_of).normalize() != cut:
+    if day != cut:
         raise DataValidationError(
             f"The context was built as of {cut:%Y-%m-%d}, the dossier asks for "
-            f"{pd.Timestamp(as_of):%Y-%m-%d}. Build the context with the same as_of."
+            f"{day:%Y-%m-%d}. Build the context with the same as_of."
         )
     s = ctx.settings
     view = ctx.view
@@ -661,14 +667,15 @@ def power_map(
     account_id: str,
     *,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
 ) -> PowerMap:
     """The power map of one account as of a date (rules: :mod:`kamlib.research.decision_makers`).
 
     Needs ``contacts``; uses ``activities``, ``opportunities`` and ``opportunity_contacts``
     when present.
     """
-    cut = as_cut(as_of, "power_map")
+    cut = as_day(as_of, owner="power_map")
+    settings = settings_of(resolve_methodology(methodology, owner="power_map"))
     view = data.as_of(cut)
     contacts = view.require("contacts", "The power map")
     accounts = view.require("accounts", "The power map")
@@ -689,14 +696,12 @@ def power_map(
             links = view.opportunity_contacts
     return build_power_map(
         contacts[contacts["account_id"] == account_id], acts, cut=cut, account_id=account_id,
-        settings=settings_of(methodology), opportunities=opps, opportunity_contacts=links,
+        settings=settings, opportunities=opps, opportunity_contacts=links,
     )  # fmt: skip
 
 
 # -- helpers -------------------------------------------------------------------------------------
 def _quarter_of(cut: pd.Timestamp, fiscal_start: int) -> str:
-    from kamlib.periods import period_of
-
     return period_of(cut.date(), "quarterly", fiscal_year_start_month=fiscal_start).label
 
 
