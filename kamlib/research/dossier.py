@@ -44,7 +44,7 @@ from kamlib.periods import as_day, period_of
 from kamlib.research._common import months_back, settings_of, text
 from kamlib.research.context import ResearchContext, research_context
 from kamlib.research.decision_makers import PowerMap, build_power_map
-from kamlib.research.findings import _findings, actions_frame, findings_frame
+from kamlib.research.findings import _findings
 from kamlib.research.masking import PiiMasker
 from kamlib.research.ogsm import (
     OgsmResult,
@@ -54,6 +54,7 @@ from kamlib.research.ogsm import (
 )
 from kamlib.research.overview import revenue_frames
 from kamlib.research.service import service_summary
+from kamlib.views.research_findings import actions_frame, findings_frame
 
 _QUARTERS = 8
 _MONTH_CODES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
