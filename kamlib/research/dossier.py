@@ -31,7 +31,7 @@ Definitions
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,7 +44,7 @@ from kamlib.periods import as_day, period_of
 from kamlib.research._common import months_back, settings_of, text
 from kamlib.research.context import ResearchContext, research_context
 from kamlib.research.decision_makers import PowerMap, build_power_map
-from kamlib.research.findings import _findings
+from kamlib.research.findings import account_findings, rank_findings
 from kamlib.research.masking import PiiMasker
 from kamlib.research.ogsm import (
     OgsmResult,
@@ -54,7 +54,6 @@ from kamlib.research.ogsm import (
 )
 from kamlib.research.overview import revenue_frames
 from kamlib.research.service import service_summary
-from kamlib.views.research_findings import actions_frame, findings_frame
 
 _QUARTERS = 8
 _MONTH_CODES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -114,13 +113,19 @@ class AccountDossier:
     plan_items
         The account's plan items with ``overdue`` and ``days_overdue``.
     findings
-        Ranked: ``rank, rule, severity, impact, finding, rule_text`` (all of them).
-    actions
-        ``rank, action, because, rule`` for the top findings.
+        Ranked: ``rank, rule, severity, impact, params`` (all of them; ``params`` fill the
+        rule's sentence, which :mod:`kamlib.views.customer_research` writes in a language).
     missing
         ``what, section``: data that is missing and the section it leaves empty.
     rules
-        Rule texts shown in the report: key → text (strength formula, OGSM status rule …).
+        Rule texts shown in the report: key → text (strength formula, OGSM status rule, the
+        rule the open pipeline was found by …).
+    notes
+        What the research context could not compute and the fall-back used, if any
+        (:attr:`ResearchContext.notes`).
+    masker
+        The :class:`PiiMasker` of a masked dossier (its pseudonyms also mask any text a view
+        writes from the dossier), else ``None``.
     """
 
     account_id: str
@@ -149,13 +154,10 @@ class AccountDossier:
     targets: OgsmResult | None
     plan_items: pd.DataFrame
     findings: pd.DataFrame
-    actions: pd.DataFrame
     missing: pd.DataFrame
     rules: dict[str, str]
-
-    def top_findings(self, n: int | None = None) -> pd.DataFrame:
-        """The ``n`` highest-ranked findings (the methodology's ``top_findings`` by default)."""
-        return self.findings.head(n or len(self.actions) or 5).reset_index(drop=True)
+    notes: tuple[str, ...] = ()
+    masker: PiiMasker | None = field(default=None, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Profile as a frame: ``measure, value``."""
@@ -182,7 +184,6 @@ def account_dossier(
     methodology: Methodology | str | None = None,
     scores: Any = None,
     mask_pii: bool = False,
-    lang: str = "en",
     context: ResearchContext | None = None,
     mask_key: str | None = None,
 ) -> AccountDossier:
@@ -207,8 +208,6 @@ def account_dossier(
     mask_pii
         Replace person names, phone numbers and e-mail addresses by stable pseudonyms in
         every frame and text of the dossier (:class:`~kamlib.research.PiiMasker`).
-    lang
-        Language of the findings and actions (``en`` / ``zh``).
     context
         A :func:`research_context` to reuse (default: the cached one for these arguments).
     mask_key
@@ -221,7 +220,7 @@ def account_dossier(
     Examples
     --------
     >>> d = account_dossier(data, "A100152", as_of="2026-09-30", mask_pii=True)  # doctest: +SKIP
-    >>> d.findings[["rank", "finding", "rule_text"]]  # doctest: +SKIP
+    >>> d.findings[["rank", "rule", "impact"]]  # doctest: +SKIP
     """
     day = as_day(as_of, owner="account_dossier")
     if context is None:
@@ -605,16 +604,23 @@ def account_dossier(
         masker = None
 
     # findings
-    items_found = _findings(
+    items_found = account_findings(
         ctx, account_id, feats=feat, pm=pm, open_pipeline=open_pipeline,
         recent_deals=recent_deals, service=service, tickets=tickets, trend=trend,
         score=score, whitespace=whitespace, industry=industry, targets=targets,
-        plan_items=plan_items, missing=missing, lang=lang,
+        plan_items=plan_items, missing=missing,
     )  # fmt: skip
-    findings = findings_frame(items_found, s, lang=lang)
-    if masker is not None:
-        findings = masker.mask_frame(findings)
-    actions = actions_frame(findings.head(s.top_findings), lang=lang)
+    ranked = rank_findings(items_found)
+    findings = pd.DataFrame(
+        {
+            "rank": range(1, len(ranked) + 1),
+            "rule": [f["rule"] for f in ranked],
+            "severity": [int(f["severity"]) for f in ranked],
+            "impact": [float(f["impact"]) for f in ranked],
+            "params": [f["params"] for f in ranked],
+        },
+        columns=["rank", "rule", "severity", "impact", "params"],
+    )
     rules = {
         "relationship_strength": (
             f"strength = 100 × ({s.strength_support_weight:g} × (support + 2) / 4 + "
@@ -630,6 +636,8 @@ def account_dossier(
         ),
         "share_of_wallet": "revenue of the trailing 12 months ÷ category_spend",
     }
+    if view.has("opportunities"):
+        rules["open_pipeline"] = ctx.pipeline_rule
     return AccountDossier(
         account_id=str(account_id),
         name=str(acc["name"]),
@@ -657,9 +665,10 @@ def account_dossier(
         targets=targets,
         plan_items=plan_items,
         findings=findings,
-        actions=actions,
         missing=pd.DataFrame(missing, columns=["what", "section", "why"]),
         rules=rules,
+        notes=ctx.notes,
+        masker=masker,
     )
 
 

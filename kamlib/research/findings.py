@@ -30,7 +30,7 @@ Rules (key — when it fires — severity)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,14 @@ SEVERITY = {
 ORDER = {k: i for i, k in enumerate(SEVERITY)}
 
 
+class Localised(NamedTuple):
+    """A finding parameter whose text depends on the report language (a tier's name, a
+    measure's label, a phrase): the view that writes the finding picks ``en`` or ``zh``."""
+
+    en: str
+    zh: str
+
+
 def finding(rule: str, *, impact: float = 0.0, **params: object) -> dict[str, object]:
     """One finding record: the rule key, its severity, the money at stake and parameters."""
     if rule not in SEVERITY:
@@ -67,8 +75,8 @@ def rank_findings(items: list[dict[str, object]]) -> list[dict[str, object]]:
     )
 
 
-# -- findings ------------------------------------------------------------------------------------
-def _findings(
+# -- the rules applied to one account ------------------------------------------------------------
+def account_findings(
     ctx: ResearchContext,
     account_id: str,
     *,
@@ -85,8 +93,9 @@ def _findings(
     targets: OgsmResult | None,
     plan_items: pd.DataFrame,
     missing: list[dict[str, str]],
-    lang: str,
 ) -> list[dict[str, object]]:
+    """The findings of one account's dossier (unranked :func:`finding` records; parameters
+    whose text depends on the language are :class:`Localised`)."""
     s = ctx.settings
     out: list[dict[str, object]] = []
     revenue = feats("revenue_12m")
@@ -114,16 +123,14 @@ def _findings(
                 g.value < s.single_thread_min_contacts
                 and g.threshold == s.single_thread_min_contacts
             ):
-                detail = (
-                    f"{int(g.value)} contact(s) met in {s.relationship_window_days} days"
-                    if lang == "en"
-                    else f"{s.relationship_window_days} 天内仅接触 {int(g.value)} 位联系人"
+                detail = Localised(
+                    f"{int(g.value)} contact(s) met in {s.relationship_window_days} days",
+                    f"{s.relationship_window_days} 天内仅接触 {int(g.value)} 位联系人",
                 )
             else:
-                detail = (
-                    f"{g.persons} holds {g.value:.0%} of the contact activities"
-                    if lang == "en"
-                    else f"{g.persons} 占联系活动的 {g.value:.0%}"
+                detail = Localised(
+                    f"{g.persons} holds {g.value:.0%} of the contact activities",
+                    f"{g.persons} 占联系活动的 {g.value:.0%}",
                 )
             out.append(finding("single_threaded", impact=revenue, detail=detail))  # fmt: skip
         elif g.gap == "key_person_not_contacted":
@@ -160,9 +167,9 @@ def _findings(
     if score and score.get("movement") in ("up", "down") and score.get("previous_tier"):
         tiers = {t.key: t for t in ctx.methodology.scoring.tiers}
 
-        def tier_name(key: str) -> str:
+        def tier_name(key: str) -> Localised:
             t = tiers.get(key)
-            return key if t is None else (t.label_zh if lang == "zh" else t.label_en)
+            return Localised(key, key) if t is None else Localised(t.label_en, t.label_zh)
 
         out.append(
             finding("tier_dropped" if score["movement"] == "down" else "tier_rose",
@@ -184,7 +191,7 @@ def _findings(
                 )
                 out.append(
                     finding(f"target_{r.status}", impact=max(value - r.actual, 0.0) if r.measure != "share_of_wallet" else revenue,
-                            measure=label(str(r.measure), lang), period=r.period, attainment=f"{r.attainment:.0%}",
+                            measure=Localised(label(str(r.measure), "en"), label(str(r.measure), "zh")), period=r.period, attainment=f"{r.attainment:.0%}",
                             target=shown, pace=f"{r.pace:.2f}")
                 )  # fmt: skip
     if len(plan_items):
@@ -202,11 +209,7 @@ def _findings(
             comps = sorted({str(c) for c in lost["competitor"].dropna()})
             comp_text = ""
             if comps:
-                comp_text = (
-                    f", to {', '.join(comps)}"
-                    if lang == "en"
-                    else f"，竞争对手：{'、'.join(comps)}"
-                )
+                comp_text = Localised(f", to {', '.join(comps)}", f"，竞争对手：{'、'.join(comps)}")
             out.append(finding("recent_loss", impact=amount, count=len(lost),
                                days=s.recent_deals_days,
                                amount=_money(amount, ctx.methodology.currency),

@@ -11,7 +11,7 @@ import pandas as pd
 
 from kamlib.methodology import ResearchSettings
 from kamlib.methodology.labels import check_lang
-from kamlib.research.findings import rank_findings
+from kamlib.research.findings import Localised, rank_findings
 
 #: rule → (finding en, finding zh); fields in braces come from the finding's parameters
 TEXTS: dict[str, tuple[str, str]] = {
@@ -225,7 +225,7 @@ def findings_frame(
     i = 1 if lang == "zh" else 0
     rows = [
         {"rank": n, "rule": f["rule"], "severity": int(f["severity"]), "impact": f["impact"],
-         "finding": TEXTS[str(f["rule"])][i].format(**f["params"]),
+         "finding": TEXTS[str(f["rule"])][i].format(**_in_language(f["params"], i)),
          "rule_text": rule_text(str(f["rule"]), settings, lang)}
         for n, f in enumerate(ranked, start=1)
     ]  # fmt: skip
@@ -242,3 +242,8 @@ def actions_frame(findings: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
         for r in findings.itertuples(index=False)
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=ACTION_COLUMNS)
+
+
+def _in_language(params: object, i: int) -> dict[str, object]:
+    """The finding's parameters with each :class:`Localised` text in language ``i``."""
+    return {k: v[i] if isinstance(v, Localised) else v for k, v in dict(params).items()}
