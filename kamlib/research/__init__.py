@@ -1,11 +1,20 @@
 """Account research: the 360° view of a key account, its power map, service, OGSM progress.
 
+Pure analysis of a :class:`~kamlib.data.KamData` as of a date (no file I/O, no printing, no
+``lang``): :mod:`~kamlib.research.context` pre-computes what a batch of dossiers shares,
+:mod:`~kamlib.research.dossier` assembles one account's dossier, :mod:`~kamlib.research.findings`
+applies the finding rules; :mod:`~kamlib.research.decision_makers`, :mod:`~kamlib.research.service`,
+:mod:`~kamlib.research.ogsm` and :mod:`~kamlib.research.overview` hold one idea each.  The report
+views that write these results in English or Chinese are in :mod:`kamlib.views`
+(``customer_research``, ``account_summary``, ``ogsm_review``).
+
 Public API
 ----------
 - :func:`account_dossier` → :class:`AccountDossier` — everything the customer research
   dossier shows about one account as of a date (firmographics and group, revenue history,
   share of wallet and whitespace, pipeline, activities, service, score and tier, power map,
-  OGSM targets and plan items, ranked findings and next actions), optionally with PII masked.
+  OGSM targets and plan items, ranked findings as rule keys and parameters), optionally with
+  PII masked.
 - :func:`research_context` → :class:`ResearchContext` — the shared pre-computation for a batch
   of dossiers (features, scores, peers, ticket clocks …), cached per process.
 - :func:`power_map` → :class:`PowerMap`; :func:`relationship_strength`.

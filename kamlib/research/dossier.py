@@ -1,11 +1,10 @@
 """The customer research dossier: one key account's 360° view, as of a date, in one call.
 
-:func:`account_dossier` assembles everything ``notebooks/customer_research.ipynb`` shows
-about one account; :func:`research_context` does the work that is the same for every account
-of a batch once (point-in-time features and scores, the score at the comparison date, the
-industry peers' purchases, the clocks of every service ticket, the open pipeline, per-account
-row indices of every table) and is cached per process, so a batch of dossiers in one warm
-report kernel pays for it once and each dossier only slices its account's rows.
+:func:`account_dossier` computes everything ``notebooks/customer_research.ipynb`` shows about
+one account, from the :func:`~kamlib.research.research_context` that a batch of dossiers
+shares (:mod:`kamlib.research.context`): each dossier only slices its account's rows.  It is
+analysis: the findings are rule keys with their parameters, in no language;
+:mod:`kamlib.views.customer_research` writes them, and translates the report's categories.
 
 Definitions
 -----------

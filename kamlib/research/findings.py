@@ -2,7 +2,9 @@
 
 Every finding comes from a named rule with its threshold (the ``research`` section of the
 methodology file), so a reader can check it; every recommended action names the finding and
-the rule that led to it.  Findings are ranked by ``severity`` (3 high, 2 medium, 1 low), then
+the rule that led to it.  This module decides which rules fire for an account and with which
+parameters (:func:`account_findings`, no language); the sentences, rule statements and actions
+in English and Chinese are in :mod:`kamlib.views.research_findings`.  Findings are ranked by ``severity`` (3 high, 2 medium, 1 low), then
 by ``impact`` (the money at stake where there is one: 12-month revenue, open pipeline or the
 deal amount), then by rule order.
 
