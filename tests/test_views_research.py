@@ -97,3 +97,19 @@ def test_account_summary_and_data_health(data, busiest):
     assert summary.profile["account_id"] == busiest and summary.currency
     health = data_health(data, as_of=AS_OF)
     assert health.key_figures["tables_present"] == int(health.tables["present"].sum())
+
+
+def test_the_open_pipeline_fall_back_is_a_notice_naming_its_rule(company, busiest, monkeypatch):
+    import kamlib.research.context as context
+    from kamlib.errors import DataValidationError
+
+    def broken(*args, **kwargs):
+        raise DataValidationError("stage_history is inconsistent")
+
+    monkeypatch.setattr(context, "pipeline_as_of", broken)
+    d = KamData(company.tables, snapshot=Snapshot(None, "fallback", None, "demo"))
+    research = customer_research(d, account_id=busiest, as_of=AS_OF)  # warnings → notices
+    fallback = context.PIPELINE_RULES["opportunities_table"]
+    assert research.rules["open_pipeline"] == fallback
+    [message] = [m for m in research.notices["message"] if fallback in m]
+    assert "stage_history is inconsistent" in message
