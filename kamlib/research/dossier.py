@@ -373,7 +373,7 @@ def power_map(
     when present.
     """
     cut = as_day(as_of, owner="power_map")
-    settings = settings_of(resolve_methodology(methodology, owner="power_map"))
+    settings = settings_of(methodology, owner="power_map")
     view = data.as_of(cut)
     contacts = view.require("contacts", "The power map")
     accounts = view.require("accounts", "The power map")
