@@ -2,8 +2,8 @@
 
 Pure analysis of a :class:`~kamlib.data.KamData` as of a date (no file I/O, no printing, no
 ``lang``): :mod:`~kamlib.research.context` pre-computes what a batch of dossiers shares,
-:mod:`~kamlib.research.dossier` assembles one account's dossier, :mod:`~kamlib.research.findings`
-applies the finding rules; :mod:`~kamlib.research.decision_makers`, :mod:`~kamlib.research.service`,
+:mod:`~kamlib.research.dossier` assembles one account's dossier from the sections of
+:mod:`~kamlib.research.sections`, :mod:`~kamlib.research.findings` applies the finding rules; :mod:`~kamlib.research.decision_makers`, :mod:`~kamlib.research.service`,
 :mod:`~kamlib.research.ogsm` and :mod:`~kamlib.research.overview` hold one idea each.  The report
 views that write these results in English or Chinese are in :mod:`kamlib.views`
 (``customer_research``, ``account_summary``, ``ogsm_review``).
