@@ -161,15 +161,16 @@ def research_page(tmp_path_factory) -> tuple[Path, int, str]:
     a contact's pseudonym."""
     from kamlib.data.kamdata import KamData, Snapshot
     from kamlib.demo import generate_demo
-    from kamlib.research import account_dossier
+    from kamlib.views.customer_research import customer_research
 
     company = generate_demo(scale="small", seed=7)
     data = KamData(company.tables, snapshot=Snapshot(None, "demo", None, "demo"))
     account = str(company.tables["contacts"].groupby("account_id").size().idxmax())
-    d = account_dossier(data, account, as_of="2026-09-30", mask_pii=True)
+    research = customer_research(data, account_id=account, as_of="2026-09-30", mask_pii=True)
+    d = research.dossier
     items = [
         heading("summary_findings"),
-        table(d.top_findings()[["rank", "finding", "rule_text"]]),
+        table(research.top_findings),
         charts.revenue_by_quarter(d.revenue_by_quarter),
         charts.share_of_wallet_trend(d.share_of_wallet),
         charts.activities_by_quarter(d.activities_by_quarter),

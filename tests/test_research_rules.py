@@ -17,8 +17,9 @@ from kamlib.errors import ConfigError
 from kamlib.methodology import ResearchSettings, load_methodology, parse_research
 from kamlib.research import PiiMasker, check_cascade, ogsm_progress, relationship_strength
 from kamlib.research.decision_makers import build_power_map, stance
-from kamlib.research.findings import SEVERITY, actions_frame, finding, findings_frame
+from kamlib.research.findings import SEVERITY, finding
 from kamlib.research.service import service_stalls, service_trend, ticket_times
+from kamlib.views.research_findings import actions_frame, findings_frame
 
 CUT = pd.Timestamp("2026-09-30")
 S = ResearchSettings()
@@ -398,7 +399,7 @@ def test_findings_rank_by_severity_then_impact_and_name_their_rule():
                                                            "no_economic_buyer"]  # fmt: skip
     zh = findings_frame(items, S, lang="zh")
     assert "高影响力" in zh.loc[0, "finding"]
-    assert set(SEVERITY) == set(__import__("kamlib.research.findings", fromlist=["TEXTS"]).TEXTS)
+    assert set(SEVERITY) == set(__import__("kamlib.views.research_findings", fromlist=["TEXTS"]).TEXTS)
 
 
 def test_pseudonyms_are_stable_keyed_and_swept_from_free_text():

@@ -6,8 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from kamlib.methodology import Methodology, ResearchSettings, load_methodology
-from kamlib.periods import as_day
+from kamlib.methodology import Methodology, ResearchSettings, resolve_methodology
 
 
 def text(value: Any) -> str | None:
@@ -20,19 +19,13 @@ def text(value: Any) -> str | None:
     return out or None
 
 
-def resolve_methodology(methodology: Methodology | None) -> Methodology:
-    return load_methodology() if methodology is None else methodology
-
-
-def settings_of(methodology: Methodology | None) -> ResearchSettings:
-    """The ``research`` settings of ``methodology`` (the shipped defaults when absent)."""
-    meth = resolve_methodology(methodology)
+def settings_of(
+    methodology: Methodology | str | None, owner: str = "this function"
+) -> ResearchSettings:
+    """The ``research`` settings of ``methodology`` (resolved by
+    :func:`kamlib.methodology.resolve_methodology`; the shipped defaults when it has none)."""
+    meth = resolve_methodology(methodology, owner=owner)
     return meth.research if meth.research is not None else ResearchSettings()
-
-
-def as_cut(as_of: Any, who: str) -> pd.Timestamp:
-    """``as_of`` as a midnight timestamp; ``ConfigError`` when it does not parse."""
-    return as_day(as_of, owner=who)
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:

@@ -1,11 +1,10 @@
 """The customer research dossier: one key account's 360° view, as of a date, in one call.
 
-:func:`account_dossier` assembles everything ``notebooks/customer_research.ipynb`` shows
-about one account; :func:`research_context` does the work that is the same for every account
-of a batch once (point-in-time features and scores, the score at the comparison date, the
-industry peers' purchases, the clocks of every service ticket, the open pipeline, per-account
-row indices of every table) and is cached per process, so a batch of dossiers in one warm
-report kernel pays for it once and each dossier only slices its account's rows.
+:func:`account_dossier` computes everything ``notebooks/customer_research.ipynb`` shows about
+one account, from the :func:`~kamlib.research.research_context` that a batch of dossiers
+shares (:mod:`kamlib.research.context`): each dossier only slices its account's rows.  It is
+analysis: the findings are rule keys with their parameters, in no language;
+:mod:`kamlib.views.customer_research` writes them, and translates the report's categories.
 
 Definitions
 -----------
@@ -31,363 +30,25 @@ Definitions
 from __future__ import annotations
 
 import difflib
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kamlib.data.kamdata import KamData
-from kamlib.errors import DataValidationError, KamlibWarning
-from kamlib.methodology import Methodology, ResearchSettings
-from kamlib.methodology.labels import label
-from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of, text
+from kamlib.errors import DataValidationError
+from kamlib.methodology import Methodology, resolve_methodology
+from kamlib.periods import as_day
+from kamlib.research import sections
+from kamlib.research._common import settings_of
+from kamlib.research.context import ResearchContext, research_context
 from kamlib.research.decision_makers import PowerMap, build_power_map
-from kamlib.research.findings import actions_frame, finding, findings_frame
+from kamlib.research.findings import account_findings, rank_findings
 from kamlib.research.masking import PiiMasker
 from kamlib.research.ogsm import (
     OgsmResult,
-    check_cascade,
-    plan_item_status,
-    progress_of,
     status_rule_text,
 )
-from kamlib.research.overview import product_lines, revenue_frames
-from kamlib.research.service import service_stalls, service_summary, service_trend, ticket_times
-
-_CACHE: dict[tuple[Any, ...], ResearchContext] = {}
-_CACHE_SIZE = 2
-_QUARTERS = 8
-_MONTH_CODES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-
-
-# -- the batch pre-computation -------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class ResearchContext:
-    """What every dossier of a batch shares (build with :func:`research_context`).
-
-    Attributes
-    ----------
-    data, view
-        The data and its :meth:`~kamlib.data.KamData.as_of` view.
-    as_of, compare_date
-        The date and the comparison date of the tier movement.
-    methodology, settings
-        The methodology and its ``research`` settings.
-    features
-        :func:`kamlib.features.account_features` at ``as_of`` (indexed by ``account_id``).
-    scores, previous_scores
-        ``account_id, score, tier, rank`` at ``as_of`` and at ``compare_date`` (``None`` when
-        the methodology has no scoring section or scoring failed: see ``notes``).
-    explanations
-        :attr:`kamlib.scoring.ScoreResult.explanations` at ``as_of`` (or ``None``).
-    groups
-        ``account_id → group_id`` (top parent).
-    orders
-        The view's order lines with ``product_line`` resolved.
-    peer_lines
-        Per industry and product line: ``industry, product_line, peers, buyers, share,
-        median_spend_12m``.
-    tickets, ticket_issues, service_accounts, stalls
-        Clocks of every ticket, impossible tickets, the per-account service trend and the
-        department × region stalls (``None`` without ``service_tickets``).
-    pipeline
-        Open opportunities at ``as_of`` (``kamlib.pipeline.pipeline_as_of`` where it can
-        run, else the view's open opportunities); ``None`` without ``opportunities``.
-    target_depths, target_issues
-        :func:`kamlib.research.check_cascade` of the targets (``None`` without targets).
-    p_alive
-        ``account_id → P(alive)`` from :func:`kamlib.clv.clv_indicators` when asked for.
-    notes
-        What could not be computed and why (each also raised as a ``KamlibWarning``).
-    """
-
-    data: KamData
-    view: KamData
-    as_of: pd.Timestamp
-    compare_date: pd.Timestamp
-    methodology: Methodology
-    settings: ResearchSettings
-    features: pd.DataFrame
-    scores: pd.DataFrame | None
-    previous_scores: pd.DataFrame | None
-    explanations: pd.DataFrame | None
-    groups: pd.Series
-    orders: pd.DataFrame
-    peer_lines: pd.DataFrame
-    tickets: pd.DataFrame | None
-    ticket_issues: pd.DataFrame | None
-    service_accounts: pd.DataFrame | None
-    stalls: pd.DataFrame | None
-    pipeline: pd.DataFrame | None
-    p_alive: pd.Series | None
-    notes: tuple[str, ...]
-    tables: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
-    target_depths: pd.DataFrame | None = None
-    target_issues: pd.DataFrame | None = None
-    _rows: dict[str, dict[Any, np.ndarray]] = field(repr=False, default_factory=dict)
-
-    def rows(self, table: str, account_id: str) -> pd.DataFrame:
-        """The rows of ``table`` (``orders``, ``contacts``, ``activities``, ``tickets``,
-        ``opportunities``, ``plan_items``, ``pipeline``, ``targets``) that belong to
-        ``account_id``."""
-        frame = self._frame(table)
-        index = self._rows.get(table, {}).get(account_id)
-        if frame is None:
-            return pd.DataFrame()
-        if index is None:
-            return frame.iloc[0:0]
-        return frame.iloc[index]
-
-    def _frame(self, table: str) -> pd.DataFrame | None:
-        if table == "orders":
-            return self.orders
-        if table == "tickets":
-            return self.tickets
-        if table == "pipeline":
-            return self.pipeline
-        return self.tables.get(table)
-
-
-class ResearchWarning(KamlibWarning):
-    """Part of the research context could not be computed (the rest still works)."""
-
-
-def research_context(
-    data: KamData,
-    *,
-    as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
-    scores: Any = None,
-    compare_months: int = 3,
-    with_clv: bool = False,
-) -> ResearchContext:
-    """Pre-compute what every dossier of a batch shares; cached per process.
-
-    Parameters
-    ----------
-    data
-        The data set (``accounts`` and ``orders`` required; every other table optional).
-    as_of
-        The date of the dossiers.
-    methodology
-        Scoring, fiscal calendar and research thresholds (kamlib's default when ``None``).
-    scores
-        Precomputed scores at ``as_of`` (a :class:`~kamlib.scoring.ScoreResult` or a frame
-        with ``account_id, score, tier, rank``); computed when ``None``.
-    compare_months
-        How many months before ``as_of`` the tier movement is measured from.
-    with_clv
-        Also fit the BG/NBD model for P(alive) (:func:`kamlib.clv.clv_indicators`; a few
-        seconds on the default demo).
-
-    Returns
-    -------
-    ResearchContext
-        The same object for the same data object, date, methodology and options within a
-        process (the two most recent are kept).
-    """
-    cut = as_cut(as_of, "research_context")
-    meth = resolve_methodology(methodology)
-    key = (id(data), cut, meth.fingerprint, meth.source, id(scores), compare_months, with_clv)
-    hit = _CACHE.get(key)
-    if hit is not None and hit.data is data:
-        return hit
-    context = _build_context(data, cut, meth, scores, compare_months, with_clv)
-    while len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = context
-    return context
-
-
-def _plain(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Text columns as numpy objects: slicing one account's rows out of arrow-backed text
-    costs a pyarrow ``take`` per column and call, which dominates a dossier's time."""
-    if frame is None:
-        return None
-    text_cols = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)
-                 and not pd.api.types.is_object_dtype(frame[c].dtype)]  # fmt: skip
-    if not text_cols:
-        return frame
-    out = pd.DataFrame(
-        {c: frame[c].astype(object) if c in text_cols else frame[c] for c in frame.columns},
-        index=frame.index,
-    )
-    return out
-
-
-def _index(frame: pd.DataFrame | None, column: str = "account_id") -> dict[Any, np.ndarray]:
-    if frame is None or frame.empty:
-        return {}
-    return {k: v for k, v in frame.groupby(column, sort=False).indices.items()}
-
-
-def _features_at(history: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """One date's rows of ``account_features_history`` (indexed by account, empty when no
-    account existed then), like ``account_features(data, as_of=day)``."""
-    dates = history.index.get_level_values("as_of")
-    if pd.Timestamp(day) not in dates:
-        return history.iloc[:0].droplevel("as_of")
-    return history.xs(pd.Timestamp(day), level="as_of")
-
-
-def _build_context(
-    data: KamData,
-    cut: pd.Timestamp,
-    meth: Methodology,
-    scores: Any,
-    compare_months: int,
-    with_clv: bool,
-) -> ResearchContext:
-    from kamlib.features import account_features_history, group_map
-
-    settings = settings_of(meth)
-    notes: list[str] = []
-    view = data.as_of(cut)
-    accounts = view.require("accounts", "The research dossier")
-    orders = view.require("orders", "The research dossier")
-    orders = orders.assign(product_line=product_lines(orders, view))
-    compare = months_back(cut, compare_months)
-
-    # the date and the comparison date in one call: month ends share one scan of the orders
-    days = [cut.date()] if meth.scoring is None else [compare.date(), cut.date()]
-    history = account_features_history(data, as_of_dates=days)
-    features = _features_at(history, cut)
-    current = previous = explanations = None
-    if meth.scoring is not None:
-        from kamlib.scoring import score_accounts
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", KamlibWarning)
-                if scores is None:
-                    result = score_accounts(features, meth)
-                    current, explanations = result.scores, result.explanations
-                else:
-                    current = getattr(scores, "scores", scores)
-                    explanations = getattr(scores, "explanations", None)
-                previous = score_accounts(_features_at(history, compare), meth).scores
-        except Exception as exc:
-            notes.append(f"Scores could not be computed ({type(exc).__name__}: {exc}).")
-    else:
-        notes.append("The methodology file has no scoring section: no score or tier shown.")
-
-    links = accounts[["account_id", "parent_account_id"]]
-    try:
-        groups = group_map(links).set_index("account_id")["group_id"]
-    except DataValidationError as exc:
-        notes.append(str(exc))
-        groups = pd.Series(accounts["account_id"].to_numpy(), index=accounts["account_id"])
-
-    # industry peers: who bought which line in the last 12 months (positive lines)
-    since = months_back(cut, 12)
-    recent = orders[(orders["order_date"] > since) & (orders["amount"] > 0)]
-    spend = recent.groupby(["account_id", "product_line"])["amount"].sum().rename("spend")
-    industry = accounts.set_index("account_id")["industry"]
-    spend = spend.reset_index().assign(industry=lambda f: f["account_id"].map(industry))
-    active = spend.drop_duplicates("account_id")
-    peers = active.groupby("industry").size().rename("peers")
-    peer_lines = (
-        spend.groupby(["industry", "product_line"])
-        .agg(buyers=("account_id", "nunique"), median_spend_12m=("spend", "median"))
-        .reset_index()
-        .join(peers, on="industry")
-    )
-    peer_lines["share"] = peer_lines["buyers"] / peer_lines["peers"]
-    peer_lines = peer_lines[
-        ["industry", "product_line", "peers", "buyers", "share", "median_spend_12m"]
-    ]
-
-    tickets = ticket_issues = service_accounts = stalls = None
-    if view.has("service_tickets"):
-        tickets, ticket_issues = ticket_times(view.service_tickets, cut=cut)
-        service_accounts = service_trend(tickets, cut=cut, settings=settings)
-        stalls = service_stalls(tickets, settings)
-        if len(ticket_issues):
-            notes.append(
-                f"{len(ticket_issues)} ticket(s) have a response or resolution before they were "
-                "opened; their times are left out (see ticket_issues)."
-            )
-
-    pipeline = None
-    if view.has("opportunities"):
-        try:
-            from kamlib.pipeline import pipeline_as_of
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", KamlibWarning)
-                pipeline = pipeline_as_of(data, cut, methodology=meth)
-        except ImportError:
-            pipeline = None
-        except Exception as exc:
-            notes.append(f"pipeline_as_of failed ({type(exc).__name__}: {exc}); open deals "
-                         "are taken from the opportunities table as of the date.")  # fmt: skip
-            pipeline = None
-        if pipeline is None:
-            opps = view.opportunities
-            pipeline = opps[opps["status"] == "open"].copy()
-            pipeline["is_past_due"] = (pipeline["expected_close_date"] < cut).fillna(False)
-
-    p_alive = None
-    if with_clv:
-        try:
-            from kamlib.clv import clv_indicators
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", KamlibWarning)
-                clv = clv_indicators(data, as_of=cut)
-            p_alive = clv.set_index("account_id")["p_alive"]
-        except Exception as exc:
-            notes.append(f"P(alive) could not be computed ({type(exc).__name__}: {exc}).")
-
-    target_depths = target_issues = None
-    if data.has("targets"):
-        target_depths, target_issues = check_cascade(data.targets)
-
-    for note in notes:
-        warnings.warn(note, ResearchWarning, stacklevel=3)
-
-    orders, tickets, pipeline = _plain(orders), _plain(tickets), _plain(pipeline)
-    tables = {
-        t: _plain(view[t]) for t in ("contacts", "activities", "opportunities", "plan_items")
-        if view.has(t)
-    }  # fmt: skip
-    rows = {
-        "orders": _index(orders),
-        "tickets": _index(tickets),
-        "pipeline": _index(pipeline),
-    }
-    if view.has("targets"):
-        tables["targets"] = _plain(data.targets)
-    for table in ("contacts", "activities", "opportunities", "plan_items", "targets"):
-        rows[table] = _index(tables.get(table))
-    return ResearchContext(
-        data=data,
-        view=view,
-        as_of=cut,
-        compare_date=compare,
-        methodology=meth,
-        settings=settings,
-        features=features,
-        scores=current,
-        previous_scores=previous,
-        explanations=explanations,
-        groups=groups,
-        orders=orders,
-        peer_lines=peer_lines,
-        tickets=tickets,
-        ticket_issues=ticket_issues,
-        service_accounts=service_accounts,
-        stalls=stalls,
-        pipeline=pipeline,
-        p_alive=p_alive,
-        notes=tuple(notes),
-        tables=tables,
-        target_depths=target_depths,
-        target_issues=target_issues,
-        _rows=rows,
-    )
 
 
 # -- the dossier ---------------------------------------------------------------------------------
@@ -444,13 +105,19 @@ class AccountDossier:
     plan_items
         The account's plan items with ``overdue`` and ``days_overdue``.
     findings
-        Ranked: ``rank, rule, severity, impact, finding, rule_text`` (all of them).
-    actions
-        ``rank, action, because, rule`` for the top findings.
+        Ranked: ``rank, rule, severity, impact, params`` (all of them; ``params`` fill the
+        rule's sentence, which :mod:`kamlib.views.customer_research` writes in a language).
     missing
         ``what, section``: data that is missing and the section it leaves empty.
     rules
-        Rule texts shown in the report: key → text (strength formula, OGSM status rule …).
+        Rule texts shown in the report: key → text (strength formula, OGSM status rule, the
+        rule the open pipeline was found by …).
+    notes
+        What the research context could not compute and the fall-back used, if any
+        (:attr:`ResearchContext.notes`).
+    masker
+        The :class:`PiiMasker` of a masked dossier (its pseudonyms also mask any text a view
+        writes from the dossier), else ``None``.
     """
 
     account_id: str
@@ -479,13 +146,10 @@ class AccountDossier:
     targets: OgsmResult | None
     plan_items: pd.DataFrame
     findings: pd.DataFrame
-    actions: pd.DataFrame
     missing: pd.DataFrame
     rules: dict[str, str]
-
-    def top_findings(self, n: int | None = None) -> pd.DataFrame:
-        """The ``n`` highest-ranked findings (the methodology's ``top_findings`` by default)."""
-        return self.findings.head(n or len(self.actions) or 5).reset_index(drop=True)
+    notes: tuple[str, ...] = ()
+    masker: PiiMasker | None = field(default=None, repr=False)
 
     def summary(self) -> pd.DataFrame:
         """Profile as a frame: ``measure, value``."""
@@ -509,10 +173,9 @@ def account_dossier(
     account_id: str,
     *,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
     scores: Any = None,
     mask_pii: bool = False,
-    lang: str = "en",
     context: ResearchContext | None = None,
     mask_key: str | None = None,
 ) -> AccountDossier:
@@ -529,15 +192,14 @@ def account_dossier(
     as_of
         Only data dated on or before it (see :meth:`kamlib.data.KamData.as_of`).
     methodology
-        Scoring, fiscal calendar and thresholds (kamlib's default when ``None``).
+        Scoring, fiscal calendar and thresholds: a :class:`Methodology`, the path of a
+        methodology file, or ``None`` for kamlib's default.
     scores
         Precomputed scores at ``as_of`` (``ScoreResult`` or frame), so a batch does not
         recompute them.
     mask_pii
         Replace person names, phone numbers and e-mail addresses by stable pseudonyms in
         every frame and text of the dossier (:class:`~kamlib.research.PiiMasker`).
-    lang
-        Language of the findings and actions (``en`` / ``zh``).
     context
         A :func:`research_context` to reuse (default: the cached one for these arguments).
     mask_key
@@ -550,14 +212,18 @@ def account_dossier(
     Examples
     --------
     >>> d = account_dossier(data, "A100152", as_of="2026-09-30", mask_pii=True)  # doctest: +SKIP
-    >>> d.findings[["rank", "finding", "rule_text"]]  # doctest: +SKIP
+    >>> d.findings[["rank", "rule", "impact"]]  # doctest: +SKIP
     """
-    ctx = context or research_context(data, as_of=as_of, methodology=methodology, scores=scores)
+    day = as_day(as_of, owner="account_dossier")
+    if context is None:
+        meth = resolve_methodology(methodology, owner="account_dossier")
+        context = research_context(data, as_of=day, methodology=meth, scores=scores)
+    ctx = context
     cut = ctx.as_of
-    if pd.Timestamp(as_of).normalize() != cut:
+    if day != cut:
         raise DataValidationError(
             f"The context was built as of {cut:%Y-%m-%d}, the dossier asks for "
-            f"{pd.Timestamp(as_of):%Y-%m-%d}. Build the context with the same as_of."
+            f"{day:%Y-%m-%d}. Build the context with the same as_of."
         )
     s = ctx.settings
     view = ctx.view
@@ -570,333 +236,29 @@ def account_dossier(
             f"Account {account_id!r} is not in the accounts table as of {cut:%Y-%m-%d}.{hint} "
             "Pass an account_id from the accounts table."
         )
-    acc = match.iloc[0]
-    missing: list[dict[str, str]] = []
-
-    def lacks(table: str, section: str, rows: pd.DataFrame | None = None) -> bool:
-        if not view.has(table):
-            missing.append({"what": table, "section": section, "why": "table not imported"})
-            return True
-        if rows is not None and rows.empty:
-            missing.append({"what": table, "section": section, "why": "no rows for the account"})
-            return True
-        return False
-
-    feats = ctx.features.loc[account_id] if account_id in ctx.features.index else None
-
-    def feat(name: str) -> float:
-        if feats is None or name not in feats:
-            return float("nan")
-        value = feats[name]
-        return float(value) if pd.notna(value) else float("nan")
-
-    # profile and group
-    profile = {
-        "name": str(acc["name"]),
-        "account_id": str(account_id),
-        "industry": text(acc.get("industry")),
-        "sub_industry": text(acc.get("sub_industry")),
-        "region": text(acc.get("region")),
-        "city": text(acc.get("city")),
-        "country": text(acc.get("country")),
-        "ownership": text(acc.get("ownership")),
-        "employees": None if pd.isna(acc.get("employees")) else int(acc["employees"]),
-        "annual_revenue": _num(acc.get("annual_revenue")),
-        "registered_capital": _num(acc.get("registered_capital")),
-        "category_spend": _num(acc.get("category_spend")),
-        "strategic_fit": None if pd.isna(acc.get("strategic_fit")) else int(acc["strategic_fit"]),
-        "owner": text(acc.get("owner")),
-        "created_date": None if pd.isna(acc.get("created_date")) else pd.Timestamp(acc["created_date"]),
-        "revenue_12m": _nan_none(feat("revenue_12m")),
-        "growth_12m": _nan_none(feat("growth_12m")),
-        "share_of_wallet": _nan_none(feat("share_of_wallet")),
-    }  # fmt: skip
-    parent_id = text(acc.get("parent_account_id"))
-    names = accounts.set_index("account_id")["name"]
-    revenue_12m = ctx.features.get("revenue_12m")
-    group_id = str(ctx.groups.get(account_id, account_id))
-    members = ctx.groups.index[ctx.groups == group_id]
-    group_revenue = (
-        float(revenue_12m.reindex(members).sum(min_count=1)) if revenue_12m is not None else np.nan
+    a = sections.DossierAccount(ctx=ctx, account_id=account_id, acc=match.iloc[0], match=match)
+    missing, feat = a.missing, a.feat
+    profile, group, subsidiaries = sections.profile_and_group(a)
+    (
+        orders,
+        fy,
+        by_quarter,
+        by_line,
+        freq,
+        window,
+        quarter_label,
+        by_quarter_line,
+        share_of_wallet,
+    ) = sections.revenue(a)
+    since, whitespace, industry = sections.whitespace(a, orders, profile)
+    open_pipeline, recent_deals, opps_all = sections.pipeline(a)
+    acts, contacts, activities_by_quarter, recent_activities, engagement = sections.activities(
+        a, freq, window, quarter_label, since
     )
-    group = {
-        "parent_id": parent_id,
-        "parent_name": text(names.get(parent_id)) if parent_id else None,
-        "group_id": group_id,
-        "group_name": text(names.get(group_id)),
-        "group_accounts": int(len(members)),
-        "group_revenue_12m": _nan_none(group_revenue),
-    }
-    children = accounts[accounts["parent_account_id"] == account_id]
-    subsidiaries = pd.DataFrame(
-        {
-            "account_id": children["account_id"].astype(str).to_numpy(),
-            "name": children["name"].astype(str).to_numpy(),
-            "revenue_12m": (
-                revenue_12m.reindex(children["account_id"]).to_numpy(dtype="float64")
-                if revenue_12m is not None
-                else np.full(len(children), np.nan)
-            ),
-        }
-    ).sort_values(["revenue_12m", "account_id"], ascending=[False, True], na_position="last")
-
-    # revenue
-    orders = ctx.rows("orders", account_id)
-    fy = ctx.methodology.fiscal_year_start_month
-    by_quarter, by_line = revenue_frames(
-        orders, cut, quarters=_QUARTERS, fiscal_year_start_month=fy
-    )
-    if orders.empty:
-        missing.append({"what": "orders", "section": "revenue", "why": "no rows for the account"})
-    freq = f"Q-{_MONTH_CODES[(fy - 2) % 12]}"
-    window = pd.period_range(end=pd.Period(cut, freq=freq), periods=_QUARTERS, freq=freq)
-    in_window = orders[orders["order_date"].dt.to_period(freq) >= window[0]]
-    quarter_label = dict(zip(window, by_quarter["quarter"], strict=True))
-    by_quarter_line = (
-        in_window.assign(quarter=in_window["order_date"].dt.to_period(freq).map(quarter_label))
-        .groupby(["quarter", "product_line"], sort=False)["amount"]
-        .sum()
-        .rename("revenue")
-        .reset_index()
-    )
-    wallet = _num(acc.get("category_spend"))
-    sow_rows = []
-    for period, quarter in zip(window, by_quarter["quarter"], strict=True):
-        end = period.end_time.normalize()
-        end = min(end, cut)
-        start = months_back(end, 12)
-        rev = float(
-            orders.loc[
-                (orders["order_date"] > start) & (orders["order_date"] <= end), "amount"
-            ].sum()
-        )
-        sow_rows.append(
-            {"quarter": quarter, "revenue_12m": rev, "category_spend": wallet,
-             "share_of_wallet": rev / wallet if wallet and wallet > 0 else np.nan}
-        )  # fmt: skip
-    share_of_wallet = pd.DataFrame(
-        sow_rows, columns=["quarter", "revenue_12m", "category_spend", "share_of_wallet"]
-    ).astype({"category_spend": "float64", "share_of_wallet": "float64"})
-
-    # whitespace
-    since = months_back(cut, 12)
-    bought = set(
-        orders.loc[(orders["order_date"] > since) & (orders["amount"] > 0), "product_line"]
-    )
-    ws_columns = ["product_line", "peers", "buyers", "share", "median_spend_12m"]
-    industry = profile["industry"]
-    whitespace = pd.DataFrame(columns=ws_columns)
-    if industry is not None:
-        peers = ctx.peer_lines[ctx.peer_lines["industry"] == industry]
-        # the account itself is not its own peer
-        if bought:
-            own = peers["product_line"].isin(bought)
-            peers = peers.assign(peers=peers["peers"] - 1, buyers=peers["buyers"] - own.astype(int))
-        else:
-            peers = peers.copy()
-        peers = peers[peers["peers"] >= s.whitespace_min_peers]
-        peers = peers.assign(share=peers["buyers"] / peers["peers"])
-        whitespace = (
-            peers[(peers["share"] >= s.whitespace_peer_share) & ~peers["product_line"].isin(bought)
-                  & (peers["product_line"] != "unknown")][ws_columns]
-            .sort_values(["share", "product_line"], ascending=[False, True])
-            .reset_index(drop=True)
-        )  # fmt: skip
-
-    # pipeline
-    opp_cols = ["opportunity_id", "name", "product_line", "stage", "amount",
-                "expected_close_date", "owner", "is_past_due"]  # fmt: skip
-    deal_cols = ["opportunity_id", "name", "status", "amount", "closed_date", "lost_reason",
-                 "competitor"]  # fmt: skip
-    open_pipeline = pd.DataFrame(columns=opp_cols)
-    recent_deals = pd.DataFrame(columns=deal_cols)
-    opps_all = ctx.rows("opportunities", account_id)
-    if not lacks("opportunities", "pipeline", opps_all if view.has("opportunities") else None):
-        pipe = ctx.rows("pipeline", account_id)
-        open_pipeline = (
-            pipe.reindex(columns=opp_cols)
-            .sort_values(["expected_close_date", "opportunity_id"], na_position="last")
-            .reset_index(drop=True)
-        )
-        closed = opps_all[
-            opps_all["status"].isin(["won", "lost"])
-            & (opps_all["closed_date"] > cut - pd.Timedelta(days=s.recent_deals_days))
-        ]
-        recent_deals = (
-            closed[deal_cols]
-            .sort_values(["closed_date", "opportunity_id"], ascending=[False, True])
-            .reset_index(drop=True)
-        )
-
-    # activities
-    acts = ctx.rows("activities", account_id)
-    contacts = ctx.rows("contacts", account_id)
-    act_q_cols = ["quarter", "type", "activities"]
-    activities_by_quarter = pd.DataFrame(columns=act_q_cols)
-    recent_activities = pd.DataFrame(columns=["date", "type", "contact_name", "owner", "notes"])
-    engagement: dict[str, Any] = {}
-    if not lacks("activities", "activities", acts if view.has("activities") else None):
-        aq = acts[acts["date"].dt.to_period(freq) >= window[0]]
-        activities_by_quarter = (
-            aq.assign(quarter=aq["date"].dt.to_period(freq).map(quarter_label),
-                      type=aq["type"].fillna("other"))
-            .groupby(["quarter", "type"], sort=False)
-            .size()
-            .rename("activities")
-            .reset_index()
-        )  # fmt: skip
-        contact_names = (
-            contacts.set_index("contact_id")["name"] if len(contacts) else pd.Series(dtype=object)
-        )
-        latest = acts.sort_values(["date", "activity_id"], ascending=[False, False]).head(15)
-        recent_activities = pd.DataFrame(
-            {
-                "date": latest["date"].to_numpy(),
-                "type": latest["type"].astype("object").to_numpy(),
-                "contact_name": latest["contact_id"].map(contact_names).astype("object").to_numpy(),
-                "owner": latest["owner"].astype("object").to_numpy(),
-                "notes": latest["notes"].astype("object").to_numpy(),
-            }
-        )
-        last12 = acts[acts["date"] > since]
-        kinds = last12["type"].value_counts()
-
-        def last_of(kind: str) -> pd.Timestamp | None:
-            d = acts.loc[acts["type"] == kind, "date"]
-            return None if d.empty else pd.Timestamp(d.max())
-
-        engagement = {
-            "visits_12m": int(kinds.get("visit", 0)),
-            "meetings_12m": int(kinds.get("meeting", 0)),
-            "joint_business_meetings_12m": int(kinds.get("joint_business_meeting", 0)),
-            "qbrs_12m": int(kinds.get("qbr", 0)),
-            "last_visit": last_of("visit"),
-            "last_joint_business_meeting": last_of("joint_business_meeting"),
-        }
-
-    # service
-    service: dict[str, Any] = {}
-    service_by_priority = pd.DataFrame()
-    open_tickets = pd.DataFrame(
-        columns=["ticket_id", "opened_at", "priority", "department", "age_days", "escalated"]
-    )
-    trend = None
-    tickets = ctx.rows("tickets", account_id) if ctx.tickets is not None else pd.DataFrame()
-    if not lacks("service_tickets", "service", tickets if view.has("service_tickets") else None):
-        t12 = tickets[tickets["opened_at"] > since]
-        overall = service_summary(t12, aged_days=s.backlog_alert_days)
-        row = overall.iloc[0] if len(overall) else None
-        sa = ctx.service_accounts
-        if sa is not None and (sa["account_id"] == account_id).any():
-            trend = sa[sa["account_id"] == account_id].iloc[0]
-        service = {
-            "tickets_12m": int(len(t12)),
-            "median_response_hours": _nan_none(row["median_response_hours"]) if row is not None else None,
-            "median_resolution_hours": _nan_none(row["median_resolution_hours"]) if row is not None else None,
-            "response_breach_rate": _nan_none(row["response_breach_rate"]) if row is not None else None,
-            "resolution_breach_rate": _nan_none(row["resolution_breach_rate"]) if row is not None else None,
-            "escalation_rate": _nan_none(row["escalation_rate"]) if row is not None else None,
-            "open_tickets": int(tickets["is_open"].sum()),
-            "service_deteriorating": bool(trend["deteriorating"]) if trend is not None else False,
-            "slowdown_ratio": _nan_none(trend["slowdown_ratio"]) if trend is not None else None,
-            "revenue_growth_12m": _nan_none(feat("growth_12m")),
-        }  # fmt: skip
-        if ctx.p_alive is not None:
-            service["p_alive"] = _nan_none(ctx.p_alive.get(account_id, np.nan))
-        service_by_priority = service_summary(t12, "priority", aged_days=s.backlog_alert_days)
-        open_tickets = (
-            tickets[tickets["is_open"]][
-                ["ticket_id", "opened_at", "priority", "department", "age_days", "escalated"]
-            ]
-            .sort_values("age_days", ascending=False)
-            .reset_index(drop=True)
-        )
-
-    # score and tier
-    score: dict[str, Any] = {}
-    score_drivers = pd.DataFrame(
-        columns=["indicator", "raw_value", "points", "weight", "contribution"]
-    )
-    if ctx.scores is not None:
-        now = ctx.scores[ctx.scores["account_id"] == account_id]
-        before = (
-            ctx.previous_scores[ctx.previous_scores["account_id"] == account_id]
-            if ctx.previous_scores is not None
-            else pd.DataFrame()
-        )
-        if len(now):
-            r = now.iloc[0]
-            tiers = (
-                [t.key for t in ctx.methodology.scoring.tiers] if ctx.methodology.scoring else []
-            )
-            movement = "new"
-            prev_tier = prev_score = None
-            if len(before):
-                b = before.iloc[0]
-                prev_tier, prev_score = str(b["tier"]), float(b["score"])
-                if prev_tier in tiers and str(r["tier"]) in tiers:
-                    delta = tiers.index(prev_tier) - tiers.index(str(r["tier"]))
-                    movement = "up" if delta > 0 else "down" if delta < 0 else "same"
-            score = {
-                "score": float(r["score"]), "tier": str(r["tier"]), "rank": int(r["rank"]),
-                "previous_score": prev_score, "previous_tier": prev_tier,
-                "compare_date": ctx.compare_date, "movement": movement,
-            }  # fmt: skip
-        if ctx.explanations is not None:
-            ex = ctx.explanations[ctx.explanations["account_id"] == account_id]
-            score_drivers = (
-                ex.reindex(columns=["indicator", "raw_value", "points", "weight", "contribution"])
-                .sort_values("contribution", ascending=False)
-                .head(8)
-                .reset_index(drop=True)
-            )
-            score_drivers["raw_value"] = score_drivers["raw_value"].map(_short)
-
-    # power map
-    links = None
-    if view.has("opportunity_contacts") and len(open_pipeline):
-        oc = view.opportunity_contacts
-        links = oc[oc["opportunity_id"].isin(open_pipeline["opportunity_id"])]
-    if view.has("contacts"):
-        if contacts.empty:
-            missing.append(
-                {"what": "contacts", "section": "power_map", "why": "no rows for the account"}
-            )
-        pm = build_power_map(
-            contacts, acts if view.has("activities") else None, cut=cut,
-            account_id=account_id, settings=s,
-            opportunities=open_pipeline if len(open_pipeline) else None,
-            opportunity_contacts=links,
-        )  # fmt: skip
-    else:
-        missing.append({"what": "contacts", "section": "power_map", "why": "table not imported"})
-        pm = build_power_map(_empty_contacts(), None, cut=cut, account_id=account_id, settings=s)
-
-    # OGSM targets and plan items
-    targets = None
-    plan_items = pd.DataFrame(
-        columns=["item_id", "target_id", "title", "owner", "due_date", "status", "kind",
-                 "overdue", "days_overdue"]
-    )  # fmt: skip
-    if view.has("targets"):
-        mine = ctx.rows("targets", account_id)
-        if len(mine):
-            period = _quarter_of(cut, fy)
-            targets = progress_of(
-                mine, ctx.target_depths, ctx.target_issues, accounts=match,
-                orders=orders, opportunities=opps_all if view.has("opportunities") else None,
-                plan_items=ctx.rows("plan_items", account_id) if view.has("plan_items") else None,
-                period=period, cut=cut, methodology=ctx.methodology, account_id=account_id,
-            )  # fmt: skip
-        else:
-            missing.append({"what": "targets", "section": "plan", "why": "no rows for the account"})
-    else:
-        missing.append({"what": "targets", "section": "plan", "why": "table not imported"})
-    items = ctx.rows("plan_items", account_id)
-    if view.has("plan_items") and len(items):
-        plan_items = (
-            plan_item_status(items, cut=cut).drop(columns="account_id").reset_index(drop=True)
-        )
+    service, service_by_priority, open_tickets, trend, tickets = sections.service(a, since)
+    score, score_drivers = sections.score(a)
+    pm = sections.account_power_map(a, contacts, acts, open_pipeline)
+    targets, plan_items = sections.plan(a, fy, orders, opps_all)
 
     # masking: before any text or chart is made from the frames
     if mask_pii:
@@ -930,16 +292,23 @@ def account_dossier(
         masker = None
 
     # findings
-    items_found = _findings(
+    items_found = account_findings(
         ctx, account_id, feats=feat, pm=pm, open_pipeline=open_pipeline,
         recent_deals=recent_deals, service=service, tickets=tickets, trend=trend,
         score=score, whitespace=whitespace, industry=industry, targets=targets,
-        plan_items=plan_items, missing=missing, lang=lang,
+        plan_items=plan_items, missing=missing,
     )  # fmt: skip
-    findings = findings_frame(items_found, s, lang=lang)
-    if masker is not None:
-        findings = masker.mask_frame(findings)
-    actions = actions_frame(findings.head(s.top_findings), lang=lang)
+    ranked = rank_findings(items_found)
+    findings = pd.DataFrame(
+        {
+            "rank": range(1, len(ranked) + 1),
+            "rule": [f["rule"] for f in ranked],
+            "severity": [int(f["severity"]) for f in ranked],
+            "impact": [float(f["impact"]) for f in ranked],
+            "params": [f["params"] for f in ranked],
+        },
+        columns=["rank", "rule", "severity", "impact", "params"],
+    )
     rules = {
         "relationship_strength": (
             f"strength = 100 × ({s.strength_support_weight:g} × (support + 2) / 4 + "
@@ -955,9 +324,11 @@ def account_dossier(
         ),
         "share_of_wallet": "revenue of the trailing 12 months ÷ category_spend",
     }
+    if view.has("opportunities"):
+        rules["open_pipeline"] = ctx.pipeline_rule
     return AccountDossier(
         account_id=str(account_id),
-        name=str(acc["name"]),
+        name=str(a.acc["name"]),
         as_of=cut,
         masked=bool(mask_pii),
         profile=profile,
@@ -982,9 +353,10 @@ def account_dossier(
         targets=targets,
         plan_items=plan_items,
         findings=findings,
-        actions=actions,
         missing=pd.DataFrame(missing, columns=["what", "section", "why"]),
         rules=rules,
+        notes=ctx.notes,
+        masker=masker,
     )
 
 
@@ -993,14 +365,15 @@ def power_map(
     account_id: str,
     *,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
 ) -> PowerMap:
     """The power map of one account as of a date (rules: :mod:`kamlib.research.decision_makers`).
 
     Needs ``contacts``; uses ``activities``, ``opportunities`` and ``opportunity_contacts``
     when present.
     """
-    cut = as_cut(as_of, "power_map")
+    cut = as_day(as_of, owner="power_map")
+    settings = settings_of(methodology, owner="power_map")
     view = data.as_of(cut)
     contacts = view.require("contacts", "The power map")
     accounts = view.require("accounts", "The power map")
@@ -1021,202 +394,5 @@ def power_map(
             links = view.opportunity_contacts
     return build_power_map(
         contacts[contacts["account_id"] == account_id], acts, cut=cut, account_id=account_id,
-        settings=settings_of(methodology), opportunities=opps, opportunity_contacts=links,
-    )  # fmt: skip
-
-
-# -- findings ------------------------------------------------------------------------------------
-def _findings(
-    ctx: ResearchContext,
-    account_id: str,
-    *,
-    feats,
-    pm: PowerMap,
-    open_pipeline: pd.DataFrame,
-    recent_deals: pd.DataFrame,
-    service: dict[str, Any],
-    tickets: pd.DataFrame,
-    trend: Any,
-    score: dict[str, Any],
-    whitespace: pd.DataFrame,
-    industry: str | None,
-    targets: OgsmResult | None,
-    plan_items: pd.DataFrame,
-    missing: list[dict[str, str]],
-    lang: str,
-) -> list[dict[str, object]]:
-    s = ctx.settings
-    out: list[dict[str, object]] = []
-    revenue = feats("revenue_12m")
-    revenue = 0.0 if np.isnan(revenue) else revenue
-    pipeline_total = float(open_pipeline["amount"].sum()) if len(open_pipeline) else 0.0
-    growth = feats("growth_12m")
-    if not np.isnan(growth) and growth < s.revenue_decline_alert:
-        out.append(finding("revenue_declining", impact=revenue, growth=f"{growth:+.0%}"))
-    if trend is not None and bool(trend["deteriorating"]):
-        out.append(
-            finding("service_deteriorating", impact=revenue, ratio=f"{trend['slowdown_ratio']:.1f}",
-                    recent=int(trend["tickets_recent"]), baseline=int(trend["tickets_baseline"]))
-        )  # fmt: skip
-    gaps = pm.gaps
-    n_contacts = len(pm.contacts)
-    for g in gaps.itertuples(index=False):
-        if g.gap == "no_economic_buyer":
-            out.append(finding("no_economic_buyer", impact=revenue + pipeline_total,
-                               contacts=n_contacts))  # fmt: skip
-        elif g.gap == "high_influence_opponent":
-            out.append(finding("high_influence_opponent", impact=revenue + pipeline_total,
-                               persons=g.persons))  # fmt: skip
-        elif g.gap == "single_threaded":
-            if (
-                g.value < s.single_thread_min_contacts
-                and g.threshold == s.single_thread_min_contacts
-            ):
-                detail = (
-                    f"{int(g.value)} contact(s) met in {s.relationship_window_days} days"
-                    if lang == "en"
-                    else f"{s.relationship_window_days} 天内仅接触 {int(g.value)} 位联系人"
-                )
-            else:
-                detail = (
-                    f"{g.persons} holds {g.value:.0%} of the contact activities"
-                    if lang == "en"
-                    else f"{g.persons} 占联系活动的 {g.value:.0%}"
-                )
-            out.append(finding("single_threaded", impact=revenue, detail=detail))  # fmt: skip
-        elif g.gap == "key_person_not_contacted":
-            out.append(finding("key_person_not_contacted", impact=revenue,
-                               days=s.stale_contact_days, persons=g.persons))  # fmt: skip
-    amounts = (
-        open_pipeline.set_index("opportunity_id")["amount"]
-        if len(open_pipeline)
-        else pd.Series(dtype=float)
-    )
-    for rule in ("deal_no_economic_buyer", "deal_opponent", "deal_single_threaded"):
-        deal_ids = list(gaps.loc[gaps["gap"] == rule, "subject"])
-        if deal_ids:
-            amount = float(amounts.reindex(deal_ids).sum())
-            shown = ", ".join(deal_ids[:5]) + (" …" if len(deal_ids) > 5 else "")
-            out.append(finding(rule, impact=amount, count=len(deal_ids), deals=shown,
-                               amount=_money(amount, ctx.methodology.currency)))  # fmt: skip
-    if len(open_pipeline) and "is_past_due" in open_pipeline:
-        late = open_pipeline[open_pipeline["is_past_due"].fillna(False).astype(bool)]
-        if len(late):
-            amount = float(late["amount"].sum())
-            out.append(finding("deals_overdue", impact=amount, count=len(late),
-                               amount=_money(amount, ctx.methodology.currency)))  # fmt: skip
-    if service:
-        rate = service.get("response_breach_rate")
-        if rate is not None and rate > s.service_breach_alert:
-            out.append(finding("sla_breaches", impact=revenue * rate, rate=f"{rate:.0%}",
-                               tickets=service["tickets_12m"]))  # fmt: skip
-        aged = tickets[tickets["is_open"] & (tickets["age_days"] > s.backlog_alert_days)]
-        if len(aged):
-            out.append(finding("aged_backlog", impact=0.0, count=len(aged),
-                               days=s.backlog_alert_days,
-                               oldest=int(aged["age_days"].max())))  # fmt: skip
-    if score and score.get("movement") in ("up", "down") and score.get("previous_tier"):
-        tiers = {t.key: t for t in ctx.methodology.scoring.tiers}
-
-        def tier_name(key: str) -> str:
-            t = tiers.get(key)
-            return key if t is None else (t.label_zh if lang == "zh" else t.label_en)
-
-        out.append(
-            finding("tier_dropped" if score["movement"] == "down" else "tier_rose",
-                    impact=revenue, from_tier=tier_name(score["previous_tier"]),
-                    to_tier=tier_name(score["tier"]),
-                    since=f"{ctx.compare_date:%Y-%m-%d}",
-                    from_score=f"{score['previous_score']:.1f}", to_score=f"{score['score']:.1f}")
-        )  # fmt: skip
-    if targets is not None and len(targets.progress):
-        for r in targets.progress.itertuples(index=False):
-            if r.status in ("missed", "off_track", "at_risk"):
-                value = r.target_value
-                shown = (
-                    f"{value:.1%}"
-                    if r.measure == "share_of_wallet"
-                    else _money(value, ctx.methodology.currency)
-                    if r.measure in ("revenue", "bookings")
-                    else f"{value:,.0f}"
-                )
-                out.append(
-                    finding(f"target_{r.status}", impact=max(value - r.actual, 0.0) if r.measure != "share_of_wallet" else revenue,
-                            measure=label(str(r.measure), lang), period=r.period, attainment=f"{r.attainment:.0%}",
-                            target=shown, pace=f"{r.pace:.2f}")
-                )  # fmt: skip
-    if len(plan_items):
-        late = plan_items[plan_items["overdue"]]
-        if len(late):
-            titles = "; ".join(str(t) for t in late["title"].head(3)) + (
-                " …" if len(late) > 3 else ""
-            )
-            out.append(finding("plan_items_overdue", impact=0.0, count=len(late),
-                               days=int(late["days_overdue"].max()), titles=titles))  # fmt: skip
-    if len(recent_deals):
-        lost = recent_deals[recent_deals["status"] == "lost"]
-        if len(lost):
-            amount = float(lost["amount"].sum())
-            comps = sorted({str(c) for c in lost["competitor"].dropna()})
-            comp_text = ""
-            if comps:
-                comp_text = (
-                    f", to {', '.join(comps)}"
-                    if lang == "en"
-                    else f"，竞争对手：{'、'.join(comps)}"
-                )
-            out.append(finding("recent_loss", impact=amount, count=len(lost),
-                               days=s.recent_deals_days,
-                               amount=_money(amount, ctx.methodology.currency),
-                               competitors=comp_text))  # fmt: skip
-    if len(whitespace):
-        lines = ", ".join(
-            f"{r.product_line} ({r.share:.0%})" for r in whitespace.head(3).itertuples()
-        )
-        out.append(finding("whitespace", impact=float(whitespace["median_spend_12m"].head(3).sum()),
-                           lines=lines, industry=industry))  # fmt: skip
-    for m in missing:
-        out.append(finding("missing_data", impact=0.0, what=m["what"], section=m["section"]))
-    return out
-
-
-# -- helpers -------------------------------------------------------------------------------------
-def _quarter_of(cut: pd.Timestamp, fiscal_start: int) -> str:
-    from kamlib.periods import period_of
-
-    return period_of(cut.date(), "quarterly", fiscal_year_start_month=fiscal_start).label
-
-
-def _num(value: Any) -> float | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if np.isnan(v) else v
-
-
-def _nan_none(value: Any) -> float | None:
-    return _num(value)
-
-
-def _short(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
-
-
-def _money(value: float, currency: str) -> str:
-    return f"{currency} {value:,.0f}"
-
-
-def _empty_contacts() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series(dtype="object") for c in
-         ("contact_id", "account_id", "name", "title", "department", "buying_role", "influence",
-          "support", "reaction_mode", "business_challenges", "email", "phone",
-          "last_contact_date")}
+        settings=settings, opportunities=opps, opportunity_contacts=links,
     )  # fmt: skip

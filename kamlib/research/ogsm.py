@@ -43,9 +43,9 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError
-from kamlib.methodology import Methodology, ResearchSettings
-from kamlib.periods import parse_period
-from kamlib.research._common import as_cut, months_back, resolve_methodology, settings_of
+from kamlib.methodology import Methodology, ResearchSettings, resolve_methodology
+from kamlib.periods import as_day, parse_period
+from kamlib.research._common import months_back, settings_of
 
 LEVELS = ("company", "team", "manager", "account")
 MEASURES = ("revenue", "bookings", "new_opportunities", "share_of_wallet")
@@ -268,7 +268,7 @@ def ogsm_progress(
     *,
     period: str,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
     account_id: str | None = None,
     mask_pii: bool = False,
 ) -> OgsmResult:
@@ -301,8 +301,8 @@ def ogsm_progress(
     >>> r = ogsm_progress(data, period="2026-Q3", as_of="2026-09-30")  # doctest: +SKIP
     >>> r.progress.query("level == 'team'")[["team", "measure", "pace", "status"]]  # doctest: +SKIP
     """
-    cut = as_cut(as_of, "ogsm_progress")
-    meth = resolve_methodology(methodology)
+    cut = as_day(as_of, owner="ogsm_progress")
+    meth = resolve_methodology(methodology, owner="ogsm_progress")
     view = data.as_of(cut)
     targets = data.require("targets", "The OGSM review")
     depths, issues = check_cascade(targets)

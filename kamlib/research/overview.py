@@ -13,6 +13,7 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataValidationError
+from kamlib.periods import as_day
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -107,7 +108,7 @@ def account_overview(
             "The 'fiscal_year_start_month' parameter of account_overview must lie between "
             f"1 and 12. Got {fiscal_year_start_month} instead."
         )
-    view = data.as_of(as_of)
+    view = data.as_of(as_day(as_of, owner="account_overview"))
     cut = view.as_of_date
     accounts = view.require("accounts", "The account overview")
     match = accounts[accounts["account_id"] == account_id]

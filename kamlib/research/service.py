@@ -37,7 +37,8 @@ import pandas as pd
 
 from kamlib.data.kamdata import KamData
 from kamlib.methodology import Methodology, ResearchSettings
-from kamlib.research._common import as_cut, months_back, settings_of
+from kamlib.periods import as_day
+from kamlib.research._common import months_back, settings_of
 
 TICKET_COLUMNS = [
     "ticket_id", "account_id", "opened_at", "priority", "department", "region", "escalated",
@@ -334,7 +335,7 @@ def service_responsiveness(
     data: KamData,
     *,
     as_of: str | pd.Timestamp,
-    methodology: Methodology | None = None,
+    methodology: Methodology | str | None = None,
     account_id: str | None = None,
 ) -> ServiceResult:
     """Service responsiveness of all accounts (or one) as of a date.
@@ -359,8 +360,8 @@ def service_responsiveness(
     >>> s = service_responsiveness(data, as_of="2026-09-30")  # doctest: +SKIP
     >>> s.accounts[s.accounts["deteriorating"]]  # doctest: +SKIP
     """
-    cut = as_cut(as_of, "service_responsiveness")
-    settings = settings_of(methodology)
+    cut = as_day(as_of, owner="service_responsiveness")
+    settings = settings_of(methodology, owner="service_responsiveness")
     view = data.as_of(cut)
     tickets = view.require("service_tickets", "Service responsiveness")
     if account_id is not None:

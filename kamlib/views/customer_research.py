@@ -1,0 +1,192 @@
+"""The customer research dossier report (``notebooks/customer_research.ipynb``) as one view.
+
+:func:`customer_research` resolves the data, the methodology and the date once, builds the
+account's :class:`~kamlib.research.AccountDossier` (analysis, no language) and returns a
+:class:`CustomerResearch` whose attributes are ready for :func:`kamlib.views.format.table` /
+:func:`~kamlib.views.format.facts` and the charts of :mod:`kamlib.charts`: the findings and
+actions written in the report's language, category values translated, the columns each table
+shows chosen.  What the research context could not compute (scores, P(alive), the
+point-in-time pipeline — and the fall-back rule used instead) is in ``notices``.
+
+An account that is not in the data (or a missing ``accounts`` / ``orders`` table) raises: the
+report has nothing to show without it.  Bugs raise too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kamlib.data import KamData
+from kamlib.methodology import Methodology, ResearchSettings, resolve_methodology
+from kamlib.methodology.labels import check_lang
+from kamlib.periods import as_day
+from kamlib.research import AccountDossier, account_dossier, research_context
+from kamlib.views.notices import Notices, resolve_data
+from kamlib.views.research_findings import actions_frame, findings_frame
+from kamlib.views.values import translated
+
+#: Columns of the power-map contacts table (``name`` is shown as ``contact_name``).
+CONTACT_COLUMNS = [
+    "name", "title", "buying_role", "influence", "support", "stance", "reaction_mode",
+    "last_contact_date", "days_since_contact", "strength", "business_challenges", "email", "phone",
+]  # fmt: skip
+#: Columns of the account's targets table.
+TARGET_COLUMNS = [
+    "target_id", "period", "objective", "measure", "target_value", "actual", "attainment", "pace",
+    "status",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CustomerResearch:
+    """What the customer research report shows (see :func:`customer_research`).
+
+    Display frames (category values in ``lang``): ``top_findings``, ``findings``,
+    ``ranked_findings`` (every column: ``rank, rule, severity, impact, finding, rule_text``),
+    ``actions``, ``subsidiaries``, ``whitespace``, ``score_drivers``, ``recent_activities``,
+    ``contacts``, ``roles``, ``gaps``, ``deal_coverage``, ``open_pipeline``, ``recent_deals``,
+    ``service_by_priority``, ``open_tickets``, ``targets`` (``None`` without targets),
+    ``plan_items``, ``missing``, ``notices``.  Facts (label key → value): ``profile``,
+    ``group``, ``score``, ``engagement``, ``relationship``, ``service``, ``rules``.  Chart
+    frames (values as label keys; the charts translate): ``revenue_by_quarter``,
+    ``revenue_by_product_line``, ``share_of_wallet``, ``activities_by_quarter``,
+    ``power_map_contacts``, ``targets_progress`` (``None`` without targets).
+    ``dossier`` is the analysis the view was built from.
+    """
+
+    dossier: AccountDossier
+    lang: str
+    currency: str
+    high_influence: int
+    masked: bool
+    notices: pd.DataFrame
+    top_findings: pd.DataFrame
+    findings: pd.DataFrame
+    ranked_findings: pd.DataFrame
+    actions: pd.DataFrame
+    profile: dict[str, Any]
+    group: dict[str, Any]
+    subsidiaries: pd.DataFrame
+    revenue_by_quarter: pd.DataFrame
+    revenue_by_product_line: pd.DataFrame
+    share_of_wallet: pd.DataFrame
+    whitespace: pd.DataFrame
+    score: dict[str, Any]
+    score_drivers: pd.DataFrame
+    engagement: dict[str, Any]
+    activities_by_quarter: pd.DataFrame
+    recent_activities: pd.DataFrame
+    relationship: dict[str, Any]
+    power_map_contacts: pd.DataFrame
+    contacts: pd.DataFrame
+    roles: pd.DataFrame
+    gaps: pd.DataFrame
+    deal_coverage: pd.DataFrame
+    open_pipeline: pd.DataFrame
+    recent_deals: pd.DataFrame
+    service: dict[str, Any]
+    service_by_priority: pd.DataFrame
+    open_tickets: pd.DataFrame
+    targets_progress: pd.DataFrame | None
+    targets: pd.DataFrame | None
+    plan_items: pd.DataFrame
+    missing: pd.DataFrame
+    rules: dict[str, str]
+
+
+def customer_research(
+    data: KamData | str | Path,
+    methodology: Methodology | str | Path | None = None,
+    *,
+    account_id: str,
+    as_of: object,
+    lang: str = "en",
+    mask_pii: bool = False,
+) -> CustomerResearch:
+    """The customer research report of ``account_id`` as of a date, in ``lang``.
+
+    Parameters
+    ----------
+    data
+        A :class:`~kamlib.data.KamData` or the path of a store.
+    methodology
+        A :class:`~kamlib.methodology.Methodology`, the path of a methodology file, or
+        ``None`` / ``""`` for kamlib's default.
+    account_id
+        The account (an unknown id raises, suggesting close ids and names).
+    as_of
+        The report date (``YYYY-MM-DD``).
+    lang
+        ``en`` or ``zh``.
+    mask_pii
+        Replace person names, phones and e-mails by stable pseudonyms everywhere.
+    """
+    owner = "customer_research"
+    check_lang(lang)
+    kam = resolve_data(data, owner=owner)
+    meth = resolve_methodology(methodology, owner=owner)
+    day = as_day(as_of, owner=owner)
+    settings = meth.research if meth.research is not None else ResearchSettings()
+    notices = Notices()
+    with notices.warnings(owner):
+        context = research_context(kam, as_of=day, methodology=meth)
+        dossier = account_dossier(
+            kam, account_id, as_of=day, methodology=meth, mask_pii=mask_pii, context=context
+        )
+    for note in dossier.notes:
+        notices.add(owner, note)
+
+    findings = findings_frame(dossier.findings.to_dict("records"), settings, lang=lang)
+    if dossier.masker is not None:
+        findings = dossier.masker.mask_frame(findings)
+    actions = actions_frame(findings.head(settings.top_findings), lang=lang)
+    top = findings.head(len(actions) or 5).reset_index(drop=True)
+    pm = dossier.power_map
+    contacts = translated(pm.contacts[CONTACT_COLUMNS], lang).rename(
+        columns={"name": "contact_name"}
+    )
+    targets = dossier.targets
+    return CustomerResearch(
+        dossier=dossier,
+        lang=lang,
+        currency=meth.currency,
+        high_influence=settings.high_influence,
+        masked=dossier.masked,
+        notices=notices.table(lang),
+        top_findings=top[["rank", "finding", "rule_text"]],
+        findings=findings[["rank", "finding", "rule_text", "impact"]],
+        ranked_findings=findings,
+        actions=actions,
+        profile=dossier.profile,
+        group=dossier.group,
+        subsidiaries=dossier.subsidiaries,
+        revenue_by_quarter=dossier.revenue_by_quarter,
+        revenue_by_product_line=dossier.revenue_by_product_line,
+        share_of_wallet=dossier.share_of_wallet,
+        whitespace=dossier.whitespace,
+        score=dossier.score,
+        score_drivers=dossier.score_drivers,
+        engagement=dossier.engagement,
+        activities_by_quarter=dossier.activities_by_quarter,
+        recent_activities=translated(dossier.recent_activities, lang),
+        relationship={"relationship_strength": pm.strength},
+        power_map_contacts=pm.contacts,
+        contacts=contacts,
+        roles=translated(pm.roles, lang),
+        gaps=translated(pm.gaps[["gap", "level", "subject", "persons"]], lang),
+        deal_coverage=pm.deals,
+        open_pipeline=translated(dossier.open_pipeline, lang),
+        recent_deals=translated(dossier.recent_deals, lang),
+        service=dossier.service,
+        service_by_priority=dossier.service_by_priority,
+        open_tickets=dossier.open_tickets,
+        targets_progress=None if targets is None else targets.progress,
+        targets=None if targets is None else translated(targets.progress[TARGET_COLUMNS], lang),
+        plan_items=translated(dossier.plan_items, lang),
+        missing=dossier.missing,
+        rules=dossier.rules,
+    )

@@ -1,0 +1,36 @@
+"""Category values of a display frame written in the report's language.
+
+Analysis frames hold label keys as values (``status = "at_risk"``, ``buying_role =
+"economic"``); a view translates them once, so a notebook passes no ``translate=`` tuple.
+:func:`kamlib.views.format.table` already translates the ``table``, ``check``, ``measure`` and
+``stage`` columns by default, so :func:`translated` leaves those to it (translating twice would
+turn a label into its capitalised fallback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from kamlib.methodology.labels import label
+
+#: Columns whose text values are label keys in the research reports.
+CATEGORY_COLUMNS: tuple[str, ...] = (
+    "status", "stance", "reaction_mode", "gap", "level", "movement", "buying_role", "type",
+    "problem",
+)  # fmt: skip
+
+
+def translated(
+    frame: pd.DataFrame, lang: str, columns: Iterable[str] = CATEGORY_COLUMNS
+) -> pd.DataFrame:
+    """A copy of ``frame`` whose text values in ``columns`` (those it has) are replaced by
+    their ``lang`` label; other values (numbers, missing) are kept."""
+    out = frame.copy()
+    for col in columns:
+        if col in out.columns:
+            out[col] = (
+                out[col].map(lambda v: label(v, lang) if isinstance(v, str) else v).astype(object)
+            )
+    return out
