@@ -16,6 +16,13 @@ KAMLIB = Path(__file__).resolve().parents[1] / "kamlib"
 #: the size above which a module must say, in its docstring, why it is one idea
 MAX_LINES = 800
 ONE_IDEA = "One idea:"
+#: Modules still over the limit, each with the split planned for it (issue #12's follow-up).
+#: The test fails when a new module joins them, and when one of them is split (remove it here).
+STILL_TO_SPLIT = {
+    "kamlib/data/importer.py": "import_report / import_plan / import_sql (see the closing note)",
+    "kamlib/reports/engine.py": "specs / jobs / run helpers, engine keeps ReportEngine",
+    "kamlib/views/portfolio.py": "the review object: one short display method per table",
+}
 
 
 def _modules() -> list[Path]:
@@ -66,8 +73,11 @@ def test_no_module_is_over_800_lines_unless_it_says_why():
     for path in _modules():
         lines = path.read_text("utf-8").count("\n")
         doc = ast.get_docstring(ast.parse(path.read_text("utf-8"))) or ""
-        if lines > MAX_LINES and ONE_IDEA not in doc:
-            long.append(f"{path.relative_to(KAMLIB.parent)}: {lines} lines")
+        name = path.relative_to(KAMLIB.parent).as_posix()
+        if name in STILL_TO_SPLIT:
+            assert lines > MAX_LINES, f"{name} is split now: remove it from STILL_TO_SPLIT"
+        elif lines > MAX_LINES and ONE_IDEA not in doc:
+            long.append(f"{name}: {lines} lines")
     assert not long, (
         f"split these, or say in the docstring ('{ONE_IDEA} …') why each is one idea:\n"
         + "\n".join(long)

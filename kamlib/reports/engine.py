@@ -926,7 +926,7 @@ class ReportEngine:
             )
         except KernelPoolStopped:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one report's failure is recorded, the batch goes on
             execution = Execution(
                 None, CellFailure("internal", type(exc).__name__, str(exc) or repr(exc))
             )
@@ -945,7 +945,7 @@ class ReportEngine:
         if execution.notebook is not None:
             try:
                 html_text = export_html(execution.notebook, header=header)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - nbconvert's errors become the report's failure
                 if failure is None:
                     failure = CellFailure("export", type(exc).__name__, str(exc))
         cell_index = _source_cell_index(job.spec, failure)
@@ -1213,7 +1213,7 @@ def _prewarm_export() -> None:
                 reproduce_command="", methodology_fingerprint="",
             )  # fmt: skip
             export_html(nb, header=header)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a warm-up only: the real export reports errors
             pass
 
     threading.Thread(target=warm, name="kamlib-export-warm-up", daemon=True).start()

@@ -50,7 +50,7 @@ def import_modules(modules: list[str] | tuple[str, ...]) -> None:
             continue
         try:
             importlib.import_module(name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the notebook's own import cell shows the real error
             continue
 
 

@@ -172,7 +172,7 @@ class WarmKernel:
 
         try:
             run_sync(km.shutdown_kernel)(now=True)
-        except Exception:
+        except Exception:  # noqa: BLE001 - jupyter_client's shutdown failed: kill the process
             self._kill_manager(km)
         with contextlib.suppress(Exception):
             run_sync(km.cleanup_resources)()
@@ -333,7 +333,7 @@ class KernelPool:
                     continue
                 try:
                     future.set_result(fn(kernel, *args))
-                except BaseException as exc:
+                except BaseException as exc:  # noqa: BLE001 - re-raised by the future's caller
                     future.set_exception(exc)
         finally:
             kernel.shutdown()
