@@ -60,7 +60,6 @@ BOOKKEEPING_DDL = (
 #: Name and version of the store marker table (see the module docstring).
 MARKER_TABLE = "kamlib_store"
 STORE_FORMAT = 1
-_KAMLIB_TABLES = ("import_batches", "import_tables", "quarantine", "notices")
 
 
 def snapshot_table(table: str, batch: int) -> str:

@@ -81,9 +81,6 @@ RIDGE_ALPHA = 1e-4
 #: outcome codes of the person-period rows
 OPEN, WON, LOST = 0, 1, 2
 
-HISTORY_COLUMNS = (
-    "opportunity_id", "start_date", "close_age", "outcome", "product_line", "amount",
-)  # fmt: skip
 PERSON_PERIOD_COLUMNS = (
     "opportunity_id", "bucket", "bucket_start", "stage", "product_line", "amount", "event",
 )  # fmt: skip

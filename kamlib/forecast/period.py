@@ -501,16 +501,6 @@ def forecast_period(
     )  # fmt: skip
 
 
-def _day(as_of: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        day = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(f"as_of {as_of!r} is not a date; write YYYY-MM-DD.") from exc
-    if pd.isna(day):
-        raise DataValidationError(f"as_of {as_of!r} is empty; write YYYY-MM-DD.")
-    return day.normalize()
-
-
 def categorise(p_win: np.ndarray, *, commit: float, best_case: float) -> np.ndarray:
     """Forecast category of each probability: commit (≥ commit), best_case, pipeline."""
     p = np.asarray(p_win, dtype=float)

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.errors import DataValidationError, KamlibWarning
+from kamlib.errors import DataValidationError
 from kamlib.methodology import ForecastSettings, Methodology, resolve_methodology
 from kamlib.periods import as_day
 
@@ -60,10 +60,6 @@ SNAPSHOT_COLUMNS = (
     "snapshot_date", "opportunity_id", "account_id", "owner", "team", "product_line", "stage",
     "stage_order", "amount", "age_days", "days_in_stage", "is_past_due",
 )  # fmt: skip
-
-
-class WinModelWarning(KamlibWarning):
-    """The win-probability model fell back or needed a penalty to converge."""
 
 
 def forecast_settings(

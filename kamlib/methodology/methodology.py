@@ -68,6 +68,11 @@ class Methodology:
     research: ResearchSettings | None = None
     forecast: ForecastSettings | None = None
 
+    @property
+    def research_settings(self) -> ResearchSettings:
+        """The ``research`` section, or its documented defaults when the file has none."""
+        return self.research if self.research is not None else ResearchSettings()
+
     def require_scoring(self) -> ScoringModel:
         """The scoring model; ``ConfigError`` when the file has no ``scoring`` section."""
         if self.scoring is None:

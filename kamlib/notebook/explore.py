@@ -50,6 +50,7 @@ from kamlib.methodology import (
 from kamlib.methodology.labels import check_lang, label
 from kamlib.scoring import score_accounts
 from kamlib.scoring.scorecard import account_frame, resolve_model, score_table
+from kamlib.views.values import missing_rule
 
 __all__ = ["ExplorerState", "ScoringExplorer", "ScoringWalkthrough", "scoring_walkthrough"]
 
@@ -441,11 +442,7 @@ class ScoringWalkthrough:
         check_lang(lang)
         rows = []
         for ind in self.model.indicators:
-            rule = (
-                label("missing_excluded", lang)
-                if ind.missing.exclude
-                else label("missing_points", lang).format(points=f"{ind.missing.points:g}")
-            )
+            rule = missing_rule(ind, lang)
             rows.append(
                 {
                     "indicator": ind.label(lang),

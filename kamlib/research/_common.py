@@ -24,13 +24,7 @@ def settings_of(
 ) -> ResearchSettings:
     """The ``research`` settings of ``methodology`` (resolved by
     :func:`kamlib.methodology.resolve_methodology`; the shipped defaults when it has none)."""
-    meth = resolve_methodology(methodology, owner=owner)
-    return meth.research if meth.research is not None else ResearchSettings()
-
-
-def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
-    """An empty frame with the given column → dtype."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return resolve_methodology(methodology, owner=owner).research_settings
 
 
 def months_back(cut: pd.Timestamp, months: int) -> pd.Timestamp:

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from kamlib.data import KamData
-from kamlib.methodology import Methodology, ResearchSettings, resolve_methodology
+from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang
 from kamlib.periods import as_day
 from kamlib.research import AccountDossier, account_dossier, research_context
@@ -130,7 +130,7 @@ def customer_research(
     kam = resolve_data(data, owner=owner)
     meth = resolve_methodology(methodology, owner=owner)
     day = as_day(as_of, owner=owner)
-    settings = meth.research if meth.research is not None else ResearchSettings()
+    settings = meth.research_settings
     notices = Notices()
     with notices.warnings(owner):
         context = research_context(kam, as_of=day, methodology=meth)

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from kamlib.data import KamData
-from kamlib.methodology import Methodology, ResearchSettings, resolve_methodology
+from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang
 from kamlib.periods import as_day, period_of
 from kamlib.research import OgsmResult, ServiceResult, ogsm_progress, service_responsiveness
@@ -92,7 +92,7 @@ def ogsm_review(
     kam = resolve_data(data, owner=owner)
     meth = resolve_methodology(methodology, owner=owner)
     day = as_day(as_of, owner=owner)
-    settings = meth.research if meth.research is not None else ResearchSettings()
+    settings = meth.research_settings
     period = (
         period
         or period_of(

@@ -70,6 +70,7 @@ from kamlib.views.portfolio_sections import (
     with_names,
 )
 from kamlib.views.portfolio_segments import SECTION_COLUMNS, segmentation_sections
+from kamlib.views.values import missing_rule
 
 __all__ = ["PortfolioReview", "SectionStatus", "portfolio_review"]
 
@@ -277,11 +278,7 @@ class PortfolioReview:
                     reason = self.status["clv"].message(lang)
                 else:
                     reason = label("reason_some_missing", lang)
-            rule = (
-                label("missing_excluded", lang)
-                if ind.missing.exclude
-                else label("missing_points", lang).format(points=f"{ind.missing.points:g}")
-            )
+            rule = missing_rule(ind, lang)
             rows.append(
                 {
                     "indicator": ind.label(lang),

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from kamlib.methodology import Indicator
 from kamlib.methodology.labels import label
 
 #: Columns whose text values are label keys in the research reports.
@@ -20,6 +21,13 @@ CATEGORY_COLUMNS: tuple[str, ...] = (
     "status", "stance", "reaction_mode", "gap", "level", "movement", "buying_role", "type",
     "problem",
 )  # fmt: skip
+
+
+def missing_rule(indicator: Indicator, lang: str) -> str:
+    """What the scoring does with an account lacking ``indicator``'s value, in ``lang``."""
+    if indicator.missing.exclude:
+        return label("missing_excluded", lang)
+    return label("missing_points", lang).format(points=f"{indicator.missing.points:g}")
 
 
 def translated(
