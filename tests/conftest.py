@@ -62,14 +62,36 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_store(tmp_path_factory) -> Path:
-    """A small demo company in a store (built once per test session)."""
+def small_company():
+    """The small demo company (seed 7), generated once per test session: read it, never
+    change it."""
+    from kamlib.demo import generate_demo
+
+    return generate_demo(scale="small", seed=7)
+
+
+@pytest.fixture(scope="session")
+def small_data(small_company):
+    """The small demo company as a KamData (no store)."""
+    from kamlib.data.kamdata import KamData, Snapshot
+
+    return KamData(small_company.tables, snapshot=Snapshot(None, "demo-small-7", None, "demo"))
+
+
+@pytest.fixture(scope="session")
+def busiest_account(small_company) -> str:
+    """The account with the most contacts (a key account with a full dossier)."""
+    return str(small_company.tables["contacts"].groupby("account_id").size().idxmax())
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory, small_company) -> Path:
+    """The small demo company in a store (built once per test session)."""
     import pandas as pd
 
     from kamlib.data import import_frames, write_truth
-    from kamlib.demo import generate_demo
 
-    company = generate_demo(scale="small", seed=7)
+    company = small_company
     store = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     report = import_frames(
         company.tables, store=store, source="demo small", now=company.end_date + pd.Timedelta(days=1)

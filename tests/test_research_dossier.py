@@ -25,24 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def company():
-    return generate_demo(scale="small", seed=7)
-
-
-@pytest.fixture(scope="module")
-def data(company):
-    return KamData(company.tables, snapshot=Snapshot(None, "demo-small-7", None, "demo"))
-
-
-@pytest.fixture(scope="module")
-def busiest(company) -> str:
-    """The account with the most contacts (a key account with a full dossier)."""
-    return str(company.tables["contacts"].groupby("account_id").size().idxmax())
-
-
-@pytest.fixture(scope="module")
-def dossier(data, busiest):
-    return account_dossier(data, busiest, as_of=AS_OF)
+def dossier(small_data, busiest_account):
+    return account_dossier(small_data, busiest_account, as_of=AS_OF)
 
 
 def _revenue(orders: pd.DataFrame, account_ids, start: pd.Timestamp, end: pd.Timestamp) -> float:
@@ -50,20 +34,20 @@ def _revenue(orders: pd.DataFrame, account_ids, start: pd.Timestamp, end: pd.Tim
     return float(o.loc[(o["order_date"] > start) & (o["order_date"] <= end), "amount"].sum())
 
 
-def test_revenue_share_of_wallet_and_group_from_the_raw_orders(company, dossier, busiest):
-    orders = company.tables["orders"]
-    accounts = company.tables["accounts"].set_index("account_id")
+def test_revenue_share_of_wallet_and_group_from_the_raw_orders(small_company, dossier, busiest_account):
+    orders = small_company.tables["orders"]
+    accounts = small_company.tables["accounts"].set_index("account_id")
     year_ago = pd.Timestamp("2025-09-30")
-    revenue = _revenue(orders, [busiest], year_ago, CUT)
+    revenue = _revenue(orders, [busiest_account], year_ago, CUT)
     assert dossier.profile["revenue_12m"] == pytest.approx(revenue)
     last = dossier.share_of_wallet.iloc[-1]
     assert last["quarter"] == "2026-Q3"
     assert last["share_of_wallet"] == pytest.approx(
-        revenue / accounts.loc[busiest, "category_spend"]
+        revenue / accounts.loc[busiest_account, "category_spend"]
     )
     # 2025-Q4 point: 12 months to 2025-12-31
     q4 = dossier.share_of_wallet.set_index("quarter").loc["2025-Q4", "revenue_12m"]
-    assert q4 == pytest.approx(_revenue(orders, [busiest], pd.Timestamp("2024-12-31"),
+    assert q4 == pytest.approx(_revenue(orders, [busiest_account], pd.Timestamp("2024-12-31"),
                                         pd.Timestamp("2025-12-31")))  # fmt: skip
     # group: every account whose chain of parents ends at the same top account
     parent = accounts["parent_account_id"].to_dict()
@@ -73,36 +57,36 @@ def test_revenue_share_of_wallet_and_group_from_the_raw_orders(company, dossier,
             a = parent[a]
         return a
 
-    members = [a for a in accounts.index if top(a) == top(busiest)]
-    assert dossier.group["group_id"] == top(busiest)
+    members = [a for a in accounts.index if top(a) == top(busiest_account)]
+    assert dossier.group["group_id"] == top(busiest_account)
     assert dossier.group["group_accounts"] == len(members)
     assert dossier.group["group_revenue_12m"] == pytest.approx(
         _revenue(orders, members, year_ago, CUT)
     )
-    children = set(accounts.index[accounts["parent_account_id"] == busiest])
+    children = set(accounts.index[accounts["parent_account_id"] == busiest_account])
     assert set(dossier.subsidiaries["account_id"]) == children
     assert dossier.revenue_by_quarter_line["revenue"].sum() == pytest.approx(
         dossier.revenue_by_quarter["revenue"].sum()
     )
 
 
-def test_whitespace_rule_recomputed(company, dossier, busiest):
-    orders = company.tables["orders"].merge(
-        company.tables["products"][["product_id", "product_line"]].rename(
+def test_whitespace_rule_recomputed(small_company, dossier, busiest_account):
+    orders = small_company.tables["orders"].merge(
+        small_company.tables["products"][["product_id", "product_line"]].rename(
             columns={"product_line": "line_of_product"}
         ),
         on="product_id",
         how="left",
     )
     orders["line"] = orders["product_line"].fillna(orders["line_of_product"])
-    accounts = company.tables["accounts"].set_index("account_id")
+    accounts = small_company.tables["accounts"].set_index("account_id")
     recent = orders[(orders["order_date"] > pd.Timestamp("2025-09-30")) & (orders["amount"] > 0)]
-    industry = accounts.loc[busiest, "industry"]
+    industry = accounts.loc[busiest_account, "industry"]
     peers = recent[recent["account_id"].map(accounts["industry"]) == industry]
-    peers = peers[peers["account_id"] != busiest]
+    peers = peers[peers["account_id"] != busiest_account]
     n_peers = peers["account_id"].nunique()
     share = peers.groupby("line")["account_id"].nunique() / n_peers
-    mine = set(recent.loc[recent["account_id"] == busiest, "line"])
+    mine = set(recent.loc[recent["account_id"] == busiest_account, "line"])
     expected = sorted(line for line, s in share.items() if s >= 0.4 and line not in mine)
     assert sorted(dossier.whitespace["product_line"]) == expected
     for row in dossier.whitespace.itertuples():
@@ -110,26 +94,26 @@ def test_whitespace_rule_recomputed(company, dossier, busiest):
         assert row.peers == n_peers
 
 
-def test_power_map_and_score(company, data, dossier, busiest):
-    contacts = company.tables["contacts"]
-    mine = contacts[contacts["account_id"] == busiest]
+def test_power_map_and_score(small_company, small_data, dossier, busiest_account):
+    contacts = small_company.tables["contacts"]
+    mine = contacts[contacts["account_id"] == busiest_account]
     assert set(dossier.power_map.contacts["contact_id"]) == set(mine["contact_id"])
     has_economic = (mine["buying_role"] == "economic").any()
     assert ("no_economic_buyer" in set(dossier.power_map.gaps["gap"])) == (not has_economic)
     assert 0 <= dossier.power_map.strength <= 100
-    pm = power_map(data, busiest, as_of=AS_OF)
+    pm = power_map(small_data, busiest_account, as_of=AS_OF)
     pd.testing.assert_frame_equal(pm.contacts, dossier.power_map.contacts)
-    ctx = research_context(data, as_of=AS_OF)
-    row = ctx.scores.set_index("account_id").loc[busiest]
+    ctx = research_context(small_data, as_of=AS_OF)
+    row = ctx.scores.set_index("account_id").loc[busiest_account]
     assert dossier.score["tier"] == row["tier"] and dossier.score["score"] == row["score"]
     assert dossier.score["compare_date"] == pd.Timestamp("2026-06-30")
 
 
-def test_relationship_strength_follows_the_hidden_relationship(company, data):
-    truth = company.truth["accounts"].set_index("account_id")["relationship_strength"]
-    counts = company.tables["contacts"].groupby("account_id").size()
+def test_relationship_strength_follows_the_hidden_relationship(small_company, small_data):
+    truth = small_company.truth["accounts"].set_index("account_id")["relationship_strength"]
+    counts = small_company.tables["contacts"].groupby("account_id").size()
     accounts = counts[counts >= 4].index[:60]
-    ctx = research_context(data, as_of=AS_OF)
+    ctx = research_context(small_data, as_of=AS_OF)
     strength = pd.Series(
         {
             a: build_power_map(ctx.rows("contacts", a), ctx.rows("activities", a), cut=CUT,
@@ -142,16 +126,16 @@ def test_relationship_strength_follows_the_hidden_relationship(company, data):
     assert rho > 0.3, f"Spearman {rho:.2f} between relationship strength and the hidden truth"
 
 
-def test_unknown_account_suggests_close_matches(data, busiest):
-    wrong = busiest + "9"
-    with pytest.raises(DataValidationError, match=rf"'{wrong}' is not in the accounts.*{busiest}"):
-        account_dossier(data, wrong, as_of=AS_OF)
+def test_unknown_account_suggests_close_matches(small_data, busiest_account):
+    wrong = busiest_account + "9"
+    with pytest.raises(DataValidationError, match=rf"'{wrong}' is not in the accounts.*{busiest_account}"):
+        account_dossier(small_data, wrong, as_of=AS_OF)
     with pytest.raises(DataValidationError, match="Did you mean"):
-        power_map(data, wrong, as_of=AS_OF)
+        power_map(small_data, wrong, as_of=AS_OF)
 
 
-def test_account_without_contacts_orders_or_tickets_still_renders(company):
-    tables = dict(company.tables)
+def test_account_without_contacts_orders_or_tickets_still_renders(small_company):
+    tables = dict(small_company.tables)
     tickets = tables["service_tickets"]
     orders = tables["orders"]
     quiet = sorted(set(tables["accounts"]["account_id"]) - set(orders["account_id"])
@@ -168,10 +152,10 @@ def test_account_without_contacts_orders_or_tickets_still_renders(company):
     assert "missing_data" in set(dossier.findings["rule"])
 
 
-def test_orders_only_store_gives_a_dossier(company):
-    only = {t: company.tables[t] for t in ("accounts", "orders")}
+def test_orders_only_store_gives_a_dossier(small_company):
+    only = {t: small_company.tables[t] for t in ("accounts", "orders")}
     d = KamData(only, snapshot=Snapshot(None, "orders-only", None, "demo"))
-    account = str(company.tables["orders"]["account_id"].iloc[-1])
+    account = str(small_company.tables["orders"]["account_id"].iloc[-1])
     dossier = account_dossier(d, account, as_of=AS_OF)
     assert {"contacts", "activities", "service_tickets", "opportunities", "targets"} <= set(
         dossier.missing["what"]
@@ -180,8 +164,8 @@ def test_orders_only_store_gives_a_dossier(company):
     assert dossier.open_pipeline.empty and dossier.targets is None
 
 
-def test_tickets_resolved_before_opened_are_reported(company):
-    tables = dict(company.tables)
+def test_tickets_resolved_before_opened_are_reported(small_company):
+    tables = dict(small_company.tables)
     t = tables["service_tickets"].copy()
     bad = t.index[t["resolved_at"].notna()][0]
     t.loc[bad, "resolved_at"] = t.loc[bad, "opened_at"] - pd.Timedelta(hours=5)
@@ -193,10 +177,10 @@ def test_tickets_resolved_before_opened_are_reported(company):
     assert np.isnan(row["resolution_hours"])
 
 
-def test_masked_dossier_holds_no_contact_data(company, data, busiest):
-    d = account_dossier(data, busiest, as_of=AS_OF, mask_pii=True)
-    contacts = company.tables["contacts"]
-    mine = contacts[contacts["account_id"] == busiest]
+def test_masked_dossier_holds_no_contact_data(small_company, small_data, busiest_account):
+    d = account_dossier(small_data, busiest_account, as_of=AS_OF, mask_pii=True)
+    contacts = small_company.tables["contacts"]
+    mine = contacts[contacts["account_id"] == busiest_account]
     secrets = [v for c in ("name", "email", "phone") for v in mine[c].dropna()]
     text = json.dumps(
         [frame.astype(str).to_dict("list") for frame in _frames(d)] + [d.profile, d.rules],
@@ -204,7 +188,7 @@ def test_masked_dossier_holds_no_contact_data(company, data, busiest):
     )  # fmt: skip
     leaked = [s for s in secrets if s in text]
     assert leaked == []
-    again = account_dossier(data, busiest, as_of=AS_OF, mask_pii=True)
+    again = account_dossier(small_data, busiest_account, as_of=AS_OF, mask_pii=True)
     assert list(again.power_map.contacts["name"]) == list(d.power_map.contacts["name"])
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from kamlib.data.kamdata import KamData, Snapshot
-from kamlib.demo import generate_demo
 from kamlib.errors import ConfigError
 from kamlib.views.account_summary import account_summary
 from kamlib.views.customer_research import customer_research
@@ -17,24 +16,8 @@ AS_OF = "2026-09-30"
 
 
 @pytest.fixture(scope="module")
-def company():
-    return generate_demo(scale="small", seed=7)
-
-
-@pytest.fixture(scope="module")
-def data(company):
-    return KamData(company.tables, snapshot=Snapshot(None, "demo-small-7", None, "demo"))
-
-
-@pytest.fixture(scope="module")
-def busiest(company) -> str:
-    """The account with the most contacts (a key account with a full dossier)."""
-    return str(company.tables["contacts"].groupby("account_id").size().idxmax())
-
-
-@pytest.fixture(scope="module")
-def research(data, busiest):
-    return customer_research(data, account_id=busiest, as_of=AS_OF)
+def research(small_data, busiest_account):
+    return customer_research(small_data, account_id=busiest_account, as_of=AS_OF)
 
 
 def test_findings_and_actions_state_their_rules(research):
@@ -49,8 +32,8 @@ def test_findings_and_actions_state_their_rules(research):
     assert "exp(−days since last contact / 90)" in research.rules["relationship_strength"]
 
 
-def test_the_view_writes_findings_and_categories_in_its_language(data, busiest, research):
-    zh = customer_research(data, account_id=busiest, as_of=AS_OF, lang="zh")
+def test_the_view_writes_findings_and_categories_in_its_language(small_data, busiest_account, research):
+    zh = customer_research(small_data, account_id=busiest_account, as_of=AS_OF, lang="zh")
     assert list(zh.ranked_findings["rule"]) == list(research.ranked_findings["rule"])
     assert list(zh.findings["finding"]) != list(research.findings["finding"])
     assert "contact_name" in zh.contacts.columns
@@ -62,8 +45,8 @@ def test_the_open_pipeline_rule_is_stated(research):
     assert "pipeline_as_of" in research.rules["open_pipeline"]
 
 
-def test_ogsm_review_cuts_each_section(data):
-    review = ogsm_review(data, as_of=AS_OF)
+def test_ogsm_review_cuts_each_section(small_data):
+    review = ogsm_review(small_data, as_of=AS_OF)
     assert review.period == "2026-Q3"
     assert (review.company_progress["level"] == "company").all()
     assert (review.team_progress["period"] == review.period).all()
@@ -73,33 +56,33 @@ def test_ogsm_review_cuts_each_section(data):
     assert review.key_figures["targets"] == len(review.review.progress)
 
 
-def test_ogsm_review_without_targets_is_a_notice(company):
-    tables = {t: company.tables[t] for t in ("accounts", "orders")}
+def test_ogsm_review_without_targets_is_a_notice(small_company):
+    tables = {t: small_company.tables[t] for t in ("accounts", "orders")}
     d = KamData(tables, snapshot=Snapshot(None, "orders-only", None, "demo"))
     review = ogsm_review(d, as_of=AS_OF)
     assert review.review is None and review.company_progress.empty
     assert len(review.notices) == 1 and not review.has_service
 
 
-def test_views_take_one_date_parser(data, busiest):
+def test_views_take_one_date_parser(small_data, busiest_account):
     for call in (
-        lambda: customer_research(data, account_id=busiest, as_of="30/09/2026"),
-        lambda: ogsm_review(data, as_of="30/09/2026"),
-        lambda: account_summary(data, account_id=busiest, as_of="30/09/2026"),
-        lambda: data_health(data, as_of="30/09/2026"),
+        lambda: customer_research(small_data, account_id=busiest_account, as_of="30/09/2026"),
+        lambda: ogsm_review(small_data, as_of="30/09/2026"),
+        lambda: account_summary(small_data, account_id=busiest_account, as_of="30/09/2026"),
+        lambda: data_health(small_data, as_of="30/09/2026"),
     ):
         with pytest.raises(ConfigError, match="'as_of' parameter"):
             call()
 
 
-def test_account_summary_and_data_health(data, busiest):
-    summary = account_summary(data, account_id=busiest, as_of=AS_OF)
-    assert summary.profile["account_id"] == busiest and summary.currency
-    health = data_health(data, as_of=AS_OF)
+def test_account_summary_and_data_health(small_data, busiest_account):
+    summary = account_summary(small_data, account_id=busiest_account, as_of=AS_OF)
+    assert summary.profile["account_id"] == busiest_account and summary.currency
+    health = data_health(small_data, as_of=AS_OF)
     assert health.key_figures["tables_present"] == int(health.tables["present"].sum())
 
 
-def test_the_open_pipeline_fall_back_is_a_notice_naming_its_rule(company, busiest, monkeypatch):
+def test_the_open_pipeline_fall_back_is_a_notice_naming_its_rule(small_company, busiest_account, monkeypatch):
     import kamlib.research.context as context
     from kamlib.errors import DataValidationError
 
@@ -107,8 +90,8 @@ def test_the_open_pipeline_fall_back_is_a_notice_naming_its_rule(company, busies
         raise DataValidationError("stage_history is inconsistent")
 
     monkeypatch.setattr(context, "pipeline_as_of", broken)
-    d = KamData(company.tables, snapshot=Snapshot(None, "fallback", None, "demo"))
-    research = customer_research(d, account_id=busiest, as_of=AS_OF)  # warnings → notices
+    d = KamData(small_company.tables, snapshot=Snapshot(None, "fallback", None, "demo"))
+    research = customer_research(d, account_id=busiest_account, as_of=AS_OF)  # warnings → notices
     fallback = context.PIPELINE_RULES["opportunities_table"]
     assert research.rules["open_pipeline"] == fallback
     [message] = [m for m in research.notices["message"] if fallback in m]
