@@ -64,10 +64,11 @@ class Notices:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     @contextmanager
-    def section(self, section: str) -> Iterator[None]:
+    def section(self, section: str, *, keep: bool = True) -> Iterator[None]:
         """Run one section: a :class:`KamlibError` inside becomes a notice of ``section``
-        (and the block ends there); kamlib's warnings become notices too; bugs raise."""
-        with self.warnings(section):
+        (and the block ends there); kamlib's warnings become notices too (``keep=False``:
+        dropped, as in :meth:`warnings`); bugs raise."""
+        with self.warnings(section, keep=keep):
             try:
                 yield
             except KamlibError as exc:

@@ -562,11 +562,11 @@ def pipeline_forecast(
     since = (day - pd.DateOffset(years=1)).normalize() + pd.Timedelta(days=1)
     # data-quality warnings are counted in stage_events: not repeated here
     fun = vel = stale = pd.DataFrame()
-    with notices.section("funnel_section"), notices.warnings("funnel_section", keep=False):
+    with notices.section("funnel_section", keep=False):
         fun = funnel(data, as_of=day, since=since, methodology=meth)
-    with notices.section("velocity_section"), notices.warnings("velocity_section", keep=False):
+    with notices.section("velocity_section", keep=False):
         vel = stage_velocity(se, as_of=day, since=since, methodology=meth)
-    with notices.section("stale_section"), notices.warnings("stale_section", keep=False):
+    with notices.section("stale_section", keep=False):
         stale = stale_deals(se, as_of=day, methodology=meth)
     note = fun.attrs.get("note")
     if note and fun.attrs.get("source") != "stage_history":
