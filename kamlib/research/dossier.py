@@ -239,26 +239,16 @@ def account_dossier(
     a = sections.DossierAccount(ctx=ctx, account_id=account_id, acc=match.iloc[0], match=match)
     missing, feat = a.missing, a.feat
     profile, group, subsidiaries = sections.profile_and_group(a)
-    (
-        orders,
-        fy,
-        by_quarter,
-        by_line,
-        freq,
-        window,
-        quarter_label,
-        by_quarter_line,
-        share_of_wallet,
-    ) = sections.revenue(a)
-    since, whitespace, industry = sections.whitespace(a, orders, profile)
+    rev = sections.revenue(a)
+    since, whitespace, industry = sections.whitespace(a, rev.orders, profile)
     open_pipeline, recent_deals, opps_all = sections.pipeline(a)
-    acts, contacts, activities_by_quarter, recent_activities, engagement = sections.activities(
-        a, freq, window, quarter_label, since
+    acts, contacts, activities_by_quarter, recent_activities, engagement = (
+        sections.activities(a, rev, since)
     )
     service, service_by_priority, open_tickets, trend, tickets = sections.service(a, since)
     score, score_drivers = sections.score(a)
     pm = sections.account_power_map(a, contacts, acts, open_pipeline)
-    targets, plan_items = sections.plan(a, fy, orders, opps_all)
+    targets, plan_items = sections.plan(a, rev.orders, opps_all)
 
     # masking: before any text or chart is made from the frames
     if mask_pii:
@@ -334,10 +324,10 @@ def account_dossier(
         profile=profile,
         group=group,
         subsidiaries=subsidiaries.reset_index(drop=True),
-        revenue_by_quarter=by_quarter,
-        revenue_by_product_line=by_line,
-        revenue_by_quarter_line=by_quarter_line,
-        share_of_wallet=share_of_wallet,
+        revenue_by_quarter=rev.by_quarter,
+        revenue_by_product_line=rev.by_line,
+        revenue_by_quarter_line=rev.by_quarter_line,
+        share_of_wallet=rev.share_of_wallet,
         whitespace=whitespace,
         open_pipeline=open_pipeline,
         recent_deals=recent_deals,

@@ -129,7 +129,23 @@ def profile_and_group(a: DossierAccount) -> Any:
     return profile, group, subsidiaries
 
 
-def revenue(a: DossierAccount) -> Any:
+@dataclass(frozen=True)
+class Revenue:
+    """The revenue section: the account's order lines, the report's eight fiscal quarters
+    (``freq``, ``window`` and their labels, shared with the activities section) and the frames
+    shown."""
+
+    orders: pd.DataFrame
+    freq: str
+    window: pd.PeriodIndex
+    quarter_label: dict[pd.Period, str]
+    by_quarter: pd.DataFrame
+    by_line: pd.DataFrame
+    by_quarter_line: pd.DataFrame
+    share_of_wallet: pd.DataFrame
+
+
+def revenue(a: DossierAccount) -> Revenue:
     """Dossier section: revenue by quarter and product line, share of wallet at each quarter end."""
     ctx, cut, account_id, missing, acc = a.ctx, a.cut, a.account_id, a.missing, a.acc
     orders = ctx.rows("orders", account_id)
@@ -168,17 +184,11 @@ def revenue(a: DossierAccount) -> Any:
     share_of_wallet = pd.DataFrame(
         sow_rows, columns=["quarter", "revenue_12m", "category_spend", "share_of_wallet"]
     ).astype({"category_spend": "float64", "share_of_wallet": "float64"})
-    return (
-        orders,
-        fy,
-        by_quarter,
-        by_line,
-        freq,
-        window,
-        quarter_label,
-        by_quarter_line,
-        share_of_wallet,
-    )
+    return Revenue(
+        orders=orders, freq=freq, window=window, quarter_label=quarter_label,
+        by_quarter=by_quarter, by_line=by_line, by_quarter_line=by_quarter_line,
+        share_of_wallet=share_of_wallet,
+    )  # fmt: skip
 
 
 def whitespace(a: DossierAccount, orders: Any, profile: Any) -> Any:
@@ -239,8 +249,10 @@ def pipeline(a: DossierAccount) -> Any:
     return open_pipeline, recent_deals, opps_all
 
 
-def activities(a: DossierAccount, freq: Any, window: Any, quarter_label: Any, since: Any) -> Any:
-    """Dossier section: activities by quarter, the latest activities and engagement counts."""
+def activities(a: DossierAccount, rev: Revenue, since: Any) -> Any:
+    """Dossier section: activities by quarter (the revenue section's quarters), the latest
+    activities and engagement counts."""
+    freq, window, quarter_label = rev.freq, rev.window, rev.quarter_label
     ctx, view, account_id, lacks = a.ctx, a.view, a.account_id, a.lacks
     acts = ctx.rows("activities", account_id)
     contacts = ctx.rows("contacts", account_id)
@@ -399,8 +411,9 @@ def account_power_map(a: DossierAccount, contacts: Any, acts: Any, open_pipeline
     return pm
 
 
-def plan(a: DossierAccount, fy: Any, orders: Any, opps_all: Any) -> Any:
+def plan(a: DossierAccount, orders: Any, opps_all: Any) -> Any:
     """Dossier section: the account's OGSM targets and plan items."""
+    fy = a.ctx.methodology.fiscal_year_start_month
     ctx, view, cut, account_id, missing, match = (
         a.ctx,
         a.view,
