@@ -16,7 +16,9 @@ gap to target and back-tests.
   the headline choice, split-conformal intervals, the Wilson interval of a coverage.
 - :mod:`kamlib.forecast.track_record` — :func:`forecast_with_track_record`: the headline
   forecast chosen and calibrated by the back-test record at the as-of date.
-- :mod:`kamlib.views.pipeline_forecast` — every section of the pipeline forecast report at once.
+
+The pipeline forecast report assembles these in :mod:`kamlib.views.pipeline_forecast` (a
+layer above; nothing here imports it).
 
 All functions are pure (data in, frames and result objects out) and take an explicit
 ``as_of``; randomness comes only from an explicit ``seed``.
