@@ -482,12 +482,12 @@ def test_store_files_are_not_touched_by_failed_import_mid_validation(tmp_path, m
     _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS})
     store = tmp_path / "store.duckdb"
     before = store_state(store)
-    from kamlib.data import importer
+    from kamlib.data import import_batch
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importer._Batch, "notices_for_rows", boom)
+    monkeypatch.setattr(import_batch.ImportBatch, "notices_for_rows", boom)
     with pytest.raises(RuntimeError):
         _import(tmp_path, {"accounts.csv": ACCOUNTS, "orders.csv": ORDERS + "O9,1,A1,2025-01-01,plc,1\n"})
     assert store_state(store) == before

@@ -20,8 +20,8 @@ from conftest import NOW, store_state, write_csv
 
 from kamlib.cli import main
 from kamlib.data import import_files, load, readers
-from kamlib.data import importer as importer_module
 from kamlib.data.health import data_health
+from kamlib.data.import_batch import ImportBatch
 from kamlib.data.readers import ReadLimits
 from kamlib.errors import DataValidationError, ImportRefused, KamlibError, StoreError
 
@@ -287,7 +287,7 @@ def test_disk_full_during_import_is_one_line_and_keeps_the_store(tmp_path, store
     def full(self, *args, **kwargs):
         raise duckdb.IOException("IO Error: Could not write file: No space left on device")
 
-    monkeypatch.setattr(importer_module._Batch, "drop_problem_rows", full)
+    monkeypatch.setattr(ImportBatch, "drop_problem_rows", full)
     more = _write(tmp_path, "orders.csv", ORDERS + "O9,1,A1,2025-01-01,1,1,1\n")
     with pytest.raises(StoreError, match="the disk is full"):
         import_files([more], store=store, now=NOW)
@@ -481,7 +481,7 @@ def test_sigterm_while_duckdb_runs_a_query_is_one_line(tmp_path, store, monkeypa
             raise RuntimeError("Query interrupted") from exc
         raise AssertionError("the signal handler did not run")
 
-    monkeypatch.setattr(importer_module._Batch, "drop_problem_rows", interrupted)
+    monkeypatch.setattr(ImportBatch, "drop_problem_rows", interrupted)
     more = _write(tmp_path, "orders.csv", ORDERS + "O9,1,A1,2025-01-01,1,1,1\n")
     result = _cli("import", str(more), "--store", str(store))
     assert result.exit_code == 2 and "Traceback" not in result.output

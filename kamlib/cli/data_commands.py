@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from kamlib.data.importer import DATE_FLOOR, MAX_SHRINK
+from kamlib.data.import_report import DATE_FLOOR, MAX_SHRINK
 from kamlib.data.readers import ReadLimits
 from kamlib.errors import KamlibError
 

@@ -22,7 +22,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from kamlib.data.importer import ImportReport, TableCounts, import_files, import_frames
+from kamlib.data.import_report import ImportReport, TableCounts
+from kamlib.data.importer import import_files, import_frames
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.data.mapping import load_mapping, load_preset, preset_names
 from kamlib.data.readers import ReadLimits
