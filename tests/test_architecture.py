@@ -20,7 +20,6 @@ ONE_IDEA = "One idea:"
 #: The test fails when a new module joins them, and when one of them is split (remove it here).
 STILL_TO_SPLIT = {
     "kamlib/reports/engine.py": "specs / jobs / run helpers, engine keeps ReportEngine",
-    "kamlib/views/portfolio.py": "the review object: one short display method per table",
 }
 
 

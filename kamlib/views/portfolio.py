@@ -24,8 +24,8 @@ do not allow is marked unavailable (:class:`SectionStatus`) with a notice; bugs 
 The review is split in three modules: this one (the view object and :func:`portfolio_review`),
 :mod:`kamlib.views.portfolio_sections` (the scoring sections: migration, back-test, CLV) and
 :mod:`kamlib.views.portfolio_segments` (the segmentation sections).  This one is a little over
-800 lines because it holds one idea, the review object: one display method per table or chart
-of the report, each short, kept together so the report reads from one class.
+800 lines.  One idea: the review object, one short display method per table or chart of the
+report, kept together so the report reads from one class.
 
 Example
 -------
