@@ -21,13 +21,13 @@ import pytest
 from papermill import inspect_notebook
 
 from kamlib.periods import FREQUENCIES, normalise_frequency, parse_date
-from kamlib.reports.engine import (
+from kamlib.reports.engine import ReportEngine
+from kamlib.reports.specs import (
     ACCOUNT_PARAMETER,
     LANGUAGES,
     SNAPSHOT_PARAMETER,
     STANDARD_PARAMETERS,
     SUPPORTED_TYPES,
-    ReportEngine,
     load_report,
 )
 
@@ -109,11 +109,11 @@ def test_parameters_typed_with_help(path):
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
 def test_engine_passes_only_declared_parameters(path, tmp_path, monkeypatch):
-    import kamlib.reports.engine as engine_module
+    from kamlib.reports import provenance
 
     store = tmp_path / "store.duckdb"
     store.write_bytes(b"")  # planning only checks that it exists; no snapshot needed here
-    monkeypatch.setattr(engine_module, "read_snapshot", lambda store, batch=None: None)
+    monkeypatch.setattr(provenance, "read_snapshot", lambda store, batch=None: None)
     engine = ReportEngine(store=store, out=tmp_path / "out", notebook_dir=path.parent)
     spec = load_report(path.stem, path.parent)
     extra = {ACCOUNT_PARAMETER: "A1"} if spec.per_account else {}

@@ -19,8 +19,9 @@ import pytest
 
 from kamlib.errors import ConfigError, ReportError
 from kamlib.reports import layout
-from kamlib.reports.engine import ReportEngine, convert_parameter, load_report
+from kamlib.reports.engine import ReportEngine
 from kamlib.reports.schedule import load_schedule, parse_schedule, plan_schedule
+from kamlib.reports.specs import convert_parameter, load_report
 
 NOTEBOOKS = Path(__file__).resolve().parent / "data" / "notebooks"
 ROOT = Path(__file__).resolve().parents[1]

@@ -149,7 +149,8 @@ def report(
     failed (the previous good one is kept), 2 for a mistake in the command.
     """
     with _handle_errors():
-        from kamlib.reports.engine import ACCOUNT_PARAMETER, ReportEngine, list_reports
+        from kamlib.reports.engine import ReportEngine
+        from kamlib.reports.specs import ACCOUNT_PARAMETER, list_reports
 
         if list_only:
             _print_reports(list_reports(notebooks))
@@ -162,7 +163,7 @@ def report(
             methodology=methodology,
         ) as engine:  # fmt: skip
             from kamlib.periods import parse_date, parse_period
-            from kamlib.reports.engine import load_report
+            from kamlib.reports.specs import load_report
 
             spec = load_report(name, engine.notebook_dir)
             fy = engine.methodology.fiscal_year_start_month

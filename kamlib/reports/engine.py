@@ -39,16 +39,23 @@ What the engine guarantees
   papermill's error banner and its HTML under ``<out>/_failed/…``; the batch goes on.
 - ``<out>/index.html`` (and, for account batches, ``<out>/<report>/<period>/index.html``)
   list every report produced, newest first.
+
+Where things are
+----------------
+This module plans and runs reports (:class:`ReportEngine`); what it works with lives beside
+it: :mod:`~kamlib.reports.specs` (what a report notebook declares, parameter values),
+:mod:`~kamlib.reports.jobs` (jobs and results), :mod:`~kamlib.reports.kernels` (warm
+kernels), :mod:`~kamlib.reports.html` (the page), :mod:`~kamlib.reports.failures` (how a
+failed report is told), :mod:`~kamlib.reports.provenance` (the snapshot and versions a
+manifest records), :mod:`~kamlib.reports.layout` and :mod:`~kamlib.reports.index_pages`
+(where reports go, the index pages).
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import hashlib
 import json
 import os
-import platform
 import shlex
 import threading
 import time
@@ -64,407 +71,32 @@ import pandas as pd
 from kamlib.errors import DataValidationError, ReportError
 from kamlib.periods import (
     Period,
-    normalise_frequency,
     parse_date,
     parse_period,
     period_of,
 )
-from kamlib.reports import layout
+from kamlib.reports import layout, provenance
+from kamlib.reports.failures import (
+    failure_message,
+    fallback_html,
+    report_status,
+    source_cell_index,
+)
+from kamlib.reports.index_pages import write_indexes
+from kamlib.reports.jobs import BatchResult, ReportJob, ReportResult, param_text, slug_suffix
 from kamlib.reports.kernels import CellFailure, Execution, KernelPool, KernelPoolStopped
+from kamlib.reports.specs import (
+    ACCOUNT_PARAMETER,
+    LANGUAGES,
+    METHODOLOGY_PARAMETER,
+    SNAPSHOT_PARAMETER,
+    ReportSpec,
+    convert_parameter,
+    default_notebook_dir,
+    load_report,
+)
 
-#: The import batch a report reads (pinned by the engine when it plans the report).
-SNAPSHOT_PARAMETER = "snapshot"
-STANDARD_PARAMETERS: tuple[str, ...] = ("store", "as_of", "lang", SNAPSHOT_PARAMETER)
-#: Notebooks that declare this parameter receive the engine's methodology file.
-METHODOLOGY_PARAMETER = "methodology"
-ACCOUNT_PARAMETER = "account_id"
-LANGUAGES: tuple[str, ...] = ("en", "zh")
 DEFAULT_TIMEOUT = 600.0
-DEFAULT_FREQUENCY = "monthly"
-NOTEBOOK_DIR_ENV = "KAMLIB_NOTEBOOKS"
-SUPPORTED_TYPES = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]")
-
-# the packages whose versions a manifest records
-_VERSIONED = (
-    "kamlib", "papermill", "nbclient", "nbconvert", "nbformat", "ipykernel", "jupyter_client",
-    "pandas", "numpy", "pyarrow", "duckdb", "ibis-framework", "altair", "vl-convert-python",
-    "statsmodels", "scikit-learn",
-)  # fmt: skip
-
-
-# -- what a report notebook declares ---------------------------------------------------------------
-@dataclass(frozen=True)
-class Parameter:
-    """One parameter of a report notebook, as papermill's ``inspect_notebook`` reads it."""
-
-    name: str
-    type: str  # the annotation: str, int, float, bool, list[str] … ("None": not annotated)
-    default: str  # the default as written in the notebook
-    help: str
-
-    def describe(self) -> str:
-        """``as_of (str, default "2026-09-30"): last day of the reporting period``."""
-        text = f"{self.name} ({self.type}, default {self.default})"
-        return f"{text}: {self.help}" if self.help else text
-
-    @property
-    def default_value(self) -> Any:
-        """The default as a Python value when it is a literal, else the text as written."""
-        try:
-            return ast.literal_eval(self.default)
-        except (ValueError, SyntaxError):
-            return self.default
-
-
-@dataclass(frozen=True)
-class ReportSpec:
-    """A report notebook: where it is, what it is called, what it takes."""
-
-    name: str
-    path: Path
-    title: Mapping[str, str]
-    per_account: bool
-    frequency: str
-    parameters: Mapping[str, Parameter]
-    parameters_cell: int | None  # index of the cell tagged "parameters"
-    imports: tuple[str, ...]  # modules the notebook imports (preloaded in warm kernels)
-    sha256: str
-
-    def title_for(self, lang: str) -> str:
-        return self.title.get(lang) or self.title.get("en") or self.name
-
-    def describe_parameters(self) -> str:
-        return "; ".join(p.describe() for p in self.parameters.values())
-
-
-def default_notebook_dir() -> Path:
-    """``$KAMLIB_NOTEBOOKS`` if set, else ``notebooks/`` in the working directory."""
-    return Path(os.environ.get(NOTEBOOK_DIR_ENV) or "notebooks")
-
-
-def available_reports(notebook_dir: Path | str | None = None) -> list[str]:
-    """Names of the report notebooks in ``notebook_dir`` (sorted)."""
-    directory = Path(notebook_dir) if notebook_dir is not None else default_notebook_dir()
-    if not directory.is_dir():
-        return []
-    return sorted(
-        p.stem
-        for p in directory.glob("*.ipynb")
-        if not p.name.startswith((".", "_")) and layout._REPORT_NAME.match(p.stem)
-    )
-
-
-_spec_cache: dict[tuple[str, int, int], ReportSpec] = {}
-_spec_lock = threading.Lock()
-
-
-def load_report(name: str, notebook_dir: Path | str | None = None) -> ReportSpec:
-    """Read report ``name``: its notebook's metadata and parameters.
-
-    Raises ``ReportError`` for an unknown report (listing the available ones) or a notebook
-    that breaks the conventions (no parameters cell, missing standard parameters).
-    """
-    directory = Path(notebook_dir) if notebook_dir is not None else default_notebook_dir()
-    reports = available_reports(directory)
-    if not isinstance(name, str) or name not in reports:
-        if isinstance(name, str) and name:
-            layout.check_report_name(name)
-        listing = ", ".join(reports) if reports else f"none (no notebooks in {directory})"
-        raise ReportError(f"There is no report {name!r}. Available reports: {listing}.")
-    path = (directory / f"{name}.ipynb").resolve()
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    with _spec_lock:
-        if key in _spec_cache:
-            return _spec_cache[key]
-    spec = _read_spec(name, path)
-    with _spec_lock:
-        _spec_cache[key] = spec
-    return spec
-
-
-def list_reports(notebook_dir: Path | str | None = None) -> list[ReportSpec]:
-    """Every report in ``notebook_dir``."""
-    return [load_report(n, notebook_dir) for n in available_reports(notebook_dir)]
-
-
-def _read_spec(name: str, path: Path) -> ReportSpec:
-    import nbformat
-    from papermill import inspect_notebook
-
-    raw = path.read_bytes()
-    try:
-        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
-    except Exception as exc:
-        raise ReportError(f"Notebook {path} cannot be read: {exc}") from exc
-    meta = nb.metadata.get("kamlib", {}) or {}
-    title = meta.get("title") or {}
-    if isinstance(title, str):
-        title = {"en": title, "zh": title}
-    per_account = bool(meta.get("per_account", False))
-    frequency = normalise_frequency(meta.get("frequency", DEFAULT_FREQUENCY))
-    cell_index = next(
-        (i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), None
-    )
-    if cell_index is None:
-        raise ReportError(
-            f"Notebook {path} has no cell tagged 'parameters'. Tag the cell that sets "
-            "store, as_of and lang (papermill's convention)."
-        )
-    params = {
-        n: Parameter(
-            name=n,
-            type=_normal_type(str(p.get("inferred_type_name") or "None")),
-            default=str(p.get("default", "")),
-            help=str(p.get("help") or ""),
-        )
-        for n, p in inspect_notebook(str(path)).items()
-    }
-    needed = STANDARD_PARAMETERS + ((ACCOUNT_PARAMETER,) if per_account else ())
-    missing = [p for p in needed if p not in params]
-    if missing:
-        raise ReportError(
-            f"Notebook {path} does not declare the standard parameter(s) "
-            f"{', '.join(missing)}. Every report notebook sets store, as_of, lang and "
-            "snapshot (and account_id when it is per account) in its parameters cell, e.g. "
-            "'snapshot: int = 0  # import batch to read, 0 for the newest', and reads the "
-            "store with kamlib.data.load(store, snapshot=snapshot or None)."
-        )
-    return ReportSpec(
-        name=name,
-        path=path,
-        title={str(k): str(v) for k, v in dict(title).items()},
-        per_account=per_account,
-        frequency=frequency,
-        parameters=params,
-        parameters_cell=cell_index,
-        imports=_imports(nb),
-        sha256=hashlib.sha256(raw).hexdigest(),
-    )
-
-
-def _normal_type(text: str) -> str:
-    t = "".join(text.split())
-    lowered = t.lower()
-    return lowered if lowered in SUPPORTED_TYPES else t
-
-
-def _imports(nb: Any) -> tuple[str, ...]:
-    """Modules imported by the notebook's code cells (not executed: read with ``ast``)."""
-    names: list[str] = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        source = "\n".join(
-            line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))
-        )
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.extend(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.append(node.module)
-    return tuple(dict.fromkeys(names))
-
-
-# -- parameter values ---------------------------------------------------------------------------
-_TRUE = {"true", "yes", "y", "1", "on"}
-_FALSE = {"false", "no", "n", "0", "off"}
-
-
-def convert_parameter(report: str, param: Parameter, value: Any) -> Any:
-    """``value`` as the type ``param`` declares; text is parsed, typed values are checked.
-
-    Raises ``ReportError`` saying which parameter, the value found, and what is expected.
-    """
-    t = param.type
-    try:
-        if t in ("None", "") or t not in SUPPORTED_TYPES:
-            if isinstance(value, str | int | float | bool) or value is None:
-                return value
-            raise ValueError("a text, number or true/false value")
-        if t.startswith("list["):
-            inner = t[5:-1]
-            items = (
-                [s.strip() for s in value.split(",") if s.strip()]
-                if isinstance(value, str)
-                else value
-            )
-            if not isinstance(items, list | tuple):
-                raise ValueError(f"a comma-separated list of {inner}")
-            return [_scalar(inner, item) for item in items]
-        return _scalar(t, value)
-    except ValueError as exc:
-        hint = f" ({param.help})" if param.help else ""
-        raise ReportError(
-            f"Parameter '{param.name}' of report '{report}' is {value!r}: expected "
-            f"{t} — {exc}{hint}. Example: -p {param.name}={_example(param)}"
-        ) from None
-
-
-def _scalar(t: str, value: Any) -> Any:
-    if t == "str":
-        if isinstance(value, str):
-            return value
-        raise ValueError("a text")
-    if t == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ValueError("true or false")
-    if t == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            text = value.strip().replace("_", "")
-            if text.lstrip("+-").isdigit():
-                return int(text)
-        raise ValueError("a whole number")
-    if t == "float":
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                raise ValueError("a number") from None
-        else:
-            raise ValueError("a number")
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError("a finite number")
-        return number
-    raise ValueError(f"one of {', '.join(SUPPORTED_TYPES)}")
-
-
-def _example(param: Parameter) -> str:
-    value = param.default_value
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
-# -- jobs and results ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReportJob:
-    """One report to render: everything decided before execution."""
-
-    spec: ReportSpec
-    parameters: Mapping[str, Any]  # exactly what papermill injects
-    as_of: date
-    period: Period
-    slug: str
-    lang: str
-    account_id: str | None = None
-    account_name: str | None = None
-    group: str | None = None
-    command: str = ""  # the `kam report …` command that reproduces this report
-    snapshot: Mapping[str, Any] | None = None
-    store: str = ""  # the store as the user gave it
-
-    @property
-    def report(self) -> str:
-        return self.spec.name
-
-    @property
-    def rel_path(self) -> str:
-        """``<report>/<period>/<slug>`` (relative to the output directory)."""
-        return f"{self.spec.name}/{self.period.label}/{self.slug}"
-
-    @property
-    def title(self) -> str:
-        base = self.spec.title_for(self.lang)
-        return f"{base} · {self.account_name or self.account_id}" if self.account_id else base
-
-    def describe(self) -> str:
-        """``account_summary 2026-Q3 华东精密-A001`` for messages."""
-        return f"{self.spec.name} {self.period.label} {self.slug}"
-
-
-@dataclass(frozen=True)
-class ReportResult:
-    """The outcome of one report.
-
-    ``status`` is ``ok``, ``failed`` (a cell raised, the kernel died, the export failed) or
-    ``timeout``; ``path`` is the report's ``index.html`` (under ``_failed/`` when it
-    failed).  ``cell_index`` is the failing cell's 0-based index in the report notebook
-    (``notebooks/NAME.ipynb``), ``execution_count`` its ``In [n]``.
-    """
-
-    job: ReportJob
-    status: str
-    seconds: float
-    path: Path
-    error: str | None = None
-    cell_index: int | None = None
-    execution_count: int | None = None
-    ename: str | None = None
-    evalue: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def report(self) -> str:
-        return self.job.report
-
-    def parameters_text(self) -> str:
-        """The parameters a reader needs to tell reports apart (store left out)."""
-        shown = {k: v for k, v in self.job.parameters.items() if k != "store"}
-        return " ".join(f"{k}={_param_text(v)}" for k, v in shown.items())
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """The outcome of :meth:`ReportEngine.run`: one result per job, in job order."""
-
-    results: tuple[ReportResult, ...]
-    index: Path | None = None
-    period_indexes: tuple[Path, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-    @property
-    def failed(self) -> tuple[ReportResult, ...]:
-        return tuple(r for r in self.results if not r.ok)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Columns ``report``, ``parameters``, ``status``, ``seconds``, ``path``, ``error``."""
-        return pd.DataFrame(
-            [
-                {
-                    "report": r.report,
-                    "parameters": r.parameters_text(),
-                    "status": r.status,
-                    "seconds": round(r.seconds, 2),
-                    "path": str(r.path),
-                    "error": r.error,
-                }
-                for r in self.results
-            ],
-            columns=["report", "parameters", "status", "seconds", "path", "error"],
-        )
-
-    def __add__(self, other: BatchResult) -> BatchResult:
-        return BatchResult(
-            self.results + other.results,
-            other.index or self.index,
-            self.period_indexes + other.period_indexes,
-        )
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return str(value)
 
 
 @dataclass
@@ -702,7 +334,7 @@ class ReportEngine:
                 )
             rows = [(None, None)]
 
-        suffix = _suffix(spec, values, lang)
+        suffix = slug_suffix(spec, values, lang)
         if (
             METHODOLOGY_PARAMETER in spec.parameters
             and METHODOLOGY_PARAMETER not in given
@@ -817,7 +449,7 @@ class ReportEngine:
         key = (*_file_key(store), batch)  # a re-import changes the file: read it again
         if key not in self._snapshots:
             try:
-                self._snapshots[key] = read_snapshot(store, batch=batch)
+                self._snapshots[key] = provenance.read_snapshot(store, batch=batch)
             except DataValidationError as exc:
                 raise ReportError(f"{exc} Give -p snapshot=BATCH with one of them.") from exc
         return self._snapshots[key]
@@ -828,7 +460,7 @@ class ReportEngine:
             parts += ["--period", period.label]
         for k, v in params.items():
             if k != "store":
-                parts += ["-p", f"{k}={_param_text(v)}"]
+                parts += ["-p", f"{k}={param_text(v)}"]
         return " ".join(shlex.quote(p) for p in parts)
 
     # -- running ---------------------------------------------------------------------------
@@ -861,7 +493,9 @@ class ReportEngine:
         out = layout.prepare_output(self.out)
         if self._pool is None:
             self._pool = KernelPool(self.jobs, kernel_name=self.kernel_name, cwd=self.cwd)
-            _prewarm_export()
+            from kamlib.reports.html import prewarm_export
+
+            prewarm_export()
         pool = self._pool
         state = _RunState()
         results: dict[int, ReportResult] = {}
@@ -886,12 +520,12 @@ class ReportEngine:
                 layout.remove_quietly(work)
             if isinstance(exc, KeyboardInterrupt) and results:
                 with contextlib.suppress(Exception):  # list what was finished; best effort
-                    _write_indexes(out, tuple(results.values()))
+                    write_indexes(out, tuple(results.values()))
             layout.tidy(out)
             raise
         ordered = tuple(results[i] for i in range(len(jobs)))
         try:
-            index = _write_indexes(out, ordered)
+            index = write_indexes(out, ordered)
         except OSError as exc:
             raise layout.output_error(out, exc) from exc
         layout.tidy(out)
@@ -935,7 +569,7 @@ class ReportEngine:
             title=job.title,
             period=job.period.label,
             as_of=job.as_of.isoformat(),
-            snapshot=_snapshot_text(job.snapshot),
+            snapshot=provenance.snapshot_text(job.snapshot),
             generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
             reproduce_command=job.command,
             methodology_fingerprint=self.methodology.fingerprint,
@@ -948,10 +582,10 @@ class ReportEngine:
             except Exception as exc:  # noqa: BLE001 - nbconvert's errors become the report's failure
                 if failure is None:
                     failure = CellFailure("export", type(exc).__name__, str(exc))
-        cell_index = _source_cell_index(job.spec, failure)
-        message = _failure_message(job, failure, cell_index, self.timeout)
+        cell_index = source_cell_index(job.spec, failure)
+        message = failure_message(job, failure, cell_index, self.timeout)
         if html_text is None:
-            html_text = _fallback_html(job, header, message or "")
+            html_text = fallback_html(job, header, message or "")
         seconds = time.perf_counter() - clock
         manifest = self._manifest(job, failure, message, cell_index, started, seconds)
         try:
@@ -978,7 +612,7 @@ class ReportEngine:
         started: datetime,
         seconds: float,
     ) -> dict[str, Any]:
-        status = _status(failure)
+        status = report_status(failure)
         target = job.rel_path if status == "ok" else f"{layout.FAILED_DIR}/{job.rel_path}"
         return {
             "kamlib_manifest": 1,
@@ -1018,11 +652,11 @@ class ReportEngine:
                 "fingerprint": self.methodology.fingerprint,
             },
             "notebook": {
-                "path": _display_path(job.spec.path, self.cwd),
+                "path": provenance.display_path(job.spec.path, self.cwd),
                 "sha256": job.spec.sha256,
             },
             "command": job.command,
-            "versions": environment_versions(),
+            "versions": provenance.environment_versions(),
         }
 
     # -- publishing (main thread) -----------------------------------------------------------
@@ -1034,7 +668,7 @@ class ReportEngine:
                 state.discard(staged.work)
             raise staged.fatal
         assert staged.work is not None
-        status = _status(staged.failure)
+        status = report_status(staged.failure)
         target = out / job.rel_path if status == "ok" else out / layout.FAILED_DIR / job.rel_path
         try:
             layout.publish(staged.work, target, out)
@@ -1057,44 +691,7 @@ class ReportEngine:
         )
 
 
-# -- helpers ----------------------------------------------------------------------------------
-def read_snapshot(store: Path, *, batch: int | None = None) -> dict[str, Any] | None:
-    """The store's data snapshot (``kamlib.data.snapshot_info``) as a JSON-ready dict.
-
-    ``batch``: the snapshot right after that import batch (default: the newest).  A store
-    that cannot be read, or has no such batch, raises the data layer's error.
-    """
-    from kamlib.data import snapshot_info
-
-    snap = snapshot_info(store, snapshot=batch)
-    imported = getattr(snap, "imported_at", None)
-    return {
-        "batch_id": getattr(snap, "batch_id", None),
-        "fingerprint": getattr(snap, "fingerprint", None),
-        "imported_at": None if imported is None or pd.isna(imported) else str(imported),
-        "source": getattr(snap, "source", None),
-    }
-
-
-_versions: dict[str, str] | None = None
-
-
-def environment_versions() -> dict[str, str]:
-    """Python, kamlib and the main dependencies' versions (recorded in every manifest)."""
-    global _versions
-    if _versions is None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        found = {"python": platform.python_version()}
-        for name in _VERSIONED:
-            try:
-                found[name] = version(name)
-            except PackageNotFoundError:
-                continue
-        _versions = found
-    return dict(_versions)
-
-
+# -- helpers -----------------------------------------------------------------------------------
 def _file_key(path: Path) -> tuple[str, int, int]:
     stat = path.stat()
     return (str(path), stat.st_mtime_ns, stat.st_size)
@@ -1107,144 +704,4 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _suffix(spec: ReportSpec, values: Mapping[str, Any], lang: str) -> str:
-    """Slug suffix telling apart renderings with another language or other parameters."""
-    suffix = "" if lang == "en" else f"-{lang}"
-    extras = {
-        k: v
-        for k, v in values.items()
-        if k not in (*STANDARD_PARAMETERS, ACCOUNT_PARAMETER)
-        and v != spec.parameters[k].default_value
-    }
-    if extras:
-        digest = hashlib.sha1(
-            json.dumps(extras, sort_keys=True, default=str).encode("utf-8")
-        ).hexdigest()[:6]
-        suffix += f"-{digest}"
-    return suffix
-
-
-def _status(failure: CellFailure | None) -> str:
-    if failure is None:
-        return "ok"
-    return "timeout" if failure.kind == "timeout" else "failed"
-
-
-def _source_cell_index(spec: ReportSpec, failure: CellFailure | None) -> int | None:
-    """The failing cell's index in the report notebook (papermill counts its injected cell)."""
-    if failure is None or failure.cell_index is None:
-        return None
-    injected_at = (spec.parameters_cell if spec.parameters_cell is not None else -1) + 1
-    return failure.cell_index - 1 if failure.cell_index > injected_at else failure.cell_index
-
-
-def _failure_message(
-    job: ReportJob, failure: CellFailure | None, cell_index: int | None, timeout: float | None
-) -> str | None:
-    if failure is None:
-        return None
-    where = ""
-    if cell_index is not None:
-        count = f", In [{failure.execution_count}]" if failure.execution_count else ""
-        where = f"cell index {cell_index}{count} of {job.spec.path.name}"
-    if failure.kind == "timeout":
-        return f"{where} was still running after {timeout:g} s (the timeout)"
-    if failure.kind == "kernel":
-        return f"the kernel died in {where}"
-    if failure.kind == "export":
-        return f"HTML export failed: {failure.ename}: {failure.evalue}"
-    if failure.kind == "internal":
-        return f"could not run the notebook: {failure.ename}: {failure.evalue}"
-    return f"{where} raised {failure.ename}: {failure.evalue}"
-
-
-def _snapshot_text(snapshot: Mapping[str, Any] | None) -> str:
-    if not snapshot:
-        return "unknown"
-    fp = str(snapshot.get("fingerprint") or "")[:12]
-    batch = snapshot.get("batch_id")
-    return f"batch {batch} · {fp}" if batch is not None else fp or "unknown"
-
-
-def _display_path(path: Path, base: Path) -> str:
-    try:
-        return path.relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-def _fallback_html(job: ReportJob, header: Any, message: str) -> str:
-    """A minimal page when the HTML export itself failed or there is no notebook."""
-    import html
-
-    e = html.escape
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-        f"<title>{e(job.title)}</title></head><body>"
-        f"<h1>{e(job.title)}</h1><p>{e(job.period.label)} · as of {e(job.as_of.isoformat())}</p>"
-        f'<p style="color:#cf222e"><strong>This report failed:</strong> {e(message)}</p>'
-        f"<p>Reproduce with: <code>{e(job.command)}</code></p></body></html>\n"
-    )
-
-
-_prewarmed = threading.Event()
-
-
-def _prewarm_export() -> None:
-    """Load nbconvert and the report template while the kernels start (saves seconds once).
-
-    Runs a throw-away export of an empty notebook in a background thread; any problem is
-    ignored here and met again, properly reported, by the first real export.
-    """
-    if _prewarmed.is_set():
-        return
-    _prewarmed.set()
-
-    def warm() -> None:
-        try:
-            import nbformat
-
-            from kamlib.reports.html import ReportHeader, export_html
-
-            nb = nbformat.v4.new_notebook()
-            nb.cells = [nbformat.v4.new_markdown_cell("kamlib")]
-            header = ReportHeader(
-                title="", period="", as_of="", snapshot="", generated_at="",
-                reproduce_command="", methodology_fingerprint="",
-            )  # fmt: skip
-            export_html(nb, header=header)
-        except Exception:  # noqa: BLE001 - a warm-up only: the real export reports errors
-            pass
-
-    threading.Thread(target=warm, name="kamlib-export-warm-up", daemon=True).start()
-
-
-def _write_indexes(out: Path, results: tuple[ReportResult, ...]) -> tuple[Path, tuple[Path, ...]]:
-    from kamlib.reports.index_pages import write_period_index, write_reports_index
-
-    periods = sorted(
-        {(r.job.report, r.job.period.label) for r in results if r.job.spec.per_account}
-    )
-    period_pages = tuple(write_period_index(out, report, period) for report, period in periods)
-    return write_reports_index(out), period_pages
-
-
-__all__ = [
-    "ACCOUNT_PARAMETER",
-    "LANGUAGES",
-    "STANDARD_PARAMETERS",
-    "BatchResult",
-    "Parameter",
-    "ReportEngine",
-    "ReportJob",
-    "ReportResult",
-    "ReportSpec",
-    "SNAPSHOT_PARAMETER",
-    "available_reports",
-    "convert_parameter",
-    "default_notebook_dir",
-    "environment_versions",
-    "list_reports",
-    "load_report",
-    "read_snapshot",
-]
+__all__ = ["DEFAULT_TIMEOUT", "ReportEngine"]

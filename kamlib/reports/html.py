@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import html
+import threading
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -191,6 +192,34 @@ def _exporter():  # one per process: building the Jinja environment costs more t
         exclude_output_prompt=True,
         embed_images=True,
     )
+
+
+_prewarmed = threading.Event()
+
+
+def prewarm_export() -> None:
+    """Load nbconvert and the report template while the kernels start (saves seconds once).
+
+    Runs a throw-away export of an empty notebook in a background thread; any problem is
+    ignored here and met again, properly reported, by the first real export.
+    """
+    if _prewarmed.is_set():
+        return
+    _prewarmed.set()
+
+    def warm() -> None:
+        try:
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_markdown_cell("kamlib")]
+            header = ReportHeader(
+                title="", period="", as_of="", snapshot="", generated_at="",
+                reproduce_command="", methodology_fingerprint="",
+            )  # fmt: skip
+            export_html(nb, header=header)
+        except Exception:  # noqa: BLE001 - a warm-up only: the real export reports errors
+            pass
+
+    threading.Thread(target=warm, name="kamlib-export-warm-up", daemon=True).start()
 
 
 class _Page(HTMLParser):

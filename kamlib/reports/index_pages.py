@@ -10,10 +10,13 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from kamlib.reports.layout import FAILED_DIR, iter_manifests, write_text_atomic
+
+if TYPE_CHECKING:
+    from kamlib.reports.jobs import ReportResult
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",
@@ -113,6 +116,19 @@ def write_period_index(out: Path, report: str, period: str) -> Path:
     path = directory / "index.html"
     write_text_atomic(path, _page(f"{title} · {period}", "\n".join(body)))
     return path
+
+
+def write_indexes(out: Path, results: tuple[ReportResult, ...]) -> tuple[Path, tuple[Path, ...]]:
+    """Rebuild the index pages a batch touched: ``out/index.html`` and each period's page.
+
+    A period page is written for every report period with per-account results; returns
+    the reports index and the period pages.
+    """
+    periods = sorted(
+        {(r.job.report, r.job.period.label) for r in results if r.job.spec.per_account}
+    )
+    period_pages = tuple(write_period_index(out, report, period) for report, period in periods)
+    return write_reports_index(out), period_pages
 
 
 # -- helpers ------------------------------------------------------------------------------------

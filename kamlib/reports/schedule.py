@@ -172,7 +172,7 @@ def plan_schedule(
     Jobs whose report already exists for the period are moved to ``skipped`` unless
     ``force``.
     """
-    from kamlib.reports.engine import convert_parameter, load_report
+    from kamlib.reports.specs import convert_parameter, load_report
 
     day = parse_date(as_of)
     for entry in schedule.entries:
