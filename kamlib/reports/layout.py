@@ -45,7 +45,7 @@ _WINDOWS_RESERVED = {
     *(f"COM{i}" for i in range(1, 10)),
     *(f"LPT{i}" for i in range(1, 10)),
 }  # fmt: skip
-_REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 # -- slugs --------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def other_account(directory: Path, account_id: str | None) -> str | None:
 
 def check_report_name(name: str) -> str:
     """Report names are plain identifiers (they name a notebook and a directory)."""
-    if not isinstance(name, str) or not _REPORT_NAME.match(name):
+    if not isinstance(name, str) or not REPORT_NAME.match(name):
         raise ReportError(
             f"Report name {name!r} is not valid: use letters, digits, '_' and '-' only "
             "(the name of a notebook in notebooks/, without .ipynb)."

@@ -93,7 +93,7 @@ def available_reports(notebook_dir: Path | str | None = None) -> list[str]:
     return sorted(
         p.stem
         for p in directory.glob("*.ipynb")
-        if not p.name.startswith((".", "_")) and layout._REPORT_NAME.match(p.stem)
+        if not p.name.startswith((".", "_")) and layout.REPORT_NAME.match(p.stem)
     )
 
 
