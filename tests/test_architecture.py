@@ -46,9 +46,7 @@ def test_no_private_name_is_imported_from_another_package():
     assert not offences, "make these names public where they are defined:\n" + "\n".join(offences)
 
 
-@pytest.mark.parametrize(
-    "init", sorted(KAMLIB.glob("*/__init__.py")), ids=lambda p: p.parent.name
-)
+@pytest.mark.parametrize("init", sorted(KAMLIB.glob("*/__init__.py")), ids=lambda p: p.parent.name)
 def test_every_package_describes_itself_and_lists_its_public_names(init):
     tree = ast.parse(init.read_text("utf-8"))
     doc = ast.get_docstring(tree)

@@ -151,7 +151,9 @@ def test_notebooks_read_the_pinned_snapshot(path):
     pinned batch's label)."""
     nb = nbformat.read(path, as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    tree = ast.parse("\n".join(ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!"))))
+    tree = ast.parse(
+        "\n".join(ln for ln in code.splitlines() if not ln.lstrip().startswith(("%", "!")))
+    )
     loads = [
         n
         for n in ast.walk(tree)

@@ -113,17 +113,26 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
     assert result.job.slug.startswith("all-") and len(result.job.slug) == 10
     assert result.path == directory / "index.html"
     assert {p.name for p in directory.iterdir()} == {
-        "index.html", "book_summary.ipynb", "manifest.json"
+        "index.html",
+        "book_summary.ipynb",
+        "manifest.json",
     }
 
     m = read_manifest(directory)
     assert m["status"] == "ok" and m["error"] is None
     assert m["report"] == "book_summary" and m["title"] == "Book summary"
     assert (m["period"], m["frequency"], m["as_of"], m["lang"]) == (
-        "2026-09", "monthly", AS_OF, "en"
+        "2026-09",
+        "monthly",
+        AS_OF,
+        "en",
     )
     assert m["parameters"] == {
-        "store": str(tiny_store), "as_of": AS_OF, "lang": "en", "snapshot": 1, "top_n": 7
+        "store": str(tiny_store),
+        "as_of": AS_OF,
+        "lang": "en",
+        "snapshot": 1,
+        "top_n": 7,
     }  # "7" from the command line became an int, as the notebook declares
     snap = snapshot_info(tiny_store)
     assert m["snapshot"]["fingerprint"] == snap.fingerprint
@@ -142,7 +151,9 @@ def test_success_layout_manifest_and_index(engine, tiny_store):
     nb = nbformat.read(directory / "book_summary.ipynb", as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "top_n = 7" in injected[0].source
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert f"as_of={AS_OF} lang=en top_n=7 scale=1.0 show_chart=True" in printed
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
@@ -221,7 +232,9 @@ def test_reused_kernel_starts_clean(engine):
     import nbformat
 
     nb = nbformat.read(second.results[0].path.parent / "account_brief.ipynb", as_version=4)
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
     assert "leftover visible: False" in printed  # namespace reset
     assert f"cwd={engine.cwd}" in printed  # book_summary's os.chdir("/") undone
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -248,14 +261,18 @@ def test_unknown_parameter_is_refused_with_the_valid_ones(engine):
     text = str(err.value)
     assert "Report 'book_summary' has no parameter 'colour'" in text
     assert "top_n (int, default 5): how many accounts to list" in text
-    assert "as_of (str, default \"2026-09-30\"): last day of the reporting period" in text
+    assert 'as_of (str, default "2026-09-30"): last day of the reporting period' in text
     assert not (engine.out / "book_summary").exists()  # nothing ran
 
 
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("top_n", "many", r"Parameter 'top_n' of report 'book_summary' is 'many': expected int — a whole number"),
+        (
+            "top_n",
+            "many",
+            r"Parameter 'top_n' of report 'book_summary' is 'many': expected int — a whole number",
+        ),
         ("top_n", "2.5", r"expected int"),
         ("top_n", True, r"expected int"),
         ("scale", "x", r"'scale' .* is 'x': expected float — a number"),
@@ -285,16 +302,25 @@ def test_parameter_conversion():
 
 
 def test_store_and_reports_are_checked(engine, tmp_path):
-    with pytest.raises(ReportError, match=r"There is no report 'nope'. Available reports: account_brief, book_summary, broken, hangs"):
+    with pytest.raises(
+        ReportError,
+        match=r"There is no report 'nope'. Available reports: account_brief, book_summary, broken, hangs",
+    ):
         engine.plan("nope", as_of=AS_OF)
     with pytest.raises(ReportError, match=r"Report name '../etc' is not valid"):
         engine.plan("../etc", as_of=AS_OF)
     with pytest.raises(ReportError, match=r"store is not a -p parameter"):
         engine.plan("book_summary", as_of=AS_OF, parameters={"store": "x"})
-    with pytest.raises(ReportError, match=r"made per account: give -p account_id=ID or --for GROUP"):
+    with pytest.raises(
+        ReportError, match=r"made per account: give -p account_id=ID or --for GROUP"
+    ):
         engine.plan("account_brief", as_of=AS_OF)
     with pytest.raises(ReportError, match=r"covers the whole book"):
-        engine.plan("book_summary", as_of=AS_OF, accounts=pd.DataFrame({"account_id": ["A1"], "name": ["x"]}))
+        engine.plan(
+            "book_summary",
+            as_of=AS_OF,
+            accounts=pd.DataFrame({"account_id": ["A1"], "name": ["x"]}),
+        )
     missing = ReportEngine(store=tmp_path / "missing.duckdb", notebook_dir=NOTEBOOKS)
     with pytest.raises(ReportError, match=r"The store .*missing.duckdb does not exist.*kam demo"):
         missing.plan("book_summary", as_of=AS_OF)
@@ -505,7 +531,9 @@ def test_account_slugs_are_injective():
     need no sanitising keep the slug they always had (old report URLs survive)."""
     assert layout.account_slug("Same Co", "X-1") == "Same-Co-X-1"  # unchanged
     slash = layout.account_slug("Same Co", "X/1")
-    assert slash == f"Same-Co-X-1-{layout.id_digest('X/1')}" and len(slash) == len("Same-Co-X-1") + 7
+    assert (
+        slash == f"Same-Co-X-1-{layout.id_digest('X/1')}" and len(slash) == len("Same-Co-X-1") + 7
+    )
     assert layout.id_digest("X/1") == __import__("hashlib").sha1(b"X/1").hexdigest()[:6]
     ids = ["X/1", "X-1", "X 1", "X:1", "X.1", "x/1", "ＸＹ1", "XY1", "a" * 45, "a" * 46]
     slugs = [layout.account_slug("Same Co", i) for i in ids]
@@ -576,7 +604,7 @@ def test_batch_for_group_with_hostile_names(engine):
     assert "<h1>Account brief · 2026-Q3</h1>" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and XSS not in page
     assert page.count("<tr>") == 1 + 6  # header + one row per account
-    assert "href=\"etc-A3/index.html\"" in page
+    assert 'href="etc-A3/index.html"' in page
     index = (engine.out / "index.html").read_text("utf-8")
     assert XSS not in index and "&lt;script&gt;" in index
     m = read_manifest(engine.out / "account_brief" / "2026-Q3" / "script-alert-1-script-A2")
@@ -586,14 +614,21 @@ def test_batch_for_group_with_hostile_names(engine):
 def test_target_groups(engine):
     assert list(engine.accounts_for("top3", as_of=AS_OF)["account_id"]) == ["A1", "A2", "A3"]
     # A4 and A5 tie at 10: account_id breaks the tie
-    assert list(engine.accounts_for("top5", as_of=AS_OF)["account_id"]) == ["A1", "A2", "A3", "A4", "A5"]
+    assert list(engine.accounts_for("top5", as_of=AS_OF)["account_id"]) == [
+        "A1",
+        "A2",
+        "A3",
+        "A4",
+        "A5",
+    ]
     # A6 has no revenue in the window, so top10 stops at five
     assert len(engine.accounts_for("top10", as_of=AS_OF)) == 5
     # strategic: A1 150/310 = 48% < 50%, with A2 230/310 = 74%: the head is A1, A2
     assert list(engine.accounts_for("strategic", as_of=AS_OF)["account_id"]) == ["A1", "A2"]
     ids = engine.accounts_for("ids:A3, A2,A3", as_of=AS_OF)
     assert ids.to_dict("records") == [
-        {"account_id": "A3", "name": "../../etc"}, {"account_id": "A2", "name": XSS}
+        {"account_id": "A3", "name": "../../etc"},
+        {"account_id": "A2", "name": XSS},
     ]
     # the order of 2026-10-05 (1,000 for A1) counts as of 2026-10-31: window 2025-11-01 …
     later = engine.accounts_for("top1", as_of="2026-10-31")
@@ -603,7 +638,9 @@ def test_target_groups(engine):
 def test_empty_and_unknown_groups(engine):
     with pytest.raises(ReportError, match=r"Target group 'top3' has no accounts on 2019-01-01"):
         engine.accounts_for("top3", as_of="2019-01-01")
-    with pytest.raises(ConfigError, match=r"Target group 'biggest' is not known. Valid groups: all, top<N>"):
+    with pytest.raises(
+        ConfigError, match=r"Target group 'biggest' is not known. Valid groups: all, top<N>"
+    ):
         engine.accounts_for("biggest", as_of=AS_OF)
     with pytest.raises(ConfigError, match=r"names accounts that do not exist on 2026-09-30: A99"):
         engine.accounts_for("ids:A1,A99", as_of=AS_OF)
@@ -678,7 +715,9 @@ def test_schedule_problems(engine):
             as_of=AS_OF,
         )
     with pytest.raises(ReportError, match=r"is made per account; give it 'for: GROUP'"):
-        plan_schedule(parse_schedule({"reports": [{"report": "account_brief"}]}), engine, as_of=AS_OF)
+        plan_schedule(
+            parse_schedule({"reports": [{"report": "account_brief"}]}), engine, as_of=AS_OF
+        )
 
 
 @pytest.mark.parametrize(

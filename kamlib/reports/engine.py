@@ -390,9 +390,7 @@ class ReportEngine:
         batch = snapshot.get("batch_id")
         frame = self._saved_group(group, day, snapshot.get("fingerprint"), batch)
         if frame is None:
-            frame = target_group(
-                self._data(batch), group, as_of=day, methodology=self.methodology
-            )
+            frame = target_group(self._data(batch), group, as_of=day, methodology=self.methodology)
         # plan() pins the reports to the batch the group was formed on
         frame.attrs[SNAPSHOT_PARAMETER] = None if batch is None else int(batch)
         if frame.empty:
