@@ -16,9 +16,6 @@ KAMLIB = Path(__file__).resolve().parents[1] / "kamlib"
 #: the size above which a module must say, in its docstring, why it is one idea
 MAX_LINES = 800
 ONE_IDEA = "One idea:"
-#: Modules still over the limit, each with the split planned for it (issue #12's follow-up).
-#: The test fails when a new module joins them, and when one of them is split (remove it here).
-STILL_TO_SPLIT: dict[str, str] = {}
 
 
 def _modules() -> list[Path]:
@@ -68,9 +65,7 @@ def test_no_module_is_over_800_lines_unless_it_says_why():
         lines = path.read_text("utf-8").count("\n")
         doc = ast.get_docstring(ast.parse(path.read_text("utf-8"))) or ""
         name = path.relative_to(KAMLIB.parent).as_posix()
-        if name in STILL_TO_SPLIT:
-            assert lines > MAX_LINES, f"{name} is split now: remove it from STILL_TO_SPLIT"
-        elif lines > MAX_LINES and ONE_IDEA not in doc:
+        if lines > MAX_LINES and ONE_IDEA not in doc:
             long.append(f"{name}: {lines} lines")
     assert not long, (
         f"split these, or say in the docstring ('{ONE_IDEA} …') why each is one idea:\n"

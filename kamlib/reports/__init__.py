@@ -13,7 +13,7 @@ offline chart renderer and its vega bundle cache (the only chart code that touch
 Only this package and :mod:`kamlib.data` touch the file system.
 
 Importing ``kamlib.reports`` loads only the offline renderer (notebooks call
-:func:`enable_offline`); the engine, which loads papermill, is imported as
+:func:`enable_offline`); the engine, which loads papermill when a report runs, is imported as
 ``kamlib.reports.engine`` where it is needed.
 """
 

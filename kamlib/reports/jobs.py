@@ -93,7 +93,7 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """The outcome of :meth:`ReportEngine.run`: one result per job, in job order."""
+    """The outcome of :meth:`kamlib.reports.engine.ReportEngine.run`: one result per job, in job order."""
 
     results: tuple[ReportResult, ...]
     index: Path | None = None
