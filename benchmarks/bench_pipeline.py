@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData, Snapshot
-from kamlib.data.schemas import TABLES
-from kamlib.data.store import conform
+from kamlib.data.schemas import TABLES, conform
 from kamlib.pipeline import funnel, stage_conversion
 
 STAGES = ["lead", "qualified", "requirement_confirmed", "solution", "quote", "negotiation"]

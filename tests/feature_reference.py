@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.data import TABLES, KamData, Snapshot
-from kamlib.data.store import conform
+from kamlib.data.schemas import conform
 from kamlib.features import FeatureWindows
 
 ts = pd.Timestamp

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from kamlib.data import KamData, Snapshot
-from kamlib.data.schemas import TABLES
-from kamlib.data.store import conform
+from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.pipeline import PIPELINE_COLUMNS, close_date_slippage, pipeline_as_of, stage_events
 

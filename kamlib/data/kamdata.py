@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from pandas.core.arrays.masked import BaseMaskedArray
 
+from kamlib.data import purchases as purchase_rule
 from kamlib.data.schemas import DATE_COLUMNS, TABLES
 from kamlib.errors import DataValidationError, MissingTableError
 from kamlib.periods import as_day
@@ -40,6 +41,11 @@ class KamData:
     naming the table and what to import; ``data.has("contacts")`` asks first.
 
     ``as_of`` is the date the view is cut at (``None``: everything that was imported).
+
+    Data without order lines but with opportunities gets its ``orders`` from the won deals
+    (:mod:`kamlib.data.purchases`, the one rule); ``revenue_source`` says which it is
+    (``"order_lines"``, ``"won_deals"`` or ``None``) and ``revenue_statement`` is the
+    sentence a report shows when revenue is won deals (empty otherwise).
     """
 
     _tables: Mapping[str, pd.DataFrame]
@@ -49,8 +55,17 @@ class KamData:
     import_tables: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     notices: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    revenue_source: str | None = None
+    revenue_statement: str = ""
 
     def __post_init__(self) -> None:
+        if self.revenue_source is None:
+            source = purchase_rule.revenue_source(self._tables)
+            if source == purchase_rule.WON_DEALS:
+                made = purchase_rule.purchases_from_won_deals(self._tables["opportunities"])
+                object.__setattr__(self, "_tables", {**self._tables, "orders": made.orders})
+                object.__setattr__(self, "revenue_statement", made.statement())
+            object.__setattr__(self, "revenue_source", source)
         # shallow copies: a caller that built the frames and later writes into them makes
         # pandas copy first (copy-on-write) instead of writing into the read-only arrays
         held = {name: _read_only(frame.copy(deep=False)) for name, frame in self._tables.items()}
@@ -158,6 +173,8 @@ class KamData:
             tables,
             snapshot=self.snapshot,
             as_of_date=cut,
+            revenue_source=self.revenue_source,
+            revenue_statement=self.revenue_statement,
             import_batches=self.import_batches,
             import_tables=self.import_tables,
             quarantine=self.quarantine,

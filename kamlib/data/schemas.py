@@ -366,3 +366,22 @@ def check_bounds(spec: TableSpec) -> dict[str, dict[str, object]]:
             bounds["unique"] = True
         out[name] = bounds
     return out
+
+
+def conform(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Give a frame exactly the schema's columns and pandas dtypes."""
+    out = {}
+    for col, kind in spec.columns.items():
+        s = frame[col] if col in frame else pd.Series(pd.NA, index=frame.index)
+        if kind == "text":
+            s = s.astype("str").where(s.notna(), None) if len(s) else s.astype("str")
+        elif kind == "integer":
+            s = s.astype("Int64")
+        elif kind == "number":
+            s = pd.to_numeric(s, errors="raise").astype("float64")
+        elif kind in ("date", "timestamp"):
+            s = pd.to_datetime(s).astype("datetime64[ns]")
+        elif kind == "flag":
+            s = s.astype("boolean")
+        out[col] = s
+    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)

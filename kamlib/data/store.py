@@ -29,7 +29,7 @@ import duckdb
 import pandas as pd
 
 from kamlib.data.kamdata import KamData, Snapshot
-from kamlib.data.schemas import TABLES, TableSpec
+from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import DataValidationError, StoreError
 
 SQL_TYPES = {
@@ -215,6 +215,14 @@ def snapshot_info(store: str | Path, *, snapshot: int | None = None) -> Snapshot
         return _snapshot(con, effective_batches(con, snapshot), str(store))
 
 
+def stored_tables(store: str | Path, *, snapshot: int | None = None) -> tuple[str, ...]:
+    """The canonical tables the store holds (at ``snapshot``), in canonical order (cheap)."""
+    with connect(store, read_only=True) as con:
+        _check_snapshot(con, snapshot, store)
+        held = effective_batches(con, snapshot)
+    return tuple(t for t in TABLES if t in held)
+
+
 def _check_snapshot(
     con: duckdb.DuckDBPyConnection, snapshot: int | None, store: str | Path
 ) -> None:
@@ -230,25 +238,6 @@ def _check_snapshot(
             f"Store {store} has no import batch {snapshot}. Batches: "
             f"{', '.join(map(str, ids)) or 'none'}."
         )
-
-
-def conform(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Give a frame exactly the schema's columns and pandas dtypes."""
-    out = {}
-    for col, kind in spec.columns.items():
-        s = frame[col] if col in frame else pd.Series(pd.NA, index=frame.index)
-        if kind == "text":
-            s = s.astype("str").where(s.notna(), None) if len(s) else s.astype("str")
-        elif kind == "integer":
-            s = s.astype("Int64")
-        elif kind == "number":
-            s = pd.to_numeric(s, errors="raise").astype("float64")
-        elif kind in ("date", "timestamp"):
-            s = pd.to_datetime(s).astype("datetime64[ns]")
-        elif kind == "flag":
-            s = s.astype("boolean")
-        out[col] = s
-    return pd.DataFrame(out, index=frame.index).reset_index(drop=True)
 
 
 _LOAD_CACHE: dict[tuple, KamData] = {}

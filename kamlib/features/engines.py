@@ -60,7 +60,8 @@ from ibis.backends import BaseBackend
 from ibis.common.exceptions import IbisError, TableNotFound
 
 from kamlib.data.kamdata import KamData
-from kamlib.data.store import describe_io_error
+from kamlib.data.purchases import WON_DEALS, revenue_source
+from kamlib.data.store import describe_io_error, load, stored_tables
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.features.catalogue import SOURCE_TABLES
 
@@ -125,6 +126,11 @@ def _open(
                 f"Store {path} does not exist. Build it with `kam demo --store {path}` or "
                 f"`kam import FILES --store {path}`."
             )
+        if not locations and revenue_source(stored_tables(path)) == WON_DEALS:
+            # no order lines: won deals stand in for purchases, the rule KamData applies
+            with _open(load(path)) as tables:
+                yield tables
+            return
         try:
             backend = ibis.duckdb.connect(str(path), read_only=True)
         except (duckdb.Error, OSError) as exc:  # locked, not DuckDB, unreadable: re-raised
