@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -121,3 +123,58 @@ def test_revenue_need_is_met_by_order_lines_or_won_deals(tables, source, missing
         unmet_needs([REVENUE_NEED, "targets"], tables | ({"targets"} if not missing else set()))
         == missing
     )
+
+
+# -- a store without order lines: stated in the snapshot, the page header and the views ------
+@pytest.fixture(scope="module")
+def crm_store(tmp_path_factory, small_company) -> Path:
+    """The small demo company without its order lines (a CRM export: deals, no ERP)."""
+    from kamlib.data import import_frames
+
+    frames = {n: f for n, f in small_company.tables.items() if n != "orders"}
+    path = tmp_path_factory.mktemp("crm") / "crm.duckdb"
+    import_frames(frames, store=path, now="2026-11-01")
+    return path
+
+
+def test_a_crm_store_says_its_revenue_is_won_deals_in_snapshot_header_and_notices(
+    crm_store, small_company
+):
+    from kamlib.data import load, stored_tables
+    from kamlib.reports.provenance import read_snapshot, revenue_basis
+    from kamlib.views.account_summary import account_summary
+
+    assert "orders" not in stored_tables(crm_store)
+    snapshot = read_snapshot(crm_store)
+    assert snapshot["revenue_source"] == WON_DEALS
+    assert revenue_basis(snapshot, "en") == "won deals — the data has no order lines"
+    assert revenue_basis(snapshot, "zh") == "赢单金额（数据中没有订单行）"
+    assert revenue_basis({"revenue_source": ORDER_LINES}, "en") == ""
+
+    data = load(crm_store)
+    opps = small_company.tables["opportunities"]
+    won = opps[(opps["status"] == "won") & opps["account_id"].notna() & opps["amount"].notna()]
+    account = str(won.groupby("account_id")["amount"].sum().idxmax())
+    # the account's revenue is the sum of its won deals, counted by hand
+    assert data.orders.loc[data.orders["account_id"] == account, "amount"].sum() == pytest.approx(
+        won.loc[won["account_id"] == account, "amount"].sum()
+    )
+    summary = account_summary(data, account_id=account, as_of="2026-09-30")
+    assert WON_DEALS_STATEMENT in " ".join(summary.notices.astype(str).stack())
+
+
+def test_the_page_header_shows_the_revenue_basis_only_when_given():
+    from report_fixtures import rendered_notebook
+
+    from kamlib.reports.html import ReportHeader, export_html
+    from kamlib.views.format import heading
+
+    nb = rendered_notebook([heading("tables_overview")])
+    common = dict(
+        title="T", period="2026-Q3", as_of="2026-09-30", snapshot="batch 1", generated_at=
+        "2026-10-01T00:00:00", reproduce_command="kam report x", methodology_fingerprint="f",
+    )  # fmt: skip
+    with_basis = export_html(nb, header=ReportHeader(**common, revenue_basis="won deals — x"))
+    plain = export_html(nb, header=ReportHeader(**common))
+    assert "won deals — x" in with_basis and "report-revenue-basis" in with_basis
+    assert "report-revenue-basis" not in plain

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kamlib.data.purchases import WON_DEALS
 from kamlib.errors import DataValidationError
 from kamlib.forecast.close_timing import (
     CloseTimingModel,
@@ -487,7 +488,12 @@ def forecast_period(
         .reset_index()
     )
     rr = None
-    if run_rate and data.has("orders"):
+    if run_rate and data.revenue_source == WON_DEALS:
+        notes.append(
+            "run-rate order revenue needs order lines: the data has none (its revenue is won "
+            "deals, which these bookings already count)"
+        )
+    elif run_rate and data.has("orders"):
         rr = run_rate_forecast(
             data, as_of=day, period=per, months=settings.run_rate_months,
             repetitions=min(sims, 2000), seed=seed,

@@ -572,6 +572,7 @@ class ReportEngine:
             reproduce_command=job.command,
             methodology_fingerprint=self.methodology.fingerprint,
             lang=job.lang,
+            revenue_basis=provenance.revenue_basis(job.snapshot, job.lang),
         )
         html_text: str | None = None
         if execution.notebook is not None:

@@ -42,7 +42,7 @@ _STRAY_MIMETYPES = {
 _HTML_LANG = {"en": "en", "zh": "zh-CN"}
 _FRAME_LABELS = (
     "period", "as_of", "snapshot", "generated_at", "contents", "reproduce", "reproduce_hint",
-    "methodology_fingerprint",
+    "methodology_fingerprint", "revenue_basis",
 )  # fmt: skip
 
 
@@ -58,6 +58,8 @@ class ReportHeader:
     reproduce_command: str  # the exact `kam report ...` command
     methodology_fingerprint: str
     lang: str = "en"
+    #: where the report's revenue comes from, when it is not order lines (e.g. won deals)
+    revenue_basis: str = ""
 
 
 def export_html(notebook: nbformat.NotebookNode, *, header: ReportHeader) -> str:

@@ -25,20 +25,26 @@ _VERSIONED = (
 
 
 def read_snapshot(store: Path, *, batch: int | None = None) -> dict[str, Any] | None:
-    """The store's data snapshot (``kamlib.data.snapshot_info``) as a JSON-ready dict.
+    """The store's data snapshot (``kamlib.data.snapshot_info``) as a JSON-ready dict, with
+    the tables it holds and where its revenue comes from (``revenue_source``: order lines,
+    won deals or none; :mod:`kamlib.data.purchases`).
 
     ``batch``: the snapshot right after that import batch (default: the newest).  A store
     that cannot be read, or has no such batch, raises the data layer's error.
     """
-    from kamlib.data import snapshot_info
+    from kamlib.data import snapshot_info, stored_tables
+    from kamlib.data.purchases import revenue_source
 
     snap = snapshot_info(store, snapshot=batch)
+    tables = stored_tables(store, snapshot=batch)
     imported = getattr(snap, "imported_at", None)
     return {
         "batch_id": getattr(snap, "batch_id", None),
         "fingerprint": getattr(snap, "fingerprint", None),
         "imported_at": None if imported is None or pd.isna(imported) else str(imported),
         "source": getattr(snap, "source", None),
+        "tables": list(tables),
+        "revenue_source": revenue_source(tables),
     }
 
 
@@ -70,6 +76,17 @@ def snapshot_text(snapshot: Mapping[str, Any] | None) -> str:
     return f"batch {batch} · {fp}" if batch is not None else fp or "unknown"
 
 
+def revenue_basis(snapshot: Mapping[str, Any] | None, lang: str) -> str:
+    """What the page header says about revenue: empty for order lines, else where it comes
+    from ("won deals — the data has no order lines")."""
+    from kamlib.data.purchases import WON_DEALS
+    from kamlib.methodology.labels import label
+
+    if not snapshot or snapshot.get("revenue_source") != WON_DEALS:
+        return ""
+    return label("revenue_won_deals", lang)
+
+
 def display_path(path: Path, base: Path) -> str:
     """``path`` relative to ``base`` when it lies below it, else as it is."""
     try:
@@ -78,4 +95,10 @@ def display_path(path: Path, base: Path) -> str:
         return str(path)
 
 
-__all__ = ["display_path", "environment_versions", "read_snapshot", "snapshot_text"]
+__all__ = [
+    "display_path",
+    "environment_versions",
+    "read_snapshot",
+    "revenue_basis",
+    "snapshot_text",
+]

@@ -56,6 +56,7 @@ def account_summary(
     meth = resolve_methodology(methodology, owner=owner)
     day = as_day(as_of, owner=owner)
     notices = Notices()
+    notices.state_revenue_basis(kam)
     with notices.warnings(owner):
         overview = account_overview(
             kam, account_id, as_of=day, fiscal_year_start_month=meth.fiscal_year_start_month

@@ -132,6 +132,7 @@ def customer_research(
     day = as_day(as_of, owner=owner)
     settings = meth.research_settings
     notices = Notices()
+    notices.state_revenue_basis(kam)
     with notices.warnings(owner):
         context = research_context(kam, as_of=day, methodology=meth)
         dossier = account_dossier(

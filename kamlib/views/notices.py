@@ -45,6 +45,12 @@ class Notices:
         if row not in self.rows:
             self.rows.append(row)
 
+    def state_revenue_basis(self, data: KamData) -> None:
+        """Say where revenue comes from when it is not order lines (won deals stand in for
+        purchases: :mod:`kamlib.data.purchases`); every view that shows revenue calls it."""
+        if data.revenue_statement:
+            self.add("revenue_basis", data.revenue_statement)
+
     @contextmanager
     def warnings(self, section: str, *, keep: bool = True) -> Iterator[None]:
         """Collect kamlib's warnings raised inside the block as notices of ``section``

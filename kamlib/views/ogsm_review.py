@@ -100,6 +100,7 @@ def ogsm_review(
         ).label
     )
     notices = Notices()
+    notices.state_revenue_basis(kam)
 
     review = None
     with notices.section("ogsm_review"):

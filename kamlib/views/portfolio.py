@@ -772,6 +772,7 @@ def portfolio_review(
     model = meth.require_scoring()
     group = check_group_name(group, methodology=meth)
     data = resolve_data(data, owner=owner)
+    notices.state_revenue_basis(data)
     previous = _previous_quarter_end(day, meth.fiscal_year_start_month)
     backtest = months_before(day, 12)
 
