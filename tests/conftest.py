@@ -121,3 +121,33 @@ def store_state(store: Path) -> dict[str, list]:
         return {n: sorted(map(repr, con.execute(f'SELECT * FROM "{n}"').fetchall())) for n in names}
     finally:
         con.close()
+
+
+# -- the real exports in stores (each imported once per test session) --------------------------
+@pytest.fixture(scope="session")
+def maven_store(shared_data, tmp_path_factory) -> Path:
+    """The Maven CRM export (accounts, products, opportunities; no order lines, no targets)."""
+    from kamlib.data import import_files
+
+    store = tmp_path_factory.mktemp("maven") / "maven.duckdb"
+    import_files(
+        [shared_data / "maven-crm"], store=store, preset="maven-crm", now="2026-11-26 12:00"
+    )
+    return store
+
+
+@pytest.fixture(scope="session")
+def retail_store(shared_data, tmp_path_factory) -> Path:
+    """The Online Retail transaction log (accounts and order lines; no opportunities)."""
+    import pandas as pd
+
+    from kamlib.data import import_files
+
+    store = tmp_path_factory.mktemp("retail") / "retail.duckdb"
+    import_files(
+        [shared_data / "online-retail" / "online_retail.csv.gz"],
+        store=store,
+        preset="online-retail",
+        now=pd.Timestamp("2012-01-01"),
+    )
+    return store

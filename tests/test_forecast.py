@@ -505,14 +505,10 @@ def test_pipeline_forecast_notebook_runs_on_the_small_demo(demo_store, tmp_path)
 
 # -- a real export without stage history, close dates or open amounts (Maven CRM) ---------------
 @pytest.fixture(scope="module")
-def maven(shared_data, tmp_path_factory):
-    from kamlib.data import import_files, load
+def maven(maven_store):
+    from kamlib.data import load
 
-    store = tmp_path_factory.mktemp("maven-forecast") / "m.duckdb"
-    import_files(
-        [shared_data / "maven-crm"], store=store, preset="maven-crm", now="2026-11-26 12:00"
-    )
-    return load(store)
+    return load(maven_store)
 
 
 def test_maven_forecast_does_not_peek_at_later_amounts(maven, shared_data):

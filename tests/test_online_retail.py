@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from kamlib.errors import DataQualityWarning
@@ -19,17 +18,10 @@ AS_OF = "2011-06-30"
 
 
 @pytest.fixture(scope="module")
-def retail(shared_data, tmp_path_factory):
-    from kamlib.data import import_files, load
+def retail(retail_store):
+    from kamlib.data import load
 
-    store = tmp_path_factory.mktemp("retail") / "retail.duckdb"
-    import_files(
-        [shared_data / "online-retail" / "online_retail.csv.gz"],
-        store=store,
-        preset="online-retail",
-        now=pd.Timestamp("2012-01-01"),
-    )
-    return load(store)
+    return load(retail_store)
 
 
 def test_the_retail_methodology_builds_on_the_default():
