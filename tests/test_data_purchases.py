@@ -178,3 +178,22 @@ def test_the_page_header_shows_the_revenue_basis_only_when_given():
     plain = export_html(nb, header=ReportHeader(**common))
     assert "won deals — x" in with_basis and "report-revenue-basis" in with_basis
     assert "report-revenue-basis" not in plain
+
+
+def test_data_health_lists_the_won_deals_as_orders_and_knows_their_products():
+    from kamlib.data.health import coverage_gaps, notice_summary
+
+    products = conform(
+        pd.DataFrame({"product_id": ["P1"], "name": ["Pump"], "product_line": ["pumps"]}),
+        TABLES["products"],
+    )
+    data = KamData(
+        {"accounts": _accounts(), "products": products, "opportunities": _opportunities()},
+        snapshot=SNAP,
+    )
+    first = notice_summary(data).iloc[0]
+    assert (first["table"], first["kind"], first["rows"]) == ("orders", "won_deals", 2)
+    assert first["message"] == data.revenue_statement
+    gaps = coverage_gaps(data).set_index("check")
+    # D1 sells pumps (a known product line), D2 valves (unknown): one line, by hand
+    assert gaps.loc["orders_unknown_product", "rows"] == 1

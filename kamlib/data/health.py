@@ -229,12 +229,17 @@ def quarantine_summary(data: KamData, *, examples: int = 3) -> pd.DataFrame:
 
 
 def notice_summary(data: KamData) -> pd.DataFrame:
-    """The import notices (accepted, but worth knowing), newest batch first.
+    """The import notices (accepted, but worth knowing), newest batch first; first, when the
+    data has no order lines, that its orders are the won deals (:mod:`kamlib.data.purchases`).
 
     Columns: ``batch_id``, ``table``, ``file``, ``column``, ``kind``, ``message``, ``rows``.
     """
     notices = _frame(data.notices, NOTICE_COLUMNS)
     out = notices.sort_values(["batch_id", "table", "kind"], ascending=[False, True, True])
+    if data.revenue_statement:  # no order lines: the orders are the won deals (first row)
+        made = {"table": "orders", "kind": "won_deals", "message": data.revenue_statement,
+                "rows": len(data.orders)}  # fmt: skip
+        out = pd.concat([_frame(pd.DataFrame([made]), NOTICE_COLUMNS), out], ignore_index=True)
     return out.reset_index(drop=True)
 
 
@@ -292,9 +297,15 @@ def coverage_gaps(
         if accounts is not None:
             add("orders_unknown_account", "orders", order_ids,
                 ~orders["account_id"].isin(known_accounts))  # fmt: skip
-        if view.has("products"):
-            known_products = set(view.products["product_id"].dropna())
-            unknown = _blank(orders["product_id"]) | ~orders["product_id"].isin(known_products)
+        if view.has("products"):  # known by its id, or (won deals) by its product line
+            products = view.products
+            unknown = (
+                _blank(orders["product_id"])
+                | ~orders["product_id"].isin(set(products["product_id"].dropna()))
+            ) & (
+                _blank(orders["product_line"])
+                | ~orders["product_line"].isin(set(products["product_line"].dropna()))
+            )
         else:  # without a product table, an order line needs at least a product line
             unknown = _blank(orders["product_id"]) & _blank(orders["product_line"])
         add("orders_unknown_product", "orders", order_ids, unknown)

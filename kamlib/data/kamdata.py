@@ -84,7 +84,8 @@ class KamData:
         return tuple(t for t in TABLES if t in self._tables)
 
     def has(self, table: str) -> bool:
-        """Whether ``table`` was imported (it may still have zero rows)."""
+        """Whether ``table`` was imported (it may still have zero rows); ``orders`` also when
+        they are made from won deals (``revenue_source``)."""
         _check_name(table)
         return table in self._tables
 
