@@ -2,6 +2,7 @@
 
 - committed with outputs stripped (no outputs, no execution counts, no papermill metadata);
 - metadata ``kamlib.title`` in English and Chinese, ``per_account`` a flag, a known frequency;
+  every report notebook lists its ``needs`` (valid table names or ``revenue``; maybe none);
 - a ``parameters`` cell that papermill's ``inspect_notebook`` reads: every parameter typed
   (a type the engine converts command-line text to) with a help comment; the standard
   parameters present (``store``, ``as_of``, ``lang``, and ``account_id`` per account, typed
@@ -74,6 +75,12 @@ def test_metadata(path):
     assert isinstance(meta.get("per_account", False), bool)
     assert normalise_frequency(meta.get("frequency", "monthly")) in FREQUENCIES
     assert nb.metadata.get("kernelspec", {}).get("language") == "python"
+    if path in REPORT_NOTEBOOKS:  # what the store must hold, said even when it is nothing
+        assert isinstance(meta.get("needs"), list), (
+            f"{path.name}: kamlib.needs lists what the report cannot do without "
+            '(tables or "revenue"; [] for nothing)'
+        )
+        assert load_report(path.stem, path.parent).needs == tuple(meta["needs"])
 
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
