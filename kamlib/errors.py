@@ -5,6 +5,8 @@ Every message says what was wrong, the value found, and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class KamlibError(Exception):
     """Base class of every error kamlib raises on purpose."""
@@ -45,6 +47,22 @@ class ConfigError(KamlibError):
 
 class ReportError(KamlibError):
     """A report could not be rendered."""
+
+
+class ReportSkipped(ReportError):
+    """A report is not rendered because the data lacks what it cannot do without.
+
+    Not a failure: nothing is written and a batch goes on.  ``report`` is the report's name,
+    ``needs`` its unmet needs (canonical table names, or ``revenue``), ``reason`` the short
+    form a summary shows ("needs targets"), ``detail`` what is missing and the fix.
+    """
+
+    def __init__(self, report: str, needs: Sequence[str], *, reason: str, detail: str) -> None:
+        self.report = report
+        self.needs = tuple(needs)
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{report} skipped — {reason}: {detail}")
 
 
 class KamlibWarning(UserWarning):

@@ -2,6 +2,7 @@
 
 - committed with outputs stripped (no outputs, no execution counts, no papermill metadata);
 - metadata ``kamlib.title`` in English and Chinese, ``per_account`` a flag, a known frequency;
+  every report notebook lists its ``needs`` (valid table names or ``revenue``; maybe none);
 - a ``parameters`` cell that papermill's ``inspect_notebook`` reads: every parameter typed
   (a type the engine converts command-line text to) with a help comment; the standard
   parameters present (``store``, ``as_of``, ``lang``, and ``account_id`` per account, typed
@@ -20,6 +21,7 @@ import nbformat
 import pytest
 from papermill import inspect_notebook
 
+from kamlib.data import TABLES
 from kamlib.periods import FREQUENCIES, normalise_frequency, parse_date
 from kamlib.reports.engine import ReportEngine
 from kamlib.reports.specs import (
@@ -74,6 +76,12 @@ def test_metadata(path):
     assert isinstance(meta.get("per_account", False), bool)
     assert normalise_frequency(meta.get("frequency", "monthly")) in FREQUENCIES
     assert nb.metadata.get("kernelspec", {}).get("language") == "python"
+    if path in REPORT_NOTEBOOKS:  # what the store must hold, said even when it is nothing
+        assert isinstance(meta.get("needs"), list), (
+            f"{path.name}: kamlib.needs lists what the report cannot do without "
+            '(tables or "revenue"; [] for nothing)'
+        )
+        assert load_report(path.stem, path.parent).needs == tuple(meta["needs"])
 
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
@@ -109,11 +117,14 @@ def test_parameters_typed_with_help(path):
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
 def test_engine_passes_only_declared_parameters(path, tmp_path, monkeypatch):
+    import kamlib.data
     from kamlib.reports import provenance
 
     store = tmp_path / "store.duckdb"
     store.write_bytes(b"")  # planning only checks that it exists; no snapshot needed here
     monkeypatch.setattr(provenance, "read_snapshot", lambda store, batch=None: None)
+    # nor its tables: say it holds every table, so that every report's needs are met
+    monkeypatch.setattr(kamlib.data, "stored_tables", lambda store, snapshot=None: tuple(TABLES))
     engine = ReportEngine(store=store, out=tmp_path / "out", notebook_dir=path.parent)
     spec = load_report(path.stem, path.parent)
     extra = {ACCOUNT_PARAMETER: "A1"} if spec.per_account else {}

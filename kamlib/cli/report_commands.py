@@ -1,8 +1,9 @@
 """`kam report` and `kam schedule run`.
 
-Exit codes: 0 every report rendered; 1 some report failed (its previous good version is
-kept; the failed run is under ``reports/_failed/``) or an unexpected error (one line;
-``KAMLIB_DEBUG=1`` shows the traceback); 2 a mistake in the command or its input
+Exit codes: 0 every report rendered (or skipped: the store lacks data the report needs; the
+reason is printed); 1 some report failed (its previous good version is kept; the failed run
+is under ``reports/_failed/``) or an unexpected error (one line; ``KAMLIB_DEBUG=1`` shows the
+traceback); 2 a mistake in the command or its input
 (unknown report, parameter, group; a period or date that does not parse; an empty group; an
 output directory that cannot be written); 130 interrupted (143 terminated).
 """
@@ -14,7 +15,7 @@ import signal
 import sys
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import click
 
-from kamlib.errors import KamlibError
+from kamlib.errors import KamlibError, ReportSkipped
 
 DEFAULT_STORE = "data/demo.duckdb"
 DEFAULT_OUT = "reports"
@@ -40,7 +41,11 @@ class _Terminated(KeyboardInterrupt):
 
 @contextmanager
 def _handle_errors() -> Iterator[None]:
-    """One clear line on stderr and exit code 2 for mistakes; 130 / 143 when interrupted."""
+    """One clear line on stderr and exit code 2 for mistakes; 130 / 143 when interrupted.
+
+    A report skipped because the store lacks data it needs is no mistake and no failure: its
+    one-line reason goes to stdout and the exit code is 0.
+    """
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum: int, frame: Any) -> None:
@@ -54,6 +59,8 @@ def _handle_errors() -> Iterator[None]:
         yield
     except click.ClickException:
         raise
+    except ReportSkipped as skip:
+        click.echo(_one_line(str(skip)))
     except KamlibError as exc:
         click.echo(f"Error: {_one_line(str(exc))}", err=True)
         sys.exit(2)
@@ -122,7 +129,11 @@ def _parse_pairs(pairs: tuple[str, ...]) -> dict[str, str]:
     "--methodology", type=click.Path(dir_okay=False),
     help="Methodology file for every report that takes one (and for target groups).",
 )  # fmt: skip
-@click.option("--list", "list_only", is_flag=True, help="List the available reports and exit.")
+@click.option(
+    "--list", "list_only", is_flag=True,
+    help="List the available reports and exit; with a store (--store, or the default one when "
+    "it exists), whether each can render on it.",
+)  # fmt: skip
 def report(
     name: str | None,
     store: str,
@@ -145,15 +156,23 @@ def report(
       kam report account_summary -p account_id=A0001 -p as_of=2026-09-30
       kam report account_summary --for top10 --period 2026-Q3
 
-    as_of defaults to today (or the last day of --period). Exit code 1 when a report
-    failed (the previous good one is kept), 2 for a mistake in the command.
+    as_of defaults to today (or the last day of --period). A report whose data the store
+    lacks (e.g. the OGSM review without targets) is skipped: its reason is printed, exit
+    code 0. Exit code 1 when a report failed (the previous good one is kept), 2 for a
+    mistake in the command.
     """
     with _handle_errors():
         from kamlib.reports.engine import ReportEngine
         from kamlib.reports.specs import ACCOUNT_PARAMETER, list_reports
 
         if list_only:
-            _print_reports(list_reports(notebooks))
+            source = click.get_current_context().get_parameter_source("store")
+            given = source is not click.core.ParameterSource.DEFAULT
+            if not given and not Path(store).exists():
+                _print_reports(list_reports(notebooks))
+                return
+            with ReportEngine(store=store, out=out, notebook_dir=notebooks) as engine:
+                _print_reports(list_reports(engine.notebook_dir), engine=engine)
             return
         if not name:
             raise click.UsageError("Give a report NAME (kam report --list shows them).")
@@ -183,8 +202,10 @@ def report(
                         f"Report '{name}' covers the whole book, not one account: --for "
                         "applies only to per-account reports."
                     )
+                engine.check_needs(spec)  # skipped, before a group is formed from the data
                 accounts = engine.accounts_for(group, as_of=as_of)
             elif spec.per_account and ACCOUNT_PARAMETER in given:
+                engine.check_needs(spec)
                 accounts = _single_account(engine, given[ACCOUNT_PARAMETER], as_of)
                 if accounts is not None:
                     given.pop(ACCOUNT_PARAMETER)
@@ -211,13 +232,30 @@ def _single_account(engine: Any, account_id: str, as_of: date) -> Any:
         return None
 
 
-def _print_reports(specs: list[Any]) -> None:
+def _print_reports(specs: list[Any], *, engine: Any = None) -> None:
+    """The reports and their parameters; with an ``engine``, whether each can render on
+    its store and, if not, why."""
+    if engine is not None:
+        from kamlib.data import stored_tables
+
+        held = stored_tables(engine.store_path())
+        click.echo(f"Store {engine.store} holds: {', '.join(held) or 'no tables'}")
     if not specs:
         click.echo("No reports found.")
         return
     for spec in specs:
         kind = "per account" if spec.per_account else "whole book"
-        click.echo(f"{spec.name} — {spec.title_for('en')} ({spec.frequency}, {kind})")
+        line = f"{spec.name} — {spec.title_for('en')} ({spec.frequency}, {kind})"
+        skip = None
+        if engine is not None:
+            try:
+                engine.check_needs(spec)
+            except ReportSkipped as exc:
+                skip = exc
+            line += ": can render" if skip is None else f": skipped — {skip.reason}"
+        click.echo(line)
+        if skip is not None:
+            click.echo(f"    why: {skip.detail}")
         for p in spec.parameters.values():
             click.echo(f"    {p.describe()}")
 
@@ -260,9 +298,10 @@ def schedule_run(
     """Render every report of SCHEDULE.yml that is due.
 
     Each entry is due for the newest complete period of its frequency (monthly: the last
-    full month) as of --as-of; reports already rendered for that period are skipped
-    (--force renders them again). Exit code 1 when a report failed, 2 for a mistake in the
-    schedule or the command.
+    full month) as of --as-of; reports already rendered for that period are not rendered
+    again (--force renders them again). A report whose data the store lacks (e.g. the OGSM
+    review without targets) is skipped with its reason; that is not a failure. Exit code 1
+    when a report failed, 2 for a mistake in the schedule or the command.
     """
     with _handle_errors():
         from kamlib.periods import parse_date
@@ -284,22 +323,25 @@ def schedule_run(
             due = plan_schedule(plan, engine, as_of=day, force=force)
             problems = 0
             for d in due:
-                line = (
-                    f"{d.entry.describe()}: {d.period.label} (as of {d.period.end}) — "
-                    f"{len(d.jobs)} to render, {len(d.skipped)} already done"
-                )
+                when = f"{d.entry.describe()}: {d.period.label} (as of {d.period.end})"
+                line = f"{when} — {len(d.jobs)} to render, {len(d.skipped)} already done"
                 if d.problem:
                     problems += 1
                     line = f"{d.entry.describe()}: {d.period.label} — cannot run: {_one_line(d.problem)}"
+                elif d.unmet is not None:
+                    line = f"{when} — skipped — {d.unmet.reason}: {_one_line(d.unmet.detail)}"
                 click.echo(line, err=True)
             if dry_run:
                 return
             todo = [job for d in due for job in d.jobs]
             batch = _run_with_progress(engine, todo) if todo else None
-        if batch is not None:
-            _finish(batch, Path(out_dir), exit_on_failure=False)
-        else:
+        unmet = [d for d in due if d.unmet is not None]
+        if batch is not None or unmet:
+            _finish(batch, Path(out_dir), unmet=unmet, exit_on_failure=False)
+        if batch is None and not unmet:
             click.echo("Nothing to render: every due report is up to date.")
+        elif batch is None and len(unmet) + problems < len(due):
+            click.echo("Nothing else to render: every other due report is up to date.")
         failed = (batch is not None and not batch.ok) or problems
         if failed:
             sys.exit(1)
@@ -328,19 +370,40 @@ def _run_with_progress(engine: Any, jobs: list[Any]) -> Any:
     return batch
 
 
-def _finish(batch: Any, out: Path, *, exit_on_failure: bool = True) -> None:
+def _finish(
+    batch: Any, out: Path, *, unmet: Sequence[Any] = (), exit_on_failure: bool = True
+) -> None:
+    """The summary table: the reports of ``batch`` (``None``: none rendered), then the
+    scheduled entries in ``unmet`` (skipped: the store lacks what they need)."""
+    from kamlib.reports.jobs import param_text
+
+    results = batch.results if batch is not None else ()
     rows = [
         (r.report, r.parameters_text(), r.status, f"{r.seconds:.1f}", _shown(r.path))
-        for r in batch.results
+        for r in results
     ]
+    for d in unmet:
+        shown = {"as_of": d.period.end.isoformat(), **d.entry.parameters}
+        text = " ".join(f"{k}={param_text(v)}" for k, v in shown.items())
+        text += f" (for {d.entry.group})" if d.entry.group else ""
+        rows.append((d.entry.report, text, f"skipped — {d.unmet.reason}", "", ""))
     click.echo(_table(("report", "parameters", "status", "seconds", "path"), rows))
-    n_ok = sum(r.ok for r in batch.results)
-    n_bad = len(batch.results) - n_ok
-    summary = f"{len(batch.results)} report{'s' if len(batch.results) != 1 else ''}: {n_ok} ok"
-    if n_bad:
-        summary += f", {n_bad} failed (previous good reports kept; see {_shown(out / '_failed')})"
-    click.echo(summary)
-    if batch.index is not None:
+    n_ok = sum(r.ok for r in results)
+    n_bad = len(results) - n_ok
+    if batch is not None:
+        summary = f"{len(results)} report{'s' if len(results) != 1 else ''}: {n_ok} ok"
+        if n_bad:
+            summary += (
+                f", {n_bad} failed (previous good reports kept; see {_shown(out / '_failed')})"
+            )
+        click.echo(summary)
+    if unmet:
+        many = len(unmet) != 1
+        click.echo(
+            f"{len(unmet)} scheduled report{'s' if many else ''} skipped: the store lacks data "
+            f"{'they need' if many else 'it needs'} (not a failure)."
+        )
+    if batch is not None and batch.index is not None:
         click.echo(f"Index: {_shown(batch.index)}")
     if n_bad and exit_on_failure:
         sys.exit(1)

@@ -4,7 +4,8 @@ The top of the one-way flow below the command line.  :mod:`~kamlib.reports.engin
 notebook of ``notebooks/`` in a pool of warm kernels with its parameters, pins the data
 snapshot, writes ``reports/<report>/<period>/<slug>/index.html`` with a manifest atomically
 (a failed report leaves the earlier good one in place), and runs batches per target group;
-:mod:`~kamlib.reports.specs` reads what a report notebook declares and
+:mod:`~kamlib.reports.specs` reads what a report notebook declares,
+:mod:`~kamlib.reports.needs` skips a report whose needs the store does not meet, and
 :mod:`~kamlib.reports.jobs` holds the jobs and their results;
 :mod:`~kamlib.reports.schedule` reads ``schedule.yml`` and renders what is due;
 :mod:`~kamlib.reports.html` exports a notebook as one offline page and

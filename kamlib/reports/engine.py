@@ -5,9 +5,11 @@ literals and a help comment per parameter, then calls into kamlib.  Notebook met
 what the report is::
 
     "kamlib": {"title": {"en": "Account summary", "zh": "客户概览"},
-               "per_account": true, "frequency": "quarterly"}
+               "per_account": true, "frequency": "quarterly",
+               "needs": ["accounts", "revenue"]}
 
-``per_account`` (default false) and ``frequency`` (``monthly`` unless given) are optional.
+``per_account`` (default false), ``frequency`` (``monthly`` unless given) and ``needs``
+(default none: what the store must hold, :mod:`kamlib.reports.needs`) are optional.
 Every report notebook declares the standard parameters ``store``, ``as_of``, ``lang``
 (``en`` / ``zh``) and ``snapshot`` (an import batch id, ``int``; 0: the newest), and
 per-account notebooks also ``account_id``; the engine sets them.  The notebook reads the
@@ -27,6 +29,9 @@ What the engine guarantees
   unknown or mistyped parameter is a ``ReportError`` listing the valid parameters with
   their types and help (papermill itself only warns).  Text values (from the command line)
   are converted to the declared type.
+- A report whose needs the store does not meet (at the pinned batch) is skipped, not
+  failed: planning raises ``ReportSkipped`` saying what is missing and what to import, and
+  nothing is written.
 - The data snapshot is pinned when a report is planned: the newest import batch then (or
   the one given with ``-p snapshot=N``) is passed to the notebook as ``snapshot``, and the
   same batch is what the manifest and the page header name.  An import that lands while a
@@ -44,6 +49,7 @@ Where things are
 ----------------
 This module plans and runs reports (:class:`ReportEngine`); what it works with lives beside
 it: :mod:`~kamlib.reports.specs` (what a report notebook declares, parameter values),
+:mod:`~kamlib.reports.needs` (what a report needs from the store, the skip),
 :mod:`~kamlib.reports.jobs` (jobs and results), :mod:`~kamlib.reports.kernels` (warm
 kernels), :mod:`~kamlib.reports.html` (the page), :mod:`~kamlib.reports.failures` (how a
 failed report is told), :mod:`~kamlib.reports.provenance` (the snapshot and versions a
@@ -294,6 +300,7 @@ class ReportEngine:
             pin = accounts.attrs.get(SNAPSHOT_PARAMETER)  # the batch the group was formed on
         snapshot = self._snapshot(store, pin)
         batch_id = None if snapshot is None else snapshot.get("batch_id")
+        self.check_needs(spec, snapshot=batch_id, chosen=values.get(SNAPSHOT_PARAMETER) or None)
         values[SNAPSHOT_PARAMETER] = 0 if batch_id is None else int(batch_id)
         values["as_of"] = day.isoformat()
         values["lang"] = lang
@@ -372,6 +379,32 @@ class ReportEngine:
                 )
             )
         return jobs
+
+    def check_needs(
+        self,
+        report: str | ReportSpec,
+        *,
+        snapshot: int | None = None,
+        chosen: int | None = None,
+    ) -> None:
+        """Raise ``ReportSkipped`` when the store (at import batch ``snapshot``; default the
+        newest) does not hold what ``report`` declares it needs (``kamlib.needs``).
+
+        ``chosen``: the batch the user chose (``-p snapshot=N``), named in the message.
+        :meth:`plan` checks with the batch it pins; check before forming a target group,
+        so that a report the store cannot feed is skipped, not failed.
+        """
+        from kamlib.data import stored_tables
+        from kamlib.reports.needs import skip_for
+
+        spec = report if isinstance(report, ReportSpec) else load_report(report, self.notebook_dir)
+        if not spec.needs:
+            return
+        store = self.store_path()
+        tables = stored_tables(store, snapshot=snapshot)
+        skipped = skip_for(spec.name, spec.needs, tables, store=self.store, snapshot=chosen)
+        if skipped is not None:
+            raise skipped
 
     def accounts_for(self, group: str, *, as_of: date | str) -> pd.DataFrame:
         """The accounts of target ``group`` on ``as_of``, from the store.

@@ -22,6 +22,10 @@ On the as-of date (by default yesterday: the last full day), each entry is due f
 period (as of its last day) is skipped (``force=True`` / ``--force`` renders it again), so a nightly cron job renders
 the monthly reports once, the first night after the month closed, and catches up after nights
 it missed; a failed report is tried again the next night.
+
+A report whose notebook needs data the store does not hold (``kamlib.needs``: no targets for
+the OGSM review, no opportunities for the pipeline forecast) is skipped with that reason —
+not a failure, and nothing is written; it renders the first night after the data arrives.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kamlib.errors import ConfigError, KamlibError, ReportError
+from kamlib.errors import ConfigError, KamlibError, ReportError, ReportSkipped
 from kamlib.periods import Period, last_complete_period, normalise_frequency, parse_date
 from kamlib.reports import layout
 
@@ -75,6 +79,8 @@ class DueEntry:
     jobs: tuple[Any, ...] = ()  # ReportJob to render
     skipped: tuple[Any, ...] = ()  # ReportJob already rendered for the period
     problem: str | None = None  # why the entry could not be planned (e.g. an empty group)
+    #: the store lacks what the report needs: nothing to render, and not a failure
+    unmet: ReportSkipped | None = None
 
 
 def load_schedule(path: str | Path) -> Schedule:
@@ -167,10 +173,11 @@ def plan_schedule(
     """Work out, for every entry, the due period and the report jobs to render.
 
     First every entry is checked (report exists, parameters valid) — a mistake there raises
-    before anything is planned.  Then each entry is planned; an entry that cannot be planned
-    for a reason in the data (an empty target group) gets a ``problem`` and the others go on.
-    Jobs whose report already exists for the period are moved to ``skipped`` unless
-    ``force``.
+    before anything is planned.  Then each entry is planned; an entry whose report needs data
+    the store does not hold (``kamlib.needs``) gets ``unmet`` (the ``ReportSkipped``: not a
+    failure); one that cannot be planned for another reason in the data (an empty target
+    group) gets a ``problem``; the others go on.  Jobs whose report already exists for the
+    period are moved to ``skipped`` unless ``force``.
     """
     from kamlib.reports.specs import convert_parameter, load_report
 
@@ -202,6 +209,8 @@ def plan_schedule(
     for entry in schedule.entries:
         period = due_period(entry, day, fiscal_year_start_month=fy)
         try:
+            if entry.group:  # a group formed from data the report cannot use is no problem
+                engine.check_needs(entry.report)
             accounts = accounts_for(entry.group, period.end) if entry.group else None
             jobs = engine.plan(
                 entry.report,
@@ -211,6 +220,9 @@ def plan_schedule(
                 accounts=accounts,
                 group=entry.group,
             )
+        except ReportSkipped as skip:
+            planned.append(DueEntry(entry, period, unmet=skip))
+            continue
         except KamlibError as exc:
             planned.append(DueEntry(entry, period, problem=str(exc)))
             continue

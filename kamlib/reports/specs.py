@@ -11,6 +11,7 @@ the type a parameter declares.  The conventions a report notebook follows are de
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import os
 import threading
@@ -72,6 +73,7 @@ class ReportSpec:
     parameters_cell: int | None  # index of the cell tagged "parameters"
     imports: tuple[str, ...]  # modules the notebook imports (preloaded in warm kernels)
     sha256: str
+    needs: tuple[str, ...] = ()  # what the store must hold: table names or "revenue"
 
     def title_for(self, lang: str) -> str:
         return self.title.get(lang) or self.title.get("en") or self.name
@@ -146,6 +148,7 @@ def _read_spec(name: str, path: Path) -> ReportSpec:
         title = {"en": title, "zh": title}
     per_account = bool(meta.get("per_account", False))
     frequency = normalise_frequency(meta.get("frequency", DEFAULT_FREQUENCY))
+    needs = read_needs(meta.get("needs", []), path)
     cell_index = next(
         (i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])), None
     )
@@ -183,7 +186,35 @@ def _read_spec(name: str, path: Path) -> ReportSpec:
         parameters_cell=cell_index,
         imports=_imports(nb),
         sha256=hashlib.sha256(raw).hexdigest(),
+        needs=needs,
     )
+
+
+def read_needs(raw: Any, path: Path | str) -> tuple[str, ...]:
+    """The ``kamlib.needs`` of the notebook at ``path``: each a canonical table name or
+    ``revenue`` (order lines or won deals, :data:`kamlib.data.purchases.REVENUE_NEED`).
+
+    Raises ``ReportError`` naming the notebook, the value found and the valid needs.
+    """
+    from kamlib.data import TABLES
+    from kamlib.data.purchases import REVENUE_NEED
+
+    valid = (REVENUE_NEED, *TABLES)
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise ReportError(
+            f"Notebook {path}: kamlib.needs must be a list of what the report cannot do "
+            f'without, e.g. ["accounts", "revenue"]. Got {raw!r}. Valid needs: '
+            f"{', '.join(valid)}."
+        )
+    for need in raw:
+        if need not in valid:
+            close = difflib.get_close_matches(need, valid, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ReportError(
+                f"Notebook {path}: kamlib.needs names {need!r}, which is neither a canonical "
+                f"table nor {REVENUE_NEED!r}.{hint} Valid needs: {', '.join(valid)}."
+            )
+    return tuple(dict.fromkeys(raw))
 
 
 def _normal_type(text: str) -> str:
@@ -308,4 +339,5 @@ __all__ = [
     "default_notebook_dir",
     "list_reports",
     "load_report",
+    "read_needs",
 ]
