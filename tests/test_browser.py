@@ -7,11 +7,10 @@ recorded: a report must draw every chart without one.
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_support import launched_chromium, needs_chromium, open_offline
 from report_fixtures import REPORT_CHARTS, XSS, executed_report, make_data, rendered_notebook
 
 from kamlib import charts
@@ -19,24 +18,7 @@ from kamlib.data import health
 from kamlib.reports.html import ReportHeader, export_html
 from kamlib.views.format import heading, table
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="Debian's chromium is not installed at /usr/bin/chromium "
-        "(apt-get install -y chromium fonts-noto-cjk; `make test` does it)",
-    ),
-]
+pytestmark = needs_chromium
 
 
 def _header(lang: str) -> ReportHeader:
@@ -81,45 +63,8 @@ def reports(tmp_path_factory) -> dict[str, tuple[Path, int]]:
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with launched_chromium() as chromium:
         yield chromium
-        chromium.close()
-
-
-@dataclass
-class Visit:
-    page: object
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-
-def open_offline(browser, path: Path, charts_expected: int) -> Visit:
-    context = browser.new_context(viewport={"width": 1100, "height": 900})
-    visit = Visit(context.new_page())
-
-    def only_local(route):
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            visit.requests.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    visit.page.on("console", lambda m: visit.errors.append(m.text) if m.type == "error" else None)
-    visit.page.on("pageerror", lambda exc: visit.errors.append(str(exc)))
-    visit.page.on("dialog", lambda d: (visit.dialogs.append(d.message), d.dismiss()))
-    visit.page.goto(path.as_uri(), wait_until="load")
-    with contextlib.suppress(Exception):  # the assertions say what is missing
-        visit.page.wait_for_function(
-            "n => document.querySelectorAll('.vega-embed svg.marks').length >= n",
-            arg=charts_expected,
-            timeout=20_000,
-        )
-    return visit
 
 
 @pytest.mark.parametrize("name", ["en", "zh"])
