@@ -43,7 +43,7 @@ EXPECTED = {
 #: and its methodology file
 STORES = {
     "demo": ("2026-10-01", "data/methodology.yml"),
-    "maven": ("2018-01-01", "data/methodology.yml"),
+    "maven": ("2018-01-01", "data/methodology-maven-crm.yml"),
     "retail": ("2011-12-01", "data/methodology-online-retail.yml"),
 }
 
