@@ -1,5 +1,6 @@
 """Identify on the real Online Retail export with its own methodology file
-(data/methodology-online-retail.yml: GBP bands, behaviour-only indicators)."""
+(data/methodology-online-retail.yml: GBP bands, behaviour-only indicators); the store is the
+session fixture ``retail`` of conftest.py, shared with the revenue forecast tests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from kamlib.errors import DataQualityWarning
@@ -16,20 +16,6 @@ from kamlib.methodology import load_methodology
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL_METHODOLOGY = ROOT / "data" / "methodology-online-retail.yml"
 AS_OF = "2011-06-30"
-
-
-@pytest.fixture(scope="module")
-def retail(shared_data, tmp_path_factory):
-    from kamlib.data import import_files, load
-
-    store = tmp_path_factory.mktemp("retail") / "retail.duckdb"
-    import_files(
-        [shared_data / "online-retail" / "online_retail.csv.gz"],
-        store=store,
-        preset="online-retail",
-        now=pd.Timestamp("2012-01-01"),
-    )
-    return load(store)
 
 
 def test_the_retail_methodology_builds_on_the_default():
