@@ -79,6 +79,7 @@ from kamlib.forecast.run_rate import run_rate_totals
 from kamlib.forecast.tournament import (
     ROLLING_ORIGINS,
     SEASON,
+    Calibrated,
     baseline_forecasts,
     calibrate,
     conformal_interval,
@@ -291,7 +292,7 @@ def method_forecasts(
 
 def _headline(
     cands: dict[str, Any], track: pd.DataFrame, as_of: pd.Timestamp
-) -> tuple[Any, list[dict[str, Any]]]:
+) -> tuple[Calibrated, list[dict[str, Any]]]:
     """The headline at ``as_of`` from ``track`` (one scope), and each method's own interval."""
     p50 = {m: float(cands[m]) for m in REVENUE_METHODS}
     band = (cands["run_rate_p10"], cands["run_rate"], cands["run_rate_p90"])
