@@ -62,6 +62,32 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def retail_store(shared_data, tmp_path_factory) -> Path:
+    """The real Online Retail export (../shared/data/online-retail) imported once per test
+    session with its preset: read it, never change it."""
+    import pandas as pd
+
+    from kamlib.data import import_files
+
+    store = tmp_path_factory.mktemp("retail") / "retail.duckdb"
+    import_files(
+        [shared_data / "online-retail" / "online_retail.csv.gz"],
+        store=store,
+        preset="online-retail",
+        now=pd.Timestamp("2012-01-01"),
+    )
+    return store
+
+
+@pytest.fixture(scope="session")
+def retail(retail_store):
+    """The Online Retail store as a KamData."""
+    from kamlib.data import load
+
+    return load(retail_store)
+
+
+@pytest.fixture(scope="session")
 def small_company():
     """The small demo company (seed 7), generated once per test session: read it, never
     change it."""
@@ -132,22 +158,5 @@ def maven_store(shared_data, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("maven") / "maven.duckdb"
     import_files(
         [shared_data / "maven-crm"], store=store, preset="maven-crm", now="2026-11-26 12:00"
-    )
-    return store
-
-
-@pytest.fixture(scope="session")
-def retail_store(shared_data, tmp_path_factory) -> Path:
-    """The Online Retail transaction log (accounts and order lines; no opportunities)."""
-    import pandas as pd
-
-    from kamlib.data import import_files
-
-    store = tmp_path_factory.mktemp("retail") / "retail.duckdb"
-    import_files(
-        [shared_data / "online-retail" / "online_retail.csv.gz"],
-        store=store,
-        preset="online-retail",
-        now=pd.Timestamp("2012-01-01"),
     )
     return store

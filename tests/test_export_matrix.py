@@ -38,6 +38,7 @@ EXPECTED = {
         "retail": "skipped — needs opportunities",
     },
     "portfolio_review": {"demo": RENDERED, "maven": RENDERED, "retail": RENDERED},
+    "revenue_forecast": {"demo": RENDERED, "maven": "skipped — needs orders", "retail": RENDERED},
 }
 #: the schedule date of each store (the due periods are the last complete ones before it)
 #: and its methodology file

@@ -156,6 +156,32 @@ def test_calibrate_falls_back_to_the_monte_carlo_band():
     assert cal.p10 == pytest.approx(75.0) and cal.p90 == pytest.approx(150.0)
 
 
+def test_other_contestants_a_default_of_their_own_and_no_widening():
+    """The order revenue forecast's use of the tournament: its methods, the run-rate model kept
+    while the record is short, the conformal band alone (no model band to widen it)."""
+    methods = ("run_rate", "naive", "mean")
+    ends = ["2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+    errs = {"run_rate": [0.3, -0.3, 0.3, -0.3], "naive": [0.1, -0.1, 0.25, 0.0],
+            "mean": [0.2, 0.2, -0.2, 0.2]}  # fmt: skip
+    track = _track(errs, ends)
+    method, reason, scores = choose_method(track, "2026-03-31", methods=methods,
+                                           default="run_rate", default_name="the run-rate model")  # fmt: skip
+    assert method == "run_rate" and reason.endswith("the run-rate model is kept")
+    assert list(scores["method"]) == list(methods)
+    # MAE by hand: actual 100, |P50 − actual| = 10, 10, 25, 0 for naive → 11.25
+    scores = choose_method(track, "2026-04-30", methods=methods, default="run_rate")[2]
+    assert scores.set_index("method").loc["naive", "mae"] == pytest.approx(11.25)
+    cands = {"run_rate": 120.0, "naive": 100.0, "mean": 90.0}
+    kw = {"methods": methods, "default": "run_rate", "model_band": (60.0, 120.0, 240.0)}
+    q = max(abs(math.log(1 / 1.1)), abs(math.log(1 / 0.9)), abs(math.log(1 / 1.25)), 0.0)
+    narrow = calibrate(cands, track, "2026-05-10", widen=False, **kw)
+    assert narrow.method == "naive" and narrow.interval_method == "conformal"
+    assert narrow.p10 == pytest.approx(100 * math.exp(-q))
+    assert narrow.p90 == pytest.approx(100 * math.exp(q))
+    wide = calibrate(cands, track, "2026-05-10", **kw)  # the bookings rule: 50–200 at least
+    assert (wide.p10, wide.p90) == (pytest.approx(50.0), pytest.approx(200.0))
+
+
 # -- the rolling-origin back-test on the small demo ----------------------------------------------
 @pytest.fixture(scope="module")
 def demo(demo_store):

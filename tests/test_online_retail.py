@@ -1,5 +1,6 @@
 """Identify on the real Online Retail export with its own methodology file
-(data/methodology-online-retail.yml: GBP bands, behaviour-only indicators)."""
+(data/methodology-online-retail.yml: GBP bands, behaviour-only indicators); the store is the
+session fixture ``retail`` of conftest.py, shared with the revenue forecast tests."""
 
 from __future__ import annotations
 
@@ -15,13 +16,6 @@ from kamlib.methodology import load_methodology
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL_METHODOLOGY = ROOT / "data" / "methodology-online-retail.yml"
 AS_OF = "2011-06-30"
-
-
-@pytest.fixture(scope="module")
-def retail(retail_store):
-    from kamlib.data import load
-
-    return load(retail_store)
 
 
 def test_the_retail_methodology_builds_on_the_default():

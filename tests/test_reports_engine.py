@@ -744,6 +744,7 @@ def test_sample_schedule_is_valid():
         ("portfolio_review", "quarterly", None),
         ("account_summary", "quarterly", "top10"),
         ("pipeline_forecast", "quarterly", None),
+        ("revenue_forecast", "quarterly", None),
         ("ogsm_review", "quarterly", None),
         ("customer_research", "quarterly", "strategic"),
     ]

@@ -11,12 +11,19 @@ from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, require_co
 from kamlib.methodology.labels import check_lang, label
 
 
-def forecast_fan(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+def _period_axis(periods: list[str]) -> alt.Axis:
+    """Period labels level while they fit (about 10 across the chart), slanted beyond."""
+    return alt.Axis(labelAngle=0 if len(periods) <= 10 else -40)
+
+
+def forecast_fan(track: pd.DataFrame, *, lang: str = "en", measure: str = "bookings") -> alt.Chart:
     """Fan chart: P10–P90 band and P50 line per period, with actuals where known.
 
     ``track`` needs ``period``, ``p10``, ``p50``, ``p90``; ``actual`` (NaN for the period
     still to come) and ``weighted_pipeline`` are drawn when present.  Pass the back-test's
-    company rows followed by the current forecast to show the track record and the outlook.
+    company rows followed by the current forecast to show the track record and the outlook;
+    earlier periods with an actual and no forecast (NaN P10–P90) show the history before it.
+    ``measure`` is the label key of the y axis (``bookings``, ``revenue``).
     """
     check_lang(lang)
     require_columns(track, ("period", "p10", "p50", "p90"), "forecast_fan")
@@ -33,14 +40,14 @@ def forecast_fan(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
             t_p90: track["p90"].astype(float).to_numpy(),
         }
     )
-    x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=_period_axis(periods))
     money = alt.Axis(format="~s")
     tips = [alt.Tooltip(f"{t_per}:O")] + [
         alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90)
     ]
     layers: list[alt.Chart] = [
         alt.Chart(source).mark_area(opacity=0.25, color=COLOR).encode(
-            x=x, y=alt.Y(f"{t_p10}:Q", title=label("bookings", lang), axis=money),
+            x=x, y=alt.Y(f"{t_p10}:Q", title=label(measure, lang), axis=money),
             y2=f"{t_p90}:Q", tooltip=tips,
         ),
         alt.Chart(source).mark_line(point=True, color=COLOR).encode(
@@ -62,11 +69,14 @@ def forecast_fan(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     return alt.layer(*layers).properties(width=WIDTH, height=260)
 
 
-def forecast_methods(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+def forecast_methods(
+    track: pd.DataFrame, *, lang: str = "en", measure: str = "bookings"
+) -> alt.Chart:
     """Every forecast method's P50 per back-test period (one line each) and the actuals.
 
     ``track`` has ``period``, ``method`` (label key, e.g. ``fc_method_naive``), ``p50``,
     ``actual`` and optionally ``chosen`` (bool: the headline method is drawn thicker).
+    ``measure`` is the label key of the y axis (``bookings``, ``revenue``).
     """
     check_lang(lang)
     require_columns(track, ("period", "method", "p50", "actual"), "forecast_methods")
@@ -86,13 +96,13 @@ def forecast_methods(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
             "width": np.where(chosen.to_numpy(), 3.5, 1.5),
         }
     )
-    x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=_period_axis(periods))
     lines = (
         alt.Chart(source)
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y(f"{t_p50}:Q", title=label("bookings", lang), axis=alt.Axis(format="~s")),
+            y=alt.Y(f"{t_p50}:Q", title=label(measure, lang), axis=alt.Axis(format="~s")),
             color=alt.Color(f"{t_m}:N", sort=names, scale=alt.Scale(scheme="tableau10")),
             strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
             tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_m}:N"),
@@ -113,11 +123,14 @@ def forecast_methods(track: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     return alt.layer(lines, points).properties(width=WIDTH, height=280)
 
 
-def forecast_by_group(gap: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
+def forecast_by_group(
+    gap: pd.DataFrame, *, lang: str = "en", measure: str = "bookings"
+) -> alt.Chart:
     """P10–P90 bars with the P50 tick and the target per team / owner (gap to target).
 
     ``gap`` is :func:`kamlib.forecast.gap_to_target` (``name``, ``p10``, ``p50``, ``p90``,
     ``closed_to_date``, ``target`` — NaN without one —, ``p_reach``), one row per group.
+    ``measure`` is the label key of the x axis (``bookings``, ``revenue``).
     """
     check_lang(lang)
     require_columns(gap, ("name", "p10", "p50", "p90", "target"), "forecast_by_group")
@@ -144,7 +157,7 @@ def forecast_by_group(gap: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
         + [alt.Tooltip(f"{t_reach}:Q", format=".0%")]
     )
     band = alt.Chart(source).mark_bar(opacity=0.35, color=COLOR, height=12).encode(
-        y=y, x=alt.X(f"{t_p10}:Q", title=label("bookings", lang), axis=alt.Axis(format="~s")),
+        y=y, x=alt.X(f"{t_p10}:Q", title=label(measure, lang), axis=alt.Axis(format="~s")),
         x2=f"{t_p90}:Q", tooltip=tips,
     )  # fmt: skip
     mid = (

@@ -16,9 +16,14 @@ gap to target and back-tests.
   the headline choice, split-conformal intervals, the Wilson interval of a coverage.
 - :mod:`kamlib.forecast.track_record` — :func:`forecast_with_track_record`: the headline
   forecast chosen and calibrated by the back-test record at the as-of date.
+- :mod:`kamlib.forecast.revenue` — :func:`forecast_revenue`: order revenue of a period
+  (companies with order lines and no pipeline), the run-rate model against last period,
+  same period last year and the mean, back-tested (:func:`backtest_revenue`), the headline
+  chosen and calibrated by that record, by segment.
 
-The pipeline forecast report assembles these in :mod:`kamlib.views.pipeline_forecast` (a
-layer above; nothing here imports it).
+The pipeline forecast report assembles these in :mod:`kamlib.views.pipeline_forecast`, the
+revenue forecast report in :mod:`kamlib.views.revenue_forecast` (a layer above; nothing here
+imports them).
 
 All functions are pure (data in, frames and result objects out) and take an explicit
 ``as_of``; randomness comes only from an explicit ``seed``.
@@ -34,7 +39,14 @@ from kamlib.forecast.period import (
     forecast_period,
     period_probability,
 )
-from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast
+from kamlib.forecast.revenue import (
+    REVENUE_METHODS,
+    OrderRevenueForecast,
+    RevenueBacktest,
+    backtest_revenue,
+    forecast_revenue,
+)
+from kamlib.forecast.run_rate import RunRateForecast, run_rate_forecast, run_rate_totals
 from kamlib.forecast.simulation import SimulationResult, exact_moments, simulate_wins
 from kamlib.forecast.tournament import (
     METHODS,
@@ -60,9 +72,12 @@ from kamlib.forecast.win_probability import (
 
 __all__ = [
     "METHODS",
+    "REVENUE_METHODS",
     "BacktestResult",
     "CloseTimingModel",
+    "OrderRevenueForecast",
     "PeriodForecast",
+    "RevenueBacktest",
     "RunRateForecast",
     "SimulationResult",
     "TrackRecordForecast",
@@ -70,6 +85,7 @@ __all__ = [
     "WinProbabilityModel",
     "auc_score",
     "backtest_forecast",
+    "backtest_revenue",
     "baseline_forecasts",
     "choose_method",
     "conformal_interval",
@@ -84,11 +100,13 @@ __all__ = [
     "fit_close_timing",
     "fit_win_probability",
     "forecast_period",
+    "forecast_revenue",
     "forecast_with_track_record",
     "gap_to_target",
     "period_probability",
     "pipeline_snapshots",
     "run_rate_forecast",
+    "run_rate_totals",
     "simulate_wins",
     "snapshot_dates",
     "stage_win_rates",

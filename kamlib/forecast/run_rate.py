@@ -115,6 +115,47 @@ def _simulate(
     return sums, "ets"
 
 
+def run_rate_totals(
+    orders: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    period: object,
+    months: int = 36,
+    repetitions: int = 2000,
+    seed: int = 2026,
+) -> tuple[np.ndarray, float, str, pd.Series]:
+    """Simulated totals of the period's net order revenue from ``orders`` (one scope).
+
+    Order lines dated after ``as_of`` are dropped first: nothing after it is used.  Returns
+    the simulated period totals (closed to date + the months still to come, ``repetitions``
+    of them), the revenue closed to date, the method (``ets``, ``mean`` or ``none``) and the
+    monthly history the model was fitted on (complete months up to ``as_of``; its own month
+    when it is the month end).
+    """
+    day = pd.Timestamp(as_of).normalize()
+    known = orders[orders["order_date"] < day + pd.Timedelta(days=1)]
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)  # type: ignore[attr-defined]
+    last_full = day if day.is_month_end else (day - pd.offsets.MonthEnd(1)).normalize()
+    # months still to come: after the last complete month, up to the period end
+    first_open = max(last_full + pd.Timedelta(days=1), start)
+    horizon = 0
+    if end >= first_open:
+        horizon = (end.year - first_open.year) * 12 + end.month - first_open.month + 1
+    # a partly elapsed month (as_of mid-month): its orders so far are in closed_to_date and
+    # the model's month is scaled to the days left
+    fraction = 1.0
+    if not day.is_month_end and start <= day <= end:
+        month_days = day.days_in_month
+        fraction = (month_days - day.day) / month_days
+    history = monthly_revenue(known, end=last_full, months=months)
+    sims, method = _simulate(history, horizon, repetitions, seed)
+    if fraction < 1.0 and horizon > 0:
+        # the first simulated month is the current one: only its remaining days count
+        sims = sims - (1.0 - fraction) * (sims / horizon)
+    closed = float(known.loc[known["order_date"] >= start, "amount"].astype("float64").sum())
+    return closed + sims, closed, method, history
+
+
 def run_rate_forecast(
     data: object,
     *,
@@ -150,21 +191,6 @@ def run_rate_forecast(
     """
     day = as_day(as_of, owner="run_rate_forecast")
     orders = data.as_of(day).orders  # type: ignore[attr-defined]
-    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end)  # type: ignore[attr-defined]
-    # history: complete months up to the as-of day (its own month when it is the month end)
-    last_full = day if day.is_month_end else (day - pd.offsets.MonthEnd(1)).normalize()
-    in_period = orders[(orders["order_date"] >= start) & (orders["order_date"] <= day)]
-    # months still to come: after the last complete month, up to the period end
-    first_open = max(last_full + pd.Timedelta(days=1), start)
-    horizon = 0
-    if end >= first_open:
-        horizon = (end.year - first_open.year) * 12 + end.month - first_open.month + 1
-    # a partly elapsed month (as_of mid-month): its orders so far are in closed_to_date and
-    # the model's month is scaled to the days left
-    fraction = 1.0
-    if not day.is_month_end and start <= day <= end:
-        month_days = day.days_in_month
-        fraction = (month_days - day.day) / month_days
     scopes: list[tuple[str, pd.DataFrame]] = [("all", orders)]
     if by_product_line and "product_line" in orders:
         for line in sorted(orders["product_line"].dropna().astype("str").unique()):
@@ -174,15 +200,9 @@ def run_rate_forecast(
     method_all = "none"
     history_all = pd.Series(dtype="float64")
     for i, (scope, frame) in enumerate(scopes):
-        hist = monthly_revenue(frame, end=last_full, months=months)
-        sims, method = _simulate(hist, horizon, repetitions, seed + i)
-        if fraction < 1.0 and horizon > 0:
-            # the first simulated month is the current one: only its remaining days count
-            sims = sims - (1.0 - fraction) * (sims / horizon)
-        closed = float(
-            in_period.loc[in_period.index.isin(frame.index), "amount"].astype("float64").sum()
+        period_total, closed, method, hist = run_rate_totals(
+            frame, as_of=day, period=period, months=months, repetitions=repetitions, seed=seed + i
         )
-        period_total = closed + sims
         rows.append(
             {
                 "scope": scope,

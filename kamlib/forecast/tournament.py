@@ -50,6 +50,11 @@ deal-level chance.  With fewer scores the Monte Carlo band alone is used and the
 
 Coverage is reported with its Wilson 95 % score interval (:func:`wilson_interval`): with a
 handful of periods, "7 of 9 inside" is compatible with anything from about 45 % to 94 %.
+
+The same rules judge the order revenue forecast (:mod:`kamlib.forecast.revenue`): its
+contestants (the run-rate model, last period, same period last year, the mean) are passed as
+``methods`` with the run-rate model as the ``default``, and its conformal band is not widened
+to the model's (``widen=False``).
 """
 
 from __future__ import annotations
@@ -208,19 +213,21 @@ def conformal_interval(
     return (floor + rest * math.exp(-q), floor + rest * math.exp(q))
 
 
-def method_scores(track: pd.DataFrame) -> pd.DataFrame:
-    """Per method: ``scored`` origins, ``mape``, ``bias`` (mean signed error share).
+def method_scores(track: pd.DataFrame, *, methods: tuple[str, ...] = METHODS) -> pd.DataFrame:
+    """Per method of ``methods``: ``scored`` origins, ``mape``, ``mae`` (mean absolute error,
+    in money), ``bias`` (mean signed error share).
 
     ``track``: rows ``method``, ``p50``, ``actual`` (origins with actual 0 or no forecast are
     not scored).
     """
     rows = []
-    for m in METHODS:
+    for m in methods:
         t = track[(track["method"] == m) & (track["actual"] > 0) & track["p50"].notna()]
         err = (t["p50"] - t["actual"]) / t["actual"]
         rows.append({
             "method": m, "scored": len(t),
             "mape": float(err.abs().mean()) if len(t) else np.nan,
+            "mae": float((t["p50"] - t["actual"]).abs().mean()) if len(t) else np.nan,
             "bias": float(err.mean()) if len(t) else np.nan,
         })  # fmt: skip
     return pd.DataFrame(rows)
@@ -232,31 +239,36 @@ def choose_method(
     *,
     available: set[str] | None = None,
     min_scored: int = MIN_SCORED_ORIGINS,
+    methods: tuple[str, ...] = METHODS,
+    default: str = "deal_model",
+    default_name: str = "the deal-level Monte Carlo",
 ) -> tuple[str, str, pd.DataFrame]:
     """The headline method at ``as_of``: lowest MAPE over the origins of periods ended by then.
 
     ``track``: one row per origin and method: ``end`` (the period's last day), ``method``,
     ``p50``, ``actual``.  Only rows with ``end ≤ as_of`` count (no look-ahead).  A method must
     have been scored at ``min_scored`` origins; ``available`` restricts the candidates (the
-    methods with a forecast now).  Returns (method, reason, the scores table).
+    methods with a forecast now).  ``methods`` are the contestants and ``default`` (called
+    ``default_name`` in the reason) the one kept while no method has enough track record:
+    the bookings tournament's by default (the run-rate revenue forecast passes its own).
+    Returns (method, reason, the scores table).
     """
     day = as_day(as_of, owner="choose_method")
     known = track[pd.to_datetime(track["end"]) <= day] if len(track) else track
-    scores = (
-        method_scores(known)
-        if len(known)
-        else method_scores(pd.DataFrame({"method": [], "p50": [], "actual": []}))
+    scores = method_scores(
+        known if len(known) else pd.DataFrame({"method": [], "p50": [], "actual": []}),
+        methods=methods,
     )
     ok = scores[(scores["scored"] >= min_scored) & scores["mape"].notna()]
     if available is not None:
         ok = ok[ok["method"].isin(available)]
-    n_model = int(scores.loc[scores["method"] == "deal_model", "scored"].iloc[0])
+    n_model = int(scores.loc[scores["method"] == default, "scored"].sum())
     if ok.empty:
         return (
-            "deal_model",
+            default,
             (
                 f"too little track record to judge ({n_model} scored back-test origins, "
-                f"{min_scored} needed): the deal-level Monte Carlo is kept"
+                f"{min_scored} needed): {default_name} is kept"
             ),
             scores,
         )
@@ -319,14 +331,25 @@ def calibrate(
     closed_to_date: float = 0.0,
     min_scored: int = MIN_SCORED_ORIGINS,
     min_scores: int = MIN_CONFORMAL_SCORES,
+    methods: tuple[str, ...] = METHODS,
+    default: str = "deal_model",
+    default_name: str = "the deal-level Monte Carlo",
+    widen: bool = True,
 ) -> Calibrated:
     """Choose the method and calibrate its interval with the track record known at ``as_of``.
 
-    ``candidates``: method → P50 now (NaN: no forecast).  ``model_band``: the deal model's
-    Monte Carlo (P10, P50, P90), the fall-back interval.
+    ``candidates``: method → P50 now (NaN: no forecast).  ``model_band``: the model's own
+    simulated (P10, P50, P90) — the deal model's Monte Carlo for bookings, the run-rate
+    simulation for order revenue —, scaled to the headline P50: the fall-back interval, and
+    with ``widen`` the narrowest one allowed (the bookings rule: deal-level chance stays in
+    the band; order revenue passes ``widen=False``, its conformal band stands alone).
+    ``methods``, ``default``, ``default_name``: as :func:`choose_method`.
     """
     avail = {m for m, v in candidates.items() if v is not None and np.isfinite(v)}
-    method, reason, scores = choose_method(track, as_of, available=avail, min_scored=min_scored)
+    method, reason, scores = choose_method(
+        track, as_of, available=avail, min_scored=min_scored, methods=methods, default=default,
+        default_name=default_name,
+    )  # fmt: skip
     p50 = float(candidates[method])
     day = as_day(as_of, owner="calibrate")
     known = (
@@ -346,6 +369,8 @@ def calibrate(
     else:
         lo, hi = m10, max(m90, p50)
     lo, hi = max(min(lo, p50), closed_to_date), max(hi, p50)
+    if band is not None and not widen:
+        return Calibrated(method, reason, band[0], p50, band[1], "conformal", scores)
     if band is not None:  # the track record widens the deal-level band, never narrows it
         return Calibrated(method, reason, min(band[0], lo), p50, max(band[1], hi), "conformal",
                           scores)  # fmt: skip

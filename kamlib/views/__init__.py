@@ -17,6 +17,7 @@ from kamlib.views.notices import Notices
 from kamlib.views.ogsm_review import OgsmReview, ogsm_review
 from kamlib.views.pipeline_forecast import PipelineForecast, pipeline_forecast
 from kamlib.views.portfolio import PortfolioReview, portfolio_review
+from kamlib.views.revenue_forecast import RevenueForecast, revenue_forecast
 
 __all__ = [
     "AccountSummary",
@@ -26,10 +27,12 @@ __all__ = [
     "OgsmReview",
     "PipelineForecast",
     "PortfolioReview",
+    "RevenueForecast",
     "account_summary",
     "customer_research",
     "data_health",
     "ogsm_review",
     "pipeline_forecast",
     "portfolio_review",
+    "revenue_forecast",
 ]
