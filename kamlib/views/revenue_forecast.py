@@ -125,14 +125,14 @@ class RevenueForecast:
             )  # fmt: skip
             return label(key, lang).format(
                 model=model_mape, best=_pct(bases.loc[best, "mape"]),
-                baseline=label(f"fc_method_{best}", lang),
+                baseline=_in_sentence(label(f"fc_method_{best}", lang)),
             )  # fmt: skip
         key = "revenue_verdict_baseline_ties" if _tie(m, MODEL, chosen) else (
             "revenue_verdict_baseline_wins"
         )  # fmt: skip
         return label(key, lang).format(
             model=model_mape, best=_pct(m.loc[chosen, "mape"]),
-            baseline=label(f"fc_method_{chosen}", lang),
+            baseline=_in_sentence(label(f"fc_method_{chosen}", lang)),
         )  # fmt: skip
 
     def _headline_coverage(self, scope: str = COMPANY) -> str:
@@ -279,6 +279,11 @@ class RevenueForecast:
             },
             columns=NOTICE_COLUMNS,
         )
+
+
+def _in_sentence(name: str) -> str:
+    """A method's name inside a sentence: "Last period" → "last period" (Chinese unchanged)."""
+    return name[:1].lower() + name[1:]
 
 
 def _tie(m: pd.DataFrame, a: str, b: str) -> bool:
