@@ -606,7 +606,10 @@ def test_batch_for_group_with_hostile_names(engine):
     assert page.count("<tr>") == 1 + 6  # header + one row per account
     assert 'href="etc-A3/index.html"' in page
     index = (engine.out / "index.html").read_text("utf-8")
-    assert XSS not in index and "&lt;script&gt;" in index
+    assert XSS not in index
+    # the reports index shows the batch as one row linking its period page
+    assert index.count('href="account_brief/2026-Q3/index.html"') == 1
+    assert "6 accounts" in index and "(group all)" in index
     m = read_manifest(engine.out / "account_brief" / "2026-Q3" / "script-alert-1-script-A2")
     assert m["account_name"] == XSS and m["group"] == "all" and m["account_id"] == "A2"
 

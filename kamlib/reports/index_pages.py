@@ -32,44 +32,86 @@ a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
 
 
 def write_reports_index(out: Path) -> Path:
-    """Write ``out/index.html`` listing every report (newest first) and current failures."""
+    """Write ``out/index.html``: current failures, then the reports grouped by as-of date
+    (newest first); within a date the whole-book reports first, then one row per batch of
+    account reports linking its period page (``<report>/<period>/index.html``)."""
     out = Path(out)
     good = [(d, m) for d, m in iter_manifests(out) if m.get("status") == "ok"]
     good.sort(key=lambda dm: _sort_key(dm[1]), reverse=True)
     failures = _current_failures(out, good)
 
-    rows = []
+    book: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    batches: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
     for directory, m in good:
-        rows.append(
-            "<tr>"
-            f'<td class="nw">{_e(_when(m.get("finished")))}</td>'
-            f"<td>{_link(out, directory / 'index.html', m.get('title') or m.get('report'))}</td>"
-            f'<td class="nw">{_e(m.get("period"))}</td>'
-            f"<td>{_account(m)}</td>"
-            f"<td>{_e(m.get('lang'))}</td>"
-            f'<td class="nw">{_e(m.get("as_of"))}</td>'
-            f'<td class="nw">{_e(_snapshot(m))}</td>'
-            "</tr>"
+        day = str(m.get("as_of") or "")
+        if m.get("account_id"):
+            key = (str(m.get("report")), str(m.get("period")))
+            batches.setdefault(day, {}).setdefault(key, []).append(m)
+        else:
+            book.setdefault(day, []).append((directory, m))
+    sections = []
+    for day in sorted(set(book) | set(batches), reverse=True):
+        rows = [
+            _index_row(
+                _link(out, d / "index.html", m.get("title") or m.get("report")),
+                m,
+                '<span class="muted">whole book</span>',
+                [m],
+            )  # fmt: skip
+            for d, m in sorted(book.get(day, []), key=lambda dm: _title(dm[1]))
+        ]
+        for (report, period), ms in sorted(
+            batches.get(day, {}).items(), key=lambda kv: _title(kv[1][0], report_only=True)
+        ):
+            accounts = len({x.get("account_id") for x in ms})
+            groups = sorted({str(x["group"]) for x in ms if x.get("group")})
+            covers = f"{accounts} account{'s' if accounts != 1 else ''}" + (
+                f' <span class="muted">(group {_e(", ".join(groups))})</span>' if groups else ""
+            )
+            page = out / report / period / "index.html"
+            text = _title(ms[0], report_only=True)
+            rows.append(_index_row(_link(out, page, text), ms[0], covers, ms))
+        sections.append(
+            f"<h2>As of {_e(day)}</h2>"
+            "<table><thead><tr><th>Report</th><th>Period</th><th>Covers</th><th>Language</th>"
+            "<th>Generated</th><th>Data snapshot</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
         )
     body = [
         "<h1>Reports</h1>",
-        f'<p class="meta">{len(good)} report{"s" if len(good) != 1 else ""}, newest first. '
+        f'<p class="meta">{len(good)} report{"s" if len(good) != 1 else ""}, the newest '
+        "as-of date first; account reports are one row per batch, linking the batch's page. "
         f"Updated {_e(_when(datetime.now().astimezone().isoformat()))}.</p>",
     ]
     if failures:
         body.append(_failures_table(out, failures))
-        body.append("<h2>Reports</h2>")
-    if rows:
-        body.append(
-            "<table><thead><tr><th>Generated</th><th>Report</th><th>Period</th>"
-            "<th>Account</th><th>Language</th><th>As of</th><th>Data snapshot</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-        )
-    else:
-        body.append('<p class="muted">No reports yet.</p>')
+    body.extend(sections or ['<p class="muted">No reports yet.</p>'])
     path = out / "index.html"
     write_text_atomic(path, _page("Reports", "\n".join(body)))
     return path
+
+
+def _index_row(link: str, m: dict[str, Any], covers: str, batch: list[dict[str, Any]]) -> str:
+    """One row of the reports index: a report, or a batch of account reports."""
+    langs = ", ".join(sorted({str(x.get("lang")) for x in batch if x.get("lang")}))
+    newest = max(batch, key=_sort_key)
+    return (
+        "<tr>"
+        f"<td>{link}</td>"
+        f'<td class="nw">{_e(m.get("period"))}</td>'
+        f"<td>{covers}</td>"
+        f"<td>{_e(langs)}</td>"
+        f'<td class="nw">{_e(_when(newest.get("finished")))}</td>'
+        f'<td class="nw">{_e(_snapshot(newest))}</td>'
+        "</tr>"
+    )
+
+
+def _title(m: dict[str, Any], *, report_only: bool = False) -> str:
+    """A report's title (``report_only``: without the account, for a batch's row)."""
+    if report_only:
+        return str(m.get("report_title") or m.get("report") or "")
+    return str(m.get("title") or m.get("report") or "")
 
 
 def write_period_index(out: Path, report: str, period: str) -> Path:
