@@ -12,6 +12,7 @@ from pandas.core.arrays.masked import BaseMaskedArray
 
 from kamlib.data import purchases as purchase_rule
 from kamlib.data.schemas import DATE_COLUMNS, TABLES
+from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataValidationError, MissingTableError
 from kamlib.periods import as_day
 
@@ -31,8 +32,8 @@ class Snapshot:
     source: str
 
 
-@dataclass(frozen=True)
-class KamData:
+@dataclass(frozen=True, repr=False)
+class KamData(ShowsBrief):
     """The canonical tables of one data set, read-only.
 
     Access a table as an attribute (``data.orders``) or by name (``data["orders"]``); every
@@ -47,6 +48,7 @@ class KamData:
     (``"order_lines"``, ``"won_deals"`` or ``None``) and ``revenue_statement`` is the
     sentence a report shows when revenue is won deals (empty otherwise).
     """
+
 
     _tables: Mapping[str, pd.DataFrame]
     snapshot: Snapshot
@@ -195,6 +197,22 @@ class KamData:
                 raise DataValidationError(
                     f"Table '{name}' does not match the canonical schema:\n{cases}"
                 ) from exc
+
+    def _brief(self) -> Brief:
+        snap = self.snapshot
+        batch = f"batch {snap.batch_id} · " if snap.batch_id is not None else ""
+        facts = {
+            "as of": self.as_of_date if self.as_of_date is not None else "everything imported",
+            "snapshot": f"{batch}{str(snap.fingerprint)[:12]}",
+            "source": snap.source,
+            "tables": len(self.tables),
+        }
+        if self.revenue_source == purchase_rule.WON_DEALS:
+            facts["revenue"] = "won deals (no order lines)"
+        return Brief(
+            "KamData", facts, {f".{t}": table_size(self._tables[t]) for t in self.tables}
+        )
+
 
 
 #: import bookkeeping frames handed out as copies

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.data.purchases import WON_DEALS
+from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataValidationError
 from kamlib.forecast.close_timing import (
     CloseTimingModel,
@@ -104,8 +105,8 @@ ZOMBIE_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class PeriodForecast:
+@dataclass(frozen=True, repr=False)
+class PeriodForecast(ShowsBrief):
     """The bookings forecast of ``period`` as of ``as_of`` (see the module docstring).
 
     Attributes
@@ -150,6 +151,7 @@ class PeriodForecast:
     run_rate
         The run-rate order revenue forecast (None when the data has no orders).
     """
+
 
     period: str
     as_of: pd.Timestamp
@@ -226,6 +228,29 @@ class PeriodForecast:
                 "method": self.run_rate.method,
             }
         return out
+
+    def _brief(self) -> Brief:
+        t = self.total
+        return Brief(
+            "PeriodForecast",
+            {
+                "period": self.period,
+                "as of": self.as_of,
+                "P10": float(t["p10"]),
+                "P50": float(t["p50"]),
+                "P90": float(t["p90"]),
+                "closed to date": float(t["closed_to_date"]),
+                "open deals": len(self.deals),
+                "win model": self.model.method,
+            },
+            {
+                ".summary()": "the headline figures (JSON-ready)",
+                ".deals": table_size(self.deals),
+                ".groups": table_size(self.groups),
+                ".categories": table_size(self.categories),
+            },
+        )
+
 
 
 def _num(x: object) -> float:

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.data.schemas import BUYING_ROLES, REACTION_MODES
+from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.methodology import ResearchSettings
 
 CONTACT_COLUMNS = [
@@ -60,8 +61,8 @@ CONTACT_COLUMNS = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class PowerMap:
+@dataclass(frozen=True, repr=False)
+class PowerMap(ShowsBrief):
     """The power map of one account as of a date.
 
     Attributes
@@ -85,12 +86,28 @@ class PowerMap:
         Data problems found: ``contact_id, column, value, handling``.
     """
 
+
     contacts: pd.DataFrame
     roles: pd.DataFrame
     deals: pd.DataFrame
     gaps: pd.DataFrame
     strength: float
     issues: pd.DataFrame
+
+    def _brief(self) -> Brief:
+        return Brief(
+            "PowerMap",
+            {
+                "contacts": len(self.contacts),
+                "coverage gaps": len(self.gaps),
+                "relationship strength": float(self.strength),
+            },
+            {
+                f".{name}": table_size(getattr(self, name))
+                for name in ("contacts", "roles", "deals", "gaps", "issues")
+            },
+        )
+
 
 
 def stance(support: pd.Series, settings: ResearchSettings) -> pd.Series:

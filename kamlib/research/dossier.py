@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from kamlib.data.kamdata import KamData
+from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataValidationError
 from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.periods import as_day
@@ -52,8 +53,8 @@ from kamlib.research.ogsm import (
 
 
 # -- the dossier ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AccountDossier:
+@dataclass(frozen=True, repr=False)
+class AccountDossier(ShowsBrief):
     """One account's research dossier (see :func:`account_dossier`).
 
     Attributes
@@ -120,6 +121,7 @@ class AccountDossier:
         writes from the dossier), else ``None``.
     """
 
+
     account_id: str
     name: str
     as_of: pd.Timestamp
@@ -154,6 +156,25 @@ class AccountDossier:
     def summary(self) -> pd.DataFrame:
         """Profile as a frame: ``measure, value``."""
         return pd.DataFrame({"measure": list(self.profile), "value": list(self.profile.values())})
+
+    def _brief(self) -> Brief:
+        frames = {
+            f".{name}": table_size(value)
+            for name, value in vars(self).items()
+            if isinstance(value, pd.DataFrame)
+        }
+        return Brief(
+            "AccountDossier",
+            {
+                "account": f"{self.name} ({self.account_id})",
+                "as of": self.as_of,
+                "masked": self.masked,
+                "findings": len(self.findings),
+                "contacts": len(self.power_map.contacts),
+            },
+            frames,
+        )
+
 
 
 def suggest_accounts(accounts: pd.DataFrame, wanted: str, n: int = 5) -> list[str]:

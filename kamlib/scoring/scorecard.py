@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataQualityWarning, DataValidationError, KamlibError
 from kamlib.frames import numeric_column, require_columns
 from kamlib.methodology import (
@@ -310,8 +311,8 @@ def pareto_head(values: np.ndarray, account_id: np.ndarray, share: float) -> np.
 # --- the result -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class ScoreResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ScoreResult(ShowsBrief):
     """Scores, tiers and explanations of one scoring run (see :func:`score_accounts`).
 
     Attributes
@@ -339,6 +340,7 @@ class ScoreResult:
     model
         The scoring model.
     """
+
 
     scores: pd.DataFrame
     contributions: pd.DataFrame
@@ -392,6 +394,22 @@ class ScoreResult:
                 }
             )
         return pd.DataFrame(rows)
+
+    def _brief(self) -> Brief:
+        tiers = self.scores["tier"].value_counts()
+        facts: dict[str, object] = {"accounts": len(self.scores), "weights": self.weight_method}
+        facts.update({t.label("en"): int(tiers.get(t.key, 0)) for t in self.model.tiers})
+        return Brief(
+            "ScoreResult",
+            facts,
+            {
+                ".scores": table_size(self.scores),
+                ".to_frame()": "one row per account, contributions by indicator",
+                ".explain(account_id)": "one account's points per indicator",
+                ".summary()": "one row per tier",
+            },
+        )
+
 
 
 @dataclass(frozen=True, eq=False)
