@@ -12,7 +12,7 @@ SCALE  ?= default
 AS_OF  ?= 2026-09-30
 PYTEST_ARGS ?=
 
-.PHONY: setup reports demo test lint browser-deps java-deps bench clean
+.PHONY: setup reports demo lab test lint browser-deps java-deps bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/kam demo --scale $(SCALE) --store $(STORE)
+
+# JupyterLab at the project root, the demo store built first when it is missing; notebooks
+# read data/demo.duckdb and data/methodology.yml from here whatever folder their kernel starts
+# in (kamlib.paths).  LAB_ARGS passes options, e.g. LAB_ARGS="--no-browser --port 8899".
+LAB_ARGS ?=
+lab: $(STAMP)
+	@test -f $(STORE) || $(MAKE) demo
+	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 reports: demo
 	$(BIN)/kam schedule run data/schedule.yml --store $(STORE) --as-of $(AS_OF) --force

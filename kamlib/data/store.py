@@ -31,6 +31,7 @@ import pandas as pd
 from kamlib.data.kamdata import KamData, Snapshot
 from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import DataValidationError, StoreError
+from kamlib.paths import project_path
 
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -250,7 +251,8 @@ def load(store: str | Path, *, snapshot: int | None = None) -> KamData:
     Parameters
     ----------
     store
-        Path of the DuckDB store (``data/demo.duckdb``).
+        Path of the DuckDB store (``data/demo.duckdb``); a relative path is read from the
+        working folder or the nearest folder above it that has it (:mod:`kamlib.paths`).
     snapshot
         An import batch id: the data as it stood right after that batch.  Default: newest.
 
@@ -259,7 +261,8 @@ def load(store: str | Path, *, snapshot: int | None = None) -> KamData:
     file's path, size and modification time): a batch of reports in one warm kernel reads
     the store once.
     """
-    path = Path(store)
+    path = project_path(store)  # a notebook's kernel may start below the project root
+    store = path if path.exists() else store
     try:
         stat = path.stat()
         key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, snapshot)

@@ -33,6 +33,7 @@ from kamlib.methodology.scoring import (
     parse_scoring,
 )
 from kamlib.methodology.segmentation import Segmentation, TagRule, parse_segments, parse_tags
+from kamlib.paths import project_path
 
 DEFAULT_METHODOLOGY = "methodology.yml"
 
@@ -187,9 +188,13 @@ def parse_methodology(raw: Any, *, source: str = "<memory>", text: str = "") -> 
 
 
 def load_methodology(path: str | Path | None = None) -> Methodology:
-    """Load and validate a methodology file (the shipped default when ``path`` is None)."""
+    """Load and validate a methodology file (the shipped default when ``path`` is None); a
+    relative path is read from the working folder or the nearest folder above it that has
+    it (:mod:`kamlib.paths`)."""
     if path is None:
         return _default_methodology()
+    found = project_path(path)  # read from the project root when the kernel starts below it
+    path = found if found.exists() else path
     raw, text = read_yaml_file(path, "methodology file")
     raw, text = _extended(raw, text, Path(path), seen=())
     return parse_methodology(raw, source=str(path), text=text)

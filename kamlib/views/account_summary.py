@@ -19,7 +19,7 @@ from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang
 from kamlib.periods import as_day
 from kamlib.research import AccountOverview, account_overview
-from kamlib.views.notices import Notices, resolve_data
+from kamlib.views.notices import Notices, resolve_account, resolve_data
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def account_summary(
     data: KamData | str | Path,
     methodology: Methodology | str | Path | None = None,
     *,
-    account_id: str,
+    account_id: str = "",
     as_of: object,
     lang: str = "en",
 ) -> AccountSummary:
@@ -57,6 +57,7 @@ def account_summary(
     day = as_day(as_of, owner=owner)
     notices = Notices()
     notices.state_revenue_basis(kam)
+    account_id = resolve_account(kam, account_id, as_of=day, notices=notices, owner=owner)
     with notices.warnings(owner):
         overview = account_overview(
             kam, account_id, as_of=day, fiscal_year_start_month=meth.fiscal_year_start_month

@@ -25,7 +25,7 @@ from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang
 from kamlib.periods import as_day
 from kamlib.research import AccountDossier, account_dossier, research_context
-from kamlib.views.notices import Notices, resolve_data
+from kamlib.views.notices import Notices, resolve_account, resolve_data
 from kamlib.views.research_findings import actions_frame, findings_frame
 from kamlib.views.values import translated
 
@@ -102,7 +102,7 @@ def customer_research(
     data: KamData | str | Path,
     methodology: Methodology | str | Path | None = None,
     *,
-    account_id: str,
+    account_id: str = "",
     as_of: object,
     lang: str = "en",
     mask_pii: bool = False,
@@ -133,6 +133,7 @@ def customer_research(
     settings = meth.research_settings
     notices = Notices()
     notices.state_revenue_basis(kam)
+    account_id = resolve_account(kam, account_id, as_of=day, notices=notices, owner=owner)
     with notices.warnings(owner):
         context = research_context(kam, as_of=day, methodology=meth)
         dossier = account_dossier(

@@ -34,6 +34,32 @@ def resolve_data(data: KamData | str | Path, *, owner: str) -> KamData:
     )
 
 
+def resolve_account(
+    data: KamData, account_id: str | None, *, as_of: object, notices: Notices, owner: str
+) -> str:
+    """A per-account view's ``account_id``: the one given, or — when empty, as in a report
+    notebook opened as shipped — the account with the most revenue in the 12 months to
+    ``as_of``, with a notice saying which and how to choose another."""
+    if account_id is not None and str(account_id).strip():
+        return str(account_id).strip()
+    from kamlib.segmentation.groups import target_group
+
+    top = target_group(data, "top1", as_of=as_of)
+    if top.empty:
+        raise ConfigError(
+            f"{owner}: no account_id was given and no account has revenue in the 12 months "
+            f"to {as_of}: pass account_id=… (e.g. kam report {owner} -p account_id=ID)."
+        )
+    chosen, name = str(top["account_id"].iloc[0]), top["name"].iloc[0]
+    notices.add(
+        owner,
+        f"No account_id was given: this is {name} ({chosen}), the account with the most "
+        f"revenue in the 12 months to {as_of}. Set account_id in the parameters cell (or "
+        f"kam report {owner} -p account_id=ID) for another.",
+    )
+    return chosen
+
+
 class Notices:
     """The notices of one view: ``(section, message)`` rows, each kept once, in order."""
 
