@@ -122,3 +122,21 @@ def test_charts_do_no_io():
                 if name in FILE_CALLS:
                     found.append((path.name, f"{name}() at line {node.lineno}"))
     assert found == []
+
+
+def test_money_axes_have_short_labels_in_the_report_language():
+    """8M / 800万, never "8,000,000" next to "10,000,000" (issue #16)."""
+    import json
+
+    import pandas as pd
+
+    from kamlib import charts
+
+    frame = pd.DataFrame(
+        {"product_line": ["PLC", "HMI"], "revenue": [8e6, 1e7], "share": [0.44, 0.56]}
+    )
+    for lang, word in (("en", "'~s'"), ("zh", "万")):
+        spec = json.dumps(
+            charts.revenue_by_product_line(frame, lang=lang).to_dict(), ensure_ascii=False
+        )
+        assert word in spec and "labelExpr" in spec, lang

@@ -6,7 +6,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, WIDTH, count_axis, message_chart, require_columns
+from kamlib.charts.base import (
+    BAR_STEP,
+    WIDTH,
+    count_axis,
+    message_chart,
+    money_axis,
+    require_columns,
+)
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -46,7 +53,7 @@ def revenue_by_quarter(
                 title=None,
                 axis=alt.Axis(labelAngle=0),
             ),
-            y=alt.Y(f"{t_revenue}:Q", title=t_revenue, axis=alt.Axis(format=",.0f")),
+            y=alt.Y(f"{t_revenue}:Q", title=t_revenue, axis=money_axis(lang)),
             tooltip=tooltip,
         )
         .properties(width=alt.Step(56), height=220)
@@ -86,7 +93,7 @@ def revenue_by_product_line(
         .mark_bar()
         .encode(
             y=alt.Y(f"{t_line}:N", sort=list(source[t_line]), title=None),
-            x=alt.X(f"{t_revenue}:Q", title=t_revenue, axis=alt.Axis(format=",.0f")),
+            x=alt.X(f"{t_revenue}:Q", title=t_revenue, axis=money_axis(lang)),
             tooltip=tooltip,
         )
         .properties(width=WIDTH - 160, height=alt.Step(BAR_STEP))

@@ -73,6 +73,23 @@ def message_chart(message: str) -> alt.Chart:
     )
 
 
+#: Short money labels: 8M and 1.2B in English, 800万 and 1.2亿 in Chinese (never "8,000,000"
+#: next to "10,000,000", which collide; never d3's "G" for billions).
+_MONEY_LABELS = {
+    "en": "replace(format(datum.value, '~s'), 'G', 'B')",
+    "zh": (
+        "abs(datum.value) >= 1e8 ? format(datum.value / 1e8, '.3~r') + '亿' : "
+        "abs(datum.value) >= 1e4 ? format(datum.value / 1e4, '.3~r') + '万' : "
+        "format(datum.value, ',')"
+    ),
+}
+
+
+def money_axis(lang: str, **kwargs: object) -> alt.Axis:
+    """An axis for amounts with short labels in the report language (8M / 800万)."""
+    return alt.Axis(labelExpr=_MONEY_LABELS[lang], **kwargs)
+
+
 def count_axis(largest: float) -> alt.Axis:
     """An axis for counts: whole numbers only (vega would put ticks at 0.5 for small counts)."""
     if pd.notna(largest) and largest <= 10:

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, require_columns
+from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, money_axis, require_columns
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -41,7 +41,7 @@ def forecast_fan(track: pd.DataFrame, *, lang: str = "en", measure: str = "booki
         }
     )
     x = alt.X(f"{t_per}:O", sort=periods, title=None, axis=_period_axis(periods))
-    money = alt.Axis(format="~s")
+    money = money_axis(lang)
     tips = [alt.Tooltip(f"{t_per}:O")] + [
         alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90)
     ]
@@ -102,7 +102,7 @@ def forecast_methods(
         .mark_line(point=True)
         .encode(
             x=x,
-            y=alt.Y(f"{t_p50}:Q", title=label(measure, lang), axis=alt.Axis(format="~s")),
+            y=alt.Y(f"{t_p50}:Q", title=label(measure, lang), axis=money_axis(lang)),
             color=alt.Color(f"{t_m}:N", sort=names, scale=alt.Scale(scheme="tableau10")),
             strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
             tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_m}:N"),
@@ -157,7 +157,7 @@ def forecast_by_group(
         + [alt.Tooltip(f"{t_reach}:Q", format=".0%")]
     )
     band = alt.Chart(source).mark_bar(opacity=0.35, color=COLOR, height=12).encode(
-        y=y, x=alt.X(f"{t_p10}:Q", title=label(measure, lang), axis=alt.Axis(format="~s")),
+        y=y, x=alt.X(f"{t_p10}:Q", title=label(measure, lang), axis=money_axis(lang)),
         x2=f"{t_p90}:Q", tooltip=tips,
     )  # fmt: skip
     mid = (

@@ -7,7 +7,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, require_columns
+from kamlib.charts.base import BAR_STEP, COLOR, WIDTH, message_chart, money_axis, require_columns
 from kamlib.methodology.labels import check_lang, label
 
 
@@ -156,7 +156,7 @@ def pipeline_changes_waterfall(bridge: pd.DataFrame, *, lang: str = "en") -> alt
         .mark_bar()
         .encode(
             x=alt.X(f"{t_step}:N", sort=names, title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("start:Q", title=t_amt, axis=alt.Axis(format="~s")),
+            y=alt.Y("start:Q", title=t_amt, axis=money_axis(lang)),
             y2="end:Q",
             color=alt.Color(
                 "kind:N",
