@@ -205,8 +205,10 @@ def _print(
             )
         )
     )
+    n = len(readiness)
     click.echo(
-        f"\nBid readiness at stage {bid_stage}: {len(readiness):,} open deals, least ready first"
+        f"\nBid readiness at stage {bid_stage}: {n:,} open deal{'' if n == 1 else 's'}, "
+        "least ready first"
     )
     click.echo(
         _table(
