@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
@@ -156,9 +157,9 @@ def _deal_stages(process: SalesProcessData, done: pd.DataFrame) -> pd.DataFrame:
     rows = rows.merge(done, on=["opportunity_id", "task"], how="left")
     rows["in_time"] = (rows["done_at"] <= rows["passed_at"]).fillna(False)
     rows["late"] = (rows["done_at"] > rows["passed_at"]).fillna(False)
-    rows["missing_code"] = rows["task"].where(~rows["in_time"])
     key = ["opportunity_id", "stage"]
-    g = rows.sort_values([*key, "task"], kind="mergesort").groupby(key, sort=False)
+    rows = rows.sort_values([*key, "task"], kind="mergesort").reset_index(drop=True)
+    g = rows.groupby(key, sort=False)
     agg = g.agg(
         stage_order=("stage_order", "first"),
         process=("process", "first"),
@@ -168,8 +169,7 @@ def _deal_stages(process: SalesProcessData, done: pd.DataFrame) -> pd.DataFrame:
         done_in_time=("in_time", "sum"),
         done_late=("late", "sum"),
     ).reset_index()
-    missing = g["missing_code"].agg(lambda s: tuple(s.dropna()))
-    agg["missing"] = pd.Series(missing.tolist(), index=agg.index, dtype=object)  # same order
+    agg["missing"] = _missing_codes(rows, len(agg))
     agg["compliant"] = agg["done_in_time"] == agg["required"]
     agg["owner"] = agg["opportunity_id"].map(deals["owner"])
     agg["team"] = agg["opportunity_id"].map(deals["team"])
@@ -182,6 +182,19 @@ def _deal_stages(process: SalesProcessData, done: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["opportunity_id", "stage_order"], kind="mergesort").reset_index(
         drop=True
     )
+
+
+def _missing_codes(rows: pd.DataFrame, groups: int) -> list[tuple[str, ...]]:
+    """Per (deal, stage) group of ``rows`` (sorted, in order), the task codes not done in
+    time — one pass over the rows instead of a Python function per group."""
+    out: list[list[str]] = [[] for _ in range(groups)]
+    start = np.r_[True, (rows["opportunity_id"].to_numpy()[1:] != rows["opportunity_id"].to_numpy()[:-1])
+                  | (rows["stage"].to_numpy()[1:] != rows["stage"].to_numpy()[:-1])]  # fmt: skip
+    group = np.cumsum(start) - 1
+    late = ~rows["in_time"].to_numpy(dtype=bool)
+    for i, code in zip(group[late], rows["task"].to_numpy(dtype=object)[late], strict=True):
+        out[i].append(code)
+    return [tuple(codes) for codes in out]
 
 
 def _moves_per_deal(process: SalesProcessData, kind: str) -> pd.Series:
