@@ -221,3 +221,10 @@ def test_missing_tasks_table_and_bad_inputs():
         process(playbook=bad)
     with pytest.raises(ConfigError, match="bid stage is 'tender'"):
         process(bid_stage="tender")
+
+
+def test_nothing_to_assess_gives_empty_tables_and_an_early_date_an_error():
+    c = compliance(process("2026-01-12"))  # every deal still in its first stages
+    assert c.deal_stages.empty and c.by_owner.empty and c.summary()["share_done_in_time"] is None
+    with pytest.raises(DataValidationError, match="No opportunity had been created by 2025-12-31"):
+        process("2025-12-31")

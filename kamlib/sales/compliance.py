@@ -257,10 +257,11 @@ def _by_stage(process: SalesProcessData, ds: pd.DataFrame) -> pd.DataFrame:
 def _by_group(ds: pd.DataFrame, deals: pd.DataFrame, by: str) -> pd.DataFrame:
     out = _aggregate(ds, by)
     per = deals.groupby(by, sort=False, dropna=False).agg(
-        deals_compliant=("compliant", "sum"), backward_moves=("backward_moves", "sum")
+        compliant=("compliant", "sum"), backward_moves=("backward_moves", "sum")
     )
-    out = out.drop(columns="compliant").merge(per, left_on=by, right_index=True, how="left")
-    out = out.rename(columns={"deals_compliant": "compliant"})
+    per = per.reindex(pd.Index(out[by])).fillna(0)  # same groups, same order
+    out["compliant"] = per["compliant"].to_numpy()
+    out["backward_moves"] = per["backward_moves"].to_numpy()
     out["share_compliant"] = _ratio(out["compliant"], out["deals"])
     out = out.sort_values(by, kind="mergesort", na_position="last").reset_index(drop=True)
     return _finish(out, [by])

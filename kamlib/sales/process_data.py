@@ -333,6 +333,11 @@ def _assemble(
             f"The 'default_process' parameter names {default_process!r}, which is not a "
             f"process of the playbooks. Valid: {', '.join(processes)}."
         )
+    if cut.opportunities.empty:
+        raise DataValidationError(
+            f"No opportunity had been created by {day:%Y-%m-%d}: there is no sales process to "
+            "review as of that date. Choose a later as-of date."
+        )
     se = stage_events(cut, methodology=meth)
     passages = stage_passages(se)
     moves = passages.attrs.pop("moves")
