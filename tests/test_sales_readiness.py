@@ -84,3 +84,8 @@ def test_without_contacts_the_conditions_are_not_satisfied():
     assert got.loc["R1", "readiness"] == pytest.approx(0.5)
     assert got.loc["R3", "readiness"] == pytest.approx(0.0)
     assert "technical_buyer_not_opposed" in got.loc["R3", "missing"]
+
+
+def test_the_checklist_applies_to_the_bid_processes_only():
+    r = readiness(bid_processes=("tender",))
+    assert list(r["opportunity_id"]) == ["R3", "R6", "R1"]  # R2 is a direct purchase

@@ -119,8 +119,9 @@ class SalesProcessData:
         The playbooks' tasks (:data:`PLAYBOOK_COLUMNS` and labels).
     checklist
         The bid-readiness checklist (:data:`CHECKLIST_COLUMNS` and labels).
-    bid_stage
-        The stage whose open deals are scored for bid readiness.
+    bid_stage, bid_processes
+        The stage whose open deals are scored for bid readiness, and the sales processes it
+        applies to (all of them unless the playbooks restrict it).
     processes
         The playbooks' sales processes; ``default_process`` the one assumed for deals
         without a known process.
@@ -146,6 +147,7 @@ class SalesProcessData:
     playbook: pd.DataFrame = field(repr=False)
     checklist: pd.DataFrame = field(repr=False)
     bid_stage: str
+    bid_processes: tuple[str, ...]
     processes: tuple[str, ...]
     default_process: str
     open_stages: tuple[str, ...]
@@ -222,6 +224,7 @@ def sales_process_data(
         playbook=playbooks.tasks_frame(),
         checklist=playbooks.checklist_frame(),
         bid_stage=playbooks.bid_stage,
+        bid_processes=tuple(playbooks.bid_processes or playbooks.processes),
         processes=tuple(playbooks.processes),
         default_process=default_process,
     )
@@ -241,13 +244,15 @@ def sales_process_frames(
     opportunity_contacts: pd.DataFrame | None = None,
     methodology: Methodology | str | Path | None = None,
     default_process: str | None = None,
+    bid_processes: tuple[str, ...] | None = None,
 ) -> SalesProcessData:
     """:class:`SalesProcessData` from frames in the canonical shapes (DATA_MODEL.md).
 
     For data that is not in a store: hand-made frames, a notebook's own extracts.  Optional
     columns a frame lacks are missing values; ``playbook`` and ``checklist`` have the
     columns of ``Playbooks.tasks_frame()`` and ``Playbooks.checklist_frame()``; the
-    processes are the playbook's, in order of first appearance.
+    processes are the playbook's, in order of first appearance; ``bid_processes`` (default:
+    all) those whose deals get a bid-readiness score.
 
     Examples
     --------
@@ -281,6 +286,7 @@ def sales_process_frames(
         playbook=playbook,
         checklist=checklist,
         bid_stage=bid_stage,
+        bid_processes=processes if bid_processes is None else tuple(bid_processes),
         processes=processes,
         default_process=default_process,
     )
@@ -320,12 +326,13 @@ def _assemble(
     playbook: pd.DataFrame,
     checklist: pd.DataFrame,
     bid_stage: str,
+    bid_processes: tuple[str, ...],
     processes: tuple[str, ...],
     default_process: str | None,
 ) -> SalesProcessData:
     notes = _Notes()
     open_stages = tuple(s.key for s in meth.open_stages)
-    _check_playbook(playbook, checklist, bid_stage, processes, open_stages)
+    _check_playbook(playbook, checklist, bid_stage, bid_processes, processes, open_stages)
     if default_process is None:
         default_process = processes[0]
     elif default_process not in processes:
@@ -358,6 +365,7 @@ def _assemble(
         playbook=playbook.reset_index(drop=True),
         checklist=checklist.reset_index(drop=True),
         bid_stage=bid_stage,
+        bid_processes=bid_processes,
         processes=processes,
         default_process=default_process,
         open_stages=open_stages,
@@ -371,6 +379,7 @@ def _check_playbook(
     playbook: pd.DataFrame,
     checklist: pd.DataFrame,
     bid_stage: str,
+    bid_processes: tuple[str, ...],
     processes: tuple[str, ...],
     open_stages: tuple[str, ...],
 ) -> None:
@@ -381,6 +390,12 @@ def _check_playbook(
         raise ConfigError(
             f"The playbooks name stage {unknown[0]!r}, which is not an open stage of the "
             f"methodology. Valid: {', '.join(open_stages)}."
+        )
+    unknown = sorted(set(bid_processes) - set(processes))
+    if unknown:
+        raise ConfigError(
+            f"The bid-readiness processes name {unknown[0]!r}, which is not a process of the "
+            f"playbooks. Valid: {', '.join(processes)}."
         )
     if bid_stage not in open_stages:
         raise ConfigError(

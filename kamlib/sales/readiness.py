@@ -1,7 +1,9 @@
 """Bid readiness: how ready each open deal at the bid stage is, what is missing, what is next.
 
 The methodology's ``playbooks`` section holds a weighted checklist for the bid stage
-(``Playbooks.bid_stage``, e.g. quote / 报价投标).  An item is satisfied when
+(``Playbooks.bid_stage``, e.g. quote / 报价投标) and the sales processes it applies to
+(``Playbooks.bid_processes``, e.g. tenders only; a deal's process as in
+:mod:`kamlib.sales.process_data`).  An item is satisfied when
 
 - its ``task`` was done on the deal by the as-of date, or
 - its ``condition`` holds on the deal's contacts:
@@ -99,7 +101,8 @@ def bid_readiness(
     Returns
     -------
     pandas.DataFrame
-        :data:`READINESS_COLUMNS`, one row per open deal at the bid stage, least ready
+        :data:`READINESS_COLUMNS`, one row per open deal at the bid stage (of the processes
+        the checklist applies to), least ready
         first (then the largest amount): ``readiness`` (sum of satisfied weights, 0–1),
         ``satisfied`` and ``missing`` (checklist item keys, tuples), ``next_tasks`` (task
         codes, a tuple); ``days_in_stage`` as of the date.
@@ -113,8 +116,11 @@ def bid_readiness(
     )
     done = process.require_tasks("Bid readiness")
     pipe = pipeline_as_of(process.events, process.as_of)
-    pipe = pipe[pipe["stage"] == process.bid_stage]
     deals = process.deals.set_index("opportunity_id")
+    pipe = pipe[
+        (pipe["stage"] == process.bid_stage).to_numpy()
+        & pipe["opportunity_id"].map(deals["process"]).isin(process.bid_processes).to_numpy()
+    ]
     at_bid = pd.DataFrame(
         {
             "opportunity_id": pipe["opportunity_id"].to_numpy(),
