@@ -17,15 +17,28 @@ class DataValidationError(KamlibError):
 
 
 class MissingTableError(DataValidationError):
-    """An analysis needs a table the data set does not have."""
+    """An analysis needs a table (or several) the data set does not have.
 
-    def __init__(self, table: str, purpose: str | None = None) -> None:
-        self.table = table
+    ``table`` is the first missing table, ``tables`` all of them (in the order given).
+    """
+
+    def __init__(self, table: str | Sequence[str], purpose: str | None = None) -> None:
+        tables = (table,) if isinstance(table, str) else tuple(table)
+        self.table = tables[0]
+        self.tables = tables
         self.purpose = purpose
-        why = f" {purpose} needs it." if purpose else ""
+        if len(tables) == 1:
+            why = f" {purpose} needs it." if purpose else ""
+            super().__init__(
+                f"The data has no '{table}' table.{why} Import a '{table}' file "
+                f"(e.g. `kam import {table}.csv --store ...`) or skip this analysis."
+            )
+            return
+        names = ", ".join(f"'{t}'" for t in tables[:-1]) + f" and '{tables[-1]}'"
+        why = f" {purpose} needs them." if purpose else ""
         super().__init__(
-            f"The data has no '{table}' table.{why} Import a '{table}' file "
-            f"(e.g. `kam import {table}.csv --store ...`) or skip this analysis."
+            f"The data has no {names} tables.{why} Import them (e.g. `kam import "
+            f"{tables[0]}.csv --store ...`) or skip this analysis."
         )
 
 

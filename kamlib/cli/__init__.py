@@ -1,10 +1,11 @@
-"""The ``kam`` command: demo, import, status, score, group, forecast, report, schedule.
+"""The ``kam`` command: demo, import, status, score, group, forecast, process, report, schedule.
 
 The top of the one-way flow and the only package that parses arguments and prints: each
 command module turns its options into one call of the layers below (``kamlib.data`` for
 imports, ``kamlib.scoring`` and ``kamlib.segmentation`` for scores and groups,
-``kamlib.forecast`` for forecasts and back-tests, ``kamlib.reports`` for reports and
-schedules) and a user mistake into one line on stderr with exit code 2, never a traceback.
+``kamlib.forecast`` for forecasts and back-tests, ``kamlib.sales`` for the sales-process
+review, ``kamlib.reports`` for reports and schedules) and a user mistake into one line on
+stderr with exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kamlib.cli import (
     data_commands,
     forecast_commands,
     group_commands,
+    process_commands,
     report_commands,
     score_commands,
 )
@@ -27,5 +29,12 @@ def main() -> None:
     """kamlib — the key-account management workbench."""
 
 
-for _commands in (data_commands, score_commands, forecast_commands, group_commands, report_commands):
+for _commands in (
+    data_commands,
+    score_commands,
+    forecast_commands,
+    group_commands,
+    process_commands,
+    report_commands,
+):
     _commands.register(main)

@@ -48,8 +48,9 @@ its P50 applied to the headline P50): the track record widens the band, it does 
 deal-level chance.  With fewer scores the Monte Carlo band alone is used and the result says
 ``interval_method = "monte_carlo"``.
 
-Coverage is reported with its Wilson 95 % score interval (:func:`wilson_interval`): with a
-handful of periods, "7 of 9 inside" is compatible with anything from about 45 % to 94 %.
+Coverage is reported with its Wilson 95 % score interval
+(:func:`kamlib.proportions.wilson_interval`, re-exported here): with a handful of periods,
+"7 of 9 inside" is compatible with anything from about 45 % to 94 %.
 
 The same rules judge the order revenue forecast (:mod:`kamlib.forecast.revenue`): its
 contestants (the run-rate model, last period, same period last year, the mean) are passed as
@@ -67,8 +68,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.errors import DataValidationError, KamlibError
+from kamlib.errors import KamlibError
 from kamlib.periods import as_day
+from kamlib.proportions import wilson_interval
 
 #: the single methods of the tournament, in display order
 BASE_METHODS: tuple[str, ...] = (
@@ -86,31 +88,6 @@ COVERAGE = 0.8
 ROLLING_ORIGINS: tuple[float, ...] = (0.0, 1 / 3, 2 / 3)
 #: periods per year (seasonal naive, Theta's season)
 SEASON = {"weekly": 52, "monthly": 12, "quarterly": 4, "half-yearly": 2, "yearly": 1}
-#: the 97.5 % quantile of the standard normal
-Z95 = 1.959963984540054
-
-
-def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k / n`` (95 % by default).
-
-    Wilson (1927); Newcombe (1998), *Statistics in Medicine* 17, method 3. ``(nan, nan)``
-    when ``n == 0``.
-
-    >>> [round(x, 4) for x in wilson_interval(81, 263)]
-    [0.2553, 0.3662]
-    """
-    if n <= 0:
-        return (float("nan"), float("nan"))
-    if not 0 <= k <= n:
-        raise DataValidationError(
-            f"The 'k' parameter of wilson_interval must lie between 0 and n = {n}. Got {k} "
-            "instead: k counts the successes among n trials."
-        )
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def series_forecast(history: np.ndarray, season: int) -> tuple[float, str]:

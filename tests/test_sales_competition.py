@@ -1,0 +1,171 @@
+"""Competitive win/loss (kamlib.sales.competition) on hand-worked cases; the beta-binomial
+prior against a brute-force maximum of the likelihood."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sales_cases import CHECKLIST, PLAYBOOK, deals
+
+from kamlib.errors import MissingTableError
+from kamlib.proportions import wilson_interval
+from kamlib.sales import (
+    COMPETITOR_COLUMNS,
+    competitive_win_loss,
+    fit_beta_prior,
+    sales_process_frames,
+)
+
+AS_OF = "2026-06-30"
+OPPS, HISTORY = deals(
+    dict(id="K1", path=[("qualified", "2026-01-10"), ("won", "2026-02-01")]),
+    dict(id="K2", path=[("qualified", "2026-01-10"), ("quote", "2026-02-01"), ("lost", "2026-04-10")],
+         lost_to="acme ", lost_reason="price"),
+    dict(id="K3", path=[("qualified", "2026-01-10"), ("lost", "2026-03-01")],
+         lost_to="No Decision", lost_reason="budget frozen"),
+    dict(id="K4", path=[("qualified", "2026-01-10"), ("solution", "2026-02-01")]),
+    dict(id="K5", path=[("qualified", "2026-01-10"), ("solution", "2026-02-01"), ("lost", "2026-05-01")],
+         lost_to="Bolt", lost_reason="technical"),
+    dict(id="K6", path=[("qualified", "2026-01-10"), ("won", "2026-04-01")]),
+    dict(id="K7", path=[("qualified", "2026-01-10"), ("lost", "2026-02-01")]),  # no competitor, no lost_to
+    dict(id="K8", path=[("qualified", "2026-01-10"), ("lost", "2026-08-01")], lost_to="Bolt"),  # after as_of
+)  # fmt: skip
+COMPETITORS = pd.DataFrame(
+    [
+        ("K1", "Acme", True, 90.0, 100.0),
+        ("K2", "Acme", True, None, None),
+        ("K3", "Acme", True, None, None),
+        ("K4", "Acme", True, 100.0, 80.0),
+        ("K2", "Bolt", False, None, None),
+        ("K5", "Bolt", True, 120.0, 100.0),
+        ("K6", "Bolt", False, None, 0.0),  # no usable price
+        ("K8", "Bolt", True, None, None),
+    ],
+    columns=["opportunity_id", "competitor", "primary", "our_price", "competitor_price"],
+)
+
+
+def win_loss(**kw: object):
+    frames = dict(opportunities=OPPS, stage_history=HISTORY, playbook=PLAYBOOK,
+                  checklist=CHECKLIST, bid_stage="quote",
+                  opportunity_competitors=COMPETITORS)  # fmt: skip
+    frames.update(kw)
+    return competitive_win_loss(sales_process_frames(as_of=AS_OF, **frames))
+
+
+def test_competitors_by_hand():
+    c = win_loss().competitors
+    assert list(c.columns) == list(COMPETITOR_COLUMNS)
+    acme, bolt = (c.set_index("competitor").loc[n] for n in ("Acme", "Bolt"))
+    # Acme: K1 won, K2 lost to Acme, K3 no decision (3 closed); K4 open
+    assert (acme.deals, acme.won, acme.lost_to_them, acme.lost_to_other, acme.no_decision,
+            acme.open, acme.primary) == (3, 1, 1, 0, 1, 1, 3)  # fmt: skip
+    assert acme.win_rate == pytest.approx(1 / 3)
+    assert (acme.ci_low, acme.ci_high) == pytest.approx(wilson_interval(1, 3))
+    # Bolt: K2 lost to Acme, K5 lost to Bolt, K6 won; K8 lost after the as-of date: open then
+    assert (bolt.deals, bolt.won, bolt.lost_to_them, bolt.lost_to_other, bolt.open) == (
+        3,
+        1,
+        1,
+        1,
+        1,
+    )
+    # price delta: K1 90/100 − 1, K4 100/80 − 1; K5 120/100 − 1
+    assert acme.price_deals == 2
+    assert acme.price_delta_median == pytest.approx(np.median([-0.1, 0.25]))
+    assert bolt.price_delta_median == pytest.approx(0.2)
+
+
+def test_overall_quarters_funnel_and_reasons():
+    w = win_loss()
+    assert (w.overall["deals"], w.overall["won"]) == (5, 2)  # K1, K2, K3, K5, K6
+    assert (w.overall["no_competitor_deals"], w.overall["no_competitor_won"]) == (1, 0)  # K7
+    q = w.by_quarter.set_index(["competitor", "quarter"])
+    assert (q.loc[("Acme", "2026-Q1"), "deals"], q.loc[("Acme", "2026-Q1"), "won"]) == (2, 1)
+    assert (q.loc[("Bolt", "2026-Q2"), "deals"], q.loc[("Bolt", "2026-Q2"), "won"]) == (3, 1)
+    f = w.funnel_losses
+    assert f[["lost_to", "stage", "deals"]].values.tolist() == [
+        ["Bolt", "solution", 1], ["acme", "quote", 1], ["no decision", "qualified", 1],
+    ]  # fmt: skip
+    r = w.loss_reasons
+    assert r.fillna({"lost_reason": "-"}).values.tolist() == [
+        ["2026-Q1", "no decision", "budget frozen", 1], ["2026-Q1", "not recorded", "-", 1],
+        ["2026-Q2", "lost to competitor", "price", 1],
+        ["2026-Q2", "lost to competitor", "technical", 1],
+    ]  # fmt: skip
+    assert list(w.prices["price_delta"].round(2)) == [-0.1, 0.25, 0.2]
+
+
+def test_fiscal_quarters_follow_the_methodology(tmp_path):
+    from kamlib.methodology import load_methodology
+
+    path = tmp_path / "m.yml"
+    path.write_text("extends: default\nfiscal_year_start_month: 4\n", encoding="utf-8")
+    w = win_loss(methodology=load_methodology(path))
+    # February and March are in the fiscal year ending March 2026; April and May start FY2027
+    assert set(w.by_quarter["quarter"]) == {"FY2026-Q4", "FY2027-Q1"}
+
+
+def test_missing_competitor_table():
+    with pytest.raises(MissingTableError, match="no 'opportunity_competitors' table"):
+        win_loss(opportunity_competitors=None)
+
+
+def _many(spec: dict[str, tuple[int, int]]):
+    """Deals and competitor rows: competitor → (won, lost)."""
+    specs, rows = [], []
+    for name, (won, lost) in spec.items():
+        for i in range(won + lost):
+            oid = f"{name}-{i}"
+            end = "won" if i < won else "lost"
+            specs.append(dict(id=oid, path=[("qualified", "2026-01-10"), (end, "2026-03-01")],
+                              lost_to=None if end == "won" else name))  # fmt: skip
+            rows.append((oid, name, True, None, None))
+    opps, hist = deals(*specs)
+    comp = pd.DataFrame(rows, columns=COMPETITORS.columns)
+    return win_loss(opportunities=opps, stage_history=hist, opportunity_competitors=comp)
+
+
+def test_pooling_pulls_a_two_of_two_competitor_to_the_mean_and_leaves_sixty_of_a_hundred():
+    # win rates of 20 %–80 % against five rivals met 20 times each
+    w = _many({"C20": (4, 16), "C35": (7, 13), "C50": (10, 10), "C65": (13, 7),
+               "C80": (16, 4), "Tiny": (2, 0), "Big": (60, 40)})  # fmt: skip
+    c = w.competitors.set_index("competitor")
+    mean = w.prior["mean"]
+    assert w.prior["method"] == "beta-binomial maximum likelihood"
+    tiny, big = c.loc["Tiny"], c.loc["Big"]
+    assert tiny.win_rate == 1.0 and tiny.shrunk_win_rate < 0.8
+    assert abs(tiny.shrunk_win_rate - mean) < 0.5 * abs(1.0 - mean)  # more than half the way
+    assert tiny.shrunk_low < tiny.shrunk_win_rate < tiny.shrunk_high
+    assert abs(big.shrunk_win_rate - 0.6) < 0.01  # nearly unchanged
+    assert big.shrunk_high - big.shrunk_low < 0.2
+    # the raw interval of a tiny sample is wide, not missing
+    assert tiny.ci_high - tiny.ci_low > 0.6
+
+
+def test_fit_beta_prior_is_the_maximum_likelihood_by_brute_force():
+    from scipy.stats import betabinom
+
+    k = np.array([6, 8, 10, 11, 14, 2, 60])
+    n = np.array([20, 20, 20, 20, 20, 2, 100])
+    prior = fit_beta_prior(k, n)
+
+    def loglik(mu: float, conc: float) -> float:
+        return float(betabinom.logpmf(k, n, mu * conc, (1 - mu) * conc).sum())
+
+    grid = [(mu, c) for mu in np.linspace(0.3, 0.7, 81) for c in np.exp(np.linspace(0, 6, 121))]
+    best = max(grid, key=lambda g: loglik(*g))
+    assert loglik(prior["mean"], prior["concentration"]) >= loglik(*best) - 1e-6
+    assert prior["mean"] == pytest.approx(best[0], abs=0.01)
+    assert math.log(prior["concentration"]) == pytest.approx(math.log(best[1]), abs=0.1)
+
+
+def test_too_few_competitors_get_a_weak_prior():
+    prior = fit_beta_prior(np.array([2, 1]), np.array([2, 4]))
+    assert prior["method"].startswith("weak prior") and prior["concentration"] == 2.0
+    assert prior["mean"] == pytest.approx(3.5 / 7)
+    no_overdispersion = fit_beta_prior(np.array([50, 50, 50]), np.array([100, 100, 100]))
+    assert no_overdispersion["concentration"] == pytest.approx(10_000.0, rel=1e-3)
