@@ -25,6 +25,8 @@ from kamlib.data.import_sql import (
     id_columns,
     invisible_mask,
     is_id_column,
+    lookup_sql,
+    lost_to_sql,
     sql_literal,
     sql_name,
     sql_type,
@@ -186,8 +188,14 @@ class ImportBatch:
                 typed = sql.typed
                 if col == "stage":
                     typed = self._stage_sql(sql.typed)
+                elif planned.table == "tasks" and col == "task":
+                    typed = lookup_sql(sql.typed, self._task_lookup())
+                elif planned.table == "opportunities" and col == "sales_process":
+                    typed = lookup_sql(sql.typed, self._process_lookup(), keep_unknown=True)
+                elif planned.table == "opportunities" and col == "lost_to":
+                    typed = lost_to_sql(sql.typed)
                 elif kind == "text" and col in ENUM_COLUMNS:
-                    typed = enum_sql(col, sql.typed)
+                    typed = enum_sql(col, sql.typed, planned.table)
                 inner.append(f"{typed} AS {sql_name(col)}")
                 inner.append(f"{sql.raw} AS {sql_name('_raw_' + col)}")
                 self._count_value_fixes(planned.table, src, col, sql.raw, values)
@@ -359,6 +367,54 @@ class ImportBatch:
         norm = f"trim(regexp_replace(lower({text_expr}), '[\\s_]+', ' ', 'g'))"
         return f"CASE {norm} {cases} END"
 
+    def _task_lookup(self) -> dict[str, str]:
+        """Spellings of the methodology's task codes → code (empty without playbooks)."""
+        playbooks = self.methodology.playbooks
+        return {} if playbooks is None else playbooks.task_lookup()
+
+    def _process_lookup(self) -> dict[str, str]:
+        playbooks = self.methodology.playbooks
+        return {} if playbooks is None else playbooks.process_lookup()
+
+    def _sales_process_checks(
+        self, table: str, rules: dict[str, ColumnRule]
+    ) -> list[tuple[str, str, str, str]]:
+        """Tasks: an unknown task code, a task done before it was created."""
+        if table != "tasks":
+            return []
+        checks = []
+        if "task" in rules:
+            playbooks = self.methodology.playbooks
+            if playbooks is None:
+                known = (
+                    "the methodology file has no playbooks section; add one (copy kamlib's "
+                    "default, or start the file with extends: default)"
+                )
+            else:
+                known = (
+                    f"known: {', '.join(sorted(playbooks.task_codes))}; add it to the tasks "
+                    "of the methodology file's playbooks, or map the export's codes"
+                )
+            checks.append(
+                (
+                    "task",
+                    f"{clean_text('_raw_task')} IS NOT NULL AND task IS NULL",
+                    f"'unknown task code: ' || _raw_task || {sql_literal(' (' + known + ')')}",
+                    "_raw_task",
+                )
+            )
+        if "done_date" in rules and "created_date" in rules:
+            checks.append(
+                (
+                    "done_date",
+                    "done_date < created_date",
+                    "'done before created: done_date ' || _raw_done_date || ' is before "
+                    "created_date ' || _raw_created_date || ' (fix one of the dates)'",
+                    "_raw_done_date",
+                )
+            )
+        return checks
+
     def _row_checks(
         self, table: str, rules: dict[str, ColumnRule]
     ) -> list[tuple[str, str, str, str]]:
@@ -479,6 +535,7 @@ class ImportBatch:
                     "_raw_stage",
                 )
             )
+        checks += self._sales_process_checks(table, rules)
         if table == "opportunities" and "status" in rules:
             checks.append(
                 (
@@ -554,13 +611,11 @@ class ImportBatch:
                     0,
                 )
                 continue
-            self._fk_problems(
-                typed, problems, fk.column, parent, f"unknown {fk.table[:-1].replace('_', ' ')}"
-            )
+            self._fk_problems(typed, problems, fk.column, parent, f"unknown {_one(fk.table)}")
         for fk in spec.foreign_keys:
             if fk.table == table:
                 own = valid_keys_sql(table, typed, problems)
-                self._fk_problems(typed, problems, fk.column, own, f"unknown {fk.table[:-1]}")
+                self._fk_problems(typed, problems, fk.column, own, f"unknown {_one(fk.table)}")
                 if table == "accounts":
                     self._parent_cycles(typed, problems)
 
@@ -570,7 +625,7 @@ class ImportBatch:
         self.con.execute(
             f"""INSERT INTO {problems}
                 SELECT t._file, t._row, {sql_literal(column)}, left(t.{sql_name(column)}, 200),
-                       '{what}: ' || t.{sql_name(column)} || ' (not in {what.split(" ", 1)[1]}s)'
+                       '{what}: ' || t.{sql_name(column)} || ' (not in {_many(what)})'
                 FROM {typed} t ANTI JOIN ({parent_sql}) p ON t.{sql_name(column)} = p.k
                 WHERE t.{sql_name(column)} IS NOT NULL"""
         )
@@ -611,6 +666,12 @@ class ImportBatch:
         }
         if table == "opportunities":
             counts["no_account"] = "count(*) FILTER (account_id IS NULL)"
+            keys = ", ".join(sql_literal(k) for k in set(self._process_lookup().values()))
+            known = f"sales_process NOT IN ({keys})" if keys else "true"
+            counts["unknown_process"] = f"count(*) FILTER (sales_process IS NOT NULL AND {known})"
+            counts["lost_to_not_lost"] = (
+                "count(*) FILTER (lost_to IS NOT NULL AND status IS DISTINCT FROM 'lost')"
+            )
         if table == "orders":
             counts["zero_amount"] = "count(*) FILTER (amount = 0)"
         if not counts:
@@ -652,6 +713,48 @@ class ImportBatch:
                 "for other reasons",
                 total,
             )
+        if found.get("unknown_process"):
+            n = found["unknown_process"]
+            examples = self.con.execute(
+                f"SELECT DISTINCT sales_process FROM {typed} WHERE sales_process IS NOT NULL "
+                "ORDER BY 1 LIMIT 200"
+            ).fetchall()
+            lookup = set(self._process_lookup().values())
+            names = [v for (v,) in examples if v not in lookup][:5]
+            self.notice(
+                table,
+                None,
+                "sales_process",
+                "unknown_process",
+                f"{n:,} opportunities have a sales process the methodology's playbooks do not "
+                f"list ({', '.join(names)}): loaded as written; no playbook applies to them. "
+                "Add the spelling to a process's aliases in the methodology file.",
+                n,
+            )
+        if found.get("lost_to_not_lost"):
+            n = found["lost_to_not_lost"]
+            self.notice(
+                table,
+                None,
+                "lost_to",
+                "lost_to_not_lost",
+                f"{n:,} opportunities name whom they were lost to but are not lost: loaded; "
+                "lost_to counts only on lost deals",
+                n,
+            )
         if found.get("zero_amount"):
             n = found["zero_amount"]
             self.notice(table, None, "amount", "zero", f"{n:,} order lines with amount 0 loaded", n)
+
+
+def _one(table: str) -> str:
+    """One row of ``table`` in words: ``opportunities`` → ``opportunity``, ``accounts`` →
+    ``account``, ``plan_items`` → ``plan item``."""
+    word = table[:-3] + "y" if table.endswith("ies") else table[:-1]
+    return word.replace("_", " ")
+
+
+def _many(what: str) -> str:
+    """``unknown opportunity`` → ``opportunities`` (the table a reference was not found in)."""
+    word = what.split(" ", 1)[1]
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from kamlib.data.mapping import (
     ColumnRule,
 )
-from kamlib.data.schemas import TABLES
+from kamlib.data.schemas import NO_DECISION, TABLES
 
 #: Longest text accepted in one cell; longer values are quarantined (likely a broken export).
 MAX_TEXT_CHARS = 100_000
@@ -53,6 +53,26 @@ VALUE_ALIASES: dict[str, dict[str, str]] = {
         "邮件": "email", "其他": "other",
     },
 }  # fmt: skip
+#: Spellings per table that differ from :data:`VALUE_ALIASES` (a task that is 取消 / cancelled
+#: was skipped; a plan item that is 取消 was dropped).
+TABLE_VALUE_ALIASES: dict[str, dict[str, dict[str, str]]] = {
+    "tasks": {
+        "status": {
+            "完成": "done", "已完成": "done", "completed": "done", "complete": "done",
+            "跳过": "skipped", "已跳过": "skipped", "不适用": "skipped", "n/a": "skipped",
+            "取消": "skipped", "已取消": "skipped", "cancelled": "skipped", "canceled": "skipped",
+            "未完成": "open", "未开始": "open", "进行中": "open", "待办": "open",
+            "not started": "open", "in progress": "open", "waiting on someone else": "open",
+            "deferred": "open",
+        },
+    },
+}  # fmt: skip
+#: Spellings of "no decision" in ``opportunities.lost_to`` (after lower-casing and trimming):
+#: the customer awarded the deal to nobody.
+NO_DECISION_WORDS = (
+    "no decision", "no_decision", "no-decision", "nodecision", "status quo", "无决策",
+    "未决策", "客户未决策", "不了了之", "维持现状",
+)  # fmt: skip
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "已升级", "x")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "未升级", "")
 
@@ -155,13 +175,33 @@ def sql_type(kind: str) -> str:
     return SQL_TYPES[kind]
 
 
-def enum_sql(col: str, text_expr: str) -> str:
+def enum_sql(col: str, text_expr: str, table: str | None = None) -> str:
     low = f"replace(lower({text_expr}), '-', '_')"
-    aliases = VALUE_ALIASES.get(col, {})
+    aliases = TABLE_VALUE_ALIASES.get(table or "", {}).get(col) or VALUE_ALIASES.get(col, {})
     if not aliases:
         return low
     cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in aliases.items())
     return f"CASE {low} {cases} ELSE {low} END"
+
+
+def lookup_sql(text_expr: str, lookup: dict[str, str], *, keep_unknown: bool = False) -> str:
+    """SQL mapping a text to a key by a lookup of normalised spellings (lower case, spaces and
+    underscores collapsed, as :func:`kamlib.methodology.normalise_label`); an unknown text is
+    NULL, or itself (trimmed) with ``keep_unknown``."""
+    norm = f"trim(regexp_replace(lower({text_expr}), '[\\s_]+', ' ', 'g'))"
+    cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in lookup.items())
+    other = f" ELSE {text_expr}" if keep_unknown else ""
+    return f"CASE {norm} {cases}{other} END" if cases else (text_expr if keep_unknown else "NULL")
+
+
+def lost_to_sql(text_expr: str) -> str:
+    """``lost_to``: every spelling of "no decision" becomes ``no decision``; a competitor's
+    name is kept as written."""
+    words = ", ".join(sql_literal(w) for w in NO_DECISION_WORDS)
+    return (
+        f"CASE WHEN lower(trim({text_expr})) IN ({words}) THEN {sql_literal(NO_DECISION)} "
+        f"ELSE {text_expr} END"
+    )
 
 
 def is_id_column(col: str, kind: str) -> bool:

@@ -402,7 +402,7 @@ def _import(
             plan_by_table[p.table] = PlannedTable(p.table, list(p.files), p.rule)
     meth_key = (
         batch.methodology.fingerprint
-        if {"opportunities", "stage_history"} & set(plan_by_table)
+        if {"opportunities", "stage_history", "tasks"} & set(plan_by_table)
         else ""
     )
     for table in LOAD_ORDER:

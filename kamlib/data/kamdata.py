@@ -142,7 +142,9 @@ class KamData(ShowsBrief):
         - opportunities closed after the date are open again, at the stage the stage history
           shows for that date (their closed_date, lost_reason cleared);
         - tickets: response / resolution after the date are unknown (NaT);
-        - contacts: a last_contact_date after the date is unknown.
+        - contacts: a last_contact_date after the date is unknown;
+        - tasks: one done after the date is open again (its done_date unknown);
+          opportunity_competitors: only the rows of opportunities known then.
         """
         cut = as_day(date, parameter="date", owner="KamData.as_of")
         end = cut + pd.Timedelta(days=1)  # timestamps during the as-of day count
@@ -167,7 +169,18 @@ class KamData(ShowsBrief):
                     ),
                     resolved_at=out["resolved_at"].where(out["resolved_at"] < end),
                 )
+            elif name == "tasks":
+                later = out["done_date"] >= end
+                if later.any():
+                    out = out.assign(
+                        done_date=out["done_date"].where(~later),
+                        status=out["status"].where(~later, "open"),
+                    )
             tables[name] = out
+        if "opportunity_competitors" in tables and "opportunities" in tables:
+            known = tables["opportunities"]["opportunity_id"]
+            rows = tables["opportunity_competitors"]
+            tables["opportunity_competitors"] = rows[rows["opportunity_id"].isin(known)]
         if "opportunities" in tables:
             tables["opportunities"] = _reopen(
                 tables["opportunities"], tables.get("stage_history"), cut
@@ -299,6 +312,8 @@ def _reopen(opps: pd.DataFrame, history: pd.DataFrame | None, cut: pd.Timestamp)
     out.loc[closed_later, "status"] = "open"
     out.loc[closed_later, "closed_date"] = pd.NaT
     out.loc[closed_later, "lost_reason"] = pd.NA
+    if "lost_to" in out:
+        out.loc[closed_later, "lost_to"] = pd.NA
     # No history for the as-of date: the stage is unknown, but the deal was open.
     out.loc[closed_later & out["stage"].isna(), "stage"] = "unknown"
     return out

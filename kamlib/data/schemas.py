@@ -27,6 +27,9 @@ ACTIVITY_TYPES = ["visit", "call", "meeting", "joint_business_meeting", "qbr", "
 PRIORITIES = ["p1", "p2", "p3", "p4"]
 PLAN_STATUS = ["open", "done", "dropped"]
 TARGET_LEVELS = ["company", "team", "manager", "account"]
+TASK_STATUS = ["open", "done", "skipped"]
+#: ``lost_to`` of a deal the customer did not award to anyone (budget cut, cancelled, no decision)
+NO_DECISION = "no decision"
 
 _OPT = {"nullable": True}
 
@@ -101,6 +104,10 @@ class Opportunities(pa.DataFrameModel):
     lost_reason: Series[str] = pa.Field(**_OPT)
     competitor: Series[str] = pa.Field(**_OPT)
     source: Series[str] = pa.Field(**_OPT)
+    # the sales process (a process key of the methodology's playbooks: tender, framework …)
+    sales_process: Series[str] = pa.Field(**_OPT)
+    # lost deals: the competitor that won, or "no decision" (NO_DECISION)
+    lost_to: Series[str] = pa.Field(**_OPT)
 
 
 class StageHistory(pa.DataFrameModel):
@@ -199,6 +206,36 @@ class PlanItems(pa.DataFrameModel):
     kind: Series[str] = pa.Field(**_OPT)
 
 
+class Tasks(pa.DataFrameModel):
+    """The stage playbook's tasks and resources as done on each deal.
+
+    ``task`` is a code of the methodology's playbooks (the import quarantines any other);
+    ``done_date`` is when it was done (a timestamp, compared with the stage history's
+    ``entered_at``: done before the deal left the stage or not).
+    """
+
+    task_id: Series[str] = pa.Field(nullable=False, unique=True)
+    opportunity_id: Series[str] = pa.Field(nullable=False)
+    stage: Series[str] = pa.Field(**_OPT)
+    task: Series[str] = pa.Field(nullable=False)
+    owner: Series[str] = pa.Field(**_OPT)
+    created_date: Series[pa.DateTime] = pa.Field(**_OPT)
+    due_date: Series[pa.DateTime] = pa.Field(**_OPT)
+    done_date: Series[pa.DateTime] = pa.Field(**_OPT)
+    status: Series[str] = pa.Field(isin=TASK_STATUS, **_OPT)
+
+
+class OpportunityCompetitors(pa.DataFrameModel):
+    """Who we met on each deal; ``primary`` marks the main competitor, prices where known."""
+
+    opportunity_id: Series[str] = pa.Field(nullable=False)
+    competitor: Series[str] = pa.Field(nullable=False)
+    primary: Series[pd.BooleanDtype] = pa.Field(**_OPT)
+    our_price: Series[float] = pa.Field(ge=0, **_OPT)
+    competitor_price: Series[float] = pa.Field(ge=0, **_OPT)
+    notes: Series[str] = pa.Field(**_OPT)
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     """``column`` must name a row of ``table`` (by its key ``ref``) when it is not null."""
@@ -259,6 +296,7 @@ DATE_COLUMNS = {
 }  # fmt: skip
 
 _FK_ACCOUNT = ForeignKey("account_id", "accounts", "account_id")
+_FK_OPPORTUNITY = ForeignKey("opportunity_id", "opportunities", "opportunity_id")
 
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
@@ -341,6 +379,20 @@ TABLES: dict[str, TableSpec] = {
             PlanItems,
             ("item_id",),
             foreign_keys=(_FK_ACCOUNT, ForeignKey("target_id", "targets", "target_id")),
+        ),
+        TableSpec(
+            "tasks",
+            Tasks,
+            ("task_id",),
+            foreign_keys=(_FK_OPPORTUNITY,),
+            as_of_column="created_date",
+            past_columns=("created_date", "done_date"),
+        ),
+        TableSpec(
+            "opportunity_competitors",
+            OpportunityCompetitors,
+            ("opportunity_id", "competitor"),
+            foreign_keys=(_FK_OPPORTUNITY,),
         ),
     )
 }

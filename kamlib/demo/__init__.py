@@ -40,6 +40,15 @@ Structure built in (and tested in ``tests/test_demo.py``)
 - OGSM targets company → team → manager → key account for the previous and current
   year, by month and quarter (revenue, bookings, new_opportunities) and a share-of-wallet
   goal per key account; success-plan items, some overdue.
+- The sales process (:mod:`kamlib.demo.sales_process`, from a random stream of its own so
+  that everything above is the same with or without it): each deal's ``sales_process``
+  (tender — always for tender sources, more often the bigger the deal —, framework
+  agreement for key accounts, direct purchase), the playbook's ``tasks`` and resources of
+  the default methodology file on every stage a deal entered (done before the deal left
+  the stage, done late, skipped or still open; some owners more diligent than others;
+  a few resources used more on big deals), ``opportunity_competitors`` (the primary
+  competitor the deal names, others of the product line, prices where the deal was
+  quoted) and ``lost_to`` (the competitor that won, or "no decision").
 
 Hidden truth
 ------------
@@ -79,6 +88,22 @@ created), ``true_outcome`` (won / lost, also for deals still open at the end dat
 
 ``truth["project_orders"]``: ``order_id`` → ``opportunity_id`` for the orders that
 deliver won deals (all other sales orders are run-rate business).
+
+``truth["task_effects"]`` (one row per playbook code): ``task``, ``stage``, ``kind``,
+``true_difference`` — the difference in win probability (percentage points) a task done
+before the deal left its stage makes, for the deal's size and owner, averaged over the
+visible deals closed by the end date that entered the stage in a process listing the code
+(what an analysis adjusted for deal size and owner should find) —, ``raw_difference`` (the
+plain "won with − won without" the generator implies: lower than ``true_difference`` where
+the code is done more on big deals, which win less often), ``deals``, ``done_share``,
+``log_odds``, ``confounded``.  Both are computed from the generating probabilities, not
+from the drawn tasks (:mod:`kamlib.demo.sales_process` has the model).
+
+``truth["competitor_win_rates"]`` (one row per competitor): ``competitor``,
+``true_win_rate`` (0-1: our probability of winning a deal, closed by the end date, where
+the competitor is present, from the generating probabilities), ``expected_deals`` (the
+expected number of such deals), ``strong`` (one of the strong competitors that lower the
+win chance when they are the primary one).
 
 Scales and cost
 ---------------
@@ -130,7 +155,9 @@ from kamlib.demo.engagement import draw_activities, draw_service_tickets
 from kamlib.demo.goals import draw_plan_items, draw_targets
 from kamlib.demo.orders import draw_orders
 from kamlib.demo.pipeline import draw_pipeline
+from kamlib.demo.sales_process import draw_sales_process
 from kamlib.errors import ConfigError
+from kamlib.methodology import load_methodology
 
 __all__ = ["SCALES", "DemoCompany", "generate_demo"]
 
@@ -142,7 +169,7 @@ class DemoCompany:
     ``tables`` has one frame per name in ``kamlib.data.schemas.TABLES``, with exactly the
     schema's columns in schema order and canonical dtypes; ``truth`` has the frames
     described in the module docstring (``accounts``, ``opportunities``,
-    ``project_orders``).
+    ``project_orders``, ``task_effects``, ``competitor_win_rates``).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -211,12 +238,19 @@ def generate_demo(
     tickets = draw_service_tickets(rng, cal, cust)
     targets, account_targets = draw_targets(rng, cal, cust, sales, book, pipe)
     plan_items = draw_plan_items(rng, cal, cust, sales, account_targets)
+    # last, from a stream of its own: the tables above stay what they were without it
+    process = draw_sales_process(
+        seed, cal, cust, pipe, sales, load_methodology().require_playbooks()
+    )
 
     tables = {
         "accounts": cust.accounts,
         "products": products[0],
         "orders": book.orders,
-        "opportunities": pipe.opportunities,
+        "opportunities": pipe.opportunities.assign(
+            sales_process=pd.array(process.sales_process, dtype="str"),
+            lost_to=pd.array(process.lost_to, dtype="str"),
+        ),
         "stage_history": pipe.stage_history,
         "contacts": contacts_frame(contacts, last_contact),
         "opportunity_contacts": pipe.opportunity_contacts,
@@ -224,6 +258,8 @@ def generate_demo(
         "service_tickets": tickets,
         "targets": targets,
         "plan_items": plan_items,
+        "tasks": process.tasks,
+        "opportunity_competitors": process.opportunity_competitors,
     }
     tables = {name: tables[name] for name in TABLES}
 
@@ -275,5 +311,7 @@ def generate_demo(
         "accounts": truth_accounts,
         "opportunities": pipe.truth,
         "project_orders": book.project_orders,
+        "task_effects": process.task_effects,
+        "competitor_win_rates": process.competitor_win_rates,
     }
     return DemoCompany(tables=tables, truth=truth, scale=scale, seed=seed, end_date=end)

@@ -55,6 +55,18 @@ class Pipeline:
     stage_history: pd.DataFrame
     opportunity_contacts: pd.DataFrame
     truth: pd.DataFrame
+    # what the sales-process tables (kamlib.demo.sales_process) build on; drawn above
+    start_stage: np.ndarray  # first open stage of each deal
+    recorded: np.ndarray  # (deals, open stages): the deal entered the stage (a history row)
+    zombie: np.ndarray
+    source: np.ndarray  # index into OPPORTUNITY_SOURCES
+    amount0: np.ndarray  # amount when created
+    competitor: np.ndarray  # drawn competitor (index into comp_names), -1 = none
+    comp_names: list[str]  # the product lines' competitor lists, concatenated
+    comp_offset: np.ndarray  # first index of each product line's list in comp_names
+    shown_competitor: np.ndarray  # visible deals: the competitor the opportunity names
+    lost_reason: np.ndarray  # visible deals: index into LOST_REASONS (used where lost)
+    status: np.ndarray  # visible deals: 0 open, 1 won, 2 lost
 
 
 def _trend_factor(cust: Customers, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -351,6 +363,17 @@ def draw_pipeline(
         stage_history=stage_history,
         opportunity_contacts=opportunity_contacts,
         truth=truth,
+        start_stage=start_stage,
+        recorded=recorded,
+        zombie=zombie,
+        source=source,
+        amount0=amount0,
+        competitor=competitor,
+        comp_names=comp_names,
+        comp_offset=comp_offset,
+        shown_competitor=shown_competitor,
+        lost_reason=lost_reason,
+        status=status,
     )
 
 

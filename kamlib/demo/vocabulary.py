@@ -358,3 +358,10 @@ OBJECTIVES: dict[str, str] = {
     "new_opportunities": "挖掘新商机 / Mine new opportunities",
     "share_of_wallet": "提升钱包份额 / Raise share of wallet",
 }
+
+# -- the sales process: notes on competitors met on deals ------------------------------------
+COMPETITOR_NOTES = [
+    "incumbent supplier", "aggressive on price", "strong local service team",
+    "offered a free trial", "close to the plant manager", "long delivery time quoted",
+    "现有供应商", "价格战", "本地服务强", "与设备部关系深厚", "交期长",
+]  # fmt: skip

@@ -4,13 +4,14 @@ analyst and the scheduled run all see the same rules.  It is validated on load i
 objects, unknown keys refused with "did you mean" (:mod:`~kamlib.methodology.methodology`:
 the :class:`Methodology` object, load / parse / resolve, ``extends:``;
 :mod:`~kamlib.methodology.schema`; :mod:`~kamlib.methodology.files`, YAML within safety
-limits; one module per section: ``scoring``, ``segmentation``, ``research``, ``forecast``).
+limits; one module per section: ``scoring``, ``segmentation``, ``research``, ``forecast``,
+``playbooks`` — the sales processes, their stage tasks and resources, the bid checklist).
 ``load_methodology()`` with no argument returns the documented default shipped with kamlib
 (``kamlib/resources/methodology.yml``) and :func:`resolve_methodology` is the one way a public
 function takes its ``methodology`` argument.  Alongside: :mod:`~kamlib.methodology.rules`
 (the safe rule language of tags, groups and segments), :mod:`~kamlib.methodology.ahp` (AHP
 weights, pure maths) and :mod:`~kamlib.methodology.labels` (the report vocabulary in en/zh,
-data in ``labels.yml``).  It sits under every analysis layer and imports nothing of kamlib
+data in ``labels.yml``, read by :mod:`~kamlib.methodology.vocabulary`).  It sits under every analysis layer and imports nothing of kamlib
 but :mod:`kamlib.errors`.
 """
 
@@ -38,6 +39,16 @@ from kamlib.methodology.parsing import (
     MAX_WEIGHT_SUM,
     normalise_label,
     normalised_weights,
+)
+from kamlib.methodology.playbooks import (
+    CHECKLIST_CONDITIONS,
+    TASK_KINDS,
+    ChecklistItem,
+    Playbooks,
+    PlaybookStage,
+    PlaybookTask,
+    SalesProcess,
+    parse_playbooks,
 )
 from kamlib.methodology.research import (
     ResearchSettings,
@@ -158,4 +169,12 @@ __all__ = [
     "ResearchSettings",
     "ForecastSettings",
     "parse_forecast",
+    "CHECKLIST_CONDITIONS",
+    "TASK_KINDS",
+    "ChecklistItem",
+    "PlaybookStage",
+    "Playbooks",
+    "PlaybookTask",
+    "SalesProcess",
+    "parse_playbooks",
 ]

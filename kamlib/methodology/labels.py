@@ -22,40 +22,26 @@ written side by side, and neither is the source of the other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from types import MappingProxyType
-from typing import Any
-
-from kamlib.errors import ConfigError
-from kamlib.methodology.files import load_yaml_text
 from kamlib.methodology.methodology import load_methodology
+from kamlib.methodology.vocabulary import (
+    LABELS_FILE,
+    LANGUAGES,
+    Vocabulary,
+    check_lang,
+    parse_vocabulary,
+    vocabulary,
+)
 
-LANGUAGES: tuple[str, ...] = ("en", "zh")
-
-#: The vocabulary file shipped in this package.
-LABELS_FILE = "labels.yml"
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The label table and the notes table: key → (English, Chinese)."""
-
-    labels: Mapping[str, tuple[str, str]]
-    notes: Mapping[str, tuple[str, str]]
-    source: str = "<memory>"
-
-
-def check_lang(lang: str) -> str:
-    """Return ``lang`` if kamlib can write reports in it, else raise ``ConfigError``."""
-    if lang not in LANGUAGES:
-        raise ConfigError(
-            f"The report language must be one of {', '.join(LANGUAGES)}. Got {lang!r} instead."
-        )
-    return lang
-
+__all__ = [
+    "LABELS_FILE",
+    "LANGUAGES",
+    "Vocabulary",
+    "check_lang",
+    "label",
+    "note",
+    "parse_vocabulary",
+    "vocabulary",
+]
 
 def label(key: str, lang: str = "en") -> str:
     """The ``lang`` label of ``key``; an unknown key comes back as readable text."""
@@ -79,39 +65,3 @@ def note(key: str, lang: str = "en") -> str:
 def _stage_labels(lang: str) -> dict[str, str]:
     """Opportunity stage key → label, from the shipped methodology file."""
     return {stage.key: stage.label(lang) for stage in load_methodology().stages}
-
-
-@cache
-def vocabulary() -> Vocabulary:
-    """The shipped vocabulary (``labels.yml``), read and checked once."""
-    source = f"kamlib:methodology/{LABELS_FILE}"
-    text = resources.files("kamlib.methodology").joinpath(LABELS_FILE).read_text("utf-8")
-    return parse_vocabulary(load_yaml_text(text, source, unique_keys=True), source=source)
-
-
-def parse_vocabulary(raw: Any, *, source: str = "<memory>") -> Vocabulary:
-    """Check a parsed vocabulary file: ``labels`` and ``notes``, each mapping a key to
-    ``{en, zh}`` texts; ``ConfigError`` naming the file and the entry otherwise."""
-    if not isinstance(raw, dict) or set(raw) != {"labels", "notes"}:
-        found = sorted(map(str, raw)) if isinstance(raw, dict) else type(raw).__name__
-        raise ConfigError(f"{source}: must have exactly 'labels' and 'notes'. Got {found}.")
-    tables = {}
-    for name in ("labels", "notes"):
-        table = raw[name]
-        if not isinstance(table, dict):
-            raise ConfigError(f"{source}: '{name}' must map each key to {{en, zh}}.")
-        entries: dict[str, tuple[str, str]] = {}
-        for key, item in table.items():
-            texts = item if isinstance(item, dict) else {}
-            if (
-                not isinstance(key, str)
-                or set(texts) != set(LANGUAGES)
-                or not all(isinstance(texts[lang], str) for lang in LANGUAGES)
-            ):
-                raise ConfigError(
-                    f"{source}: {name}.{key}: give the key as text and both texts, "
-                    f'e.g. orders: {{en: "Orders", zh: "订单"}}. Got {item!r} instead.'
-                )
-            entries[key] = (texts["en"], texts["zh"])
-        tables[name] = MappingProxyType(entries)
-    return Vocabulary(labels=tables["labels"], notes=tables["notes"], source=source)

@@ -5,7 +5,8 @@ argument returns the documented default shipped with kamlib; :func:`resolve_meth
 the one way a public function takes its ``methodology`` argument.  A file may build on the
 default or on another file with ``extends:``.  Each section is parsed by its own module
 (:mod:`~kamlib.methodology.scoring`, :mod:`~kamlib.methodology.segmentation`,
-:mod:`~kamlib.methodology.research`, :mod:`~kamlib.methodology.forecast`) after
+:mod:`~kamlib.methodology.research`, :mod:`~kamlib.methodology.forecast`,
+:mod:`~kamlib.methodology.playbooks`) after
 :func:`~kamlib.methodology.schema.check_methodology_keys` has refused unknown keys.
 """
 
@@ -26,6 +27,7 @@ from kamlib.methodology.parsing import (
     _number,
     normalise_label,
 )
+from kamlib.methodology.playbooks import Playbooks, parse_playbooks
 from kamlib.methodology.research import ResearchSettings, parse_research
 from kamlib.methodology.schema import check_methodology_keys
 from kamlib.methodology.scoring import (
@@ -68,6 +70,7 @@ class Methodology:
     segmentation: Segmentation | None = None
     research: ResearchSettings | None = None
     forecast: ForecastSettings | None = None
+    playbooks: Playbooks | None = None
 
     @property
     def research_settings(self) -> ResearchSettings:
@@ -83,6 +86,17 @@ class Methodology:
                 "file (kamlib/resources/methodology.yml) into it and adapt it."
             )
         return self.scoring
+
+    def require_playbooks(self) -> Playbooks:
+        """The sales-process playbooks; ``ConfigError`` when the file has no ``playbooks``."""
+        if self.playbooks is None:
+            raise ConfigError(
+                f"{self.source}: the methodology file has no 'playbooks' section, so it names "
+                "no sales process, stage task or bid checklist. Copy the 'playbooks' section of "
+                "kamlib's default methodology file (kamlib/resources/methodology.yml) into it "
+                "and adapt it (or start the file with 'extends: default')."
+            )
+        return self.playbooks
 
     @property
     def open_stages(self) -> tuple[Stage, ...]:
@@ -184,6 +198,11 @@ def parse_methodology(raw: Any, *, source: str = "<memory>", text: str = "") -> 
         segmentation=segmentation,
         research=parse_research(raw.get("research"), source=source),
         forecast=parse_forecast(raw.get("forecast"), source=source),
+        playbooks=parse_playbooks(
+            raw.get("playbooks"),
+            open_stages=tuple(s.key for s in stages if s.status == "open"),
+            source=source,
+        ),
     )
 
 
@@ -265,7 +284,33 @@ def _extended(raw: Any, text: str, path: Path, *, seen: tuple[Path, ...]) -> tup
     base_source = "kamlib:" + DEFAULT_METHODOLOGY if base_name.strip() == "default" else base_path
     check_methodology_keys(base_raw, source=str(base_source))
     merged = {**base_raw, **{k: v for k, v in raw.items() if k != "extends"}}
+    if "playbooks" not in raw and not _playbooks_fit_stages(merged):
+        # the base's playbooks name stages this file replaced: they do not apply to it
+        merged.pop("playbooks", None)
     return merged, base_text + "\n---\n" + text
+
+
+def _playbooks_fit_stages(raw: dict[str, Any]) -> bool:
+    """Whether every stage the (inherited) ``playbooks`` name is an open stage of ``stages``.
+
+    A file that extends another and gives its own ``stages`` (e.g. a CRM's Prospecting /
+    Engaging) but no ``playbooks`` would otherwise inherit playbooks written for stages it
+    does not have, and could not be loaded at all; it gets no playbooks instead (and
+    :meth:`Methodology.require_playbooks` says how to add them).
+    """
+    playbooks, stages = raw.get("playbooks"), raw.get("stages")
+    if not isinstance(playbooks, dict) or not isinstance(stages, dict):
+        return True
+    opened = stages.get("open")
+    keys = {s.get("key") for s in opened if isinstance(s, dict)} if isinstance(opened, list) else set()
+    named = set()
+    for process in (playbooks.get("processes") or {}).values():
+        if isinstance(process, dict) and isinstance(process.get("stages"), dict):
+            named |= set(process["stages"])
+    bid = playbooks.get("bid_readiness")
+    if isinstance(bid, dict) and "stage" in bid:
+        named.add(bid["stage"])
+    return named <= keys
 
 
 @cache

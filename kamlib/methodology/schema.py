@@ -81,6 +81,18 @@ def _methodology_schema() -> dict[str, Any]:
             },
         },
         "research": dict.fromkeys(ResearchSettings.__dataclass_fields__),
+        "playbooks": {
+            "tasks": _Each({"kind": _FREE, "label": _LABEL, "aliases": _FREE, "description": _FREE}),
+            "processes": _Each({
+                "label": _LABEL, "aliases": _FREE, "description": _FREE,
+                "stages": _Each({"expected_days": _FREE, "required": _FREE, "recommended": _FREE}),
+            }),
+            "bid_readiness": {
+                "stage": _FREE, "processes": _FREE,
+                "checklist": _Items({"item": _FREE, "weight": _FREE, "task": _FREE,
+                                     "condition": _FREE, "label": _LABEL, "description": _FREE}),
+            },
+        },
         "forecast": dict.fromkeys(ForecastSettings.__dataclass_fields__),
     }  # fmt: skip
 
