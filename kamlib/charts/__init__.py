@@ -8,7 +8,8 @@ always has the same sections.  :mod:`~kamlib.charts.base` holds the shared look 
 colours, sizes, locales, :data:`REPORT_CONFIG`); :mod:`~kamlib.charts.data`,
 :mod:`~kamlib.charts.accounts`, :mod:`~kamlib.charts.scoring`,
 :mod:`~kamlib.charts.segmentation`, :mod:`~kamlib.charts.research`,
-:mod:`~kamlib.charts.pipeline` and :mod:`~kamlib.charts.forecast` the charts of each domain.
+:mod:`~kamlib.charts.pipeline`, :mod:`~kamlib.charts.forecast` and :mod:`~kamlib.charts.sales`
+the charts of each domain.
 Putting charts into an offline report page (the vega bundle, its cache, the Altair renderer)
 is the job of :mod:`kamlib.reports.offline`.
 """
@@ -28,6 +29,7 @@ from kamlib.charts.pipeline import (
     stage_velocity_distribution,
 )
 from kamlib.charts.research import ogsm_progress, power_map
+from kamlib.charts.sales import competitor_win_rates, task_differences
 from kamlib.charts.scoring import (
     TIER_COLORS,
     gains_curve,
@@ -48,6 +50,7 @@ __all__ = [
     "TIER_COLORS",
     "WIDTH",
     "activities_by_quarter",
+    "competitor_win_rates",
     "coverage_gaps",
     "forecast_by_group",
     "forecast_fan",
@@ -70,6 +73,7 @@ __all__ = [
     "segment_profiles",
     "share_of_wallet_trend",
     "stage_velocity_distribution",
+    "task_differences",
     "tier_counts",
     "tier_profile",
     "tier_shares",

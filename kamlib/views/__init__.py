@@ -18,6 +18,7 @@ from kamlib.views.ogsm_review import OgsmReview, ogsm_review
 from kamlib.views.pipeline_forecast import PipelineForecast, pipeline_forecast
 from kamlib.views.portfolio import PortfolioReview, portfolio_review
 from kamlib.views.revenue_forecast import RevenueForecast, revenue_forecast
+from kamlib.views.sales_process_review import SalesProcessReview, sales_process_review
 
 __all__ = [
     "AccountSummary",
@@ -28,6 +29,7 @@ __all__ = [
     "PipelineForecast",
     "PortfolioReview",
     "RevenueForecast",
+    "SalesProcessReview",
     "account_summary",
     "customer_research",
     "data_health",
@@ -35,4 +37,5 @@ __all__ = [
     "pipeline_forecast",
     "portfolio_review",
     "revenue_forecast",
+    "sales_process_review",
 ]
