@@ -39,6 +39,11 @@ EXPECTED = {
     },
     "portfolio_review": {"demo": RENDERED, "maven": RENDERED, "retail": RENDERED},
     "revenue_forecast": {"demo": RENDERED, "maven": "skipped — needs orders", "retail": RENDERED},
+    "sales_process_review": {
+        "demo": RENDERED,
+        "maven": RENDERED,
+        "retail": "skipped — needs opportunities",
+    },
 }
 #: the schedule date of each store (the due periods are the last complete ones before it)
 #: and its methodology file
