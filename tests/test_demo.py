@@ -711,3 +711,34 @@ def test_the_sales_process_truth_is_what_the_tables_show(default: DemoCompany) -
     p = seen["won"] / seen["deals"]
     se = np.sqrt(p * (1 - p) / seen["deals"])
     assert ((p - seen["true_win_rate"]).abs() <= 1.96 * se).mean() >= 0.8
+
+
+def test_the_win_probability_split_keeps_the_stage_rate() -> None:
+    from kamlib.demo.sales_process import split_win_probability
+
+    rng = np.random.default_rng(3)
+    pi, t = rng.uniform(0.01, 0.99, 500), rng.uniform(0.0, 1.0, 500)
+    log_odds = rng.choice([0.0, 0.5, 1.2], 500)
+    p0 = split_win_probability(pi, t, log_odds)
+    p1 = 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + log_odds)))
+    np.testing.assert_allclose(t * p1 + (1 - t) * p0, pi, atol=1e-9)
+    assert (p1 >= p0 - 1e-12).all()
+    np.testing.assert_allclose(p1[log_odds == 0], p0[log_odds == 0], rtol=1e-9)
+    # no task, no lift: p0 is the stage's rate itself
+    np.testing.assert_allclose(split_win_probability(pi, np.zeros(500), log_odds), pi, atol=1e-9)
+
+
+def test_every_deal_has_a_row_for_each_required_task_of_the_stages_it_entered(
+    small: DemoCompany,
+) -> None:
+    from kamlib.methodology import load_methodology
+
+    plan = load_methodology().require_playbooks().tasks_frame()
+    required = plan.loc[plan["required"], ["sales_process", "stage", "task"]]
+    opps = small.tables["opportunities"].set_index("opportunity_id")
+    entries = _first_entries(small).join(opps["sales_process"], on="opportunity_id")
+    expected = entries.merge(required, on=["sales_process", "stage"])
+    rows = small.tables["tasks"].merge(
+        expected, on=["opportunity_id", "stage", "task"], how="right"
+    )
+    assert rows["task_id"].notna().all()

@@ -61,6 +61,7 @@ from ibis.common.exceptions import IbisError, TableNotFound
 
 from kamlib.data.kamdata import KamData
 from kamlib.data.purchases import WON_DEALS, revenue_source
+from kamlib.data.schemas import TABLES
 from kamlib.data.store import describe_io_error, load, stored_tables
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.features.catalogue import SOURCE_TABLES
@@ -407,7 +408,8 @@ def engine_options(
     return {"features_source": session, "tables": tables or None}
 
 
-_OTHER_TABLES = {"opportunity_contacts", "targets", "plan_items"}
+#: canonical tables the features do not read (accepted in a mapping, left alone)
+_OTHER_TABLES = frozenset(TABLES) - frozenset(SOURCE_TABLES)
 
 #: Columns the features read as dates (a time of day in them is dropped in Python).
 _DATE_COLUMNS = {
