@@ -7,14 +7,17 @@ not that doing them would make a deal win.
 Who is counted — without survivorship bias
 ------------------------------------------
 For a task of stage S (per sales process, from the playbooks), the deals counted are those
-that **reached S** — entered it, or jumped past it — and **closed (won or lost) by the
-as-of date**.  A deal lost before it reached S never had the chance to do S's task; counting
-it "without" would credit the task with simply surviving to S, so it is left out.  Deals
-whose process's playbook does not hold the task are left out too; deals still open are not
-counted (``n_open`` says how many reached S).
+that **entered S** and **closed (won or lost) by the as-of date**.  A deal lost before it
+reached S never had the chance to do S's task; counting it "without" would credit the task
+with simply surviving to S, so it is left out.  A deal that jumped past S never worked in it
+and is left out too.  Deals whose process's playbook does not hold the task are left out;
+deals still open are not counted (``n_open`` says how many entered S).
 
-A deal counts **with** the task when the task was done (``done_date``) on or before the deal
-closed; otherwise **without**.  A task takes time: a deal lost soon after reaching S had less
+A deal counts **with** the task when the task was done (``done_date``) while the deal was in
+S or before: on or before the deal left S (its first move forward, or its close when it
+closed from S).  A task recorded after the deal had moved on, or after it was lost, is
+*without*: counting it would let the outcome's paperwork (tasks filled in at the close) pass
+for the work that led to it.  A task takes time: a deal lost soon after entering S had less
 time to do it — part of the association, one more reason to read it as one.
 
 What is reported per task (one row each, in playbook order)
@@ -59,13 +62,13 @@ TASK_EFFECT_COLUMNS: tuple[str, ...] = (
 
 
 def task_population(process: SalesProcessData, task: str) -> pd.DataFrame:
-    """The deals counted for ``task`` (module docstring): closed by the as-of date, reached
+    """The deals counted for ``task`` (module docstring): closed by the as-of date, entered
     the task's stage of their process.
 
     Returns one row per deal: ``opportunity_id``, ``owner``, ``process``, ``amount``,
     ``stage``, ``reached_at``, ``closed_at``, ``won`` (bool), ``done`` (bool: done on or
-    before the close), ``cycle_days`` (reach → close).  ``attrs["open"]``: the deals that
-    reached the stage and are still open.
+    before the deal left the stage), ``cycle_days`` (entry → close).  ``attrs["open"]``: the
+    deals that entered the stage and are still open.
     """
     pb = process.playbook
     rows = pb[pb["task"].astype("str") == task]
@@ -77,17 +80,19 @@ def task_population(process: SalesProcessData, task: str) -> pd.DataFrame:
     deals = deals.assign(stage=deals["process"].map(stage_of))
     deals = deals[deals["stage"].notna()]
     reached = deals.merge(
-        process.passages[["opportunity_id", "stage", "reached_at"]],
+        process.passages[["opportunity_id", "stage", "reached_at", "entered", "passed_at"]],
         on=["opportunity_id", "stage"],
         how="inner",
     )
+    reached = reached[reached["entered"].astype(bool)]
     open_ = int((reached["status"] == "open").sum())
     pop = reached[reached["status"].isin(["won", "lost"])].copy()
     done = process.require_tasks("The task effects")
     done = done.loc[done["task"] == task, ["opportunity_id", "done_at"]]
     done_at = pop[["opportunity_id"]].merge(done, on="opportunity_id", how="left")["done_at"]
     pop["won"] = (pop["status"] == "won").to_numpy()
-    pop["done"] = (done_at.to_numpy() <= pop["closed_at"].to_numpy()).astype(bool)
+    left_at = pop["passed_at"].fillna(pop["closed_at"])  # moved on, or closed from S
+    pop["done"] = (done_at.to_numpy() <= left_at.to_numpy()).astype(bool)
     pop["cycle_days"] = (pop["closed_at"] - pop["reached_at"]).dt.total_seconds() / 86400
     out = pop[
         ["opportunity_id", "owner", "process", "amount", "stage", "reached_at", "closed_at",
