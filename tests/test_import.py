@@ -503,3 +503,22 @@ def test_as_of_accounts_without_created_date_exist_from_their_first_record(tmp_p
     assert sorted(data.as_of("2025-03-31").accounts["account_id"]) == ["A1", "A2"]
     assert sorted(data.as_of("2025-06-30").accounts["account_id"]) == ["A1", "A2", "A3"]
     assert list(data.as_of("2024-12-31").accounts["account_id"]) == []
+
+
+def test_a_store_from_an_older_kamlib_reads_columns_added_since_as_missing(tmp_path, demo_store):
+    """Opportunities gained sales_process and lost_to (#13): a snapshot imported before has no
+    such columns; loading it gives missing values, never a database error."""
+    import duckdb
+
+    from kamlib.data.store import effective_batches, snapshot_table
+
+    store = tmp_path / "old.duckdb"
+    shutil.copy(demo_store, store)
+    with duckdb.connect(str(store)) as con:
+        batch, _ = effective_batches(con, None)["opportunities"]
+        table = snapshot_table("opportunities", batch)
+        con.execute(f"ALTER TABLE {table} DROP COLUMN sales_process")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN lost_to")
+    opps = load(store).opportunities
+    assert opps["sales_process"].isna().all() and opps["lost_to"].isna().all()
+    assert len(opps) == len(load(demo_store).opportunities)

@@ -298,11 +298,13 @@ def _read_store(store: str | Path, snapshot: int | None) -> KamData:
             if name not in TABLES:
                 continue
             spec = TABLES[name]
-            cols = ", ".join(f'"{c}"' for c in spec.columns)
+            table = snapshot_table(name, batch)
+            # a snapshot imported by an older kamlib lacks the columns added since (e.g.
+            # opportunities.sales_process): they read as missing values, never as an error
+            stored = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+            cols = ", ".join(f'"{c}"' for c in spec.columns if c in stored)
             key = ", ".join(f'"{c}"' for c in spec.key)
-            frame = con.execute(
-                f"SELECT {cols} FROM {snapshot_table(name, batch)} ORDER BY {key}"
-            ).df()
+            frame = con.execute(f"SELECT {cols} FROM {table} ORDER BY {key}").df()
             tables[name] = conform(frame, spec)
         limit = "" if snapshot is None else f"WHERE batch_id <= {int(snapshot)}"
         book = {
