@@ -44,6 +44,7 @@ from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
 from kamlib.pipeline import funnel, stage_events, stage_velocity, stale_deals
 from kamlib.views.notices import NOTICE_COLUMNS, Notices, resolve_data
+from kamlib.views.values import methods_track_frame
 
 __all__ = ["PipelineForecast", "pipeline_forecast"]
 
@@ -389,15 +390,7 @@ class PipelineForecast:
         tr = self.backtest.track
         tr = tr[(tr["team"] == (self.team or "all")) & (tr["origin"] == self.backtest.origins[0])]
         chosen = self.track_record.method if self.track_record is not None else "deal_model"
-        return pd.DataFrame(
-            {
-                "period": tr["period"].to_numpy(),
-                "method": ("fc_method_" + tr["method"].astype(str)).to_numpy(),
-                "p50": tr["p50"].astype(float).to_numpy(),
-                "actual": tr["actual"].astype(float).to_numpy(),
-                "chosen": (tr["method"] == chosen).to_numpy(),
-            }
-        ).reset_index(drop=True)
+        return methods_track_frame(tr, chosen)
 
     def zombie_figures(self) -> dict[str, Any]:
         """Label key → value: how many open deals are zombies, their amount and age."""

@@ -44,6 +44,7 @@ from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
 from kamlib.views.notices import NOTICE_COLUMNS, Notices, resolve_data
+from kamlib.views.values import methods_track_frame
 
 __all__ = ["RevenueForecast", "revenue_forecast"]
 
@@ -167,15 +168,7 @@ class RevenueForecast:
         tr = f.backtest.track
         tr = tr[(tr["scope"] == COMPANY) & (tr["origin"] == f.backtest.origins[0])]
         chosen = f.scope(COMPANY)["method"]
-        return pd.DataFrame(
-            {
-                "period": tr["period"].to_numpy(),
-                "method": ("fc_method_" + tr["method"].astype(str)).to_numpy(),
-                "p50": tr["p50"].astype(float).to_numpy(),
-                "actual": tr["actual"].astype(float).to_numpy(),
-                "chosen": (tr["method"] == chosen).to_numpy(),
-            }
-        ).reset_index(drop=True)
+        return methods_track_frame(tr, chosen)
 
     def segment_chart_frame(self) -> pd.DataFrame:
         """The segments' headlines (not the company's: it would dwarf them) in the shape

@@ -4,7 +4,8 @@ Analysis frames hold label keys as values (``status = "at_risk"``, ``buying_role
 "economic"``); a view translates them once, so a notebook passes no ``translate=`` tuple.
 :func:`kamlib.views.format.table` already translates the ``table``, ``check``, ``measure`` and
 ``stage`` columns by default, so :func:`translated` leaves those to it (translating twice would
-turn a label into its capitalised fallback).
+turn a label into its capitalised fallback).  Also the frames several views build the same
+way: the forecast methods' back-test track (:func:`methods_track_frame`).
 """
 
 from __future__ import annotations
@@ -42,3 +43,18 @@ def translated(
                 out[col].map(lambda v: label(v, lang) if isinstance(v, str) else v).astype(object)
             )
     return out
+
+
+def methods_track_frame(track: pd.DataFrame, chosen: str) -> pd.DataFrame:
+    """Every forecast method's P50 and the actual per back-test period (rows of one scope
+    and origin of a back-test track), in the shape :func:`kamlib.charts.forecast_methods`
+    reads: ``period``, ``method`` (label key), ``p50``, ``actual``, ``chosen``."""
+    return pd.DataFrame(
+        {
+            "period": track["period"].to_numpy(),
+            "method": ("fc_method_" + track["method"].astype(str)).to_numpy(),
+            "p50": track["p50"].astype(float).to_numpy(),
+            "actual": track["actual"].astype(float).to_numpy(),
+            "chosen": (track["method"] == chosen).to_numpy(),
+        }
+    ).reset_index(drop=True)
