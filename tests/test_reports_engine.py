@@ -747,6 +747,7 @@ def test_sample_schedule_is_valid():
         ("portfolio_review", "quarterly", None),
         ("account_summary", "quarterly", "top10"),
         ("pipeline_forecast", "quarterly", None),
+        ("sales_process_review", "quarterly", None),
         ("revenue_forecast", "quarterly", None),
         ("ogsm_review", "quarterly", None),
         ("customer_research", "quarterly", "strategic"),
