@@ -140,11 +140,11 @@ def crm_store(tmp_path_factory, small_company) -> Path:
 def test_a_crm_store_says_its_revenue_is_won_deals_in_snapshot_header_and_notices(
     crm_store, small_company
 ):
-    from kamlib.data import load, stored_tables
+    from kamlib.data import load, snapshot_info
     from kamlib.reports.provenance import read_snapshot, revenue_basis
     from kamlib.views.account_summary import account_summary
 
-    assert "orders" not in stored_tables(crm_store)
+    assert "orders" not in snapshot_info(crm_store).tables
     snapshot = read_snapshot(crm_store)
     assert snapshot["revenue_source"] == WON_DEALS
     assert revenue_basis(snapshot, "en") == "won deals — the data has no order lines"

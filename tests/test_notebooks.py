@@ -117,14 +117,13 @@ def test_parameters_typed_with_help(path):
 
 @pytest.mark.parametrize("path", ALL, ids=ids(ALL))
 def test_engine_passes_only_declared_parameters(path, tmp_path, monkeypatch):
-    import kamlib.data
     from kamlib.reports import provenance
 
     store = tmp_path / "store.duckdb"
     store.write_bytes(b"")  # planning only checks that it exists; no snapshot needed here
-    monkeypatch.setattr(provenance, "read_snapshot", lambda store, batch=None: None)
     # nor its tables: say it holds every table, so that every report's needs are met
-    monkeypatch.setattr(kamlib.data, "stored_tables", lambda store, snapshot=None: tuple(TABLES))
+    held = {"batch_id": None, "tables": list(TABLES)}
+    monkeypatch.setattr(provenance, "read_snapshot", lambda store, batch=None: held)
     engine = ReportEngine(store=store, out=tmp_path / "out", notebook_dir=path.parent)
     spec = load_report(path.stem, path.parent)
     extra = {ACCOUNT_PARAMETER: "A1"} if spec.per_account else {}

@@ -236,9 +236,7 @@ def _print_reports(specs: list[Any], *, engine: Any = None) -> None:
     """The reports and their parameters; with an ``engine``, whether each can render on
     its store and, if not, why."""
     if engine is not None:
-        from kamlib.data import stored_tables
-
-        held = stored_tables(engine.store_path())
+        held = engine.store_tables()
         click.echo(f"Store {engine.store} holds: {', '.join(held) or 'no tables'}")
     if not specs:
         click.echo("No reports found.")

@@ -6,8 +6,7 @@ Public API
 - :func:`import_frames` — in-memory canonical frames (e.g. the demo company) → same path.
 - :func:`load` — the store → :class:`KamData`, optionally at a past snapshot (batch).
 - :func:`load_files` — exports straight from files (an in-memory store) → :class:`KamData`.
-- :func:`snapshot_info` — which data a store holds (cheap); :func:`stored_tables` — which
-  canonical tables.
+- :func:`snapshot_info` — which data a store holds and its tables (cheap).
 - :mod:`kamlib.data.purchases` — the one rule for revenue without order lines: won deals
   stand in for purchases (``KamData.revenue_source`` says which), and report needs.
 - :func:`save_target_group` / :func:`saved_target_group` / :func:`saved_target_groups`,
@@ -38,7 +37,7 @@ from kamlib.data.results import (
     saved_target_groups,
 )
 from kamlib.data.schemas import TABLES
-from kamlib.data.store import load, load_truth, snapshot_info, stored_tables, write_truth
+from kamlib.data.store import load, load_truth, snapshot_info, write_truth
 
 
 def load_files(
@@ -76,6 +75,5 @@ __all__ = [
     "saved_target_group",
     "saved_target_groups",
     "snapshot_info",
-    "stored_tables",
     "write_truth",
 ]

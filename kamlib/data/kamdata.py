@@ -30,6 +30,8 @@ class Snapshot:
     fingerprint: str
     imported_at: pd.Timestamp | None
     source: str
+    #: the canonical tables held, in canonical order (empty when not read from a store)
+    tables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)

@@ -195,8 +195,9 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def _snapshot(
     con: duckdb.DuckDBPyConnection, effective: dict[str, tuple[int, str]], source: str
 ) -> Snapshot:
+    tables = tuple(t for t in TABLES if t in effective)
     if not effective:
-        return Snapshot(None, "empty", None, source)
+        return Snapshot(None, "empty", None, source, tables)
     digest = hashlib.sha256()
     for table in sorted(effective):
         digest.update(f"{table}:{effective[table][1]};".encode())
@@ -205,23 +206,19 @@ def _snapshot(
         "SELECT finished_at FROM import_batches WHERE batch_id = ?", [newest]
     ).fetchone()
     return Snapshot(
-        newest, digest.hexdigest()[:16], pd.Timestamp(imported[0]) if imported else None, source
+        newest,
+        digest.hexdigest()[:16],
+        pd.Timestamp(imported[0]) if imported else None,
+        source,
+        tables,
     )
 
 
 def snapshot_info(store: str | Path, *, snapshot: int | None = None) -> Snapshot:
-    """Which data the store holds now (cheap: reads bookkeeping only)."""
+    """Which data the store holds now, and its tables (cheap: reads bookkeeping only)."""
     with connect(store, read_only=True) as con:
         _check_snapshot(con, snapshot, store)
         return _snapshot(con, effective_batches(con, snapshot), str(store))
-
-
-def stored_tables(store: str | Path, *, snapshot: int | None = None) -> tuple[str, ...]:
-    """The canonical tables the store holds (at ``snapshot``), in canonical order (cheap)."""
-    with connect(store, read_only=True) as con:
-        _check_snapshot(con, snapshot, store)
-        held = effective_batches(con, snapshot)
-    return tuple(t for t in TABLES if t in held)
 
 
 def _check_snapshot(

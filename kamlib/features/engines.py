@@ -62,7 +62,7 @@ from ibis.common.exceptions import IbisError, TableNotFound
 from kamlib.data.kamdata import KamData
 from kamlib.data.purchases import WON_DEALS, revenue_source
 from kamlib.data.schemas import TABLES
-from kamlib.data.store import describe_io_error, load, stored_tables
+from kamlib.data.store import describe_io_error, load, snapshot_info
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.features.catalogue import SOURCE_TABLES
 
@@ -127,7 +127,7 @@ def _open(
                 f"Store {path} does not exist. Build it with `kam demo --store {path}` or "
                 f"`kam import FILES --store {path}`."
             )
-        if not locations and revenue_source(stored_tables(path)) == WON_DEALS:
+        if not locations and revenue_source(snapshot_info(path).tables) == WON_DEALS:
             # no order lines: won deals stand in for purchases, the rule KamData applies
             with _open(load(path)) as tables:
                 yield tables

@@ -394,17 +394,21 @@ class ReportEngine:
         :meth:`plan` checks with the batch it pins; check before forming a target group,
         so that a report the store cannot feed is skipped, not failed.
         """
-        from kamlib.data import stored_tables
         from kamlib.reports.needs import skip_for
 
         spec = report if isinstance(report, ReportSpec) else load_report(report, self.notebook_dir)
         if not spec.needs:
             return
-        store = self.store_path()
-        tables = stored_tables(store, snapshot=snapshot)
+        tables = self.store_tables(snapshot)
         skipped = skip_for(spec.name, spec.needs, tables, store=self.store, snapshot=chosen)
         if skipped is not None:
             raise skipped
+
+    def store_tables(self, snapshot: int | None = None) -> tuple[str, ...]:
+        """The canonical tables the store holds (at import batch ``snapshot``), from the
+        snapshot the engine pins anyway (read once per store state)."""
+        pinned = self._snapshot(self.store_path(), snapshot)
+        return tuple(pinned.get("tables", ())) if pinned else ()
 
     def accounts_for(self, group: str, *, as_of: date | str) -> pd.DataFrame:
         """The accounts of target ``group`` on ``as_of``, from the store.

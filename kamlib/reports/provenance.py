@@ -32,11 +32,11 @@ def read_snapshot(store: Path, *, batch: int | None = None) -> dict[str, Any] | 
     ``batch``: the snapshot right after that import batch (default: the newest).  A store
     that cannot be read, or has no such batch, raises the data layer's error.
     """
-    from kamlib.data import snapshot_info, stored_tables
+    from kamlib.data import snapshot_info
     from kamlib.data.purchases import revenue_source
 
     snap = snapshot_info(store, snapshot=batch)
-    tables = stored_tables(store, snapshot=batch)
+    tables = snap.tables
     imported = getattr(snap, "imported_at", None)
     return {
         "batch_id": getattr(snap, "batch_id", None),
