@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kamlib.data.purchases import ORDER_LINES
 from kamlib.errors import DataValidationError
 from kamlib.forecast.period import forecast_period
 from kamlib.forecast.run_rate import run_rate_forecast
@@ -390,7 +391,7 @@ def backtest_forecast(
                                   "end": stop, "team": team, "method": m, "p50": cands[m],
                                   "actual": actual,
                                   "closed_to_date": figures["closed_to_date"]})  # fmt: skip
-            if revenue and k == 0 and data.has("orders"):
+            if revenue and k == 0 and data.revenue_source == ORDER_LINES:
                 rr = run_rate_forecast(
                     data, as_of=as_of, period=per, months=settings.run_rate_months,
                     repetitions=min(simulations, 2000), seed=seed, by_product_line=False,

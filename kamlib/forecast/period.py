@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.data.purchases import WON_DEALS
+from kamlib.data.purchases import ORDER_LINES, WON_DEALS
 from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataValidationError
 from kamlib.forecast.close_timing import (
@@ -518,7 +518,7 @@ def forecast_period(
             "run-rate order revenue needs order lines: the data has none (its revenue is won "
             "deals, which these bookings already count)"
         )
-    elif run_rate and data.has("orders"):
+    elif run_rate and data.revenue_source == ORDER_LINES:
         rr = run_rate_forecast(
             data, as_of=day, period=per, months=settings.run_rate_months,
             repetitions=min(sims, 2000), seed=seed,
