@@ -300,7 +300,8 @@ class ReportEngine:
             pin = accounts.attrs.get(SNAPSHOT_PARAMETER)  # the batch the group was formed on
         snapshot = self._snapshot(store, pin)
         batch_id = None if snapshot is None else snapshot.get("batch_id")
-        self.check_needs(spec, snapshot=batch_id, chosen=values.get(SNAPSHOT_PARAMETER) or None)
+        held = () if snapshot is None else tuple(snapshot.get("tables", ()))
+        self._raise_if_unmet(spec, held, chosen=values.get(SNAPSHOT_PARAMETER) or None)
         values[SNAPSHOT_PARAMETER] = 0 if batch_id is None else int(batch_id)
         values["as_of"] = day.isoformat()
         values["lang"] = lang
@@ -380,26 +381,22 @@ class ReportEngine:
             )
         return jobs
 
-    def check_needs(
-        self,
-        report: str | ReportSpec,
-        *,
-        snapshot: int | None = None,
-        chosen: int | None = None,
-    ) -> None:
+    def check_needs(self, report: str | ReportSpec, *, snapshot: int | None = None) -> None:
         """Raise ``ReportSkipped`` when the store (at import batch ``snapshot``; default the
         newest) does not hold what ``report`` declares it needs (``kamlib.needs``).
+        :meth:`plan` checks with the batch it pins, :meth:`accounts_for` before it forms a
+        target group, so a report the store cannot feed is skipped, not failed."""
+        spec = report if isinstance(report, ReportSpec) else load_report(report, self.notebook_dir)
+        self._raise_if_unmet(spec, self.store_tables(snapshot))
 
-        ``chosen``: the batch the user chose (``-p snapshot=N``), named in the message.
-        :meth:`plan` checks with the batch it pins; check before forming a target group,
-        so that a report the store cannot feed is skipped, not failed.
-        """
+    def _raise_if_unmet(
+        self, spec: ReportSpec, tables: tuple[str, ...], *, chosen: int | None = None
+    ) -> None:
+        """``chosen``: the batch the user chose (``-p snapshot=N``), named in the message."""
         from kamlib.reports.needs import skip_for
 
-        spec = report if isinstance(report, ReportSpec) else load_report(report, self.notebook_dir)
         if not spec.needs:
             return
-        tables = self.store_tables(snapshot)
         skipped = skip_for(spec.name, spec.needs, tables, store=self.store, snapshot=chosen)
         if skipped is not None:
             raise skipped
@@ -410,16 +407,21 @@ class ReportEngine:
         pinned = self._snapshot(self.store_path(), snapshot)
         return tuple(pinned.get("tables", ())) if pinned else ()
 
-    def accounts_for(self, group: str, *, as_of: date | str) -> pd.DataFrame:
+    def accounts_for(
+        self, group: str, *, as_of: date | str, report: str | ReportSpec | None = None
+    ) -> pd.DataFrame:
         """The accounts of target ``group`` on ``as_of``, from the store.
 
         A formation of the group saved in the store (``kam group save``) for this date,
         data snapshot and methodology is used as saved; otherwise the group is formed now
         (``kamlib.segmentation.target_group``).  Raises ``ConfigError`` for an unknown
-        group and ``ReportError`` for an empty one.
+        group and ``ReportError`` for an empty one; with ``report``, first
+        ``ReportSkipped`` when the store cannot feed that report (:meth:`check_needs`).
         """
         from kamlib.segmentation import check_group_name, target_group
 
+        if report is not None:
+            self.check_needs(report)
         check_group_name(group, methodology=self.methodology)
         day = parse_date(as_of)
         store = self.store_path()

@@ -30,7 +30,7 @@ not a failure, and nothing is written; it renders the first night after the data
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -168,7 +168,6 @@ def plan_schedule(
     *,
     as_of: date | str,
     force: bool = False,
-    accounts_for: Callable[[str, date], Any] | None = None,
 ) -> list[DueEntry]:
     """Work out, for every entry, the due period and the report jobs to render.
 
@@ -203,15 +202,16 @@ def plan_schedule(
                 f"{schedule.source}: report '{spec.name}' is made per account; give it "
                 "'for: GROUP' (e.g. for: top10)."
             )
-    accounts_for = accounts_for or (lambda group, d: engine.accounts_for(group, as_of=d))
     fy = engine.methodology.fiscal_year_start_month
     planned = []
     for entry in schedule.entries:
         period = due_period(entry, day, fiscal_year_start_month=fy)
         try:
-            if entry.group:  # a group formed from data the report cannot use is no problem
-                engine.check_needs(entry.report)
-            accounts = accounts_for(entry.group, period.end) if entry.group else None
+            accounts = (  # a store that cannot feed the report: skipped before the group
+                engine.accounts_for(entry.group, as_of=period.end, report=entry.report)
+                if entry.group
+                else None
+            )
             jobs = engine.plan(
                 entry.report,
                 as_of=period.end,
