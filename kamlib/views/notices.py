@@ -112,11 +112,17 @@ class Notices:
 
     def table(self, lang: str = "en") -> pd.DataFrame:
         """``section, message`` with the section names translated into ``lang``."""
-        check_lang(lang)
-        return pd.DataFrame(
-            {
-                "section": [label(row["section"], lang) for row in self.rows],
-                "message": [row["message"] for row in self.rows],
-            },
-            columns=NOTICE_COLUMNS,
-        )
+        return notices_table(self.frame(), lang)
+
+
+def notices_table(notices: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A ``section, message`` frame (section label keys) with the sections in ``lang``: what
+    a view's notices table shows."""
+    check_lang(lang)
+    return pd.DataFrame(
+        {
+            "section": [label(s, lang) for s in notices["section"]],
+            "message": notices["message"].to_numpy(),
+        },
+        columns=NOTICE_COLUMNS,
+    )

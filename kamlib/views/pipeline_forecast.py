@@ -43,7 +43,7 @@ from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
 from kamlib.pipeline import funnel, stage_events, stage_velocity, stale_deals
-from kamlib.views.notices import NOTICE_COLUMNS, Notices, resolve_data
+from kamlib.views.notices import NOTICE_COLUMNS, Notices, notices_table, resolve_data
 from kamlib.views.values import methods_track_frame
 
 __all__ = ["PipelineForecast", "pipeline_forecast"]
@@ -448,13 +448,7 @@ class PipelineForecast:
     def notes_table(self) -> pd.DataFrame:
         """What was assumed or left out: ``section`` (in the report language), ``message``
         (one English sentence each)."""
-        return pd.DataFrame(
-            {
-                "section": [label(k, self.lang) for k in self.notices["section"]],
-                "message": self.notices["message"].to_numpy(),
-            },
-            columns=NOTICE_COLUMNS,
-        )
+        return notices_table(self.notices, self.lang)
 
 
 def _translated(values: pd.Series, lang: str) -> np.ndarray:

@@ -55,7 +55,7 @@ from kamlib.scoring import MigrationResult, ScoreResult, ValidationResult, score
 from kamlib.scoring.coverage import indicator_coverage, max_score_possible
 from kamlib.scoring.history import GONE, NEW
 from kamlib.segmentation import check_group_name
-from kamlib.views.notices import Notices, resolve_data
+from kamlib.views.notices import Notices, notices_table, resolve_data
 from kamlib.views.portfolio_sections import (
     AVAILABLE,
     SectionStatus,
@@ -677,15 +677,7 @@ class PortfolioReview:
 
     def notices_table(self) -> pd.DataFrame:
         """``section, message`` (section names translated)."""
-        lang = self.lang
-        if self.notices.empty:
-            return pd.DataFrame(columns=["section", "message"])
-        return pd.DataFrame(
-            {
-                "section": [label(s, lang) for s in self.notices["section"]],
-                "message": self.notices["message"].to_numpy(),
-            }
-        )
+        return notices_table(self.notices, self.lang)
 
     def summary(self) -> pd.Series:
         """Headline numbers (English keys) for logs and tests."""

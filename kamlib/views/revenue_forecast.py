@@ -43,7 +43,8 @@ from kamlib.forecast.win_probability import forecast_settings
 from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
-from kamlib.views.notices import NOTICE_COLUMNS, Notices, resolve_data
+from kamlib.views.format import format_percent
+from kamlib.views.notices import NOTICE_COLUMNS, Notices, notices_table, resolve_data
 from kamlib.views.values import methods_track_frame
 
 __all__ = ["RevenueForecast", "revenue_forecast"]
@@ -116,7 +117,7 @@ class RevenueForecast:
             return label("revenue_verdict_too_little", lang).format(
                 n=int(m.loc[MODEL, "scored"]), k=MIN_SCORED_ORIGINS
             )
-        model_mape = _pct(m.loc[MODEL, "mape"])
+        model_mape = format_percent(m.loc[MODEL, "mape"])
         if chosen == MODEL:
             if bases.empty:
                 return label("revenue_verdict_model_alone", lang).format(model=model_mape)
@@ -125,14 +126,14 @@ class RevenueForecast:
                 "revenue_verdict_model_wins"
             )  # fmt: skip
             return label(key, lang).format(
-                model=model_mape, best=_pct(bases.loc[best, "mape"]),
+                model=model_mape, best=format_percent(bases.loc[best, "mape"]),
                 baseline=_in_sentence(label(f"fc_method_{best}", lang)),
             )  # fmt: skip
         key = "revenue_verdict_baseline_ties" if _tie(m, MODEL, chosen) else (
             "revenue_verdict_baseline_wins"
         )  # fmt: skip
         return label(key, lang).format(
-            model=model_mape, best=_pct(m.loc[chosen, "mape"]),
+            model=model_mape, best=format_percent(m.loc[chosen, "mape"]),
             baseline=_in_sentence(label(f"fc_method_{chosen}", lang)),
         )  # fmt: skip
 
@@ -265,13 +266,7 @@ class RevenueForecast:
     def notes_table(self) -> pd.DataFrame:
         """What was assumed or left out: ``section`` (in the report language), ``message``
         (one English sentence each)."""
-        return pd.DataFrame(
-            {
-                "section": [label(k, self.lang) for k in self.notices["section"]],
-                "message": self.notices["message"].to_numpy(),
-            },
-            columns=NOTICE_COLUMNS,
-        )
+        return notices_table(self.notices, self.lang)
 
 
 def _in_sentence(name: str) -> str:
@@ -283,11 +278,6 @@ def _tie(m: pd.DataFrame, a: str, b: str) -> bool:
     """Whether methods ``a`` and ``b`` of a methods table have MAPEs within :data:`TIE`."""
     x, y = float(m.loc[a, "mape"]), float(m.loc[b, "mape"])
     return bool(np.isfinite(x) and np.isfinite(y) and abs(x - y) < TIE * max(x, y))
-
-
-def _pct(x: object) -> str:
-    v = float(x)  # type: ignore[arg-type]
-    return f"{v:.1%}" if np.isfinite(v) else "—"
 
 
 def revenue_forecast(
