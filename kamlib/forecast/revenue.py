@@ -575,38 +575,13 @@ class OrderRevenueForecast:
         table["chosen"] = table["method"] == row["method"]
         return table
 
-    def summary(self) -> dict[str, Any]:
-        """The company's figures (JSON-ready): headline, every method's P50 and record."""
-        row = self.scope(COMPANY)
-        acc = self.backtest.headline_accuracy(COMPANY)
-        return {
-            "period": self.period, "as_of": str(self.as_of.date()),
-            "closed_to_date": _num(row["closed_to_date"]), "method": row["method"],
-            "reason": row["reason"], "interval_method": row["interval_method"],
-            "p10": _num(row["p10"]), "p50": _num(row["p50"]), "p90": _num(row["p90"]),
-            "backtest_periods": list(self.backtest.periods),
-            "headline_mape": _num(acc["mape"]), "inside": acc["inside"], "n": acc["n"],
-            "coverage_interval": acc["coverage_interval"],
-            "methods": {
-                r["method"]: {"p50": _num(r["p50"]), "scored": int(r["scored"]),
-                              "mape": _num(r["mape"]), "mae": _num(r["mae"]),
-                              "bias": _num(r["bias"]), "coverage": _num(r["coverage"])}
-                for r in self.methods(COMPANY).to_dict("records")
-            },
-            "segment_by": self.segment_by, "notes": list(self.notes),
-        }  # fmt: skip
-
-
-def _num(x: object) -> float | None:
-    v = float(x)  # type: ignore[arg-type]
-    return round(v, 6) if np.isfinite(v) else None
-
 
 def _forecast_period(
     period: Period | str | None, day: pd.Timestamp, fiscal_year_start_month: int
 ) -> Period:
-    """The period asked for (checked: it holds the as-of date or begins the day after),
-    else the default: the quarter after a quarter-end as-of date, else the as-of's quarter."""
+    """The period asked for (checked: it holds the as-of date before its last day — a period
+    whose last day has come is over, nothing to forecast — or begins the day after), else
+    the default: the quarter after a quarter-end as-of date, else the as-of's quarter."""
     if period is None or period == "":
         per = period_of(day.date(), "quarterly", fiscal_year_start_month=fiscal_year_start_month)
         return per.next() if pd.Timestamp(per.end) == day else per
@@ -615,8 +590,8 @@ def _forecast_period(
     )  # fmt: skip
     if not pd.Timestamp(per.start) - pd.Timedelta(days=1) <= day < pd.Timestamp(per.end):
         raise DataValidationError(
-            f"The revenue forecast covers the period the as-of date {day.date()} lies in, or "
-            f"the one that begins the day after it. Got period {per.label} "
+            f"The revenue forecast covers the period the as-of date {day.date()} lies in "
+            f"(before its last day), or the one that begins the day after it. Got period {per.label} "
             f"({per.start} … {per.end}) instead: pick as_of inside it or on the day before."
         )
     return per

@@ -37,7 +37,6 @@ def write_reports_index(out: Path) -> Path:
     account reports linking its period page (``<report>/<period>/index.html``)."""
     out = Path(out)
     good = [(d, m) for d, m in iter_manifests(out) if m.get("status") == "ok"]
-    good.sort(key=lambda dm: _sort_key(dm[1]), reverse=True)
     failures = _current_failures(out, good)
 
     book: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
