@@ -44,3 +44,25 @@ def test_the_crm_export_without_tasks_says_what_each_section_needs(maven_store):
     said = " ".join(review.notices["message"])
     assert "needs a 'tasks' table" in said and "opportunity_competitors" in said
     assert review.effects.empty and review.readiness.empty
+
+
+def test_without_stage_history_the_timed_sections_say_so_instead_of_showing_nothing(
+    small_company,
+):
+    """Compliance and task effects need to know when a deal entered and left each stage."""
+    from kamlib.data.kamdata import KamData, Snapshot
+    from kamlib.errors import MissingTableError
+    from kamlib.sales import compliance, task_effects
+
+    tables = {n: f for n, f in small_company.tables.items() if n != "stage_history"}
+    data = KamData(tables, snapshot=Snapshot(None, "no-history", None, "demo"))
+    for analysis in (compliance, task_effects):
+        with pytest.raises(MissingTableError, match="stage_history"):
+            analysis(data, as_of="2026-09-30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        review = sales_process_review(data, as_of="2026-09-30")
+    said = " ".join(review.notices["message"])
+    assert said.count("no 'stage_history' table") == 2
+    assert review.compliance_by_stage.empty and review.effects.empty
+    assert len(review.competitors)  # competition does not need the history: it stands

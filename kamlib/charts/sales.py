@@ -15,28 +15,31 @@ __all__ = ["competitor_win_rates", "task_differences"]
 
 def task_differences(effects: pd.DataFrame, *, lang: str = "en") -> alt.Chart:
     """Each task's difference in win rate (points, with minus without) as a dot with its 95%
-    interval; the adjusted difference (deal size, process, owner) where there is one.
+    interval: the adjusted difference (deal size, process, owner) where it was fitted, the
+    plain one where not.
 
-    ``effects`` needs ``task``, ``difference``, ``ci_low``, ``ci_high``; uses
-    ``adjusted_difference`` / ``adjusted_ci_low`` / ``adjusted_ci_high`` when present.
-    An association, not a cause: the chart's title says so.
+    ``effects`` needs ``task``, ``difference``, ``ci_low``, ``ci_high``; the adjusted
+    ``adjusted_difference`` / ``adjusted_ci_low`` / ``adjusted_ci_high`` are used row by row
+    when present.  An association, not a cause: the chart's title says so.
     """
     check_lang(lang)
     require_columns(effects, ("task", "difference", "ci_low", "ci_high"), "task_differences")
     if effects.empty:
         return message_chart(label("nothing_to_show", lang))
-    adjusted = "adjusted_difference" in effects and effects["adjusted_difference"].notna().any()
-    cols = ("adjusted_difference", "adjusted_ci_low", "adjusted_ci_high") if adjusted else (
-        "difference", "ci_low", "ci_high"
-    )  # fmt: skip
     t_task, t_diff = label("task", lang), label("win_rate_difference_points", lang)
     t_low, t_high = label("ci_low", lang), label("ci_high", lang)
+
+    def adjusted_else_plain(adjusted: str, plain: str) -> pd.Series:
+        if adjusted not in effects:
+            return effects[plain].astype(float)
+        return effects[adjusted].astype(float).fillna(effects[plain].astype(float))
+
     source = pd.DataFrame(
         {
             t_task: effects["task"].astype(str).to_numpy(),
-            t_diff: effects[cols[0]].astype(float).to_numpy(),
-            t_low: effects[cols[1]].astype(float).to_numpy(),
-            t_high: effects[cols[2]].astype(float).to_numpy(),
+            t_diff: adjusted_else_plain("adjusted_difference", "difference").to_numpy(),
+            t_low: adjusted_else_plain("adjusted_ci_low", "ci_low").to_numpy(),
+            t_high: adjusted_else_plain("adjusted_ci_high", "ci_high").to_numpy(),
         }
     )
     order = source.sort_values(t_diff, ascending=False)[t_task].tolist()

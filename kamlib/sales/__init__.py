@@ -33,6 +33,7 @@ Example
 >>> task_effects(process)[["task", "difference", "ci_low", "ci_high"]]          # doctest: +SKIP
 """
 
+from kamlib.data.schemas import NO_DECISION
 from kamlib.sales.adjusted_effect import AdjustedDifference, adjusted_difference
 from kamlib.sales.competition import (
     COMPETITOR_COLUMNS,
@@ -43,7 +44,6 @@ from kamlib.sales.competition import (
 from kamlib.sales.compliance import Compliance, compliance
 from kamlib.sales.effects import ASSOCIATION_NOTE, TASK_EFFECT_COLUMNS, task_effects
 from kamlib.sales.process_data import (
-    NO_DECISION,
     SalesProcessData,
     sales_process_data,
     sales_process_frames,

@@ -41,10 +41,11 @@ import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
+from kamlib.data.schemas import NO_DECISION
 from kamlib.methodology import Methodology
 from kamlib.periods import period_of
 from kamlib.proportions import wilson_interval
-from kamlib.sales.process_data import NO_DECISION, SalesProcessData, resolve_process_data
+from kamlib.sales.process_data import SalesProcessData, resolve_process_data
 
 #: competitors with closed deals needed to estimate the spread between them
 MIN_POOLED = 3

@@ -132,6 +132,7 @@ def compliance(
     >>> c.by_stage[["stage", "share_done_in_time", "share_compliant"]]  # doctest: +SKIP
     """
     process = resolve_process_data(data, as_of=as_of, methodology=methodology, owner="compliance")
+    process.require_history("Playbook compliance")
     done = process.require_tasks("Playbook compliance")
     deal_stages = _deal_stages(process, done)
     deals = _per_deal(process, deal_stages)

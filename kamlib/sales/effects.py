@@ -144,6 +144,7 @@ def task_effects(
     >>> effects[["task", "difference", "ci_low", "ci_high", "adjusted_difference"]]  # doctest: +SKIP
     """
     process = resolve_process_data(data, as_of=as_of, methodology=methodology, owner="task_effects")
+    process.require_history("The task effects")
     process.require_tasks("The task effects")
     pb = process.playbook
     order = {s: i for i, s in enumerate(process.open_stages)}

@@ -49,6 +49,7 @@ from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
 from kamlib.frames import require_columns
 from kamlib.methodology import Methodology, resolve_methodology
+from kamlib.methodology.playbooks import CHECKLIST_CONDITIONS
 from kamlib.periods import as_day
 from kamlib.pipeline import StageEvents, stage_events
 
@@ -77,11 +78,6 @@ PLAYBOOK_COLUMNS: tuple[str, ...] = (
 #: Columns of the checklist frame (``Playbooks.checklist_frame()``).
 CHECKLIST_COLUMNS: tuple[str, ...] = ("item", "weight", "task", "condition")
 
-#: The contact conditions a checklist item may name.
-CONDITIONS: tuple[str, ...] = ("economic_buyer_supportive", "technical_buyer_not_opposed")
-
-#: ``lost_to`` value of a deal lost to no competitor (compared case-insensitively).
-NO_DECISION = "no decision"
 
 _TASK_COLUMNS = ("opportunity_id", "task", "created_date", "done_date", "status")
 _COMPETITOR_COLUMNS = ("opportunity_id", "competitor")
@@ -161,6 +157,13 @@ class SalesProcessData:
             raise MissingTableError("tasks", purpose)
         return self.done_tasks
 
+    def require_history(self, purpose: str) -> None:
+        """``MissingTableError`` naming ``stage_history`` and ``purpose`` when the stages were
+        read from the opportunities alone (no history: when a deal entered or left a stage
+        is unknown, so neither compliance nor task effects can be measured)."""
+        if self.events.source != "stage_history":
+            raise MissingTableError("stage_history", purpose)
+
     def require_competitors(self, purpose: str) -> pd.DataFrame:
         """The competitor rows, or ``MissingTableError`` naming the table and ``purpose``."""
         if self.competitors is None:
@@ -206,13 +209,7 @@ def sales_process_data(
     """
     meth = resolve_methodology(methodology, owner="sales_process_data", paths=False)
     day = as_day(as_of, parameter="as_of", owner="sales_process_data")
-    playbooks = meth.playbooks
-    if playbooks is None:
-        raise ConfigError(
-            f"The methodology file {meth.source} has no 'playbooks' section, which the "
-            "sales-process analyses need. Add one (see kamlib's default methodology file) or "
-            "remove the file's own empty section."
-        )
+    playbooks = meth.require_playbooks()
     data.require("opportunities", "The sales-process analysis")
     cut = data.as_of(day)
     return _assemble(
@@ -224,7 +221,7 @@ def sales_process_data(
         playbook=playbooks.tasks_frame(),
         checklist=playbooks.checklist_frame(),
         bid_stage=playbooks.bid_stage,
-        bid_processes=tuple(playbooks.bid_processes or playbooks.processes),
+        bid_processes=tuple(playbooks.bid_processes),
         processes=tuple(playbooks.processes),
         default_process=default_process,
     )
@@ -407,11 +404,11 @@ def _check_playbook(
         why="Playbooks.checklist_frame()", found=True,
     )  # fmt: skip
     bad = checklist["condition"].dropna()
-    bad = bad[~bad.isin(CONDITIONS)]
+    bad = bad[~bad.isin(CHECKLIST_CONDITIONS)]
     if len(bad):
         raise ConfigError(
             f"The bid-readiness checklist names condition {bad.iloc[0]!r}. Valid: "
-            f"{', '.join(CONDITIONS)}."
+            f"{', '.join(CHECKLIST_CONDITIONS)}."
         )
 
 

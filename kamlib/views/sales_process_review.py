@@ -19,7 +19,7 @@ import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.methodology import Methodology, resolve_methodology
-from kamlib.methodology.labels import check_lang, label
+from kamlib.methodology.labels import check_lang
 from kamlib.periods import as_day
 from kamlib.sales import (
     ASSOCIATION_NOTE,
@@ -31,6 +31,7 @@ from kamlib.sales import (
     sales_process_data,
     task_effects,
 )
+from kamlib.sales.compliance import AGGREGATE_COLUMNS
 from kamlib.views.notices import Notices, resolve_data
 
 __all__ = ["SalesProcessReview", "sales_process_review"]
@@ -43,7 +44,7 @@ NEEDS = {
     ),
     "opportunity_competitors": (
         "needs an 'opportunity_competitors' table (opportunity_id, competitor, primary, prices; "
-        "Salesforce: OpportunityCompetitor) or a competitor / lost_to on the opportunities"
+        "Salesforce: OpportunityCompetitor; see the README)"
     ),
 }
 #: task-effect columns the report shows
@@ -53,7 +54,7 @@ EFFECT_COLUMNS = [
     "adjusted_ci_high",
 ]  # fmt: skip
 #: competitor columns the report shows
-COMPETITOR_COLUMNS = [
+SHOWN_COMPETITOR_COLUMNS = [
     "competitor", "deals", "won", "win_rate", "ci_low", "ci_high", "shrunk_win_rate",
     "shrunk_low", "shrunk_high", "lost_to_them", "no_decision", "price_delta_median",
 ]  # fmt: skip
@@ -65,11 +66,6 @@ COMPETITOR_DISPLAY = {
 #: readiness columns the report shows
 READINESS_COLUMNS = [
     "opportunity_id", "account_id", "owner", "amount", "readiness", "missing", "next_tasks",
-]  # fmt: skip
-#: compliance columns the report shows
-COMPLIANCE_COLUMNS = [
-    "deals", "passages", "required", "done_in_time", "share_done_in_time", "compliant",
-    "share_compliant", "skipped", "backward_moves",
 ]  # fmt: skip
 
 
@@ -119,15 +115,18 @@ def sales_process_review(
     with notices.section(owner):
         process = sales_process_data(kam, as_of=day, methodology=meth)
     labels = _task_labels(meth, lang)
-
-    comp = None
-    if process is not None and process.done_tasks is not None:
+    comp, competition = None, None
+    effects = pd.DataFrame(columns=EFFECT_COLUMNS)
+    readiness = pd.DataFrame(columns=READINESS_COLUMNS)
+    if process is not None:
+        for row in process.notices.itertuples():  # data quality: what was assumed or dropped
+            notices.add(owner, f"{row.check} ({row.rows:,} rows): {row.handling}")
+    if process is not None and process.done_tasks is None:
+        for section in ("compliance_section", "task_effects_section", "bid_readiness_section"):
+            notices.add(section, NEEDS["tasks"])
+    elif process is not None:
         with notices.section("compliance_section"):
             comp = compliance(process)
-    elif process is not None:
-        notices.add("compliance_section", NEEDS["tasks"])
-    effects = pd.DataFrame(columns=EFFECT_COLUMNS)
-    if process is not None and process.done_tasks is not None:
         with notices.section("task_effects_section"):
             found = task_effects(process)
             effects = found[EFFECT_COLUMNS].assign(
@@ -135,34 +134,22 @@ def sales_process_review(
             )
             effects = effects.sort_values("difference", ascending=False, kind="stable")
         notices.add("task_effects_section", ASSOCIATION_NOTE)
-    elif process is not None:
-        notices.add("task_effects_section", NEEDS["tasks"])
-    readiness = pd.DataFrame(columns=READINESS_COLUMNS).rename(
-        columns={"readiness": "readiness_share"}
-    )
-    if process is not None and process.done_tasks is not None:
         with notices.section("bid_readiness_section"):
-            found = bid_readiness(process)[READINESS_COLUMNS]
-            readiness = (
-                found.assign(
-                    missing=found["missing"].map(lambda codes: _listed(codes, labels)),
-                    next_tasks=found["next_tasks"].map(lambda codes: _listed(codes, labels)),
-                )
-                .sort_values("readiness", kind="stable")
-                .rename(columns={"readiness": "readiness_share"})
+            found = bid_readiness(process)[READINESS_COLUMNS]  # least ready first
+            readiness = found.assign(
+                missing=found["missing"].map(lambda codes: _listed(codes, labels)),
+                next_tasks=found["next_tasks"].map(lambda codes: _listed(codes, labels)),
             )
+    if process is not None and process.competitors is None:
+        notices.add("competition_section", NEEDS["opportunity_competitors"])
     elif process is not None:
-        notices.add("bid_readiness_section", NEEDS["tasks"])
-    competition = None
-    if process is not None:
         with notices.section("competition_section"):
             competition = competitive_win_loss(process)
-        if process.competitors is None:
-            notices.add("competition_section", NEEDS["opportunity_competitors"])
+    readiness = readiness.rename(columns={"readiness": "readiness_share"})
     competitors = (
-        pd.DataFrame(columns=COMPETITOR_COLUMNS)
+        pd.DataFrame(columns=SHOWN_COMPETITOR_COLUMNS)
         if competition is None
-        else competition.competitors[COMPETITOR_COLUMNS]
+        else competition.competitors[SHOWN_COMPETITOR_COLUMNS]
     ).rename(columns=COMPETITOR_DISPLAY)
     summary = comp.summary() if comp is not None else {}
     key_figures: dict[str, Any] = {
@@ -182,8 +169,8 @@ def sales_process_review(
         key_figures=key_figures,
         compliance=comp,
         competition=competition,
-        compliance_by_stage=_compliance(comp, "by_stage", "stage", lang),
-        compliance_by_owner=_compliance(comp, "by_owner", "owner", lang),
+        compliance_by_stage=_compliance(comp, "by_stage", "stage"),
+        compliance_by_owner=_compliance(comp, "by_owner", "owner"),
         effects=effects.reset_index(drop=True),
         readiness=readiness.reset_index(drop=True),
         competitors=competitors.reset_index(drop=True),
@@ -194,15 +181,12 @@ def sales_process_review(
 
 
 def _task_labels(meth: Methodology, lang: str) -> dict[str, str]:
-    """Task code → its label in ``lang`` (from the playbooks, else the label table)."""
+    """Task and checklist codes → their labels in ``lang`` (the playbooks' catalogue)."""
     playbooks = meth.playbooks
     if playbooks is None:
         return {}
-    column = f"label_{lang}"
-    found: dict[str, str] = {}
-    for frame, key in ((playbooks.tasks_frame(), "task"), (playbooks.checklist_frame(), "item")):
-        names = frame[column] if column in frame else frame[key].map(lambda k: label(k, lang))
-        found.update(zip(frame[key], names.fillna(frame[key]), strict=True))
+    found = {task.code: task.label(lang) for task in playbooks.tasks}
+    found.update({i.item: i.label_zh if lang == "zh" else i.label_en for i in playbooks.checklist})
     return found
 
 
@@ -212,9 +196,7 @@ def _listed(codes: object, labels: dict[str, str]) -> str:
     return ", ".join(labels.get(str(c), str(c)) for c in codes)
 
 
-def _compliance(comp: Compliance | None, attr: str, key: str, lang: str) -> pd.DataFrame:
+def _compliance(comp: Compliance | None, attr: str, key: str) -> pd.DataFrame:
     if comp is None:
-        return pd.DataFrame(columns=[key, *COMPLIANCE_COLUMNS])
-    frame = getattr(comp, attr)
-    shown = frame[[key, *[c for c in COMPLIANCE_COLUMNS if c in frame]]]
-    return shown.reset_index(drop=True)
+        return pd.DataFrame(columns=[key, *AGGREGATE_COLUMNS])
+    return getattr(comp, attr)[[key, *AGGREGATE_COLUMNS]].reset_index(drop=True)
