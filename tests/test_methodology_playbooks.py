@@ -244,3 +244,16 @@ def test_frames_are_empty_but_typed_for_a_process_without_tasks(raw):
     with pytest.raises(ConfigError, match=re.escape("Unknown sales process 'tender'")):
         pb.process("tender")
     assert isinstance(pb.checklist_frame(), pd.DataFrame)
+
+
+def test_a_label_that_is_another_codes_alias_is_refused(raw):
+    """An export's 'Site visit' must mean one code: the look-up reads labels as spellings
+    too, so a label may not be another code's alias."""
+    tasks = raw["playbooks"]["tasks"]
+    tasks["site_survey"]["label"] = {"en": "Site visit", "zh": "现场勘察"}
+    tasks["reference_visit"]["aliases"] = [
+        *tasks["reference_visit"].get("aliases", []),
+        "site visit",
+    ]
+    message = _refused(raw, "also names 'site_survey'")
+    assert "reference_visit" in message

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
@@ -17,6 +18,27 @@ def normalise_label(value: str) -> str:
 
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def spelling_table(
+    entries: Iterable[tuple[str, Iterable[str]]], *, what: str, where: str, article: str = ""
+) -> dict[str, str]:
+    """Every spelling of each entry (its key, labels and aliases, normalised by
+    :func:`normalise_label`) → the entry's key; ``ConfigError`` at ``where.<key>.aliases``
+    when one spelling names two entries (an export's value could then mean either;
+    ``article`` goes before the other entry's key in the message, e.g. "the sales process ")."""
+    table: dict[str, str] = {}
+    for key, names in entries:
+        for name in (key, *names):
+            norm = normalise_label(name)
+            if table.get(norm, key) != key:
+                raise ConfigError(
+                    f"{where}.{key}.aliases: '{name}' also names {article}'{table[norm]}' (as its key, a "
+                    f"label or an alias). Each spelling must name one {what}: change it in one "
+                    "of them."
+                )
+            table[norm] = key
+    return table
 
 
 def _number(value: Any, where: str) -> float:

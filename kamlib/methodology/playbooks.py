@@ -33,8 +33,8 @@ from kamlib.methodology.parsing import (
     _labels,
     _number,
     _unknown,
-    normalise_label,
     normalised_weights,
+    spelling_table,
 )
 from kamlib.methodology.vocabulary import vocabulary
 
@@ -142,19 +142,17 @@ class Playbooks:
     def task_lookup(self) -> dict[str, str]:
         """Every spelling of a code (the code, its labels, its aliases; normalised like stage
         aliases: case, spaces and underscores ignored) → the code."""
-        table: dict[str, str] = {}
-        for entry in self.tasks:
-            for name in (entry.code, entry.label_en, entry.label_zh, *entry.aliases):
-                table.setdefault(normalise_label(name), entry.code)
-        return table
+        return spelling_table(
+            ((t.code, _spellings(t)) for t in self.tasks), what="task code", where="playbooks"
+        )
 
     def process_lookup(self) -> dict[str, str]:
         """Every spelling of a sales process (key, labels, aliases; normalised) → its key."""
-        table: dict[str, str] = {}
-        for entry in self.sales_processes:
-            for name in (entry.key, entry.label_en, entry.label_zh, *entry.aliases):
-                table.setdefault(normalise_label(name), entry.key)
-        return table
+        return spelling_table(
+            ((s.key, _spellings(s)) for s in self.sales_processes),
+            what="sales process",
+            where="playbooks",
+        )
 
     def tasks_frame(self) -> pd.DataFrame:
         """One row per (sales process, stage, code) the playbooks list.
@@ -321,10 +319,14 @@ def _aliases(raw: Any, where: str) -> tuple[str, ...]:
     return tuple(str(a) for a in raw)
 
 
+def _spellings(entry: PlaybookTask | SalesProcess) -> tuple[str, ...]:
+    """The labels and aliases an export may write for a task code or a sales process."""
+    return (entry.label_en, entry.label_zh, *entry.aliases)
+
+
 def _catalogue(raw: Any, where: str) -> tuple[PlaybookTask, ...]:
     _mapping(raw, where, "a mapping of task code → {kind, label, aliases}")
     out = []
-    spelled: dict[str, str] = {}
     for code, entry in raw.items():
         code = str(code)
         here = f"{where}.{code}"
@@ -342,15 +344,8 @@ def _catalogue(raw: Any, where: str) -> tuple[PlaybookTask, ...]:
         task = PlaybookTask(
             code, str(kind), en, zh, _aliases(entry.get("aliases"), f"{here}.aliases")
         )
-        for name in (code, *task.aliases):
-            norm = normalise_label(name)
-            if spelled.get(norm, code) != code:
-                raise ConfigError(
-                    f"{here}.aliases: '{name}' also names '{spelled[norm]}'. Each spelling "
-                    "must name one code: remove it from one of them."
-                )
-            spelled[norm] = code
         out.append(task)
+    spelling_table(((t.code, _spellings(t)) for t in out), what="task code", where=where)
     return tuple(out)
 
 
@@ -371,7 +366,6 @@ def _processes(
 ) -> tuple[SalesProcess, ...]:
     _mapping(raw, where, "a mapping of sales process → {label, aliases, stages}")
     out = []
-    spelled: dict[str, str] = {}
     for key, entry in raw.items():
         key = str(key)
         here = f"{where}.{key}"
@@ -383,14 +377,6 @@ def _processes(
             )
         en, zh = _resolved_labels(entry.get("label"), key, f"{here}.label")
         aliases = _aliases(entry.get("aliases"), f"{here}.aliases")
-        for name in (key, *aliases):
-            norm = normalise_label(name)
-            if spelled.get(norm, key) != key:
-                raise ConfigError(
-                    f"{here}.aliases: '{name}' also names the sales process '{spelled[norm]}'. "
-                    "Each spelling must name one process: remove it from one of them."
-                )
-            spelled[norm] = key
         stages = []
         seen: dict[str, str] = {}
         for stage, spec in entry["stages"].items():
@@ -430,6 +416,12 @@ def _processes(
         order = {s: i for i, s in enumerate(open_stages)}
         stages.sort(key=lambda s: order[s.stage])
         out.append(SalesProcess(key, en, zh, aliases, tuple(stages)))
+    spelling_table(
+        ((s.key, _spellings(s)) for s in out),
+        what="sales process",
+        where=where,
+        article="the sales process ",
+    )
     return tuple(out)
 
 
