@@ -66,7 +66,6 @@ segments' headlines need not add up to the company's: each is its own best metho
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -298,12 +297,10 @@ def _headline(
     band = (cands["run_rate_p10"], cands["run_rate"], cands["run_rate_p90"])
     has_band = bool(np.isfinite(band).all())
     cal = calibrate(
-        p50, track, as_of, model_band=band if has_band else (1.0, 1.0, 1.0),  # no band
+        p50, track, as_of, model_band=band if has_band else None,
         closed_to_date=cands["closed_to_date"], methods=REVENUE_METHODS, default=MODEL,
         default_name="the run-rate model", widen=False,
     )  # fmt: skip
-    if not has_band and cal.interval_method != "conformal":  # no model band to fall back on
-        cal = dataclasses.replace(cal, p10=np.nan, p90=np.nan)
     known = track[track["end"] <= as_of] if len(track) else track
     own = []
     for m in REVENUE_METHODS:

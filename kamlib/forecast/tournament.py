@@ -304,7 +304,7 @@ def calibrate(
     track: pd.DataFrame,
     as_of: pd.Timestamp | str,
     *,
-    model_band: tuple[float, float, float],
+    model_band: tuple[float, float, float] | None,
     closed_to_date: float = 0.0,
     min_scored: int = MIN_SCORED_ORIGINS,
     min_scores: int = MIN_CONFORMAL_SCORES,
@@ -317,7 +317,8 @@ def calibrate(
 
     ``candidates``: method → P50 now (NaN: no forecast).  ``model_band``: the model's own
     simulated (P10, P50, P90) — the deal model's Monte Carlo for bookings, the run-rate
-    simulation for order revenue —, scaled to the headline P50: the fall-back interval, and
+    simulation for order revenue; ``None`` when the model made none —, scaled to the headline
+    P50: the fall-back interval (without one and without a track record: NaN), and
     with ``widen`` the narrowest one allowed (the bookings rule: deal-level chance stays in
     the band; order revenue passes ``widen=False``, its conformal band stands alone).
     ``methods``, ``default``, ``default_name``: as :func:`choose_method`.
@@ -340,6 +341,10 @@ def calibrate(
         floor=closed_to_date,
         min_scores=min_scores,
     )
+    if model_band is None:
+        if band is not None:
+            return Calibrated(method, reason, band[0], p50, band[1], "conformal", scores)
+        return Calibrated(method, reason, np.nan, p50, np.nan, "monte_carlo", scores)
     m10, m50, m90 = model_band
     if m50 > 0:
         lo, hi = p50 * m10 / m50, p50 * m90 / m50
