@@ -281,8 +281,9 @@ def method_forecasts(
     ndays = (end - start).days + 1
     remaining = min(max((end - max(as_of, start - pd.Timedelta(days=1))).days / ndays, 0.0), 1.0)
     base = baseline_forecasts(
-        history, season=SEASON.get(period.freq, 1), remaining=remaining, closed_to_date=closed
-    )
+        history, season=SEASON.get(period.freq, 1), remaining=remaining, closed_to_date=closed,
+        series_model=False,  # the run-rate model is this forecast's model
+    )  # fmt: skip
     return {
         "closed_to_date": closed, "run_rate": p50, "run_rate_p10": p10, "run_rate_p90": p90,
         "run_rate_method": rr_method, **{m: base[m] for m in BASELINES},

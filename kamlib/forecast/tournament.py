@@ -125,20 +125,24 @@ def baseline_forecasts(
     season: int,
     remaining: float = 1.0,
     closed_to_date: float = 0.0,
+    series_model: bool = True,
 ) -> dict[str, float]:
     """The per-period methods' forecasts of one period (NaN where a method has none).
 
     ``history``: bookings of the complete periods before the origin, oldest first (from the
     first period with bookings).  ``remaining``: the share of the period's days after the
     origin (1 at its start).  Each forecast is ``closed_to_date + F × remaining``.
+    ``series_model=False``: only the hand baselines (naive, seasonal naive, mean), without
+    fitting the Theta / exponential-smoothing model (``ets``).
     """
     y = np.asarray(history, dtype=float)
     full = {
         "naive": y[-1] if len(y) else np.nan,
         "seasonal_naive": y[-season] if season >= 1 and len(y) >= season else np.nan,
         "mean": y.mean() if len(y) else np.nan,
-        "ets": series_forecast(y, season)[0],
     }
+    if series_model:
+        full["ets"] = series_forecast(y, season)[0]
     return {k: float(closed_to_date + v * remaining) for k, v in full.items()}
 
 
