@@ -118,6 +118,15 @@ COMMON_ALIASES: dict[str, tuple[str, ...]] = {
     "employees": ("employee count", "headcount", "员工人数", "人员规模"),
     "annual_revenue": ("company revenue", "营业收入", "年营业额", "年收入"),
     "registered_capital": ("注册资本",),
+    "uscc": (
+        "unified social credit code",
+        "credit code",
+        "统一社会信用代码",
+        "社会信用代码",
+        "信用代码",
+    ),
+    "duns": ("d-u-n-s", "duns number", "d-u-n-s number", "duns_number", "邓白氏编码"),
+    "province": ("state/province", "省份", "所属省份", "省"),
     "ownership": ("企业性质", "所有制"),
     "parent_account_id": (
         "parent",

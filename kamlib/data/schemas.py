@@ -53,6 +53,11 @@ class Accounts(pa.DataFrameModel):
     created_date: Series[pa.DateTime] = pa.Field(**_OPT)
     category_spend: Series[float] = pa.Field(ge=0, **_OPT)
     strategic_fit: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5, **_OPT)
+    # company registry identifiers, when the CRM keeps them: the unified social credit code
+    # (统一社会信用代码, 18 characters, GB 32100-2015) and the D-U-N-S number (9 digits)
+    uscc: Series[str] = pa.Field(**_OPT)
+    duns: Series[str] = pa.Field(**_OPT)
+    province: Series[str] = pa.Field(**_OPT)
 
 
 class Products(pa.DataFrameModel):
@@ -236,6 +241,76 @@ class OpportunityCompetitors(pa.DataFrameModel):
     notes: Series[str] = pa.Field(**_OPT)
 
 
+ID_SCHEMES = ["uscc", "duns", "other"]
+COMPANY_EVENT_TYPES = [
+    "name_change",
+    "capital_change",
+    "legal_representative_change",
+    "penalty",
+    "enforcement",
+    "abnormal_operation",
+    "dishonest_debtor",
+    "other",
+]
+
+
+class Firmographics(pa.DataFrameModel):
+    """Company registry data (天眼查 / 企查查 exports, D&B) matched to accounts.
+
+    One row per account, source and retrieval: a later retrieval adds rows, it does not
+    overwrite the earlier ones (the registry's history is itself a record).  Capital is the
+    amount in its own currency (``reg_capital_currency``: CNY, USD …; "77800.32万人民币" is
+    778,003,200 CNY).  ``match_confidence`` (0–1) and ``match_method`` (uscc, duns, name,
+    override …) say how the record was tied to the account.
+    """
+
+    account_id: Series[str] = pa.Field(nullable=False)
+    source: Series[str] = pa.Field(nullable=False)
+    retrieved_at: Series[pa.DateTime] = pa.Field(nullable=False)
+    id_scheme: Series[str] = pa.Field(isin=ID_SCHEMES, **_OPT)
+    company_id: Series[str] = pa.Field(**_OPT)
+    legal_name: Series[str] = pa.Field(**_OPT)
+    former_names: Series[str] = pa.Field(**_OPT)
+    english_name: Series[str] = pa.Field(**_OPT)
+    reg_status: Series[str] = pa.Field(**_OPT)
+    legal_representative: Series[str] = pa.Field(**_OPT)
+    company_type: Series[str] = pa.Field(**_OPT)
+    established: Series[pa.DateTime] = pa.Field(**_OPT)
+    reg_capital: Series[float] = pa.Field(ge=0, **_OPT)
+    reg_capital_currency: Series[str] = pa.Field(**_OPT)
+    paid_in_capital: Series[float] = pa.Field(ge=0, **_OPT)
+    paid_in_capital_currency: Series[str] = pa.Field(**_OPT)
+    headcount_band: Series[str] = pa.Field(**_OPT)
+    insured_headcount: Series[pd.Int64Dtype] = pa.Field(ge=0, **_OPT)
+    industry_code: Series[str] = pa.Field(**_OPT)
+    industry_scheme: Series[str] = pa.Field(**_OPT)
+    industry: Series[str] = pa.Field(**_OPT)
+    listed: Series[pd.BooleanDtype] = pa.Field(**_OPT)
+    parent_company_id: Series[str] = pa.Field(**_OPT)
+    province: Series[str] = pa.Field(**_OPT)
+    city: Series[str] = pa.Field(**_OPT)
+    district: Series[str] = pa.Field(**_OPT)
+    address: Series[str] = pa.Field(**_OPT)
+    match_confidence: Series[float] = pa.Field(ge=0, le=1, **_OPT)
+    match_method: Series[str] = pa.Field(**_OPT)
+
+
+class CompanyEvents(pa.DataFrameModel):
+    """Risk and change events from the registry (name, capital, legal-representative change,
+    penalty, enforcement, abnormal operation, dishonest debtor), tied to the account the
+    company was matched to."""
+
+    event_id: Series[str] = pa.Field(nullable=False, unique=True)
+    company_id: Series[str] = pa.Field(nullable=False)
+    date: Series[pa.DateTime] = pa.Field(nullable=False)
+    type: Series[str] = pa.Field(nullable=False, isin=COMPANY_EVENT_TYPES)
+    account_id: Series[str] = pa.Field(**_OPT)
+    before: Series[str] = pa.Field(**_OPT)
+    after: Series[str] = pa.Field(**_OPT)
+    source: Series[str] = pa.Field(**_OPT)
+    retrieved_at: Series[pa.DateTime] = pa.Field(**_OPT)
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     """``column`` must name a row of ``table`` (by its key ``ref``) when it is not null."""
@@ -292,7 +367,7 @@ def _kind(dtype: object) -> str:
 # Columns holding calendar dates (stored as DATE) as opposed to timestamps.
 DATE_COLUMNS = {
     "created_date", "order_date", "expected_close_date", "closed_date", "last_contact_date",
-    "date", "due_date",
+    "date", "due_date", "established",
 }  # fmt: skip
 
 _FK_ACCOUNT = ForeignKey("account_id", "accounts", "account_id")
@@ -393,6 +468,22 @@ TABLES: dict[str, TableSpec] = {
             OpportunityCompetitors,
             ("opportunity_id", "competitor"),
             foreign_keys=(_FK_OPPORTUNITY,),
+        ),
+        TableSpec(
+            "firmographics",
+            Firmographics,
+            ("account_id", "source", "retrieved_at"),
+            foreign_keys=(_FK_ACCOUNT,),
+            as_of_column="retrieved_at",
+            past_columns=("retrieved_at", "established"),
+        ),
+        TableSpec(
+            "company_events",
+            CompanyEvents,
+            ("event_id",),
+            foreign_keys=(_FK_ACCOUNT,),
+            as_of_column="date",
+            past_columns=("date",),
         ),
     )
 }

@@ -261,7 +261,9 @@ def generate_demo(
         "tasks": process.tasks,
         "opportunity_competitors": process.opportunity_competitors,
     }
-    tables = {name: tables[name] for name in TABLES}
+    # canonical order; the registry tables come from matching the demo's registry export
+    # (kamlib enrich), not from the generator
+    tables = {name: tables[name] for name in TABLES if name in tables}
 
     active = ~cust.churned & ~cust.is_prospect
     economic = np.bincount(contacts.account[contacts.role == 0], minlength=cust.n) > 0
