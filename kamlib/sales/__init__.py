@@ -18,7 +18,8 @@ Task effects
     (:func:`adjusted_difference`).  An association, not a cause.
 Bid readiness
     :func:`bid_readiness`: each open deal at the bid stage — weighted checklist score,
-    missing items, next tasks.
+    missing items, next tasks; :func:`stage_gaps`: every open deal's required tasks of its
+    current stage not done yet.
 Competitive win/loss
     :func:`competitive_win_loss` → :class:`CompetitiveWinLoss`: win rate against each
     competitor with Wilson intervals and beta-binomial partial pooling
@@ -49,13 +50,19 @@ from kamlib.sales.process_data import (
     sales_process_frames,
     stage_passages,
 )
-from kamlib.sales.readiness import READINESS_COLUMNS, bid_readiness
+from kamlib.sales.readiness import (
+    READINESS_COLUMNS,
+    STAGE_GAP_COLUMNS,
+    bid_readiness,
+    stage_gaps,
+)
 
 __all__ = [
     "ASSOCIATION_NOTE",
     "COMPETITOR_COLUMNS",
     "NO_DECISION",
     "READINESS_COLUMNS",
+    "STAGE_GAP_COLUMNS",
     "TASK_EFFECT_COLUMNS",
     "AdjustedDifference",
     "CompetitiveWinLoss",
@@ -68,6 +75,7 @@ __all__ = [
     "fit_beta_prior",
     "sales_process_data",
     "sales_process_frames",
+    "stage_gaps",
     "stage_passages",
     "task_effects",
 ]
