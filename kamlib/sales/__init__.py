@@ -24,6 +24,8 @@ Competitive win/loss
     :func:`competitive_win_loss` → :class:`CompetitiveWinLoss`: win rate against each
     competitor with Wilson intervals and beta-binomial partial pooling
     (:func:`fit_beta_prior`), by quarter; where in the funnel and why we lose; price deltas.
+    :func:`competitors_met`: the same counts for one account's deals, with when each
+    competitor was last met.
 
 Example
 -------
@@ -38,8 +40,10 @@ from kamlib.data.schemas import NO_DECISION
 from kamlib.sales.adjusted_effect import AdjustedDifference, adjusted_difference
 from kamlib.sales.competition import (
     COMPETITOR_COLUMNS,
+    MET_COLUMNS,
     CompetitiveWinLoss,
     competitive_win_loss,
+    competitors_met,
     fit_beta_prior,
 )
 from kamlib.sales.compliance import Compliance, compliance
@@ -60,6 +64,7 @@ from kamlib.sales.readiness import (
 __all__ = [
     "ASSOCIATION_NOTE",
     "COMPETITOR_COLUMNS",
+    "MET_COLUMNS",
     "NO_DECISION",
     "READINESS_COLUMNS",
     "STAGE_GAP_COLUMNS",
@@ -72,6 +77,7 @@ __all__ = [
     "bid_readiness",
     "compliance",
     "competitive_win_loss",
+    "competitors_met",
     "fit_beta_prior",
     "sales_process_data",
     "sales_process_frames",
