@@ -15,7 +15,8 @@ Task effects
     :func:`task_effects`: win rate with and without each task / resource over the deals
     that reached its stage (no survivorship bias), the difference with Newcombe's interval,
     cycle times, and the difference adjusted for deal size, process and owner
-    (:func:`adjusted_difference`).  An association, not a cause.
+    (:func:`adjusted_difference`); :func:`task_population` the deals counted for one task.
+    An association, not a cause.
 Bid readiness
     :func:`bid_readiness`: each open deal at the bid stage — weighted checklist score,
     missing items, next tasks; :func:`stage_gaps`: every open deal's required tasks of its
@@ -47,7 +48,12 @@ from kamlib.sales.competition import (
     fit_beta_prior,
 )
 from kamlib.sales.compliance import Compliance, compliance
-from kamlib.sales.effects import ASSOCIATION_NOTE, TASK_EFFECT_COLUMNS, task_effects
+from kamlib.sales.effects import (
+    ASSOCIATION_NOTE,
+    TASK_EFFECT_COLUMNS,
+    task_effects,
+    task_population,
+)
 from kamlib.sales.process_data import (
     SalesProcessData,
     sales_process_data,
@@ -84,4 +90,5 @@ __all__ = [
     "stage_gaps",
     "stage_passages",
     "task_effects",
+    "task_population",
 ]
