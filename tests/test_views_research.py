@@ -149,3 +149,19 @@ def test_without_tasks_or_competitors_the_sections_name_the_tables_and_the_rest_
     # the rest of the dossier stands
     assert len(research.open_pipeline) and len(research.contacts) and research.profile["name"]
     assert not research.actions["rule"].str.startswith("deal_playbook_gaps").any()
+
+
+def test_the_crm_export_without_tasks_or_competitors_says_what_the_sections_need(maven_store):
+    from pathlib import Path
+
+    from kamlib.data import load
+
+    methodology = Path(__file__).resolve().parents[1] / "data" / "methodology-maven-crm.yml"
+    research = customer_research(load(maven_store), methodology, as_of="2017-12-31")
+    assert research.empty_texts == {
+        "competitors": "needs_competitors_table", "playbook_gaps": "needs_tasks_table",
+    }  # fmt: skip
+    said = " ".join(research.notices["message"])
+    assert "needs a 'tasks' table" in said and "needs an 'opportunity_competitors' table" in said
+    assert research.competitors.empty and research.playbook_gaps.empty
+    assert len(research.open_pipeline) and len(research.findings)  # the rest stands

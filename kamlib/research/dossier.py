@@ -272,8 +272,6 @@ def account_dossier(
     rev = sections.revenue(a)
     since, whitespace, industry = sections.whitespace(a, rev.orders, profile)
     open_pipeline, recent_deals, opps_all = sections.pipeline(a)
-    competitors = account_competitors(a)
-    gaps = playbook_gaps(a)
     acts, contacts, activities_by_quarter, recent_activities, engagement = sections.activities(
         a, rev, since
     )
@@ -281,6 +279,9 @@ def account_dossier(
     score, score_drivers = sections.score(a)
     pm = sections.account_power_map(a, contacts, acts, open_pipeline)
     targets, plan_items = sections.plan(a, rev.orders, opps_all)
+    # last: a store without the sales-process tables lists them after the older sections
+    competitors = account_competitors(a)
+    gaps = playbook_gaps(a)
 
     # masking: before any text or chart is made from the frames
     if mask_pii:
