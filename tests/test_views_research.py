@@ -165,3 +165,22 @@ def test_the_crm_export_without_tasks_or_competitors_says_what_the_sections_need
     assert "needs a 'tasks' table" in said and "needs an 'opportunity_competitors' table" in said
     assert research.competitors.empty and research.playbook_gaps.empty
     assert len(research.open_pipeline) and len(research.findings)  # the rest stands
+
+
+def test_a_sales_process_that_cannot_be_read_is_a_notice_and_the_rest_stands(
+    small_company, busiest_account, monkeypatch
+):
+    import kamlib.research.context as context
+    from kamlib.errors import ConfigError
+
+    def no_playbooks(*args, **kwargs):
+        raise ConfigError("the methodology file has no 'playbooks' section")
+
+    monkeypatch.setattr(context, "sales_process_data", no_playbooks)
+    d = KamData(small_company.tables, snapshot=Snapshot(None, "no-playbooks", None, "demo"))
+    research = customer_research(d, account_id=busiest_account, as_of=AS_OF)
+    [message] = [m for m in research.notices["message"] if "sales process could not" in m]
+    assert "no 'playbooks' section" in message
+    assert research.competitors.empty and research.playbook_gaps.empty
+    assert set(research.empty_texts.values()) == {"nothing_to_show"}
+    assert len(research.open_pipeline) and len(research.contacts)

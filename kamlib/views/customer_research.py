@@ -183,6 +183,8 @@ def customer_research(
     lacking = set(zip(lacking["section"], lacking["what"], strict=True))
     empty_texts = {}
     for section, (key, needed, nothing, needs) in SALES_SECTIONS.items():
+        if context.sales_process is None and kam.has("opportunities"):
+            nothing = "nothing_to_show"  # it could not be read: the notices say why
         empty_texts[section] = needs if (section, needed) in lacking else nothing
         if (section, needed) in lacking:
             notices.add(key, NEEDS[needed])
