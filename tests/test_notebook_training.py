@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAINING = sorted((ROOT / "notebooks" / "training").glob("*.ipynb"))
 
 
-def test_the_course_has_its_three_sessions():
+def test_the_course_has_its_four_sessions():
     names = [p.stem for p in TRAINING]
-    assert names == ["01_tiering", "02_funnel_forecast", "03_power_maps"], names
+    assert names == ["01_tiering", "02_funnel_forecast", "03_power_maps", "04_task_lift"], names
 
 
 @pytest.mark.parametrize("path", TRAINING, ids=[p.stem for p in TRAINING])

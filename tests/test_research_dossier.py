@@ -34,7 +34,9 @@ def _revenue(orders: pd.DataFrame, account_ids, start: pd.Timestamp, end: pd.Tim
     return float(o.loc[(o["order_date"] > start) & (o["order_date"] <= end), "amount"].sum())
 
 
-def test_revenue_share_of_wallet_and_group_from_the_raw_orders(small_company, dossier, busiest_account):
+def test_revenue_share_of_wallet_and_group_from_the_raw_orders(
+    small_company, dossier, busiest_account
+):
     orders = small_company.tables["orders"]
     accounts = small_company.tables["accounts"].set_index("account_id")
     year_ago = pd.Timestamp("2025-09-30")
@@ -128,7 +130,9 @@ def test_relationship_strength_follows_the_hidden_relationship(small_company, sm
 
 def test_unknown_account_suggests_close_matches(small_data, busiest_account):
     wrong = busiest_account + "9"
-    with pytest.raises(DataValidationError, match=rf"'{wrong}' is not in the accounts.*{busiest_account}"):
+    with pytest.raises(
+        DataValidationError, match=rf"'{wrong}' is not in the accounts.*{busiest_account}"
+    ):
         account_dossier(small_data, wrong, as_of=AS_OF)
     with pytest.raises(DataValidationError, match="Did you mean"):
         power_map(small_data, wrong, as_of=AS_OF)
@@ -249,3 +253,76 @@ def test_rendered_masked_report_has_no_pii_in_the_html(demo_store, tmp_path):
         for form in (secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)):
             assert form.encode("utf-8") not in raw, f"{secret!r} leaked into the HTML"
     assert b"Person-" in raw and b"vega" in raw
+
+
+# -- the sales-process sections (issue #13) ------------------------------------------------------
+def test_competitors_met_on_the_account_from_the_raw_tables(
+    small_company, dossier, busiest_account
+):
+    opps = small_company.tables["opportunities"]
+    comp = small_company.tables["opportunity_competitors"]
+    mine = opps[(opps["account_id"] == busiest_account) & (opps["created_date"] <= CUT)]
+    rows = comp[comp["opportunity_id"].isin(mine["opportunity_id"])].merge(
+        mine[["opportunity_id", "status", "lost_to"]], on="opportunity_id"
+    )
+    got = dossier.competitors.set_index("competitor")
+    assert sorted(got.index) == sorted(rows["competitor"].unique())
+    for name, r in rows.groupby("competitor"):
+        closed = r[r["status"].isin(["won", "lost"])]
+        lost_to = closed["lost_to"].astype("string").str.strip().str.casefold()
+        assert got.loc[name, "deals"] == len(closed)
+        assert got.loc[name, "won"] == (closed["status"] == "won").sum()
+        assert got.loc[name, "lost_to_them"] == (lost_to == name.casefold()).fillna(False).sum()
+        assert got.loc[name, "open"] == (r["status"] == "open").sum()
+    assert (got["last_met"] <= CUT + pd.Timedelta(days=1)).all()
+
+
+def test_playbook_gaps_recomputed_from_the_playbooks_and_the_tasks(small_company, small_data):
+    """Every open deal's required tasks of its current stage not done by the date, from the
+    methodology's playbooks and the raw tasks table (the demo's stages are the current ones)."""
+    from kamlib.methodology import load_methodology
+
+    playbooks = load_methodology().require_playbooks()
+    req = playbooks.tasks_frame()
+    req = req[req["required"]]
+    tasks = small_company.tables["tasks"]
+    done = tasks[(tasks["status"] != "skipped") & (tasks["done_date"] < CUT + pd.Timedelta(days=1))]
+    done = set(zip(done["opportunity_id"], done["task"], strict=True))
+    opps = small_company.tables["opportunities"]
+    open_deals = opps[(opps["status"] == "open") & (opps["created_date"] <= CUT)]
+    expected = {}
+    for o in open_deals.itertuples():
+        known = o.sales_process in playbooks.processes
+        process = o.sales_process if known else playbooks.processes[0]  # the default
+        codes = req.loc[(req["sales_process"] == process) & (req["stage"] == o.stage), "task"]
+        owed = tuple(c for c in codes if (o.opportunity_id, c) not in done)
+        if owed:
+            expected[o.opportunity_id] = (o.account_id, owed)
+    accounts = sorted({a for a, _ in expected.values()})[:3]
+    assert accounts, "the demo has open deals owing their stage tasks"
+    for account in accounts:
+        d = account_dossier(small_data, account, as_of=AS_OF)
+        got = {r.opportunity_id: r.next_tasks for r in d.playbook_gaps.itertuples()}
+        want = {k: v for k, (a, v) in expected.items() if a == account}
+        assert {k: v for k, v in got.items() if v} == want
+        [f] = d.findings[d.findings["rule"] == "deal_playbook_gaps"].to_dict("records")
+        assert f["params"]["count"] == len(d.playbook_gaps)
+        assert f["impact"] == pytest.approx(d.playbook_gaps["amount"].sum())
+
+
+def test_a_store_without_the_sales_tables_names_them_and_the_dossier_stands(
+    small_company, busiest_account
+):
+    tables = {
+        n: f for n, f in small_company.tables.items()
+        if n not in ("tasks", "opportunity_competitors")
+    }  # fmt: skip
+    d = KamData(tables, snapshot=Snapshot(None, "no-sales-tables", None, "demo"))
+    dossier = account_dossier(d, busiest_account, as_of=AS_OF)
+    assert dossier.competitors.empty and dossier.playbook_gaps.empty
+    lacking = dossier.missing[dossier.missing["why"] == "table not imported"]
+    assert set(zip(lacking["what"], lacking["section"], strict=True)) == {
+        ("tasks", "playbook_gaps"), ("opportunity_competitors", "competitors"),
+    }  # fmt: skip
+    assert len(dossier.open_pipeline) and len(dossier.power_map.contacts)
+    assert "deal_playbook_gaps" not in set(dossier.findings["rule"])

@@ -14,7 +14,9 @@ from kamlib.errors import MissingTableError
 from kamlib.proportions import wilson_interval
 from kamlib.sales import (
     COMPETITOR_COLUMNS,
+    MET_COLUMNS,
     competitive_win_loss,
+    competitors_met,
     fit_beta_prior,
     sales_process_frames,
 )
@@ -169,3 +171,39 @@ def test_too_few_competitors_get_a_weak_prior():
     assert prior["mean"] == pytest.approx(3.5 / 7)
     no_overdispersion = fit_beta_prior(np.array([50, 50, 50]), np.array([100, 100, 100]))
     assert no_overdispersion["concentration"] == pytest.approx(10_000.0, rel=1e-3)
+
+
+def test_competitors_met_on_one_account_by_hand():
+    """K5 and K6 belong to account A2, the rest to A1."""
+    opps = OPPS.assign(account_id=OPPS["opportunity_id"].map({"K5": "A2", "K6": "A2"}).fillna("A1"))
+    process = sales_process_frames(
+        as_of=AS_OF, opportunities=opps, stage_history=HISTORY, playbook=PLAYBOOK,
+        checklist=CHECKLIST, bid_stage="quote", opportunity_competitors=COMPETITORS,
+    )  # fmt: skip
+    a1 = competitors_met(process, account_id="A1")
+    assert list(a1.columns) == list(MET_COLUMNS)
+    assert list(a1["competitor"]) == ["Acme", "Bolt"]  # met 4 times, then twice
+    acme, bolt = a1.iloc[0], a1.iloc[1]
+    # Acme: K1 won, K2 lost to "acme ", K3 no decision, K4 open
+    assert (acme["deals"], acme["won"], acme["lost_to_them"], acme["no_decision"]) == (3, 1, 1, 1)
+    assert acme["open"] == 1 and acme["win_rate"] == pytest.approx(1 / 3)
+    assert (acme["ci_low"], acme["ci_high"]) == pytest.approx(wilson_interval(1, 3))
+    # prices on K1 (90 vs 100: −10 %) and K4 (100 vs 80: +25 %): median +7.5 %
+    assert acme["price_deals"] == 2 and acme["price_delta_median"] == pytest.approx(0.075)
+    assert acme["last_met"] == pd.Timestamp("2026-04-10")  # K2's loss
+    # Bolt on A1: K2 (lost to Acme) and K8 (lost after the as-of date: open then)
+    assert (bolt["deals"], bolt["won"], bolt["lost_to_other"], bolt["open"]) == (1, 0, 1, 1)
+    assert bolt["last_met"] == pd.Timestamp("2026-04-10")
+    a2 = competitors_met(process, account_id="A2").set_index("competitor")
+    assert list(a2.index) == ["Bolt"]
+    assert (a2.loc["Bolt", "deals"], a2.loc["Bolt", "won"], a2.loc["Bolt", "lost_to_them"]) == (
+        2,
+        1,
+        1,
+    )
+    assert competitors_met(process, account_id="nobody").empty
+    # every account together: the counts of the company-wide table
+    every = competitors_met(process).set_index("competitor")
+    table = win_loss().competitors.set_index("competitor")
+    for col in ("deals", "won", "lost_to_them", "open", "price_deals"):
+        assert (every[col] == table.loc[every.index, col]).all()

@@ -6,7 +6,14 @@ import pandas as pd
 import pytest
 from sales_cases import CHECKLIST, PLAYBOOK, deals, tasks
 
-from kamlib.sales import READINESS_COLUMNS, bid_readiness, sales_process_frames
+from kamlib.errors import MissingTableError
+from kamlib.sales import (
+    READINESS_COLUMNS,
+    STAGE_GAP_COLUMNS,
+    bid_readiness,
+    sales_process_frames,
+    stage_gaps,
+)
 
 AS_OF = "2026-06-30"
 # checklist weights: qualification_answered 0.2 (task qualification), technical_bid_done 0.3,
@@ -89,3 +96,31 @@ def test_without_contacts_the_conditions_are_not_satisfied():
 def test_the_checklist_applies_to_the_bid_processes_only():
     r = readiness(bid_processes=("tender",))
     assert list(r["opportunity_id"]) == ["R3", "R6", "R1"]  # R2 is a direct purchase
+
+
+def test_stage_gaps_of_every_open_deal_by_hand():
+    """Required tasks of the stage each open deal is in on 2026-06-30, not done by then."""
+    frames = dict(opportunities=OPPS, stage_history=HISTORY, tasks=TASKS, playbook=PLAYBOOK,
+                  checklist=CHECKLIST, bid_stage="quote")  # fmt: skip
+    process = sales_process_frames(as_of=AS_OF, **frames)
+    gaps = stage_gaps(process)
+    assert list(gaps.columns) == list(STAGE_GAP_COLUMNS)
+    got = gaps.set_index("opportunity_id")
+    assert sorted(got.index) == ["R1", "R2", "R3", "R4", "R6"]  # R5 was won
+    # tender at quote: commercial bid required; R1 has none, R3's is after the date, R6 did it
+    assert got.loc["R1", "required"] == ("commercial_bid",)
+    assert got.loc["R1", "next_tasks"] == ("commercial_bid",)
+    assert got.loc["R3", "next_tasks"] == ("commercial_bid",)
+    assert got.loc["R6", "next_tasks"] == ()
+    # direct at quote: its commercial bid is done
+    assert got.loc["R2", "process"] == "direct" and got.loc["R2", "next_tasks"] == ()
+    # tender at solution (not the bid stage): the technical bid is owed
+    assert got.loc["R4", "stage"] == "solution"
+    assert got.loc["R4", "next_tasks"] == ("technical_bid",)
+    # the bid stage's deals owe the same as bid readiness says
+    bid = bid_readiness(process).set_index("opportunity_id")
+    for deal in bid.index:
+        assert bid.loc[deal, "next_tasks"] == got.loc[deal, "next_tasks"]
+    without = sales_process_frames(as_of=AS_OF, **{**frames, "tasks": None})
+    with pytest.raises(MissingTableError, match="tasks"):
+        stage_gaps(without)

@@ -12,7 +12,8 @@ Public API
 ----------
 - :func:`account_dossier` → :class:`AccountDossier` — everything the customer research
   dossier shows about one account as of a date (firmographics and group, revenue history,
-  share of wallet and whitespace, pipeline, activities, service, score and tier, power map,
+  share of wallet and whitespace, pipeline, competitors met and the open deals' playbook gaps
+  (:mod:`~kamlib.research.sales_process`), activities, service, score and tier, power map,
   OGSM targets and plan items, ranked findings as rule keys and parameters), optionally with
   PII masked.
 - :func:`research_context` → :class:`ResearchContext` — the shared pre-computation for a batch

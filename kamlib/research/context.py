@@ -27,6 +27,7 @@ from kamlib.research._common import months_back, settings_of
 from kamlib.research.ogsm import check_cascade
 from kamlib.research.overview import product_lines
 from kamlib.research.service import service_stalls, service_trend, ticket_times
+from kamlib.sales import SalesProcessData, bid_readiness, sales_process_data, stage_gaps
 from kamlib.scoring import ScoreResult, score_accounts
 
 _CACHE: dict[tuple[Any, ...], ResearchContext] = {}
@@ -86,6 +87,12 @@ class ResearchContext:
         :func:`kamlib.research.check_cascade` of the targets (``None`` without targets).
     p_alive
         ``account_id → P(alive)`` from :func:`kamlib.clv.clv_indicators` when asked for.
+    sales_process
+        :func:`kamlib.sales.sales_process_data` as of the date (``None`` without
+        ``opportunities``, or when it cannot be read: see ``notes``).
+    stage_gaps, bid_readiness
+        :func:`kamlib.sales.stage_gaps` and :func:`kamlib.sales.bid_readiness` of every open
+        deal (``None`` without a ``tasks`` table).
     notes
         What could not be computed and why (each also raised as a ``KamlibWarning``).
     """
@@ -114,6 +121,9 @@ class ResearchContext:
     target_depths: pd.DataFrame | None = None
     target_issues: pd.DataFrame | None = None
     pipeline_rule: str = PIPELINE_RULES["pipeline_as_of"]
+    sales_process: SalesProcessData | None = None
+    stage_gaps: pd.DataFrame | None = None
+    bid_readiness: pd.DataFrame | None = None
     _rows: dict[str, dict[Any, np.ndarray]] = field(repr=False, default_factory=dict)
 
     def rows(self, table: str, account_id: str) -> pd.DataFrame:
@@ -316,6 +326,8 @@ def _build_context(
             pipeline = opps[opps["status"] == "open"].copy()
             pipeline["is_past_due"] = (pipeline["expected_close_date"] < cut).fillna(False)
 
+    sales, gaps, readiness = _sales_process(data, cut, meth, notes)
+
     p_alive = None
     if with_clv:
         try:
@@ -372,5 +384,31 @@ def _build_context(
         target_depths=target_depths,
         target_issues=target_issues,
         pipeline_rule=pipeline_rule,
+        sales_process=sales,
+        stage_gaps=gaps,
+        bid_readiness=readiness,
         _rows=rows,
     )
+
+
+def _sales_process(
+    data: KamData, cut: pd.Timestamp, meth: Methodology, notes: list[str]
+) -> tuple[SalesProcessData | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """The sales process as of ``cut`` and, with a tasks table, every open deal's playbook
+    gaps and bid readiness; ``None`` where the data or the methodology do not allow it (what
+    went wrong is added to ``notes``)."""
+    if not data.has("opportunities"):
+        return None, None, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KamlibWarning)
+            sales = sales_process_data(data, as_of=cut, methodology=meth)
+            if sales.done_tasks is None:
+                return sales, None, None
+            return sales, stage_gaps(sales), bid_readiness(sales)
+    except KamlibError as exc:
+        notes.append(
+            f"The sales process could not be read ({exc}): no competitors or playbook gaps "
+            "are shown."
+        )
+        return None, None, None

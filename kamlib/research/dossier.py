@@ -50,6 +50,7 @@ from kamlib.research.ogsm import (
     OgsmResult,
     status_rule_text,
 )
+from kamlib.research.sales_process import account_competitors, playbook_gaps
 
 
 # -- the dossier ---------------------------------------------------------------------------------
@@ -81,6 +82,14 @@ class AccountDossier(ShowsBrief):
     recent_deals
         Won / lost in the last ``recent_deals_days``: ``opportunity_id, name, status,
         amount, closed_date, lost_reason, competitor``.
+    competitors
+        The competitors met on the account's deals (:mod:`kamlib.research.sales_process`):
+        :data:`kamlib.sales.MET_COLUMNS` — deals met closed and open, won, lost to them or
+        otherwise, last met, price delta.
+    playbook_gaps
+        The open deals that owe their stage required tasks or bid-readiness items:
+        ``opportunity_id, name, stage, process, amount, next_tasks`` (task codes),
+        ``readiness`` (0–1 at the bid stage, else NaN), ``missing`` (checklist item keys).
     activities_by_quarter
         ``quarter, type, activities`` (long, 8 quarters).
     recent_activities
@@ -121,7 +130,6 @@ class AccountDossier(ShowsBrief):
         writes from the dossier), else ``None``.
     """
 
-
     account_id: str
     name: str
     as_of: pd.Timestamp
@@ -136,6 +144,8 @@ class AccountDossier(ShowsBrief):
     whitespace: pd.DataFrame
     open_pipeline: pd.DataFrame
     recent_deals: pd.DataFrame
+    competitors: pd.DataFrame
+    playbook_gaps: pd.DataFrame
     activities_by_quarter: pd.DataFrame
     recent_activities: pd.DataFrame
     engagement: dict[str, Any]
@@ -174,7 +184,6 @@ class AccountDossier(ShowsBrief):
             },
             frames,
         )
-
 
 
 def suggest_accounts(accounts: pd.DataFrame, wanted: str, n: int = 5) -> list[str]:
@@ -263,13 +272,16 @@ def account_dossier(
     rev = sections.revenue(a)
     since, whitespace, industry = sections.whitespace(a, rev.orders, profile)
     open_pipeline, recent_deals, opps_all = sections.pipeline(a)
-    acts, contacts, activities_by_quarter, recent_activities, engagement = (
-        sections.activities(a, rev, since)
+    acts, contacts, activities_by_quarter, recent_activities, engagement = sections.activities(
+        a, rev, since
     )
     service, service_by_priority, open_tickets, trend, tickets = sections.service(a, since)
     score, score_drivers = sections.score(a)
     pm = sections.account_power_map(a, contacts, acts, open_pipeline)
     targets, plan_items = sections.plan(a, rev.orders, opps_all)
+    # last: a store without the sales-process tables lists them after the older sections
+    competitors = account_competitors(a)
+    gaps = playbook_gaps(a)
 
     # masking: before any text or chart is made from the frames
     if mask_pii:
@@ -307,7 +319,7 @@ def account_dossier(
         ctx, account_id, feats=feat, pm=pm, open_pipeline=open_pipeline,
         recent_deals=recent_deals, service=service, tickets=tickets, trend=trend,
         score=score, whitespace=whitespace, industry=industry, targets=targets,
-        plan_items=plan_items, missing=missing,
+        plan_items=plan_items, playbook_gaps=gaps, missing=missing,
     )  # fmt: skip
     ranked = rank_findings(items_found)
     findings = pd.DataFrame(
@@ -352,6 +364,8 @@ def account_dossier(
         whitespace=whitespace,
         open_pipeline=open_pipeline,
         recent_deals=recent_deals,
+        competitors=competitors,
+        playbook_gaps=gaps,
         activities_by_quarter=activities_by_quarter,
         recent_activities=recent_activities,
         engagement=engagement,

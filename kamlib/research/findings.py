@@ -21,6 +21,8 @@ Rules (key — when it fires — severity)
 - ``key_person_not_contacted`` — key persons not contacted for > ``stale_contact_days`` — 2
 - ``deal_no_economic_buyer`` / ``deal_opponent`` / ``deal_single_threaded`` — open deals — 2
 - ``deals_overdue`` — open deals whose expected close date has passed — 2
+- ``deal_playbook_gaps`` — open deals that owe their stage required tasks of the playbooks
+  or, at the bid stage, bid-readiness items (:mod:`kamlib.research.sales_process`) — 2
 - ``sla_breaches`` — 12-month response-breach rate > ``service_breach_alert`` — 2
 - ``aged_backlog`` — open tickets older than ``backlog_alert_days`` — 2
 - ``plan_items_overdue`` — open plan items past their due date — 2
@@ -48,8 +50,8 @@ SEVERITY = {
     "revenue_declining": 3, "service_deteriorating": 3, "high_influence_opponent": 3,
     "no_economic_buyer": 3, "target_missed": 3, "target_off_track": 3, "target_at_risk": 2, "tier_dropped": 2,
     "single_threaded": 2, "key_person_not_contacted": 2, "deal_no_economic_buyer": 2,
-    "deal_opponent": 2, "deal_single_threaded": 2, "deals_overdue": 2, "sla_breaches": 2,
-    "aged_backlog": 2, "plan_items_overdue": 2, "recent_loss": 1, "whitespace": 1,
+    "deal_opponent": 2, "deal_single_threaded": 2, "deals_overdue": 2, "deal_playbook_gaps": 2,
+    "sla_breaches": 2, "aged_backlog": 2, "plan_items_overdue": 2, "recent_loss": 1, "whitespace": 1,
     "tier_rose": 1, "missing_data": 1,
 }  # fmt: skip
 ORDER = {k: i for i, k in enumerate(SEVERITY)}
@@ -95,6 +97,7 @@ def account_findings(
     targets: OgsmResult | None,
     plan_items: pd.DataFrame,
     missing: list[dict[str, str]],
+    playbook_gaps: pd.DataFrame | None = None,
 ) -> list[dict[str, object]]:
     """The findings of one account's dossier (unranked :func:`finding` records; parameters
     whose text depends on the language are :class:`Localised`)."""
@@ -156,6 +159,12 @@ def account_findings(
             amount = float(late["amount"].sum())
             out.append(finding("deals_overdue", impact=amount, count=len(late),
                                amount=_money(amount, ctx.methodology.currency)))  # fmt: skip
+    if playbook_gaps is not None and len(playbook_gaps):
+        amount = float(playbook_gaps["amount"].sum())
+        ids = list(playbook_gaps["opportunity_id"].astype(str))
+        shown = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+        out.append(finding("deal_playbook_gaps", impact=amount, count=len(ids), deals=shown,
+                           amount=_money(amount, ctx.methodology.currency)))  # fmt: skip
     if service:
         rate = service.get("response_breach_rate")
         if rate is not None and rate > s.service_breach_alert:

@@ -15,14 +15,18 @@ Task effects
     :func:`task_effects`: win rate with and without each task / resource over the deals
     that reached its stage (no survivorship bias), the difference with Newcombe's interval,
     cycle times, and the difference adjusted for deal size, process and owner
-    (:func:`adjusted_difference`).  An association, not a cause.
+    (:func:`adjusted_difference`); :func:`task_population` the deals counted for one task.
+    An association, not a cause.
 Bid readiness
     :func:`bid_readiness`: each open deal at the bid stage — weighted checklist score,
-    missing items, next tasks.
+    missing items, next tasks; :func:`stage_gaps`: every open deal's required tasks of its
+    current stage not done yet.
 Competitive win/loss
     :func:`competitive_win_loss` → :class:`CompetitiveWinLoss`: win rate against each
     competitor with Wilson intervals and beta-binomial partial pooling
     (:func:`fit_beta_prior`), by quarter; where in the funnel and why we lose; price deltas.
+    :func:`competitors_met`: the same counts for one account's deals, with when each
+    competitor was last met.
 
 Example
 -------
@@ -37,25 +41,39 @@ from kamlib.data.schemas import NO_DECISION
 from kamlib.sales.adjusted_effect import AdjustedDifference, adjusted_difference
 from kamlib.sales.competition import (
     COMPETITOR_COLUMNS,
+    MET_COLUMNS,
     CompetitiveWinLoss,
     competitive_win_loss,
+    competitors_met,
     fit_beta_prior,
 )
 from kamlib.sales.compliance import Compliance, compliance
-from kamlib.sales.effects import ASSOCIATION_NOTE, TASK_EFFECT_COLUMNS, task_effects
+from kamlib.sales.effects import (
+    ASSOCIATION_NOTE,
+    TASK_EFFECT_COLUMNS,
+    task_effects,
+    task_population,
+)
 from kamlib.sales.process_data import (
     SalesProcessData,
     sales_process_data,
     sales_process_frames,
     stage_passages,
 )
-from kamlib.sales.readiness import READINESS_COLUMNS, bid_readiness
+from kamlib.sales.readiness import (
+    READINESS_COLUMNS,
+    STAGE_GAP_COLUMNS,
+    bid_readiness,
+    stage_gaps,
+)
 
 __all__ = [
     "ASSOCIATION_NOTE",
     "COMPETITOR_COLUMNS",
+    "MET_COLUMNS",
     "NO_DECISION",
     "READINESS_COLUMNS",
+    "STAGE_GAP_COLUMNS",
     "TASK_EFFECT_COLUMNS",
     "AdjustedDifference",
     "CompetitiveWinLoss",
@@ -65,9 +83,12 @@ __all__ = [
     "bid_readiness",
     "compliance",
     "competitive_win_loss",
+    "competitors_met",
     "fit_beta_prior",
     "sales_process_data",
     "sales_process_frames",
+    "stage_gaps",
     "stage_passages",
     "task_effects",
+    "task_population",
 ]

@@ -61,6 +61,13 @@ COMPETITOR_COLUMNS: tuple[str, ...] = (
     "lost_unrecorded", "open", "primary", "price_deals", "price_delta_median",
 )  # fmt: skip
 
+#: Columns of :func:`competitors_met`, in order.
+MET_COLUMNS: tuple[str, ...] = (
+    "competitor", "deals", "won", "win_rate", "ci_low", "ci_high", "lost_to_them",
+    "lost_to_other", "no_decision", "lost_unrecorded", "open", "primary", "price_deals",
+    "price_delta_median", "last_met",
+)  # fmt: skip
+
 #: loss outcomes of :attr:`CompetitiveWinLoss.loss_reasons`
 LOSS_OUTCOMES: tuple[str, ...] = ("lost to competitor", "no decision", "not recorded")
 
@@ -219,15 +226,7 @@ def competitive_win_loss(
         data, as_of=as_of, methodology=methodology, owner="competitive_win_loss"
     )
     rows = process.require_competitors("Competitive win/loss")
-    deals = process.deals
-    closed = deals[deals["status"].isin(["won", "lost"])].copy()
-    closed["quarter"] = _quarter(closed["closed_at"], process.fiscal_year_start_month)
-    closed["outcome"] = _outcome(closed["lost_to"])
-    met = rows.merge(deals[["opportunity_id", "status"]], on="opportunity_id", how="inner")
-    met_closed = rows.merge(
-        closed[["opportunity_id", "status", "lost_to", "outcome", "quarter"]],
-        on="opportunity_id", how="inner",
-    )  # fmt: skip
+    closed, met, met_closed = _met(process, rows, process.deals)
     competitors = _competitor_table(met, met_closed)
     prior = fit_beta_prior(competitors["won"].to_numpy(), competitors["deals"].to_numpy())
     competitors = _pool(competitors, prior)
@@ -241,6 +240,86 @@ def competitive_win_loss(
         prior=prior,
         overall=_overall(closed, set(rows["opportunity_id"])),
     )
+
+
+def competitors_met(
+    data: KamData | SalesProcessData,
+    *,
+    as_of: object = None,
+    methodology: Methodology | None = None,
+    account_id: str | None = None,
+) -> pd.DataFrame:
+    """Whom we met on the deals of one account (or of all), and how each meeting ended.
+
+    The counts of :func:`competitive_win_loss`'s competitors table (the same rules: closed
+    deals by the as-of date; a deal with several competitors counts for each), without the
+    pooling across competitors — one account's few deals say nothing about the spread —
+    and with the day each competitor was last met.
+
+    Parameters
+    ----------
+    data
+        A KamData (needs ``opportunities`` and ``opportunity_competitors``) or a
+        :class:`~kamlib.sales.SalesProcessData`.
+    as_of
+        The date (required with a KamData).
+    methodology
+        Stages and playbooks (default: kamlib's methodology file).
+    account_id
+        Only the deals of this account (default: every deal).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`MET_COLUMNS`, one row per competitor present on a deal created by then, the
+        most met (closed and open) first: ``deals`` (closed), ``won``, ``win_rate`` with
+        its Wilson 95 % interval, ``lost_to_them`` … ``lost_unrecorded`` (the loss
+        outcomes), ``open``, ``primary``, ``price_deals`` and ``price_delta_median``
+        (our price / theirs − 1), ``last_met`` (the latest stage move or close, by the
+        as-of date, of a deal where they were present).
+
+    Examples
+    --------
+    >>> competitors_met(load("data/demo.duckdb"), as_of="2026-06-30", account_id="A100012")  # doctest: +SKIP
+    """
+    process = resolve_process_data(
+        data, as_of=as_of, methodology=methodology, owner="competitors_met"
+    )
+    rows = process.require_competitors("The competitors met")
+    deals = process.deals
+    if account_id is not None:
+        deals = deals[deals["account_id"].astype("str") == str(account_id)]
+        rows = rows[rows["opportunity_id"].isin(deals["opportunity_id"])]
+    _, met, met_closed = _met(process, rows, deals)
+    out = _competitor_table(met, met_closed)
+    ev = process.events.events
+    last_move = ev.groupby("opportunity_id", sort=False)["entered_at"].max()
+    at = pd.to_datetime(met["opportunity_id"].map(last_move)).astype("datetime64[us]")
+    last = met.assign(at=at).groupby("competitor")["at"].max()
+    out["last_met"] = pd.Series(
+        last.reindex(out["competitor"]).to_numpy(dtype="datetime64[us]"), index=out.index
+    )
+    out = out.assign(met=out["deals"] + out["open"]).sort_values(
+        ["met", "last_met", "competitor"], ascending=[False, False, True], kind="mergesort",
+        na_position="last",
+    )  # fmt: skip
+    return out[list(MET_COLUMNS)].reset_index(drop=True)
+
+
+def _met(
+    process: SalesProcessData, rows: pd.DataFrame, deals: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The closed ``deals`` (with quarter and loss outcome), and the competitor ``rows``
+    joined to every deal and to the closed ones."""
+    closed = deals[deals["status"].isin(["won", "lost"])].copy()
+    closed["quarter"] = _quarter(closed["closed_at"], process.fiscal_year_start_month)
+    closed["outcome"] = _outcome(closed["lost_to"])
+    met = rows.merge(deals[["opportunity_id", "status"]], on="opportunity_id", how="inner")
+    met_closed = rows.merge(
+        closed[["opportunity_id", "status", "lost_to", "outcome", "quarter"]],
+        on="opportunity_id", how="inner",
+    )  # fmt: skip
+    return closed, met, met_closed
 
 
 def _rate_columns(frame: pd.DataFrame) -> pd.DataFrame:

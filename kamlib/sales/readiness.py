@@ -22,6 +22,10 @@ The methodology's ``playbooks`` section holds a weighted checklist for the bid s
 1, as the methodology file requires); ``missing`` lists the unsatisfied items (in checklist
 order) and ``next_tasks`` the required tasks of the deal's current stage not done yet (in
 playbook order).
+
+:func:`stage_gaps` gives the same ``next_tasks`` for every open deal, whatever its stage: the
+required tasks (exit criteria) of the stage it is in at the as-of date that were not done by
+then — done at any time before, in this stage or earlier, counts as done.
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ from kamlib.sales.process_data import SalesProcessData, resolve_process_data
 READINESS_COLUMNS: tuple[str, ...] = (
     "opportunity_id", "account_id", "owner", "team", "process", "stage", "amount",
     "expected_close_date", "days_in_stage", "readiness", "satisfied", "missing", "next_tasks",
+)  # fmt: skip
+
+#: Columns of :func:`stage_gaps`, in order.
+STAGE_GAP_COLUMNS: tuple[str, ...] = (
+    "opportunity_id", "account_id", "owner", "team", "process", "stage", "amount",
+    "expected_close_date", "days_in_stage", "required", "next_tasks",
 )  # fmt: skip
 
 
@@ -115,25 +125,11 @@ def bid_readiness(
         data, as_of=as_of, methodology=methodology, owner="bid_readiness"
     )
     done = process.require_tasks("Bid readiness")
-    pipe = pipeline_as_of(process.events, process.as_of)
-    deals = process.deals.set_index("opportunity_id")
-    pipe = pipe[
-        (pipe["stage"] == process.bid_stage).to_numpy()
-        & pipe["opportunity_id"].map(deals["process"]).isin(process.bid_processes).to_numpy()
-    ]
-    at_bid = pd.DataFrame(
-        {
-            "opportunity_id": pipe["opportunity_id"].to_numpy(),
-            "account_id": pipe["account_id"].to_numpy(),
-            "owner": pipe["owner"].to_numpy(),
-            "team": pipe["team"].to_numpy(),
-            "process": pipe["opportunity_id"].map(deals["process"]).to_numpy(),
-            "stage": pipe["stage"].to_numpy(),
-            "amount": pipe["amount"].to_numpy(dtype="float64"),
-            "expected_close_date": pipe["expected_close_date"].to_numpy(),
-            "days_in_stage": pipe["days_in_stage"].to_numpy(dtype="int64"),
-        }
-    )
+    at_bid = _open_deals(process)
+    at_bid = at_bid[
+        (at_bid["stage"] == process.bid_stage).to_numpy()
+        & at_bid["process"].isin(process.bid_processes).to_numpy()
+    ].reset_index(drop=True)
     ids = at_bid["opportunity_id"]
     done_pairs = set(zip(done["opportunity_id"], done["task"], strict=True))
     conditions = _conditions(ids, _deal_contacts(process, at_bid))
@@ -153,17 +149,7 @@ def bid_readiness(
     at_bid["readiness"] = score
     at_bid["satisfied"] = [tuple(x) for x in met]
     at_bid["missing"] = [tuple(x) for x in unmet]
-    req = process.required_tasks()
-    at_bid["next_tasks"] = [
-        tuple(
-            t for t in req.loc[(req["process"] == p) & (req["stage"] == s), "task"]
-            if (i, t) not in done_pairs
-        )
-        for i, p, s in zip(ids, at_bid["process"], at_bid["stage"], strict=True)
-    ]  # fmt: skip
-    at_bid["expected_close_date"] = pd.to_datetime(at_bid["expected_close_date"]).astype(
-        "datetime64[us]"
-    )
+    at_bid["next_tasks"] = _next_tasks(process, at_bid, done_pairs)[1]
     out = at_bid.sort_values(
         ["readiness", "amount", "opportunity_id"], ascending=[True, False, True],
         kind="mergesort", na_position="last",
@@ -172,3 +158,84 @@ def bid_readiness(
     out.attrs["as_of"] = process.as_of
     out.attrs["bid_stage"] = process.bid_stage
     return out
+
+
+def stage_gaps(
+    data: KamData | SalesProcessData,
+    *,
+    as_of: object = None,
+    methodology: Methodology | None = None,
+) -> pd.DataFrame:
+    """What each open deal still owes its current stage's playbook at the end of ``as_of``.
+
+    Parameters
+    ----------
+    data
+        A KamData (needs ``opportunities`` and ``tasks``; ``stage_history`` for the stage as
+        of a past date) or a :class:`~kamlib.sales.SalesProcessData`.
+    as_of
+        The date (required with a KamData).
+    methodology
+        Stages and playbooks (default: kamlib's methodology file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STAGE_GAP_COLUMNS`, one row per deal open at the date (every stage, every
+        process), in pipeline order: ``required`` (the required task codes of the deal's
+        stage in its process's playbook, a tuple) and ``next_tasks`` (those not done by the
+        date, in playbook order).  Bid readiness (:func:`bid_readiness`) reports the same
+        ``next_tasks`` for the deals at the bid stage.
+
+    Examples
+    --------
+    >>> gaps = stage_gaps(load("data/demo.duckdb"), as_of="2026-06-30")  # doctest: +SKIP
+    >>> gaps[gaps["next_tasks"].map(len) > 0]                            # doctest: +SKIP
+    """
+    process = resolve_process_data(data, as_of=as_of, methodology=methodology, owner="stage_gaps")
+    done = process.require_tasks("The playbook gaps of open deals")
+    deals = _open_deals(process)
+    done_pairs = set(zip(done["opportunity_id"], done["task"], strict=True))
+    deals["required"], deals["next_tasks"] = _next_tasks(process, deals, done_pairs)
+    out = deals[list(STAGE_GAP_COLUMNS)].reset_index(drop=True)
+    out.attrs["as_of"] = process.as_of
+    return out
+
+
+def _open_deals(process: SalesProcessData) -> pd.DataFrame:
+    """The deals open at the end of the as-of date (:func:`kamlib.pipeline.pipeline_as_of`:
+    the stage, amount and expected close recorded then) with their playbook process."""
+    pipe = pipeline_as_of(process.events, process.as_of)
+    deals = process.deals.set_index("opportunity_id")
+    out = pd.DataFrame(
+        {
+            "opportunity_id": pipe["opportunity_id"].to_numpy(),
+            "account_id": pipe["account_id"].to_numpy(),
+            "owner": pipe["owner"].to_numpy(),
+            "team": pipe["team"].to_numpy(),
+            "process": pipe["opportunity_id"].map(deals["process"]).to_numpy(),
+            "stage": pipe["stage"].to_numpy(),
+            "amount": pipe["amount"].to_numpy(dtype="float64"),
+            "expected_close_date": pipe["expected_close_date"].to_numpy(),
+            "days_in_stage": pipe["days_in_stage"].to_numpy(dtype="int64"),
+        }
+    )
+    out["expected_close_date"] = pd.to_datetime(out["expected_close_date"]).astype("datetime64[us]")
+    return out
+
+
+def _next_tasks(
+    process: SalesProcessData, deals: pd.DataFrame, done_pairs: set[tuple[str, str]]
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """Per deal of ``deals`` (``opportunity_id``, ``process``, ``stage``): the required task
+    codes of its stage in its process's playbook, and those not done (``done_pairs``)."""
+    req = process.required_tasks()
+    by_gate = {key: tuple(g["task"]) for key, g in req.groupby(["process", "stage"], sort=False)}
+    required = [
+        by_gate.get((p, s), ()) for p, s in zip(deals["process"], deals["stage"], strict=True)
+    ]
+    left = [
+        tuple(t for t in codes if (i, t) not in done_pairs)
+        for i, codes in zip(deals["opportunity_id"], required, strict=True)
+    ]
+    return required, left

@@ -8,6 +8,13 @@ actions written in the report's language, category values translated, the column
 shows chosen.  What the research context could not compute (scores, P(alive), the
 point-in-time pipeline — and the fall-back rule used instead) is in ``notices``.
 
+The sales-process sections (:mod:`kamlib.research.sales_process`): the competitors met on the
+account's deals and the open deals' playbook gaps, which also become one next action per deal
+(:func:`~kamlib.views.research_findings.with_playbook_actions`).  On a store without the
+``opportunity_competitors`` or ``tasks`` table the section is empty, its empty-table sentence
+says which table it needs, and a notice says how to map it (the texts of the sales-process
+review, :data:`kamlib.views.sales_process_review.NEEDS`); the rest of the report stands.
+
 An account that is not in the data (or a missing ``accounts`` / ``orders`` table) raises: the
 report has nothing to show without it.  Bugs raise too.
 """
@@ -22,12 +29,13 @@ import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.methodology import Methodology, resolve_methodology
-from kamlib.methodology.labels import check_lang
+from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
 from kamlib.research import AccountDossier, account_dossier, research_context
 from kamlib.views.notices import Notices, resolve_account, resolve_data
-from kamlib.views.research_findings import actions_frame, findings_frame
-from kamlib.views.values import translated
+from kamlib.views.research_findings import actions_frame, findings_frame, with_playbook_actions
+from kamlib.views.sales_process_review import NEEDS
+from kamlib.views.values import listed, playbook_labels, translated
 
 #: Columns of the power-map contacts table (``name`` is shown as ``contact_name``).
 CONTACT_COLUMNS = [
@@ -39,6 +47,15 @@ TARGET_COLUMNS = [
     "target_id", "period", "objective", "measure", "target_value", "actual", "attainment", "pace",
     "status",
 ]  # fmt: skip
+#: dossier section with a sales-process table → (report section label key, the table, the
+#: empty-table sentence when the store has the table, when it lacks it)
+SALES_SECTIONS = {
+    "competitors": (
+        "account_competitors_section", "opportunity_competitors", "no_competitors_met",
+        "needs_competitors_table",
+    ),
+    "playbook_gaps": ("playbook_gaps_section", "tasks", "no_playbook_gaps", "needs_tasks_table"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,8 +64,12 @@ class CustomerResearch:
 
     Display frames (category values in ``lang``): ``top_findings``, ``findings``,
     ``ranked_findings`` (every column: ``rank, rule, severity, impact, finding, rule_text``),
-    ``actions``, ``subsidiaries``, ``whitespace``, ``score_drivers``, ``recent_activities``,
+    ``actions`` (one per top finding, and one per open deal with playbook gaps),
+    ``subsidiaries``, ``whitespace``, ``score_drivers``, ``recent_activities``,
     ``contacts``, ``roles``, ``gaps``, ``deal_coverage``, ``open_pipeline``, ``recent_deals``,
+    ``competitors`` (met on the account's deals), ``playbook_gaps`` (open deals' required
+    tasks not done, bid readiness), ``empty_texts`` (section → the label key of the sentence
+    its empty table shows: nothing found, or the table the store lacks),
     ``service_by_priority``, ``open_tickets``, ``targets`` (``None`` without targets),
     ``plan_items``, ``missing``, ``notices``.  Facts (label key → value): ``profile``,
     ``group``, ``score``, ``engagement``, ``relationship``, ``service``, ``rules``.  Chart
@@ -88,6 +109,9 @@ class CustomerResearch:
     deal_coverage: pd.DataFrame
     open_pipeline: pd.DataFrame
     recent_deals: pd.DataFrame
+    competitors: pd.DataFrame
+    playbook_gaps: pd.DataFrame
+    empty_texts: dict[str, str]
     service: dict[str, Any]
     service_by_priority: pd.DataFrame
     open_tickets: pd.DataFrame
@@ -145,8 +169,25 @@ def customer_research(
     findings = findings_frame(dossier.findings.to_dict("records"), settings, lang=lang)
     if dossier.masker is not None:
         findings = dossier.masker.mask_frame(findings)
-    actions = actions_frame(findings.head(settings.top_findings), lang=lang)
-    top = findings.head(len(actions) or 5).reset_index(drop=True)
+    labels = playbook_labels(meth, lang)
+    chosen = findings.head(settings.top_findings)
+    actions = with_playbook_actions(
+        actions_frame(chosen, lang=lang), findings, dossier.playbook_gaps, labels=labels,
+        settings=settings, lang=lang,
+        proven_by={} if meth.playbooks is None else {
+            i.item: i.task for i in meth.playbooks.checklist if i.task
+        },
+    )  # fmt: skip
+    top = findings.head(len(chosen) or 5).reset_index(drop=True)
+    lacking = dossier.missing[dossier.missing["why"] == "table not imported"]
+    lacking = set(zip(lacking["section"], lacking["what"], strict=True))
+    empty_texts = {}
+    for section, (key, needed, nothing, needs) in SALES_SECTIONS.items():
+        if context.sales_process is None and kam.has("opportunities"):
+            nothing = "nothing_to_show"  # it could not be read: the notices say why
+        empty_texts[section] = needs if (section, needed) in lacking else nothing
+        if (section, needed) in lacking:
+            notices.add(key, NEEDS[needed])
     pm = dossier.power_map
     contacts = translated(pm.contacts[CONTACT_COLUMNS], lang).rename(
         columns={"name": "contact_name"}
@@ -183,6 +224,9 @@ def customer_research(
         deal_coverage=pm.deals,
         open_pipeline=translated(dossier.open_pipeline, lang),
         recent_deals=translated(dossier.recent_deals, lang),
+        competitors=_competitors(dossier.competitors),
+        playbook_gaps=_playbook_gaps(dossier.playbook_gaps, labels, lang),
+        empty_texts=empty_texts,
         service=dossier.service,
         service_by_priority=dossier.service_by_priority,
         open_tickets=dossier.open_tickets,
@@ -191,4 +235,37 @@ def customer_research(
         plan_items=translated(dossier.plan_items, lang),
         missing=dossier.missing,
         rules=dossier.rules,
+    )
+
+
+def _competitors(met: pd.DataFrame) -> pd.DataFrame:
+    """The competitors table: label-key columns, the day last met, price as a ratio."""
+    return pd.DataFrame(
+        {
+            "competitor": met["competitor"].to_numpy(dtype=object),
+            "open_deals": met["open"].to_numpy(dtype="int64"),
+            "closed_deals": met["deals"].to_numpy(dtype="int64"),
+            "won": met["won"].to_numpy(dtype="int64"),
+            "lost_to_them": met["lost_to_them"].to_numpy(dtype="int64"),
+            "lost_to_other": met["lost_to_other"].to_numpy(dtype="int64"),
+            "no_decision": met["no_decision"].to_numpy(dtype="int64"),
+            "last_met": pd.to_datetime(met["last_met"]).dt.normalize().to_numpy(),
+            "price_delta_ratio": met["price_delta_median"].to_numpy(dtype="float64"),
+        }
+    )
+
+
+def _playbook_gaps(gaps: pd.DataFrame, labels: dict[str, str], lang: str) -> pd.DataFrame:
+    """The playbook-gaps table: codes written as labels in ``lang``, readiness as a share."""
+    return pd.DataFrame(
+        {
+            "opportunity_id": gaps["opportunity_id"].to_numpy(dtype=object),
+            "opportunity_name": gaps["name"].to_numpy(dtype=object),
+            "stage": gaps["stage"].to_numpy(dtype=object),
+            "sales_process": [label(str(p), lang) for p in gaps["process"]],
+            "amount": gaps["amount"].to_numpy(dtype="float64"),
+            "next_tasks": [listed(c, labels, lang) for c in gaps["next_tasks"]],
+            "readiness_share": gaps["readiness"].to_numpy(dtype="float64"),
+            "missing": [listed(c, labels, lang) for c in gaps["missing"]],
+        }
     )

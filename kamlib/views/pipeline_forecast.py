@@ -13,6 +13,11 @@ A part that cannot be computed for the data at hand (no stage history, no target
 past periods for a back-test, a :class:`~kamlib.errors.KamlibError` in a section) is empty
 and the notices say why (:class:`kamlib.views.notices.Notices`); the others still render.
 Bugs raise.
+
+The deal lists (:meth:`PipelineForecast.push_table`, :meth:`~PipelineForecast.stale_table`)
+show each deal's **bid readiness** (:func:`kamlib.sales.bid_readiness`: the checklist score
+and how many items are missing) for the deals open at the bid stage, "—" for the others; on a
+store without a ``tasks`` table the column is not there.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
 from kamlib.pipeline import funnel, stage_events, stage_velocity, stale_deals
+from kamlib.sales import bid_readiness
 from kamlib.views.notices import NOTICE_COLUMNS, Notices, notices_table, resolve_data
 from kamlib.views.values import methods_track_frame
 
@@ -54,7 +60,9 @@ class PipelineForecast:
     """The sections of the pipeline forecast report (see :func:`pipeline_forecast`).
 
     ``lang`` is the report language of the display methods; ``notices`` the things the
-    reader should know (``section, message``: section label keys, English messages).
+    reader should know (``section, message``: section label keys, English messages);
+    ``readiness`` the bid readiness of the deals open at the bid stage
+    (:func:`kamlib.sales.bid_readiness`; ``None`` without a ``tasks`` table).
     """
 
     forecast: PeriodForecast
@@ -71,6 +79,7 @@ class PipelineForecast:
     )
     track_record: TrackRecordForecast | None = None
     lang: str = "en"
+    readiness: pd.DataFrame | None = None
 
     def with_lang(self, lang: str) -> PipelineForecast:
         """The same report shown in ``lang`` (nothing is computed again)."""
@@ -168,7 +177,8 @@ class PipelineForecast:
         out["reason"] = _stale_reasons(out, self.lang)
         cols = ["opportunity_id", "opportunity_name", "owner", "stage", "deal_amount",
                 "days_in_stage", "days_past_due", "reason"]  # fmt: skip
-        return out[[c for c in cols if c in out]].head(top).reset_index(drop=True)
+        out = out[[c for c in cols if c in out]].head(top).reset_index(drop=True)
+        return self._with_readiness(out)
 
     def gap_table(self) -> pd.DataFrame:
         """Company (or the team) and the teams / owners under it: target, forecast, gap."""
@@ -236,7 +246,24 @@ class PipelineForecast:
                 ),
                 "drivers_down": _first_driver(d["drivers_down"], self.lang),
             }
-        )
+        ).pipe(self._with_readiness)
+
+    def _with_readiness(self, deals: pd.DataFrame) -> pd.DataFrame:
+        """``deals`` with a ``bid_readiness`` column after ``stage``: "45%, 3 missing" for a
+        deal open at the bid stage, "—" for the others; unchanged without a tasks table."""
+        if self.readiness is None:
+            return deals
+        ready = self.readiness.set_index("opportunity_id")
+        cell = label("bid_readiness_cell", self.lang)
+        text = {
+            i: cell.format(score=f"{r.readiness:.0%}", missing=len(r.missing))
+            for i, r in zip(ready.index, ready.itertuples(index=False), strict=True)
+        }
+        column = [text.get(str(i), "—") for i in deals["opportunity_id"]]
+        at = list(deals.columns).index("stage") + 1 if "stage" in deals else len(deals.columns)
+        out = deals.copy()
+        out.insert(at, "bid_readiness", column)
+        return out
 
     def category_table(self) -> pd.DataFrame:
         """Forecast categories (commit / best case / pipeline): deals, amount, expected."""
@@ -581,8 +608,13 @@ def pipeline_forecast(
         )
     for n in fc.notes:
         notices.add("forecast_notes_section", str(n))
+    readiness = None
+    if data.has("tasks"):  # without one the deal lists have no readiness column
+        # data-quality warnings are counted in stage_events: not repeated here
+        with notices.section("bid_readiness_section", keep=False):
+            readiness = bid_readiness(data, as_of=day, methodology=meth)
     return PipelineForecast(
         forecast=fc, gap=gap, funnel=fun, velocity=vel, stale=stale, evaluation=evaluation,
         backtest=track.backtest, team=team, currency=meth.currency, notices=notices.frame(),
-        track_record=track, lang=lang,
+        track_record=track, lang=lang, readiness=readiness,
     )  # fmt: skip

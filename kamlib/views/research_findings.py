@@ -10,8 +10,9 @@ from __future__ import annotations
 import pandas as pd
 
 from kamlib.methodology import ResearchSettings
-from kamlib.methodology.labels import check_lang
+from kamlib.methodology.labels import check_lang, label
 from kamlib.research.findings import Localised, rank_findings
+from kamlib.views.values import listed
 
 #: rule → (finding en, finding zh); fields in braces come from the finding's parameters
 TEXTS: dict[str, tuple[str, str]] = {
@@ -75,6 +76,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "deals_overdue": (
         "{count} open deal(s) past their expected close date ({amount}).",
         "{count} 个进行中商机已过预计成交日期（金额 {amount}）。",
+    ),
+    "deal_playbook_gaps": (
+        "{count} open deal(s) owe their stage required tasks or bid-readiness items "
+        "({amount} open): {deals}.",
+        "{count} 个进行中商机尚有本阶段必做任务或投标准备缺项（金额 {amount}）：{deals}。",
     ),
     "sla_breaches": (
         "{rate} of tickets in the last 12 months missed the response SLA ({tickets} tickets).",
@@ -142,6 +148,11 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "deal_single_threaded": ("open deal with ≤ 1 linked contact", "进行中商机关联联系人 ≤ 1 位"),
     "deals_overdue": ("open deal, expected_close_date < as_of", "进行中商机，预计成交日 < 截止日"),
+    "deal_playbook_gaps": (
+        "open deal; a required task of its current stage (playbooks) not done by the date, or at "
+        "the bid stage a bid-readiness checklist item missing",
+        "进行中商机：当前阶段的必做任务（销售流程手册）截至该日未完成，或处于投标阶段且投标准备清单有缺项",
+    ),
     "sla_breaches": ("response-breach rate (12 months) > {service_breach_alert:.0%}",
                      "近12个月响应超时率 > {service_breach_alert:.0%}"),
     "aged_backlog": ("open ticket older than {backlog_alert_days} days", "未结工单超过 {backlog_alert_days} 天"),
@@ -189,6 +200,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
                              "为这些商机增加其他采购角色的联系人。"),
     "deals_overdue": ("Update close dates or close out the overdue deals.",
                       "更新过期商机的预计成交日期或关闭商机。"),
+    "deal_playbook_gaps": ("Do each deal's required stage tasks before it moves on; close "
+                           "the bid-readiness gaps before the bid (one action per deal below).",
+                           "在商机进入下一阶段前完成本阶段必做任务；投标前补齐投标准备缺项（每个商机的行动见下）。"),
     "sla_breaches": ("Agree a response-time improvement with the service team.",
                      "与服务团队商定响应时效改进措施。"),
     "aged_backlog": ("Chase the aged tickets to closure.", "跟进超期工单直至关闭。"),
@@ -201,6 +215,17 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "missing_data": ("Import the missing data so the next dossier is complete.",
                      "导入缺失的数据，使下一份报告完整。"),
 }  # fmt: skip
+
+#: the per-deal actions of ``deal_playbook_gaps`` (:func:`with_playbook_actions`): (en, zh)
+DEAL_GAP_TEXTS: dict[str, tuple[str, str]] = {
+    "do": ("{deal} ({name}): do {tasks}", "{deal}（{name}）：完成{tasks}"),
+    "close": ("close the bid-readiness gaps: {items}", "补齐投标准备缺项：{items}"),
+    "because": (
+        "Its stage ({stage}, {process}) requires them before the deal moves on",
+        "所处阶段（{stage}，{process}）要求在推进前完成",
+    ),
+    "readiness": ("bid readiness {score}", "投标准备度 {score}"),
+}
 
 FINDING_COLUMNS = ["rank", "rule", "severity", "impact", "finding", "rule_text"]
 ACTION_COLUMNS = ["rank", "action", "because", "rule"]
@@ -247,3 +272,50 @@ def actions_frame(findings: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
 def _in_language(params: object, i: int) -> dict[str, object]:
     """The finding's parameters with each :class:`Localised` text in language ``i``."""
     return {k: v[i] if isinstance(v, Localised) else v for k, v in dict(params).items()}
+
+
+def with_playbook_actions(
+    actions: pd.DataFrame,
+    findings: pd.DataFrame,
+    gaps: pd.DataFrame,
+    *,
+    labels: dict[str, str],
+    settings: ResearchSettings,
+    proven_by: dict[str, str] | None = None,
+    lang: str = "en",
+) -> pd.DataFrame:
+    """``actions`` with the finding ``deal_playbook_gaps`` written as one action per open deal
+    that owes its stage something (``gaps``: :attr:`kamlib.research.AccountDossier.playbook_gaps`,
+    task and checklist codes written with ``labels``): what to do on which deal, in place of
+    the finding's one general action, at the finding's rank — whether or not it is among the
+    top findings, so no open deal's gap is left out of the next actions.  ``proven_by``
+    (checklist item → the task that proves it) keeps a missing checklist item out of the
+    action when its task is already listed to do."""
+    check_lang(lang)
+    if gaps.empty:
+        return actions
+    i = 1 if lang == "zh" else 0
+    text = {k: v[i] for k, v in DEAL_GAP_TEXTS.items()}
+    hit = findings[findings["rule"] == "deal_playbook_gaps"]
+    rank = int(hit["rank"].iloc[0]) if len(hit) else len(findings) + 1
+    rule = f"deal_playbook_gaps: {rule_text('deal_playbook_gaps', settings, lang)}"
+    sep = "；" if lang == "zh" else "; "
+    rows = []
+    for g in gaps.itertuples(index=False):
+        name = g.name if isinstance(g.name, str) and g.name else g.opportunity_id
+        todo = []
+        if len(g.next_tasks):
+            todo.append(text["do"].format(deal=g.opportunity_id, name=name,
+                                          tasks=listed(g.next_tasks, labels, lang)))  # fmt: skip
+        items = [m for m in g.missing if (proven_by or {}).get(m) not in g.next_tasks]
+        if items:
+            close = text["close"].format(items=listed(items, labels, lang))
+            todo.append(close if todo else f"{g.opportunity_id} ({name}): {close}")
+        because = text["because"].format(stage=label(str(g.stage), lang),
+                                         process=label(str(g.process), lang))  # fmt: skip
+        if g.readiness == g.readiness:  # at the bid stage: the score
+            because += sep + text["readiness"].format(score=f"{g.readiness:.0%}")
+        rows.append({"rank": rank, "action": sep.join(todo), "because": because, "rule": rule})
+    kept = actions[~actions["rule"].astype(str).str.startswith("deal_playbook_gaps:")]
+    out = pd.concat([kept, pd.DataFrame(rows, columns=ACTION_COLUMNS)], ignore_index=True)
+    return out.sort_values("rank", kind="mergesort").reset_index(drop=True)

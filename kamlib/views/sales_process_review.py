@@ -33,6 +33,7 @@ from kamlib.sales import (
 )
 from kamlib.sales.compliance import AGGREGATE_COLUMNS
 from kamlib.views.notices import Notices, resolve_data
+from kamlib.views.values import listed, playbook_labels
 
 __all__ = ["SalesProcessReview", "sales_process_review"]
 
@@ -114,7 +115,7 @@ def sales_process_review(
     process = None
     with notices.section(owner):
         process = sales_process_data(kam, as_of=day, methodology=meth)
-    labels = _task_labels(meth, lang)
+    labels = playbook_labels(meth, lang)
     comp, competition = None, None
     effects = pd.DataFrame(columns=EFFECT_COLUMNS)
     readiness = pd.DataFrame(columns=READINESS_COLUMNS)
@@ -137,8 +138,8 @@ def sales_process_review(
         with notices.section("bid_readiness_section"):
             found = bid_readiness(process)[READINESS_COLUMNS]  # least ready first
             readiness = found.assign(
-                missing=found["missing"].map(lambda codes: _listed(codes, labels)),
-                next_tasks=found["next_tasks"].map(lambda codes: _listed(codes, labels)),
+                missing=found["missing"].map(lambda codes: listed(codes, labels, lang)),
+                next_tasks=found["next_tasks"].map(lambda codes: listed(codes, labels, lang)),
             )
     if process is not None and process.competitors is None:
         notices.add("competition_section", NEEDS["opportunity_competitors"])
@@ -178,22 +179,6 @@ def sales_process_review(
         funnel_losses=pd.DataFrame() if competition is None else competition.funnel_losses,
         notices=notices.table(lang),
     )
-
-
-def _task_labels(meth: Methodology, lang: str) -> dict[str, str]:
-    """Task and checklist codes → their labels in ``lang`` (the playbooks' catalogue)."""
-    playbooks = meth.playbooks
-    if playbooks is None:
-        return {}
-    found = {task.code: task.label(lang) for task in playbooks.tasks}
-    found.update({i.item: i.label_zh if lang == "zh" else i.label_en for i in playbooks.checklist})
-    return found
-
-
-def _listed(codes: object, labels: dict[str, str]) -> str:
-    if codes is None or (isinstance(codes, float) and codes != codes):
-        return ""
-    return ", ".join(labels.get(str(c), str(c)) for c in codes)
 
 
 def _compliance(comp: Compliance | None, attr: str, key: str) -> pd.DataFrame:

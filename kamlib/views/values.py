@@ -5,7 +5,8 @@ Analysis frames hold label keys as values (``status = "at_risk"``, ``buying_role
 :func:`kamlib.views.format.table` already translates the ``table``, ``check``, ``measure`` and
 ``stage`` columns by default, so :func:`translated` leaves those to it (translating twice would
 turn a label into its capitalised fallback).  Also the frames several views build the same
-way: the forecast methods' back-test track (:func:`methods_track_frame`).
+way: the forecast methods' back-test track (:func:`methods_track_frame`); the playbooks' task
+and checklist codes in a language (:func:`playbook_labels`, :func:`listed`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from kamlib.methodology import Indicator
+from kamlib.methodology import Indicator, Methodology
 from kamlib.methodology.labels import label
 
 #: Columns whose text values are label keys in the research reports.
@@ -58,3 +59,22 @@ def methods_track_frame(track: pd.DataFrame, chosen: str) -> pd.DataFrame:
             "chosen": (track["method"] == chosen).to_numpy(),
         }
     ).reset_index(drop=True)
+
+
+def playbook_labels(meth: Methodology, lang: str) -> dict[str, str]:
+    """Task and checklist codes of the methodology's playbooks → their labels in ``lang``
+    (the playbooks' catalogue; empty without playbooks)."""
+    playbooks = meth.playbooks
+    if playbooks is None:
+        return {}
+    found = {task.code: task.label(lang) for task in playbooks.tasks}
+    found.update({i.item: i.label_zh if lang == "zh" else i.label_en for i in playbooks.checklist})
+    return found
+
+
+def listed(codes: object, labels: dict[str, str], lang: str = "en") -> str:
+    """A tuple of codes as one text of their labels (``"Technical bid, Commercial bid"``,
+    ``"技术标、商务标"``); empty for none."""
+    if codes is None or (isinstance(codes, float) and codes != codes):
+        return ""
+    return ("、" if lang == "zh" else ", ").join(labels.get(str(c), str(c)) for c in codes)
