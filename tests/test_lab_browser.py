@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_support import SCREENSHOTS as ALL_SCREENSHOTS
 from browser_support import launched_chromium, needs_chromium
 
 pytestmark = needs_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING = ["01_tiering", "02_funnel_forecast", "03_power_maps"]
-SCREENSHOTS = ROOT / "build" / "screenshots" / "lab"
+SCREENSHOTS = ALL_SCREENSHOTS / "lab"
 TOKEN = "kamlib-lab-test"
 
 #: Bounds on every wait (ms): a stuck kernel fails the test instead of hanging CI.
