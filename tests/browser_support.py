@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: Screenshots the browser tests keep for people to look at (git-ignored; CI artefacts).
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -75,3 +77,11 @@ def open_offline(browser, path: Path, charts_expected: int) -> Visit:
             timeout=20_000,
         )
     return visit
+
+
+def keep_screenshot(page, name: str) -> Path:
+    """Save the whole page as ``build/screenshots/<name>.png`` and return the path."""
+    path = SCREENSHOTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path

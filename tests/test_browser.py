@@ -2,7 +2,8 @@
 
 Debian's ``chromium`` (``apt-get install chromium fonts-noto-cjk``) driven by Playwright for
 Python; never ``playwright install``.  Every request that is not ``file://`` is aborted and
-recorded: a report must draw every chart without one.
+recorded: a report must draw every chart without one.  Screenshots of the pages go to
+``build/screenshots/reports/`` (git-ignored) for people to look at.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser_support import launched_chromium, needs_chromium, open_offline
+from browser_support import keep_screenshot, launched_chromium, needs_chromium, open_offline
 from report_fixtures import REPORT_CHARTS, XSS, executed_report, make_data, rendered_notebook
 
 from kamlib import charts
@@ -76,6 +77,7 @@ def test_every_chart_renders_offline_without_errors(browser, reports, name):
     assert visit.errors == []
     assert visit.requests == [], "a request tried to leave the machine"
     assert visit.dialogs == []
+    keep_screenshot(visit.page, f"reports/data_health-{name}")
     visit.page.context.close()
 
 
@@ -143,6 +145,7 @@ def test_research_dossier_charts_render_offline_with_power_map_tooltips(browser,
     tooltip.wait_for(state="visible", timeout=5_000)
     assert "Person-" in tooltip.inner_text()
     assert pseudonym.startswith("Person-")
+    keep_screenshot(visit.page, "reports/customer_research")
     visit.page.context.close()
 
 
@@ -180,4 +183,5 @@ def test_pipeline_forecast_report_draws_every_chart(browser, pipeline_forecast_p
     text = visit.page.inner_text("body")
     assert "预测方法对比" in text and "逐单蒙特卡洛模型" in text  # the forecast methods section
     assert "僵尸商机" in text
+    keep_screenshot(visit.page, "reports/pipeline_forecast-zh")
     visit.page.context.close()

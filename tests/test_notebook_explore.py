@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose
 from kamlib.errors import ConfigError
 from kamlib.features import account_features
 from kamlib.methodology import parse_scoring
-from kamlib.notebook.explore import ScoringExplorer, scoring_walkthrough
+from kamlib.notebook.explore import ScoringExplorer, scoring_walkthrough, what_if
 from kamlib.scoring import score_accounts
 
 #: Two indicators, equal weights: revenue and growth each score 0 or 100 points.
@@ -119,6 +119,54 @@ def test_the_sliders_drive_the_callback(explorer):
     assert explorer._widgets["weight:revenue_12m"].value == 0.5
     assert explorer._widgets["threshold:growth"].value == 40
     assert tiers(explorer.state)["A"] == "growth"
+
+
+def test_an_update_from_code_moves_the_sliders(explorer):
+    """The control shows the setting its output was computed with, whoever changed it."""
+    explorer.widget()
+    explorer.update(weights={"revenue_12m": 0.8}, thresholds={"growth": 30})
+    assert explorer._widgets["weight:revenue_12m"].value == 0.8
+    assert explorer._widgets["threshold:growth"].value == 30
+    explorer.update(weights={"growth_12m": 1.5})  # beyond the slider's range: it widens
+    slider = explorer._widgets["weight:growth_12m"]
+    assert slider.value == 1.5 and slider.max >= 1.5
+    assert explorer.state.weights == {"revenue_12m": 0.8, "growth_12m": 1.5}
+
+
+def test_what_if_is_computed_aside_from_the_sliders(explorer):
+    explorer.widget()
+    explorer._widgets["weight:revenue_12m"].value = 0.8  # a trainee moves a slider
+    explorer._widgets["threshold:key"].value = 45
+    moved = explorer.state
+    aside = explorer.what_if(weights={"growth_12m": 0.2})
+    # from the methodology's setting (revenue 0.5, key 60), not from the sliders'
+    assert aside.weights == {"revenue_12m": 0.5, "growth_12m": 0.2}
+    assert aside.thresholds["key"] == 60
+    assert tiers(aside) == {"A": "key", "B": "maintain", "C": "strategic", "D": "maintain"}
+    assert explorer.state is moved  # state, sliders and output untouched
+    assert explorer._widgets["weight:growth_12m"].value == 0.5
+    assert explorer._widgets["weight:revenue_12m"].value == 0.8
+    assert tiers(explorer.what_if()) == tiers(explorer.baseline)
+    assert explorer.what_if(thresholds={"key": 85}).error == "thresholds_invalid"
+    # the module function: the same, with no explorer at all
+    assert tiers(what_if(FEATURES, MODEL)) == tiers(explorer.baseline)
+    assert what_if(FEATURES, MODEL, weights={"growth_12m": 0.2}).changed == aside.changed == 2
+
+
+def test_one_control_per_explorer_with_labels_that_fit(explorer):
+    box = explorer.widget()
+    assert explorer.widget() is box  # displayed twice, both views drive the same explorer
+    explorer._widgets["weight:revenue_12m"].value = 0.8
+    assert tiers(explorer.state)["A"] == "key"
+    reset = next(c for c in box.children if getattr(c, "icon", "") == "undo")
+    assert reset.description == "Back to the methodology"
+    assert reset.layout.width == "max-content"  # not ipywidgets' fixed width that cut it
+    zh = ScoringExplorer(FEATURES, MODEL, lang="zh").widget()
+    sliders = [c for c in zh.children if hasattr(c, "readout_format")]
+    width = float(sliders[0].style.description_width.removesuffix("em"))
+    assert {s.description for s in sliders} >= {"revenue_12m", "战略客户", "成长客户"}
+    assert width >= 0.6 * len("revenue_12m") + 1 and width >= 4 + 1  # CJK: one em a character
+    # (tests/test_lab_browser.py checks in JupyterLab that no label is cut)
 
 
 def test_explorer_equals_the_scoring_module(demo_store):

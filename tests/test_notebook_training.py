@@ -68,6 +68,53 @@ def test_training_notebook_runs_clean_with_its_worked_answers(path, demo_store, 
         assert text.count("✅") >= 3
 
 
+def _run_cell(source: str, namespace: dict):
+    """Run one code cell as a kernel would; return its last expression's value (or None)."""
+    import ast
+
+    tree = ast.parse(source)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<cell>", "exec"), namespace)
+    if last is None:
+        return None
+    return eval(compile(ast.Expression(last.value), "<cell>", "eval"), namespace)
+
+
+@pytest.mark.slow
+def test_tiering_checks_accept_correct_answers_wherever_the_sliders_are(demo_store):
+    """A class moves the what-if sliders (step 6), then runs the exercise checks: a correct
+    answer stays correct, and the checks leave the widget as its sliders say."""
+    import altair as alt
+
+    nb = nbformat.read(ROOT / "notebooks" / "training" / "01_tiering.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    checks = [c for c in cells if "kamlib.notebook.training.check(" in c]
+    assert len(checks) == 4
+    renderer = alt.renderers.active
+    namespace: dict = {}
+    try:
+        _run_cell(cells[0], namespace)  # the parameters, then the values papermill would inject
+        namespace.update(store=str(demo_store), as_of="2026-09-30", strict=True)
+        for source in cells[1:]:
+            _run_cell(source, namespace)
+        explorer = namespace["explorer"]
+        sliders = explorer._widgets
+        sliders["weight:revenue_12m"].value = 0.0  # as a trainee does in step 6
+        sliders["weight:share_of_wallet"].value = 1.0
+        sliders["threshold:strategic"].value = 50
+        moved = explorer.state
+        assert moved.changed > 0
+        assert moved.tier_counts["strategic"] != moved.methodology_counts["strategic"]
+        for source in checks:  # re-run every check: strict, so a wrong verdict raises
+            feedback = _run_cell(source, namespace)
+            assert feedback.correct, feedback
+        assert explorer.state is moved  # the checks did not touch the widget
+        assert sliders["weight:revenue_12m"].value == 0.0
+        assert sliders["threshold:strategic"].value == 50
+    finally:
+        alt.renderers.enable(renderer)
+
+
 # -- the checker -----------------------------------------------------------------------------
 def test_check_numbers_texts_and_sets():
     assert check("1", 12, 12).correct

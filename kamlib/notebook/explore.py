@@ -8,7 +8,11 @@ For analysts and methodology training sessions in JupyterLab.  Two layers:
   methodology's, the accounts whose tier changes).  This is the callback the sliders call;
   tests and scripts call it directly.
 - :meth:`ScoringExplorer.widget` — the ipywidgets control: one slider per indicator weight
-  and per tier threshold, a reset button, and an output area redrawn on every move.
+  and per tier threshold, a reset button, and an output area redrawn on every move.  The
+  sliders always show the setting the output was computed with (an :meth:`~ScoringExplorer.update`
+  from code moves them too).
+- :func:`what_if` (and :meth:`ScoringExplorer.what_if`) — a setting's tiers computed aside,
+  from the methodology, never from where the sliders stand: what training checks compare with.
 
 Widgets render only in a live notebook (their HTML needs a CDN): a rendered report leaves
 them out (:mod:`kamlib.reports.html`), so reports never depend on them — show a static chart
@@ -32,6 +36,7 @@ Example
 from __future__ import annotations
 
 import math
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,7 +57,13 @@ from kamlib.scoring import score_accounts
 from kamlib.scoring.scorecard import account_frame, resolve_model, score_table
 from kamlib.views.values import missing_rule
 
-__all__ = ["ExplorerState", "ScoringExplorer", "ScoringWalkthrough", "scoring_walkthrough"]
+__all__ = [
+    "ExplorerState",
+    "ScoringExplorer",
+    "ScoringWalkthrough",
+    "scoring_walkthrough",
+    "what_if",
+]
 
 #: Slider resolution: weights in steps of 0.01, thresholds in whole points.
 WEIGHT_STEP = 0.01
@@ -231,6 +242,7 @@ class ScoringExplorer:
         self.default_thresholds = {t.key: float(t.min_score) for t in self.model.tiers}
         self._widgets: dict[str, Any] = {}
         self._output: Any = None
+        self._box: Any = None
         self._silent = False
         self.baseline = self._compute(self.default_weights, self.default_thresholds, "")
         self.state = self.baseline
@@ -248,11 +260,46 @@ class ScoringExplorer:
         setting that cannot be applied — thresholds that do not decrease from the highest
         tier to the lowest, or every weight zero — is not applied: the state keeps the last
         valid scores and says why in ``error``.  Unknown indicator or tier names raise
-        ``ConfigError``.
+        ``ConfigError``.  The sliders (when :meth:`widget` was called) move to the new
+        setting, so the control always shows the setting its output was computed with.
 
         Returns the new :attr:`state`.
         """
-        new_weights = dict(self.state.weights)
+        self.state = self._apply(self.state, weights, thresholds)
+        self._sync_sliders()
+        self._redraw()
+        return self.state
+
+    def what_if(
+        self,
+        *,
+        weights: Mapping[str, float] | None = None,
+        thresholds: Mapping[str, float] | None = None,
+    ) -> ExplorerState:
+        """The methodology's setting with the named weights and thresholds changed, computed
+        aside: :attr:`state`, the sliders and the output stay as they are.
+
+        Use it for answers that must not depend on where someone left the sliders (the
+        training exercises' checks).  Same rules as :meth:`update`.
+        """
+        return self._apply(self.baseline, weights, thresholds)
+
+    def reset(self) -> ExplorerState:
+        """Back to the methodology's weights and thresholds (sliders too)."""
+        self.state = self.baseline
+        self._sync_sliders()
+        self._redraw()
+        return self.state
+
+    def _apply(
+        self,
+        start: ExplorerState,
+        weights: Mapping[str, float] | None,
+        thresholds: Mapping[str, float] | None,
+    ) -> ExplorerState:
+        """``start`` with the named weights and thresholds changed, re-scored (or, when the
+        setting cannot apply, ``start``'s scores with the reason in ``error``)."""
+        new_weights = dict(start.weights)
         for name, value in (weights or {}).items():
             if name not in self.default_weights:
                 raise ConfigError(
@@ -260,7 +307,7 @@ class ScoringExplorer:
                     f"{', '.join(self.default_weights)}."
                 )
             new_weights[name] = float(value)
-        new_thresholds = dict(self.state.thresholds)
+        new_thresholds = dict(start.thresholds)
         for key, value in (thresholds or {}).items():
             if key not in self.default_thresholds:
                 raise ConfigError(
@@ -277,26 +324,16 @@ class ScoringExplorer:
             values = list(new_thresholds.values())
             if values[-1] != 0 or any(a <= b for a, b in zip(values, values[1:], strict=False)):
                 error = "thresholds_invalid"
-        if error:
-            self.state = ExplorerState(
-                weights=new_weights,
-                weights_used=self.state.weights_used,
-                thresholds=new_thresholds,
-                scores=self.state.scores,
-                error=error,
-                model=self.state.model,
-            )
-        else:
-            self.state = self._compute(new_weights, new_thresholds, "")
-        self._redraw()
-        return self.state
-
-    def reset(self) -> ExplorerState:
-        """Back to the methodology's weights and thresholds (sliders too)."""
-        self.state = self.baseline
-        self._sync_sliders()
-        self._redraw()
-        return self.state
+        if not error:
+            return self._compute(new_weights, new_thresholds, "")
+        return ExplorerState(
+            weights=new_weights,
+            weights_used=start.weights_used,
+            thresholds=new_thresholds,
+            scores=start.scores,
+            error=error,
+            model=start.model,
+        )
 
     def _compute(
         self, weights: Mapping[str, float], thresholds: Mapping[str, float], error: str
@@ -338,12 +375,20 @@ class ScoringExplorer:
 
     def widget(self) -> Any:
         """The ipywidgets control: weight and threshold sliders, a reset button and the
-        output (tier counts chart, accounts that change tier).  Display it in JupyterLab."""
+        output (tier counts chart, accounts that change tier).  Display it in JupyterLab.
+
+        One control per explorer: calling it again returns the same control (displayed
+        twice, both views show the same sliders and output)."""
+        if self._box is not None:
+            return self._box
         import ipywidgets as w
 
         lang = self.lang
-        style = {"description_width": "14em"}
-        layout = w.Layout(width="34em")
+        descriptions = [ind.label(lang) for ind in self.model.indicators]
+        descriptions += [tier.label(lang) for tier in self.model.tiers[:-1]]
+        width = _text_width_em(descriptions)
+        style = {"description_width": f"{width:.1f}em"}
+        layout = w.Layout(width=f"{width + 20:.1f}em")
         weight_sliders = []
         for ind in self.model.indicators:
             slider = w.FloatSlider(
@@ -365,11 +410,15 @@ class ScoringExplorer:
             slider.observe(self.on_change, names="value")
             self._widgets[f"threshold:{tier.key}"] = slider
             threshold_sliders.append(slider)
-        reset = w.Button(description=label("explorer_reset", lang), icon="undo")
+        # ipywidgets gives a button a fixed width that cuts a longer label: size it to its text
+        reset = w.Button(
+            description=label("explorer_reset", lang), icon="undo",
+            layout=w.Layout(width="max-content"),
+        )  # fmt: skip
         reset.on_click(lambda _button: self.reset())
         self._output = w.Output()
         self._redraw()
-        return w.VBox(
+        self._box = w.VBox(
             [
                 w.HTML(f"<h3>{label('scoring_explorer', lang)}</h3>"),
                 w.HTML(f"<b>{label('explorer_weights', lang)}</b>"),
@@ -380,14 +429,19 @@ class ScoringExplorer:
                 self._output,
             ]
         )
+        return self._box
 
     def _sync_sliders(self) -> None:
+        """Move the sliders to :attr:`state` (without re-scoring for each one)."""
         self._silent = True
         try:
             for key, widget in self._widgets.items():
                 kind, name = key.split(":", 1)
                 source = self.state.weights if kind == "weight" else self.state.thresholds
-                widget.value = source[name]
+                value = source[name]
+                if value > widget.max:  # a weight above the slider's range: widen it
+                    widget.max = value
+                widget.value = value
         finally:
             self._silent = False
 
@@ -413,6 +467,29 @@ class ScoringExplorer:
             display(table(state.changes(lang, names=self.names), lang=lang, max_rows=15))
             display(table(state.weights_table(lang), lang=lang,
                           caption=label("weights_normalised", lang)))  # fmt: skip
+
+
+def what_if(
+    features: pd.DataFrame,
+    methodology: Methodology | ScoringModel | str | None = None,
+    *,
+    weights: Mapping[str, float] | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> ExplorerState:
+    """The tiers the methodology's scoring gives with the named weights and thresholds
+    changed, next to the methodology's own tiers — no widget involved.
+
+    With neither ``weights`` nor ``thresholds`` it is the methodology's own setting.  The
+    training exercises check answers against it, so a check gives the same verdict wherever
+    the sliders of a :class:`ScoringExplorer` were left.  Arguments as for
+    :class:`ScoringExplorer` and :meth:`ScoringExplorer.update`.
+
+    Example
+    -------
+    >>> what_if(features).tier_counts["strategic"]                    # doctest: +SKIP
+    >>> what_if(features, weights={"revenue_12m": 1.0}).changed        # doctest: +SKIP
+    """
+    return ScoringExplorer(features, methodology).what_if(weights=weights, thresholds=thresholds)
 
 
 # -- the training walkthrough ----------------------------------------------------------------------
@@ -547,6 +624,16 @@ class ScoringWalkthrough:
                 "tier": [self.model.tier(t).label(lang) for t in lifted["tier"]],
             }
         )
+
+
+def _text_width_em(texts: list[str]) -> float:
+    """An em width that holds the longest of ``texts`` on one line: wide (CJK) characters
+    count one em, others 0.6 em (a generous average for the UI font), plus a margin."""
+    widths = [
+        sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6 for ch in text)
+        for text in texts
+    ]
+    return max([8.0, *widths]) + 1.0
 
 
 def _whole(values: Any) -> pd.Series:
