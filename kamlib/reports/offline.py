@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 import uuid
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ __all__ = [
     "chart_svg",
     "embed_options",
     "enable_offline",
+    "enable_offline_in_kernel",
     "report_spec",
     "vega_bundle",
     "vega_lite_version",
@@ -264,6 +266,26 @@ def enable_offline(*, svg: bool = False, lang: str = "en") -> None:
         vega_bundle()  # build or read the cache now, not inside the first chart's display
     alt.renderers.register(RENDERER_NAME, renderer)
     alt.renderers.enable(RENDERER_NAME)
+
+
+def enable_offline_in_kernel() -> bool:
+    """In a Jupyter kernel whose Altair renderer is still Altair's default, draw every chart
+    offline from now on — kamlib's and the user's own (``import kamlib`` calls this).
+
+    Altair's default loads vega from a CDN, which a machine without internet cannot reach.
+    A renderer the user chose is left alone, and nothing happens outside a kernel.  The vega
+    bundle is read (or built, once per vl-convert version) when the first chart is shown, not
+    at import.  Returns whether the renderer was switched.
+    """
+    if "ipykernel" not in sys.modules or alt.renderers.active != "default":
+        return False
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        return False
+    alt.renderers.register(RENDERER_NAME, OfflineRenderer())
+    alt.renderers.enable(RENDERER_NAME)
+    return True
 
 
 def _json(value: Any) -> str:
