@@ -45,27 +45,42 @@ def forecast_fan(track: pd.DataFrame, *, lang: str = "en", measure: str = "booki
     tips = [alt.Tooltip(f"{t_per}:O")] + [
         alt.Tooltip(f"{c}:Q", format=",.0f") for c in (t_p10, t_p50, t_p90)
     ]
-    layers: list[alt.Chart] = [
-        alt.Chart(source).mark_area(opacity=0.25, color=COLOR).encode(
-            x=x, y=alt.Y(f"{t_p10}:Q", title=label(measure, lang), axis=money),
-            y2=f"{t_p90}:Q", tooltip=tips,
-        ),
-        alt.Chart(source).mark_line(point=True, color=COLOR).encode(
-            x=x, y=f"{t_p50}:Q", tooltip=tips
-        ),
-    ]  # fmt: skip
+    # one legend says what the band, the line and each kind of point are
+    t_series, t_value = label("fan_legend", lang), label(measure, lang)
+    t_band, t_median = label("fan_band", lang), label("fan_median", lang)
+    entries = [(t_band, COLOR, "square"), (t_median, COLOR, "circle")]
+    points = [pd.DataFrame({t_per: periods, t_value: source[t_p50], t_series: t_median})]
     for column, colour, shape in (("weighted_pipeline", "#9aa5b1", "square"),
                                   ("actual", "#d64545", "diamond")):  # fmt: skip
         if column in track and track[column].notna().any():
             t_c = label(column, lang)
-            pts = pd.DataFrame({t_per: periods, t_c: track[column].astype(float).to_numpy()})
-            pts = pts[pts[t_c].notna()]
-            layers.append(
-                alt.Chart(pts).mark_point(shape=shape, filled=True, size=70, color=colour).encode(
-                    x=x, y=f"{t_c}:Q",
-                    tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_c}:Q", format=",.0f")],
-                )
-            )  # fmt: skip
+            entries.append((t_c, colour, shape))
+            values = track[column].astype(float).to_numpy()
+            points.append(pd.DataFrame({t_per: periods, t_value: values, t_series: t_c}))
+    names = [e[0] for e in entries]
+    colour = alt.Color(
+        f"{t_series}:N",
+        scale=alt.Scale(domain=names, range=[e[1] for e in entries]),
+        legend=alt.Legend(title=None, orient="bottom", symbolOpacity=0.8),
+    )
+    shape = alt.Shape(
+        f"{t_series}:N", scale=alt.Scale(domain=names, range=[e[2] for e in entries])
+    )
+    band = source.assign(**{t_series: t_band})
+    pts = pd.concat(points, ignore_index=True)
+    pts = pts[pts[t_value].notna()]
+    layers: list[alt.Chart] = [
+        alt.Chart(band).mark_area(opacity=0.25).encode(
+            x=x, y=alt.Y(f"{t_p10}:Q", title=label(measure, lang), axis=money),
+            y2=f"{t_p90}:Q", color=colour, tooltip=tips,
+        ),
+        alt.Chart(source).mark_line(color=COLOR).encode(x=x, y=f"{t_p50}:Q", tooltip=tips),
+        alt.Chart(pts).mark_point(filled=True, size=70).encode(
+            x=x, y=f"{t_value}:Q", color=colour, shape=shape,
+            tooltip=[alt.Tooltip(f"{t_per}:O"), alt.Tooltip(f"{t_series}:N"),
+                     alt.Tooltip(f"{t_value}:Q", format=",.0f")],
+        ),
+    ]  # fmt: skip
     return alt.layer(*layers).properties(width=WIDTH, height=260)
 
 
