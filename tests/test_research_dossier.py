@@ -326,3 +326,31 @@ def test_a_store_without_the_sales_tables_names_them_and_the_dossier_stands(
     }  # fmt: skip
     assert len(dossier.open_pipeline) and len(dossier.power_map.contacts)
     assert "deal_playbook_gaps" not in set(dossier.findings["rule"])
+
+
+def test_a_wallet_estimate_below_our_revenue_is_a_finding_not_a_share(
+    small_company, busiest_account
+):
+    """Revenue above the account's category spend is no share of wallet (180 % means the
+    estimate is stale): the trend leaves those quarters out, the profile shows none, and a
+    data finding asks for a new estimate."""
+    tables = dict(small_company.tables)
+    orders = tables["orders"]
+    revenue = _revenue(orders, [busiest_account], pd.Timestamp("2025-09-30"), CUT)
+    accounts = tables["accounts"].copy()
+    accounts.loc[accounts["account_id"] == busiest_account, "category_spend"] = revenue / 1.8
+    tables["accounts"] = accounts
+    d = KamData(tables, snapshot=Snapshot(None, "stale-wallet", None, "demo"))
+    dossier = account_dossier(d, busiest_account, as_of=AS_OF)
+    sow = dossier.share_of_wallet
+    last = sow.iloc[-1]
+    assert last["revenue_12m"] == pytest.approx(revenue)
+    assert np.isnan(last["share_of_wallet"]) and bool(last["wallet_below_revenue"])
+    assert not (sow["share_of_wallet"] > 1).any()
+    assert dossier.profile["share_of_wallet"] is None
+    assert "wallet_below_revenue" in set(dossier.findings["rule"])
+    # the untouched account has its share and no such finding
+    plain = account_dossier(KamData(dict(small_company.tables), snapshot=Snapshot(
+        None, "plain", None, "demo")), busiest_account, as_of=AS_OF)  # fmt: skip
+    assert "wallet_below_revenue" not in set(plain.findings["rule"])
+    assert not plain.share_of_wallet["wallet_below_revenue"].any()

@@ -104,13 +104,15 @@ def share_of_wallet_trend(trend: pd.DataFrame, *, lang: str = "en") -> alt.Chart
     """Line: share of wallet (trailing-12-month revenue ÷ category spend) at each quarter end.
 
     ``trend`` is :attr:`kamlib.research.AccountDossier.share_of_wallet` (``quarter,
-    share_of_wallet``; ``revenue_12m`` in the tooltip).
+    share_of_wallet``; ``revenue_12m`` in the tooltip).  Quarters whose revenue exceeded
+    the wallet estimate have no share (``wallet_below_revenue``): they are not plotted.
     """
     check_lang(lang)
     require_columns(trend, ("quarter", "share_of_wallet"), "share_of_wallet_trend")
     known = trend[trend["share_of_wallet"].notna()]
     if known.empty:
-        return message_chart(label("no_wallet", lang))
+        stale = "wallet_below_revenue" in trend and trend["wallet_below_revenue"].any()
+        return message_chart(label("wallet_below_revenue" if stale else "no_wallet", lang))
     t_q, t_s = label("quarter", lang), label("share_of_wallet", lang)
     source = pd.DataFrame(
         {t_q: known["quarter"].astype(str).to_numpy(),

@@ -29,6 +29,8 @@ Rules (key — when it fires — severity)
 - ``recent_loss`` — deals lost in the last ``recent_deals_days`` — 1
 - ``whitespace`` — product lines most same-industry peers buy and this account does not — 1
 - ``tier_rose`` — the tier rose — 1
+- ``wallet_below_revenue`` — our 12-month revenue exceeds the account's wallet estimate
+  (``category_spend``): the estimate is out of date, share of wallet is not shown — 1
 - ``missing_data`` — a table or the account's rows are missing, so a section is empty — 1
 """
 
@@ -52,7 +54,7 @@ SEVERITY = {
     "single_threaded": 2, "key_person_not_contacted": 2, "deal_no_economic_buyer": 2,
     "deal_opponent": 2, "deal_single_threaded": 2, "deals_overdue": 2, "deal_playbook_gaps": 2,
     "sla_breaches": 2, "aged_backlog": 2, "plan_items_overdue": 2, "recent_loss": 1, "whitespace": 1,
-    "tier_rose": 1, "missing_data": 1,
+    "tier_rose": 1, "wallet_below_revenue": 1, "missing_data": 1,
 }  # fmt: skip
 ORDER = {k: i for i, k in enumerate(SEVERITY)}
 
@@ -175,6 +177,11 @@ def account_findings(
             out.append(finding("aged_backlog", impact=0.0, count=len(aged),
                                days=s.backlog_alert_days,
                                oldest=int(aged["age_days"].max())))  # fmt: skip
+    wallet = feats("category_spend")
+    if not np.isnan(wallet) and wallet > 0 and revenue > wallet:
+        out.append(finding("wallet_below_revenue", impact=0.0,
+                           wallet=_money(wallet, ctx.methodology.currency),
+                           revenue=_money(revenue, ctx.methodology.currency)))  # fmt: skip
     if score and score.get("movement") in ("up", "down") and score.get("previous_tier"):
         tiers = {t.key: t for t in ctx.methodology.scoring.tiers}
 

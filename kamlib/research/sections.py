@@ -96,7 +96,9 @@ def profile_and_group(a: DossierAccount) -> Any:
         "created_date": None if pd.isna(acc.get("created_date")) else pd.Timestamp(acc["created_date"]),
         "revenue_12m": _nan_none(feat("revenue_12m")),
         "growth_12m": _nan_none(feat("growth_12m")),
-        "share_of_wallet": _nan_none(feat("share_of_wallet")),
+        # above 100 % the wallet estimate is below our revenue: not a share (a finding says so)
+        "share_of_wallet": _nan_none(feat("share_of_wallet"))
+        if not feat("share_of_wallet") > 1 else None,
     }  # fmt: skip
     parent_id = text(acc.get("parent_account_id"))
     names = accounts.set_index("account_id")["name"]
@@ -177,13 +179,19 @@ def revenue(a: DossierAccount) -> Revenue:
                 (orders["order_date"] > start) & (orders["order_date"] <= end), "amount"
             ].sum()
         )
+        share = rev / wallet if wallet and wallet > 0 else np.nan
+        # revenue above the wallet estimate is not a share: the estimate is out of date
         sow_rows.append(
             {"quarter": quarter, "revenue_12m": rev, "category_spend": wallet,
-             "share_of_wallet": rev / wallet if wallet and wallet > 0 else np.nan}
+             "share_of_wallet": share if not share > 1 else np.nan,
+             "wallet_below_revenue": bool(share > 1)}
         )  # fmt: skip
     share_of_wallet = pd.DataFrame(
-        sow_rows, columns=["quarter", "revenue_12m", "category_spend", "share_of_wallet"]
-    ).astype({"category_spend": "float64", "share_of_wallet": "float64"})
+        sow_rows,
+        columns=["quarter", "revenue_12m", "category_spend", "share_of_wallet",
+                 "wallet_below_revenue"],
+    ).astype({"category_spend": "float64", "share_of_wallet": "float64",
+              "wallet_below_revenue": "bool"})  # fmt: skip
     return Revenue(
         orders=orders, freq=freq, window=window, quarter_label=quarter_label,
         by_quarter=by_quarter, by_line=by_line, by_quarter_line=by_quarter_line,

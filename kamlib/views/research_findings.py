@@ -102,6 +102,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Whitespace: {lines} — bought by most {industry} peers, not by this account.",
         "空白机会：{lines} —— 多数同行业（{industry}）客户在购买，该客户尚未购买。",
     ),
+    "wallet_below_revenue": (
+        "Our 12-month revenue ({revenue}) is above the wallet estimate ({wallet}): the estimate "
+        "is out of date, so share of wallet is not shown.",
+        "近12个月我方收入（{revenue}）已高于钱包估算（{wallet}）：估算已过时，因此不显示钱包份额。",
+    ),
     "missing_data": (
         "No {what}: the {section} section is empty.",
         "没有{what}数据：{section}部分为空。",
@@ -163,6 +168,7 @@ RULES: dict[str, tuple[str, str]] = {
         "(12 months), not by the account",
         "≥ {whitespace_peer_share:.0%} 的同行业客户（至少 {whitespace_min_peers} 家）近12个月购买、该客户未购买的产品线",
     ),
+    "wallet_below_revenue": ("revenue_12m > category_spend", "近12个月收入 > 品类采购额（钱包）"),
     "missing_data": ("table or rows missing", "数据表或记录缺失"),
 }  # fmt: skip
 
@@ -212,6 +218,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
                     "进行丢单复盘并规划赢回商机。"),
     "whitespace": ("Open an opportunity for the whitespace line(s) with a reference from a "
                    "peer.", "借助同行业案例为空白产品线创建商机。"),
+    "wallet_below_revenue": ("Update the account's wallet estimate (category_spend) with the "
+                             "account team.", "与客户团队一起更新该客户的钱包估算（品类采购额）。"),
     "missing_data": ("Import the missing data so the next dossier is complete.",
                      "导入缺失的数据，使下一份报告完整。"),
 }  # fmt: skip
