@@ -52,6 +52,17 @@ def test_profile_and_recent_orders(data):
     assert ov.recent_orders["order_date"].max() <= ov.as_of
 
 
+def test_the_summary_revenue_is_the_trailing_twelve_months(data):
+    """The profile's revenue says its period: the 12 months to the date (as the dossier's),
+    not the chart's quarters.  Lines 16 (2025-10-01) … 36 (2026-09-19) lie in
+    (2025-09-30, 2026-09-30]; A1 has those with i % 5 in (0, 3): 18 20 23 25 28 30 33 35."""
+    ov = account_overview(data, "A1", as_of=AS_OF, quarters=8)
+    profile = ov.profile()
+    assert "revenue" not in profile
+    assert profile["revenue_12m"] == pytest.approx(1000.0 * (19 + 21 + 24 + 26 + 29 + 31 + 34 + 36))
+    assert profile["revenue_12m"] != pytest.approx(ov.revenue_by_quarter["revenue"].sum())
+
+
 def test_parent_name_is_resolved(data):
     ov = account_overview(data, "A3", as_of=AS_OF)
     assert (ov.parent_id, ov.parent_name) == ("A4", "Contoso Group")

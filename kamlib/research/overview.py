@@ -14,6 +14,7 @@ import pandas as pd
 from kamlib.data.kamdata import KamData
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.periods import as_day
+from kamlib.research._common import months_back
 
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -40,6 +41,8 @@ class AccountOverview:
         ``expected_close_date``; open at ``as_of``, soonest close first (empty when no
         opportunities table was imported: see ``has_opportunities``).
     has_opportunities : whether an opportunities table was imported.
+    revenue_12m : net revenue of the trailing 12 months to ``as_of`` (the dossier's and the
+        scores' ``revenue_12m``; the quarters above may span a different window).
     """
 
     account_id: str
@@ -52,6 +55,7 @@ class AccountOverview:
     as_of: pd.Timestamp
     revenue_by_quarter: pd.DataFrame
     revenue_by_product_line: pd.DataFrame
+    revenue_12m: float
     recent_orders: pd.DataFrame
     contacts: int | None
     open_opportunities: pd.DataFrame
@@ -67,7 +71,8 @@ class AccountOverview:
             "region": self.region,
             "owner": self.owner,
             "parent": self.parent_name or self.parent_id,
-            "revenue": float(self.revenue_by_quarter["revenue"].sum()),
+            # the trailing 12 months to the date, as in the dossier and the scores
+            "revenue_12m": self.revenue_12m,
             "orders_count": int(self.revenue_by_quarter["orders"].sum()),
             "contacts_count": self.contacts,
             "open_opportunities": None if open_opps is None else len(open_opps),
@@ -169,6 +174,12 @@ def account_overview(
         as_of=cut,
         revenue_by_quarter=revenue_by_quarter,
         revenue_by_product_line=revenue_by_product_line,
+        revenue_12m=float(
+            orders.loc[
+                (orders["order_date"] > months_back(cut, 12)) & (orders["order_date"] <= cut),
+                "amount",
+            ].sum()
+        ),  # fmt: skip
         recent_orders=recent_orders,
         contacts=contacts,
         open_opportunities=open_opps,
