@@ -217,3 +217,31 @@ def test_contents_nests_level_three_and_skips_short_reports():
     assert '<li><a href="#a">A</a><ol><li><a href="#a1">A.1</a></li>' in nav
     assert "C &amp; D" in nav
     assert contents_html(headings[:4], title="Contents") == ""  # two sections only
+
+
+def test_forecast_money_columns_are_money_and_whole_numbers_have_no_decimals():
+    """One format per kind of figure: P10/P50/P90, bookings, the gap and what is needed are
+    money like every amount ("P10 0.00" next to "CN¥700,000" was the bug); days and errors
+    are not; a whole small number prints without decimals."""
+    import pandas as pd
+
+    from kamlib.views.format import column_kinds, format_value
+
+    frame = pd.DataFrame(
+        {c: [0.0, 701850.0] for c in ("p10", "p50", "p90", "bookings", "gap", "needed",
+                                      "p90_days", "error_p50", "share")}
+    )  # fmt: skip
+    kinds = column_kinds(frame)
+    assert {c for c, k in kinds.items() if k == "currency"} == {
+        "p10",
+        "p50",
+        "p90",
+        "bookings",
+        "gap",
+        "needed",
+    }
+    assert kinds["p90_days"] == kinds["error_p50"] == "number" and kinds["share"] == "percent"
+    assert format_value(0.0, "number") == "0" and format_value(2.5, "number") == "2.50"
+    assert format_value(701850.0, "currency", currency="CNY") == format_value(
+        701850, "currency", currency="CNY"
+    )

@@ -40,7 +40,13 @@ CURRENCY_SYMBOLS: dict[str, tuple[str, str]] = {
     "JPY": ("JP¥", "日元 "),
 }
 
-_CURRENCY_HINTS = ("amount", "revenue", "spend", "pipeline", "value", "price", "cost", "clv")
+_CURRENCY_HINTS = (
+    "amount", "revenue", "spend", "pipeline", "value", "price", "cost", "clv",
+    # forecast money: quantiles, bookings, the gap to target and what is needed to close it
+    "p10", "p50", "p90", "bookings", "gap", "needed", "forecast",
+)  # fmt: skip
+# …but never money: durations and (relative) errors
+_NOT_MONEY_HINTS = ("days", "error")
 _PERCENT_HINTS = ("share", "rate", "ratio", "pct", "percent", "probability")
 _CELL_CLASS = {
     "integer": ' class="num"',
@@ -120,7 +126,7 @@ def format_value(value: Any, kind: str, *, lang: str = "en", currency: str = "CN
         return format_number(value, decimals=0, lang=lang)
     if kind == "number":
         number = _as_float(value)
-        decimals = 0 if number is None or abs(number) >= 100 else 2
+        decimals = 0 if number is None or abs(number) >= 100 or number == int(number) else 2
         return format_number(value, decimals=decimals, lang=lang)
     if kind == "currency":
         return format_currency(value, currency=currency, lang=lang)
@@ -159,7 +165,7 @@ def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
         elif pd.api.types.is_float_dtype(col):
             if any(h in lower for h in _PERCENT_HINTS):
                 kinds[name] = "percent"
-            elif any(h in lower for h in _CURRENCY_HINTS):
+            elif _money_name(lower):
                 kinds[name] = "currency"
             else:
                 kinds[name] = "number"
@@ -353,6 +359,10 @@ def _as_timestamp(value: Any) -> pd.Timestamp | None:
     return None
 
 
+def _money_name(name: str) -> bool:
+    return any(h in name for h in _CURRENCY_HINTS) and not any(h in name for h in _NOT_MONEY_HINTS)
+
+
 def _kind_of(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "flag"
@@ -361,7 +371,7 @@ def _kind_of(key: str, value: Any) -> str:
     if isinstance(value, float):
         if any(h in key for h in _PERCENT_HINTS):
             return "percent"
-        return "currency" if any(h in key for h in _CURRENCY_HINTS) else "number"
+        return "currency" if _money_name(key) else "number"
     if isinstance(value, (pd.Timestamp, datetime, date)):
         return "date"
     return "text"
