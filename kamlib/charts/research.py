@@ -20,7 +20,7 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
     influence, support`` and, in the tooltip, ``stance, reaction_mode, last_contact_date,
     strength``).  Support runs from −2 (opponent) to +2 (champion) left to right, influence 1–5
     upwards; colour is the buying role, size the relationship strength.  Contacts sharing a
-    cell are spread a little around it (deterministically) so each stays visible; a dashed
+    cell stand in a short column around it (deterministically), each label on its own line; a dashed
     line marks the key-person threshold ``high_influence``.  Contacts without influence or
     support are left out of the grid (they are in the table).
     """
@@ -35,10 +35,12 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
         label("influence", lang),
         label("support", lang),
     )
+    # contacts sharing a cell stand in a short column around it, one label per line
+    # (spread in a ring, their labels to the right ran into each other)
     cell = known.groupby(["influence", "support"]).cumcount().to_numpy()
     size = known.groupby(["influence", "support"])["name"].transform("size").to_numpy()
-    angle = 2 * np.pi * cell / np.maximum(size, 1)
-    radius = np.where(size > 1, 0.22, 0.0)
+    step = np.minimum(0.2, 0.8 / np.maximum(size - 1, 1))
+    offset = (cell - (size - 1) / 2) * step
     source = pd.DataFrame(
         {
             t_name: known["name"].astype(str).to_numpy(),
@@ -48,8 +50,8 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
             t_role: [label(f"role_{r}", lang) for r in known["buying_role"].fillna("other")],
             t_inf: known["influence"].astype("float64").to_numpy(),
             t_sup: known["support"].astype("float64").to_numpy(),
-            "x": known["support"].astype("float64").to_numpy() + radius * np.cos(angle),
-            "y": known["influence"].astype("float64").to_numpy() + radius * np.sin(angle),
+            "x": known["support"].astype("float64").to_numpy(),
+            "y": known["influence"].astype("float64").to_numpy() - offset,
         }
     )
     tooltip = [alt.Tooltip(f"{t_name}:N"), alt.Tooltip(f"{t_title}:N"), alt.Tooltip(f"{t_role}:N"),
@@ -79,7 +81,7 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
             y=alt.Y("y:Q", title=t_inf, scale=alt.Scale(domain=[0.5, 5.5], nice=False),
                     axis=alt.Axis(values=[1, 2, 3, 4, 5], format="d")),
             color=alt.Color(f"{t_role}:N", scale=alt.Scale(domain=roles), title=t_role),
-            size=(alt.Size(f"{size_field}:Q", scale=alt.Scale(domain=[0, 100], range=[60, 420]),
+            size=(alt.Size(f"{size_field}:Q", scale=alt.Scale(domain=[0, 100], range=[40, 220]),
                            title=size_field) if size_field else alt.value(160)),
             tooltip=tooltip,
         )
@@ -91,7 +93,10 @@ def power_map(contacts: pd.DataFrame, *, lang: str = "en", high_influence: int =
         .mark_rule(color="#9aa5b1", strokeDash=[4, 4])
         .encode(y="y:Q")
     )
-    names = points.mark_text(align="left", dx=9, fontSize=10, color="#3d4852").encode(
+    # a label stops before the next support column (about 100 px away)
+    names = points.mark_text(
+        align="left", baseline="middle", dx=9, fontSize=10, color="#3d4852", limit=88
+    ).encode(
         text=f"{t_name}:N", size=alt.value(10), color=alt.value("#3d4852")
     )
     chart = (vertical + horizontal + points + names).properties(width=WIDTH - 80, height=320)
