@@ -433,9 +433,10 @@ def test_research_charts_from_result_frames():
     rows = next(d for d in spec["datasets"].values() if "联系人" in d[0])
     assert len(rows) == 2  # Zhao has no influence: in the table, not on the grid
     assert spec["title"]["text"].startswith("1 位联系人的影响力或支持度未知")  # and the chart says so
-    # two contacts in one cell are spread apart around it, deterministically
-    xs = sorted(r["x"] for r in rows)
-    assert xs[0] < 2 < xs[1] and {r["联系人"] for r in rows} == {"Wang", "Li"}
+    # two contacts in one cell stand in a column around it (one label per line),
+    # deterministically: same support, influence 5 ± 0.1
+    assert {r["x"] for r in rows} == {2.0} and {r["联系人"] for r in rows} == {"Wang", "Li"}
+    assert sorted(r["y"] for r in rows) == pytest.approx([4.9, 5.1])
     empty = charts.power_map(pm.contacts.iloc[0:0]).to_dict()
     assert empty["mark"]["type"] == "text"
     progress = pd.DataFrame(
