@@ -20,7 +20,7 @@ from kamlib.enrich.matching import MatchResult, match_records
 from kamlib.enrich.names import normalise_name
 from kamlib.enrich.parsing import headcount_lower_bound, parse_capital, parse_date
 from kamlib.enrich.providers import FileProvider, RegistryData, RegistryProvider
-from kamlib.enrich.retrieval import EnrichReport, enrich_store
+from kamlib.enrich.retrieval import EnrichReport, enrich_store, read_overrides
 from kamlib.enrich.uscc import is_valid_duns, is_valid_uscc, uscc_check_char
 
 __all__ = [
@@ -37,5 +37,6 @@ __all__ = [
     "normalise_name",
     "parse_capital",
     "parse_date",
+    "read_overrides",
     "uscc_check_char",
 ]

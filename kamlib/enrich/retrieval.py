@@ -23,13 +23,20 @@ import pandas as pd
 
 from kamlib.data import ImportReport, import_frames, load
 from kamlib.data.enrich_review import save_enrich_review
+from kamlib.data.readers import read_text_frame
 from kamlib.enrich.matching import MatchResult, match_records
 from kamlib.enrich.names import normalise_name
 from kamlib.enrich.parsing import nfkc
 from kamlib.enrich.providers import EVENT_COLUMNS, RECORD_COLUMNS, RegistryData, RegistryProvider
 from kamlib.errors import DataValidationError
 
-__all__ = ["EnrichReport", "attach_events", "enrich_store", "firmographics_rows"]
+__all__ = [
+    "EnrichReport",
+    "attach_events",
+    "enrich_store",
+    "firmographics_rows",
+    "read_overrides",
+]
 
 _MATCH_COLUMNS = ["account_id", "match_confidence", "match_method"]
 
@@ -166,13 +173,18 @@ def enrich_store(
     )
 
 
-def read_overrides(frame: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The overrides frame as matching wants it (``None`` stays ``None``)."""
-    if frame is None:
-        return None
-    if "decision" not in frame.columns:
+def read_overrides(path: str | Path) -> pd.DataFrame:
+    """The overrides file (CSV/XLSX/Parquet: ``account_id``, ``company_id`` or
+    ``legal_name``, ``decision`` accept/reject) as a frame; a file without those columns is
+    refused naming what it lacks."""
+    frame = read_text_frame(path)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    missing = [c for c in ("account_id", "decision") if c not in frame.columns]
+    if not ({"company_id", "legal_name"} & set(frame.columns)):
+        missing.append("company_id or legal_name")
+    if missing:
         raise DataValidationError(
-            "The overrides file needs a 'decision' column (accept or reject) beside account_id "
-            "and company_id or legal_name."
+            f"{path}: the overrides file lacks the column(s) {', '.join(missing)}; it needs "
+            "account_id, company_id or legal_name, and decision (accept or reject)."
         )
-    return frame
+    return frame.drop(columns=["_row"])
