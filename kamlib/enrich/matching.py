@@ -245,7 +245,8 @@ def match_records(
             proposals[i] = [(a, 1.0, method) for a in dict.fromkeys(code_hits)]
             continue
         cands = []
-        for key in _record_keys(rec):
+        keys = _record_keys(rec)
+        for key in keys:
             for pos in by_key.get(key, []):
                 a = acc.loc[pos]
                 if a["account_id"] in rejected:
@@ -253,7 +254,7 @@ def match_records(
                 a_uscc, a_duns = nfkc(a["uscc"]), nfkc(a["duns"])
                 if (uscc and a_uscc and a_uscc != uscc) or (duns and a_duns and a_duns != duns):
                     continue  # both codes known and different: another company
-                scored = _name_score(rec, _record_keys(rec), a)
+                scored = _name_score(rec, keys, a)
                 if scored and scored[0] >= ACCEPT_SCORE:
                     cands.append((a["account_id"], round(scored[0], 3), scored[1]))
         best: dict[str, tuple[str, float, str]] = {}

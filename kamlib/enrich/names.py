@@ -29,7 +29,16 @@ CITIES = (
     "昆山", "合肥", "芜湖", "济南", "青岛", "烟台", "潍坊", "淄博", "郑州", "洛阳", "武汉",
     "长沙", "成都", "西安", "沈阳", "大连", "长春", "哈尔滨", "石家庄", "唐山", "太原",
     "福州", "厦门", "泉州", "南昌", "南宁", "昆明", "贵阳", "兰州", "乌鲁木齐", "呼和浩特",
-    "银川", "西宁", "拉萨", "海口", "三亚", "天津", "重庆", "北京", "上海",
+    "银川", "西宁", "拉萨", "海口", "三亚", "天津", "重庆", "北京", "上海", "保定", "襄阳",
+    "株洲", "宝鸡", "绵阳", "镇江", "泰州", "盐城", "淮安", "连云港", "宿迁", "舟山", "丽水",
+    "衢州", "芜湖", "蚌埠", "马鞍山", "威海", "日照", "临沂", "济宁", "泰安", "德州", "聊城",
+    "滨州", "东营", "漳州", "莆田", "江门", "湛江", "茂名", "肇庆", "汕头", "揭阳", "潮州",
+    "清远", "韶关", "梅州", "河源", "柳州", "桂林", "宜昌", "荆州", "十堰", "黄石", "岳阳",
+    "衡阳", "常德", "湘潭", "新乡", "许昌", "南阳", "开封", "安阳", "焦作", "九江", "赣州",
+    "景德镇", "上饶", "德阳", "宜宾", "泸州", "南充", "遵义", "曲靖", "玉溪", "咸阳", "榆林",
+    "延安", "天水", "鞍山", "抚顺", "本溪", "丹东", "锦州", "营口", "吉林", "四平", "大庆",
+    "齐齐哈尔", "牡丹江", "包头", "鄂尔多斯", "秦皇岛", "邯郸", "邢台", "廊坊", "沧州", "承德",
+    "张家口", "大同", "长治", "晋城", "江阴", "张家港", "常熟", "义乌", "慈溪", "余姚", "昆山",
 )  # fmt: skip
 _EN_REGIONS = (
     "beijing", "shanghai", "tianjin", "chongqing", "guangdong", "guangzhou", "shenzhen",
@@ -42,7 +51,7 @@ _REGIONS = tuple(sorted(set(PROVINCES + CITIES), key=len, reverse=True))
 _ADMIN = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市")
 _ZH_SUFFIXES = (
     "股份有限公司", "有限责任公司", "股份公司", "有限公司", "集团有限公司", "集团公司",
-    "控股集团", "集团", "总公司", "分公司", "公司", "厂",
+    "控股集团", "集团", "控股", "总公司", "分公司", "公司", "厂",
 )  # fmt: skip
 _EN_SUFFIXES = (
     "co", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "company", "gmbh",
@@ -111,22 +120,29 @@ def _bracket_keep(inner: str) -> str:
     return " " + inner + " "
 
 
+_REGION_ALT = "|".join(map(re.escape, _REGIONS))
+_REGION_HEAD = re.compile(rf"^(?:{_REGION_ALT})(?:市|省)?")
+_REGION_TAIL = re.compile(rf"(?:{_REGION_ALT})(?:市|省)?$")
+_SUFFIX_TAIL = re.compile(
+    "(?:" + "|".join(map(re.escape, sorted(_ZH_SUFFIXES, key=len, reverse=True))) + ")$"
+)
+
+
 def _normalise_zh(text: str) -> str | None:
-    text = re.sub(r"[\s·•.,，、\-—_'\"“”‘’&()（）]+", "", text).lower()
+    text = re.sub(r"[\s·•.,，、\-—_'\"“”‘’&()（）\[\]]+", "", text).lower()
     for _ in range(3):  # suffixes stack: 华兴机械集团股份有限公司
         before = text
-        for suffix in _ZH_SUFFIXES:
-            if text.endswith(suffix) and len(text) > len(suffix) + 1:
-                text = text[: -len(suffix)]
-                break
-        for region in _REGIONS:  # a region suffix: 华兴机械上海 (rare) or prefix: 上海华兴机械
-            for form in (region + "市", region + "省", region):
-                if text.startswith(form) and len(text) > len(form) + 1:
-                    text = text[len(form) :]
-                    break
-                if text.endswith(form) and len(text) > len(form) + 1:
-                    text = text[: -len(form)]
-                    break
+        m = _SUFFIX_TAIL.search(text)
+        if m and m.start() > 1:
+            text = text[: m.start()]
+        # a region prefix (上海华兴机械) or suffix (华兴机械上海, rare)
+        m = _REGION_HEAD.match(text)
+        if m and len(text) - m.end() > 1:
+            text = text[m.end() :]
+        else:
+            m = _REGION_TAIL.search(text)
+            if m and m.start() > 1:
+                text = text[: m.start()]
         if text.startswith("中国") and len(text) > 3:
             text = text[2:]
         if text == before:
