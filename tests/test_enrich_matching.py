@@ -169,3 +169,25 @@ def test_demo_export_ambiguous_pairs_reviewed_and_invalid_codes_quarantined(demo
     assert set(result.quarantine["record"]) == set(truth.loc[truth["invalid_uscc"], "record"])
     # a record in review is never matched
     assert not set(result.review["record"]) & set(result.matched["record"])
+
+
+def test_events_follow_the_matched_company_not_a_namesake():
+    from kamlib.enrich.retrieval import attach_events
+
+    rows = pd.DataFrame({
+        "account_id": ["A1", "A2"], "company_id": [CODE_A, None],
+        "legal_name": ["华兴机械(苏州)有限公司", "明达电子（上海）有限公司"],
+    })  # fmt: skip
+    events = pd.DataFrame({
+        "company_id": [CODE_A, None, None, CODE_C],
+        "legal_name": ["华兴机械(苏州)有限公司", "华兴机械(武汉)有限公司", "明达电子(上海)有限公司", "明达电子(上海)有限公司"],
+    })  # fmt: skip
+    got = attach_events(events, rows)
+    # by code; a namesake in another city gets none; by exact name (brackets folded) when
+    # the matched record has no code to disagree with, and the event takes a code-less id
+    assert got["account_id"].fillna("-").tolist() == ["A1", "-", "A2", "A2"]
+    assert got["company_id"].tolist()[:3] == [
+        CODE_A,
+        "华兴机械(武汉)有限公司",
+        "明达电子(上海)有限公司",
+    ]

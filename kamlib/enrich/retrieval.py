@@ -25,7 +25,6 @@ from kamlib.data import ImportReport, import_frames, load
 from kamlib.data.enrich_review import save_enrich_review
 from kamlib.data.readers import read_text_frame
 from kamlib.enrich.matching import MatchResult, match_records
-from kamlib.enrich.names import normalise_name
 from kamlib.enrich.parsing import nfkc
 from kamlib.enrich.providers import EVENT_COLUMNS, RECORD_COLUMNS, RegistryData, RegistryProvider
 from kamlib.errors import DataValidationError
@@ -82,20 +81,36 @@ def firmographics_rows(match: MatchResult) -> pd.DataFrame:
     return match.matched[[*_MATCH_COLUMNS, *RECORD_COLUMNS]].reset_index(drop=True)
 
 
+def _exact(name: object) -> str | None:
+    text = nfkc(name)
+    return (
+        None
+        if text is None
+        else text.replace("（", "(").replace("）", ")").replace(" ", "").lower()
+    )
+
+
 def attach_events(events: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Give each event the account of the matched company (by company code, else by the
-    normalised legal name); events of no matched company get ``account_id`` missing."""
+    """Give each event the account of the matched company: by company code, else by the
+    exact legal name (NFKC, brackets and spaces folded — not the normalised name, which two
+    companies in different cities share); events of no matched company get ``account_id``
+    missing."""
     by_code = {c: a for c, a in zip(rows["company_id"], rows["account_id"], strict=True) if nfkc(c)}
     by_name = {
-        normalise_name(n): a
-        for n, a in zip(rows["legal_name"], rows["account_id"], strict=True)
+        _exact(n): (a, nfkc(c))
+        for n, a, c in zip(rows["legal_name"], rows["account_id"], rows["company_id"], strict=True)
         if nfkc(n)
     }
     out = events.copy()
-    out["account_id"] = [
-        by_code.get(c) if nfkc(c) and c in by_code else by_name.get(normalise_name(n))
-        for c, n in zip(out["company_id"], out["legal_name"], strict=True)
-    ]
+    account = []
+    for code, name in zip(out["company_id"], out["legal_name"], strict=True):
+        code = nfkc(code)
+        named, named_code = by_name.get(_exact(name), (None, None))
+        # by code; else by name when the codes cannot disagree (one side has none)
+        account.append(
+            by_code.get(code) if code in by_code else (named if not (code and named_code) else None)
+        )
+    out["account_id"] = account
     # the table's company_id is the registry's code; an event known only by name takes the
     # matched record's code, else the legal name it was given
     code_of = {a: c for c, a in by_code.items()}
