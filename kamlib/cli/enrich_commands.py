@@ -105,7 +105,8 @@ def _print_review(review: pd.DataFrame) -> None:
         "Decide each in an overrides file (account_id, company_id or legal_name, "
         "decision accept/reject) and run again with --overrides."
     )
-    click.echo(_table(review[[c for c in _REVIEW_SHOWN if c in review]]))
+    shown = review[[c for c in _REVIEW_SHOWN if c in review]].astype(object)
+    click.echo(_table(shown.where(shown.notna(), "-")))
 
 
 def _review(store: str, as_json: bool) -> None:
