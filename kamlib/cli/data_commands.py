@@ -92,14 +92,34 @@ def _print_health(store: str) -> None:
     "--date-floor", default=DATE_FLOOR, show_default=True,
     help="Dates before this day are quarantined (accounts.created_date exempt).",
 )  # fmt: skip
-@click.option("--max-xlsx-mb", type=float, default=_LIMITS.xlsx_max_mb, show_default=True,
-              help="Largest decompressed size of an .xlsx workbook, MB.")
-@click.option("--max-xlsx-ratio", type=float, default=_LIMITS.xlsx_max_ratio, show_default=True,
-              help="Highest compression ratio of an .xlsx workbook (over 10 MB decompressed).")
-@click.option("--max-rows", type=int, default=_LIMITS.max_rows, show_default=True,
-              help="Most rows read from one spreadsheet.")
-@click.option("--max-columns", type=int, default=_LIMITS.max_columns, show_default=True,
-              help="Most columns read from one spreadsheet.")
+@click.option(
+    "--max-xlsx-mb",
+    type=float,
+    default=_LIMITS.xlsx_max_mb,
+    show_default=True,
+    help="Largest decompressed size of an .xlsx workbook, MB.",
+)
+@click.option(
+    "--max-xlsx-ratio",
+    type=float,
+    default=_LIMITS.xlsx_max_ratio,
+    show_default=True,
+    help="Highest compression ratio of an .xlsx workbook (over 10 MB decompressed).",
+)
+@click.option(
+    "--max-rows",
+    type=int,
+    default=_LIMITS.max_rows,
+    show_default=True,
+    help="Most rows read from one spreadsheet.",
+)
+@click.option(
+    "--max-columns",
+    type=int,
+    default=_LIMITS.max_columns,
+    show_default=True,
+    help="Most columns read from one spreadsheet.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def import_command(
     paths, preset, mapping, store, encoding, methodology, allow_shrink, max_shrink, date_floor,
@@ -159,13 +179,36 @@ def demo_command(scale: str, seed: int, store: str) -> None:
             now=company.end_date + pd.Timedelta(days=1),
         )  # fmt: skip
         write_truth(tmp, company.truth)
+        enriched = _enrich_demo(company, tmp, target.parent / "registry")
         os.replace(tmp, target)
     except KamlibError as exc:
         fail(str(exc))
     finally:
         tmp.unlink(missing_ok=True)
     _print_report(dataclasses.replace(report, store=str(target)))
+    click.echo(
+        "Registry export {files} matched: {read:,} read = {matched:,} matched + {ambiguous:,} "
+        "ambiguous + {unmatched:,} unmatched + {quarantined:,} quarantined "
+        "(`kam enrich review` lists the ambiguous).".format(
+            files=", ".join(str(f) for f in enriched.files), **enriched.summary()
+        )
+    )
     _print_health(str(target))
+
+
+def _enrich_demo(company, store: Path, folder: Path):
+    """Write the demo's registry export next to the store and enrich the store from it."""
+    from kamlib.enrich import FileProvider, enrich_store
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in (("tianyancha_companies", company.registry["companies"]),
+                        ("tianyancha_events", company.registry["events"])):  # fmt: skip
+        path = folder / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        paths.append(path)
+    provider = FileProvider(paths, retrieved_at=company.end_date)
+    return enrich_store(store, provider, now=company.end_date + pd.Timedelta(days=1))
 
 
 @click.command("status")

@@ -19,10 +19,14 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from kamlib.errors import DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -639,3 +643,31 @@ def _row_expr(con: duckdb.DuckDBPyConnection, table: str, first: int) -> str:
     consecutive rowids (temporary tables do not start them at 0)."""
     low = con.execute(f'SELECT coalesce(min(rowid), 0) FROM "{table}"').fetchone()[0]
     return f"(rowid - {low} + {first})"
+
+
+def read_text_frame(
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    header_hints: frozenset[str] = frozenset(),
+    limits: ReadLimits | None = None,
+) -> pd.DataFrame:
+    """One export file (CSV/TSV, gzip, XLSX, Parquet) as a frame of text columns plus
+    ``_row`` (the row a person sees in the file), read the way an import reads it (encoding
+    detection, spreadsheet limits, title rows skipped).  Refusals are
+    :class:`~kamlib.errors.DataValidationError` naming the file and the fix."""
+    path = Path(path)
+    con = duckdb.connect()
+    with tempfile.TemporaryDirectory(prefix="kamlib-read-") as tmp:
+        try:
+            src = stage_file(
+                con, path, "_export", encoding=encoding, header_hints=header_hints,
+                workdir=Path(tmp), materialize=True, limits=limits,
+            )  # fmt: skip
+            row = src.row_expr or "rowid + 1"
+            frame = con.execute(f"SELECT *, {row} AS _row FROM {src.relation}").df()
+        except duckdb.Error as exc:
+            raise explain_read_error(path, exc) from exc
+        finally:
+            con.close()
+    return frame

@@ -135,7 +135,7 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -155,6 +155,7 @@ from kamlib.demo.engagement import draw_activities, draw_service_tickets
 from kamlib.demo.goals import draw_plan_items, draw_targets
 from kamlib.demo.orders import draw_orders
 from kamlib.demo.pipeline import draw_pipeline
+from kamlib.demo.registry import draw_registry
 from kamlib.demo.sales_process import draw_sales_process
 from kamlib.errors import ConfigError
 from kamlib.methodology import load_methodology
@@ -177,6 +178,8 @@ class DemoCompany:
     scale: str
     seed: int
     end_date: pd.Timestamp
+    #: the registry export (``companies``: 天眼查-style headers, ``events``) for ``kam enrich``
+    registry: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         """Rows per table."""
@@ -264,6 +267,9 @@ def generate_demo(
     # canonical order; the registry tables come from matching the demo's registry export
     # (kamlib enrich), not from the generator
     tables = {name: tables[name] for name in TABLES if name in tables}
+    # the registry export, from a stream of its own; accounts gain uscc and province only
+    registry = draw_registry(seed, tables["accounts"], end)
+    tables["accounts"] = registry.accounts
 
     active = ~cust.churned & ~cust.is_prospect
     economic = np.bincount(contacts.account[contacts.role == 0], minlength=cust.n) > 0
@@ -315,5 +321,9 @@ def generate_demo(
         "project_orders": book.project_orders,
         "task_effects": process.task_effects,
         "competitor_win_rates": process.competitor_win_rates,
+        "registry": registry.truth,
     }
-    return DemoCompany(tables=tables, truth=truth, scale=scale, seed=seed, end_date=end)
+    return DemoCompany(
+        tables=tables, truth=truth, scale=scale, seed=seed, end_date=end,
+        registry={"companies": registry.companies, "events": registry.events},
+    )  # fmt: skip
