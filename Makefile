@@ -42,16 +42,18 @@ reports: demo
 	$(BIN)/kam schedule run data/schedule.yml --store $(STORE) --as-of $(AS_OF) --force
 	@echo "Open reports/index.html"
 
-# Debian's chromium (never `playwright install`) and CJK fonts for the browser tests.
+# Debian's chromium (never `playwright install`), CJK fonts and the colour emoji font (the
+# training course's ✅ ❌ ✏️ marks) for the browser tests.
 # Without them the browser tests skip, except under CI (KAMLIB_REQUIRE_BROWSER, set by
 # .ci/run): there this target fails loudly rather than let them skip.
 browser-deps:
-	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk" \
+	    || ! fc-list 2>/dev/null | grep -qi "noto color emoji"; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null) \
-	      || echo "make: could not install chromium and fonts-noto-cjk with apt-get" >&2; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null) \
+	      || echo "make: could not install chromium, fonts-noto-cjk and fonts-noto-color-emoji with apt-get" >&2; \
 	  else \
-	    echo "make: chromium missing; run 'sudo apt-get install chromium fonts-noto-cjk' (browser tests skip without it)" >&2; \
+	    echo "make: chromium or fonts missing; run 'sudo apt-get install chromium fonts-noto-cjk fonts-noto-color-emoji' (browser tests skip without chromium)" >&2; \
 	  fi; \
 	fi
 	@if [ -n "$$KAMLIB_REQUIRE_BROWSER" ] && { [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; }; then \

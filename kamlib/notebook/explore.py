@@ -70,6 +70,18 @@ WEIGHT_STEP = 0.01
 THRESHOLD_STEP = 1.0
 
 
+def weight_slider_max(weights: Mapping[str, float]) -> float:
+    """The weight sliders' common upper end: twice the largest weight, rounded up to 0.05,
+    between 0.1 and 1.
+
+    A 0–1 range put the default weights (0.02–0.30) in the first third of every slider, where
+    a trainee could hardly set 0.03 apart from 0.05; twice the largest weight leaves room to
+    make any indicator the heaviest.  A larger weight set from code widens its slider.
+    """
+    largest = max((float(v) for v in weights.values()), default=0.0)
+    return min(1.0, max(0.1, math.ceil(round(2 * largest / 0.05, 9)) * 0.05))
+
+
 def _names(names: Mapping[str, str] | pd.DataFrame | None) -> dict[str, str] | None:
     """account_id → name from a mapping or a frame with ``account_id`` and ``name`` (such as
     the accounts table)."""
@@ -390,10 +402,11 @@ class ScoringExplorer:
         style = {"description_width": f"{width:.1f}em"}
         layout = w.Layout(width=f"{width + 20:.1f}em")
         weight_sliders = []
+        top = weight_slider_max(self.state.weights)
         for ind in self.model.indicators:
             slider = w.FloatSlider(
                 value=self.state.weights[ind.name], min=0.0,
-                max=max(1.0, self.state.weights[ind.name]), step=WEIGHT_STEP,
+                max=max(top, self.state.weights[ind.name]), step=WEIGHT_STEP,
                 description=ind.label(lang), readout_format=".2f", continuous_update=False,
                 style=style, layout=layout,
             )  # fmt: skip
