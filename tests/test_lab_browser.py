@@ -1,12 +1,14 @@
-"""The training course in a real JupyterLab, in real Chromium, with the network cut (#16).
+"""The shipped notebooks in a real JupyterLab, in real Chromium, with the network cut (#16).
 
 A JupyterLab server is started on 127.0.0.1 (a free port, a token) over a temporary copy of
-the project's training notebooks and the small demo store at ``data/demo.duckdb``, so the
-notebooks run as shipped: their default ``store`` is found from the kernel's folder upwards
-(:mod:`kamlib.paths`).  Debian's chromium (Playwright, never ``playwright install``) opens
+the project's notebooks (the report notebooks under ``notebooks/`` and the training course
+under ``notebooks/training/``), its methodology and schedule files and the small demo store
+at ``data/demo.duckdb``, so the notebooks run as shipped: their default ``store`` is found
+from the kernel's folder upwards (:mod:`kamlib.paths`).  Debian's chromium (Playwright, never ``playwright install``) opens
 each notebook with every request that does not go to that server aborted and recorded, runs
 all cells through JupyterLab's own command, and checks what the page shows: no error output,
-every chart drawn, every exercise marked correct, no widget label cut.  In 01_tiering it then
+every chart drawn, no request leaving the machine; in the course also every exercise marked
+correct and no widget label cut.  In 01_tiering it then
 moves a what-if slider, as step 6 asks, and re-runs an exercise check: still correct.
 
 Screenshots of each notebook go to ``build/screenshots/lab/`` (git-ignored; CI keeps them as
@@ -38,6 +40,7 @@ pytestmark = needs_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING = sorted(p.stem for p in (ROOT / "notebooks" / "training").glob("*.ipynb"))
+REPORTS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
 def _exercise_checks(name: str) -> int:
@@ -97,8 +100,10 @@ def lab(tmp_path_factory, demo_store):
     """JupyterLab on 127.0.0.1 over a copy of the training notebooks and the demo store."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "project"
-    shutil.copytree(ROOT / "notebooks" / "training", root / "notebooks" / "training")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
     (root / "data").mkdir()
+    for config in (ROOT / "data").glob("*.yml"):  # methodology and schedule files
+        shutil.copy(config, root / "data" / config.name)
     shutil.copy(demo_store, root / "data" / "demo.duckdb")
     settings = base / "settings"
     for name, values in SETTINGS.items():
@@ -162,7 +167,7 @@ def browser():
         yield chromium
 
 
-def _open(browser, lab: Lab, name: str) -> LabVisit:
+def _open(browser, lab: Lab, name: str, folder: str = "notebooks/training") -> LabVisit:
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     visit = LabVisit(name, context.new_page())
 
@@ -176,9 +181,7 @@ def _open(browser, lab: Lab, name: str) -> LabVisit:
     context.route("**/*", only_the_lab)
     page = visit.page
     page.on("console", lambda m: visit.console_errors.append(m.text) if m.type == "error" else None)
-    page.goto(
-        f"{lab.url}/lab/tree/notebooks/training/{name}.ipynb?reset&token={TOKEN}", timeout=OPEN_MS
-    )
+    page.goto(f"{lab.url}/lab/tree/{folder}/{name}.ipynb?reset&token={TOKEN}", timeout=OPEN_MS)
     page.wait_for_function(
         f"() => {{ const p = window.jupyterapp && {PANEL};"
         " const k = p && p.sessionContext && p.sessionContext.session"
@@ -213,6 +216,12 @@ _CHARTS_JS = """() => {
   const drawn = all.filter(e => e.querySelector('svg.marks, canvas.marks'));
   return [all.length, drawn.length];
 }"""
+
+
+def _close(visit: LabVisit) -> None:
+    """Shut the notebook's kernel down (frees its memory) and close its page."""
+    visit.page.evaluate(f"() => {PANEL}.sessionContext.shutdown()")
+    visit.page.context.close()
 
 
 def _look(visit: LabVisit) -> None:
@@ -282,11 +291,35 @@ def visits(browser, lab):
         _look(visit)
         _screenshots(visit)
         out[name] = visit
-        if name != "01_tiering":  # free the kernel's memory
-            visit.page.evaluate(f"() => {PANEL}.sessionContext.shutdown()")
-            visit.page.context.close()
+        if name != "01_tiering":
+            _close(visit)
     yield out
     out["01_tiering"].page.context.close()
+
+
+@pytest.fixture(scope="module")
+def report_visits(browser, lab):
+    """Each report notebook under notebooks/ opened and run as shipped, with its defaults."""
+    out = {}
+    for name in REPORTS:
+        visit = _open(browser, lab, name, folder="notebooks")
+        _run_all(visit)
+        _look(visit)
+        _screenshots(visit, pages=12)
+        _close(visit)
+        out[name] = visit
+    return out
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_report_notebook_runs_all_in_the_lab_offline(report_visits, name):
+    visit = report_visits[name]
+    assert visit.errors == [], f"{name}: error output {visit.errors}"
+    assert visit.charts >= visit.model_charts, (visit.charts, visit.model_charts)
+    assert visit.drawn == visit.charts, (
+        f"{name}: {visit.drawn} of {visit.charts} charts drawn; console: {visit.console_errors}"
+    )
+    assert visit.requests == [], f"{name}: requests that tried to leave the machine"
 
 
 @pytest.mark.parametrize("name", TRAINING)
