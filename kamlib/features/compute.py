@@ -27,8 +27,9 @@ import pyarrow as pa
 
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
 from kamlib.features.catalogue import ATTRS_KEY, DATE_FEATURES, STATIC_TEXT
-from kamlib.features.definitions import _feature_table, _lines_known, _prepare, group_map
+from kamlib.features.definitions import _lines_known, _prepare, group_map
 from kamlib.features.engines import Source, TableLocation, _fetch, _open
+from kamlib.features.prepared import feature_result
 from kamlib.features.windows import DEFAULT_WINDOWS, FeatureWindows, _Cut, _is_month_end, _Plan
 from kamlib.periods import as_day
 
@@ -77,8 +78,8 @@ def _run(
         frames = []
         for n, plan in enumerate(plans):
             single = not (monthly and n == 0)
-            expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single)
-            result = _fetch(src.backend, expr)
+            # one date: the shape's SQL compiled once, the dates as parameters (prepared.py)
+            result = feature_result(src, plan, rollup=rollup, groups=groups, single=single)
             frames.append(_to_pandas(result, plan, windows, rollup=rollup))
         present = {"tables": set(src.tables), "product_lines_known": _lines_known(src)}
     if len(frames) == 1:  # ordered by the engine

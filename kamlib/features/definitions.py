@@ -622,16 +622,22 @@ def _feature_table(
     rollup: bool,
     groups: pd.DataFrame | None,
     single: bool,
+    snaps: ir.Table | None = None,
+    group_table: ir.Table | None = None,
 ) -> ir.Table:
     """The Ibis expression of the features: one row per (k, account), ordered.
 
     ``single``: one date, the single-date shape; otherwise month ends, the month-grid shape
-    of :func:`_orders_monthly`.
+    of :func:`_orders_monthly`.  ``snaps`` (the plan's dates) and ``group_table`` (the
+    groups as a table) are made here unless given (:mod:`~kamlib.features.prepared` gives
+    them, to know which in-memory tables carry the dates and the groups).
     """
     wnd = plan.windows
-    snaps = plan.snapshots()
+    if snaps is None:
+        snaps = plan.snapshots()
     prepared = {n: _prepare(t, n) for n, t in src.tables.items() if n in _COLUMNS}
-    group_table = _frame_table(groups) if groups is not None else None
+    if group_table is None and groups is not None:
+        group_table = _frame_table(groups)
 
     def table(name: str) -> ir.Table | None:
         t = prepared.get(name)
