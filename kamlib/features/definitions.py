@@ -562,11 +562,20 @@ _FIRST_SEEN = FIRST_SEEN  # the same rule as KamData.as_of
 
 
 def _first_seen(prepared: Mapping[str, ir.Table]) -> ir.Table:
-    """Per account: the date of its first order line, opportunity, activity or ticket."""
+    """Per account without a ``created_date``: the date of its first order line,
+    opportunity, activity or ticket.
+
+    Only those accounts need it (an account with a ``created_date`` exists from then), so
+    each table's rows are first narrowed to them: when every account has a date, the engine
+    has nothing to scan (DuckDB skips the probe side of a join whose build side is empty),
+    instead of one more aggregation over all order lines.
+    """
+    accounts = prepared["accounts"]
+    undated = accounts.filter(accounts.created_date.isnull()).select("account_id")
     parts = [
-        prepared[name].select(
-            account_id=prepared[name].account_id, day=prepared[name][column].cast("date")
-        )
+        prepared[name]
+        .semi_join(undated, "account_id")
+        .select(account_id=prepared[name].account_id, day=prepared[name][column].cast("date"))
         for name, column in _FIRST_SEEN.items()
         if name in prepared
     ]
