@@ -187,3 +187,22 @@ def test_an_ibis_backend_reused_across_calls_is_left_clean(demo_store):
     finally:
         backend.disconnect()
     assert cache_info().compilations == 1
+
+
+def test_a_store_without_order_lines_takes_the_won_deals_and_prepares_too(
+    tmp_path, small_company
+):
+    # the store path reads its bookkeeping on the features' own connection: a CRM store
+    # (no order lines) still gets won deals as purchases, as through load()
+    from kamlib.data import import_frames
+
+    frames = {n: f for n, f in small_company.tables.items() if n != "orders"}
+    path = tmp_path / "crm.duckdb"
+    import_frames(frames, store=path, now="2026-11-01")
+    clear_cache()
+    for as_of in ("2026-06-30", "2025-11-15"):
+        got = account_features(path, as_of=as_of)
+        pd.testing.assert_frame_equal(got, account_features(load(path), as_of=as_of))
+        pd.testing.assert_frame_equal(got, fresh(path, as_of))
+        assert got["revenue_12m"].sum() > 0
+    assert cache_info().compilations == 1

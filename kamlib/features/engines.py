@@ -62,8 +62,8 @@ from ibis.common.exceptions import IbisError, TableNotFound
 from kamlib.data.kamdata import KamData
 from kamlib.data.purchases import WON_DEALS, revenue_source
 from kamlib.data.schemas import TABLES
-from kamlib.data.store import describe_io_error, load, snapshot_info
-from kamlib.errors import ConfigError, DataValidationError
+from kamlib.data.store import describe_io_error, effective_batches, load
+from kamlib.errors import ConfigError, DataValidationError, StoreError
 from kamlib.features.catalogue import SOURCE_TABLES
 
 # -- sources ---------------------------------------------------------------------------------
@@ -127,21 +127,25 @@ def _open(
                 f"Store {path} does not exist. Build it with `kam demo --store {path}` or "
                 f"`kam import FILES --store {path}`."
             )
-        if not locations and revenue_source(snapshot_info(path).tables) == WON_DEALS:
-            # no order lines: won deals stand in for purchases, the rule KamData applies
-            with _open(load(path)) as tables:
-                yield tables
-            return
         try:
             backend = ibis.duckdb.connect(str(path), read_only=True)
         except (duckdb.Error, OSError) as exc:  # locked, not DuckDB, unreadable: re-raised
-            raise DataValidationError(describe_io_error(path, exc)) from exc
+            raise StoreError(describe_io_error(path, exc)) from exc
         try:
-            backend.raw_sql("SET enable_progress_bar = false")
-            with _engine_tables(backend, locations, None) as tables:
-                yield _Tables(tables, backend)
+            # the store's bookkeeping read on the same connection (one open per call)
+            stored = effective_batches(backend.con)
+            won_deals = not locations and (
+                revenue_source([t for t in TABLES if t in stored]) == WON_DEALS
+            )
+            if not won_deals:
+                backend.raw_sql("SET enable_progress_bar = false")
+                with _engine_tables(backend, locations, None) as tables:
+                    yield _Tables(tables, backend)
         finally:
             backend.disconnect()
+        if won_deals:  # no order lines: won deals stand in for purchases, as in KamData
+            with _open(load(path)) as tables:
+                yield tables
     elif _is_spark_session(source):
         with (
             _spark_backend(source) as (backend, session),
