@@ -189,9 +189,7 @@ def test_an_ibis_backend_reused_across_calls_is_left_clean(demo_store):
     assert cache_info().compilations == 1
 
 
-def test_a_store_without_order_lines_takes_the_won_deals_and_prepares_too(
-    tmp_path, small_company
-):
+def test_a_store_without_order_lines_takes_the_won_deals_and_prepares_too(tmp_path, small_company):
     # the store path reads its bookkeeping on the features' own connection: a CRM store
     # (no order lines) still gets won deals as purchases, as through load()
     from kamlib.data import import_frames
