@@ -295,6 +295,10 @@ def default_features(n: int = 300, seed: int = 3) -> pd.DataFrame:
             values = rng.random(n)
         elif name == "growth_12m":
             values = rng.normal(0, 0.4, n)
+        elif name in ("listed", "economic_buyer_known"):  # 0/1 flags
+            values = rng.integers(0, 2, n).astype(float)
+        elif name == "years_established":
+            values = rng.uniform(0, 40, n)
         else:
             values = rng.lognormal(10, 2.5, n)
         values = values.astype(object) if kind == "text" else values.astype(float)

@@ -18,6 +18,9 @@ Public API
 - :func:`feature_catalogue` — name, kind (static / dynamic), unit, description (en / zh),
   direction (``higher_is_better``) and when the value is missing, per feature.
 - :func:`missing_reasons` — for every missing value of a features frame, why it is missing.
+- :data:`ATTRS_KEY` — the ``DataFrame.attrs`` key under which a features frame records its
+  source's tables and windows (the scoring reads it to switch off an indicator whose table
+  is missing).
 - :data:`FEATURE_SOURCE_TABLES` / :func:`feature_source_tables` — the canonical table each
   feature is computed from (also the catalogue's ``source_table``); :data:`SOURCE_TABLES`.
 - :class:`FeatureWindows` — the window lengths (12 / 24 months, 8 quarters by default);
@@ -33,6 +36,7 @@ Example
 """
 
 from kamlib.features.catalogue import (
+    ATTRS_KEY,
     FEATURE_SOURCE_TABLES,
     SOURCE_TABLES,
     feature_catalogue,
@@ -45,6 +49,7 @@ from kamlib.features.engines import engine_options
 from kamlib.features.windows import FeatureWindows, months_before
 
 __all__ = [
+    "ATTRS_KEY",
     "FEATURE_SOURCE_TABLES",
     "SOURCE_TABLES",
     "FeatureWindows",

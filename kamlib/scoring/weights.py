@@ -320,7 +320,14 @@ def data_weights(
     from scipy.optimize import nnls
     from scipy.stats import rankdata, spearmanr
 
-    from kamlib.scoring.scorecard import _base_weights, _combine, _compute_points, resolve_model
+    from kamlib.scoring.scorecard import (
+        _base_weights,
+        _combine,
+        _compute_points,
+        account_frame,
+        active_model,
+        resolve_model,
+    )
 
     if scale not in ("rank", "log", "value"):
         raise ConfigError(
@@ -328,6 +335,7 @@ def data_weights(
             f"{scale!r} instead."
         )
     model = resolve_model(methodology)
+    model, _, _ = active_model(account_frame(features, "data_weights"), model)
     pts = _compute_points(features, model, "data_weights")
     names = list(model.names)
     n, k = pts.points.shape
