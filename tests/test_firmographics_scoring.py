@@ -20,7 +20,7 @@ from kamlib.data import TABLES, import_frames, load
 from kamlib.errors import ConfigError
 from kamlib.features import account_features, account_features_history, missing_reasons
 from kamlib.methodology import CANONICAL_TABLES, load_methodology, parse_methodology
-from kamlib.scoring import score_accounts, score_history
+from kamlib.scoring import data_weights, score_accounts, score_history
 
 # the tiny store has no opportunities, tickets, contacts or cost data: the default model's
 # indicators of those tables have no value for any account, which scoring rightly warns about
@@ -357,5 +357,13 @@ def test_the_unenriched_demo_scores_with_the_indicators_off(demo_store, small_co
     store = tmp_path / "copy.duckdb"
     shutil.copy(demo_store, store)
     as_of = small_company.end_date.date().isoformat()
-    result = score_accounts(account_features(store, as_of=as_of))
+    features = account_features(store, as_of=as_of)
+    result = score_accounts(features)
     assert len(result.notes) == 1 and "see kam enrich" in result.notes[0]
+    # data_weights keeps every indicator: one that is off has no value, so weight 0, and the
+    # section it writes is complete (it loads as the methodology's weights)
+    target = features["revenue_12m"].fillna(0.0) * 1.1
+    implied = data_weights(features, target)
+    assert (implied.weights[REGISTRY] == 0).all()
+    section = implied.to_methodology()
+    assert set(section["values"]) == set(load_methodology().require_scoring().names)

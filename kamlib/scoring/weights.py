@@ -320,22 +320,16 @@ def data_weights(
     from scipy.optimize import nnls
     from scipy.stats import rankdata, spearmanr
 
-    from kamlib.scoring.scorecard import (
-        _base_weights,
-        _combine,
-        _compute_points,
-        account_frame,
-        active_model,
-        resolve_model,
-    )
+    from kamlib.scoring.scorecard import _base_weights, _combine, _compute_points, resolve_model
 
     if scale not in ("rank", "log", "value"):
         raise ConfigError(
             f"The 'scale' parameter of data_weights must be 'rank', 'log' or 'value'. Got "
             f"{scale!r} instead."
         )
+    # every indicator, also one that is off for lack of its table (scoring drops it): it has
+    # no value, so it gets weight 0 and to_methodology() still writes a complete section
     model = resolve_model(methodology)
-    model, _, _ = active_model(account_frame(features, "data_weights"), model)
     pts = _compute_points(features, model, "data_weights")
     names = list(model.names)
     n, k = pts.points.shape
