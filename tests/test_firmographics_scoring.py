@@ -151,6 +151,33 @@ def test_history_and_the_pandas_reference_agree(tiny):
         pd.testing.assert_frame_equal(got, ref, rtol=1e-12, check_names=False)
 
 
+def test_the_registry_features_compile_to_spark_sql(monkeypatch):
+    """Every operation of the registry features has a Spark SQL translation (as in
+    test_features: no Spark needed to find one that has not)."""
+    import datetime as dt
+
+    import ibis
+    import ibis.config
+
+    from kamlib.features import FeatureWindows, definitions, engines
+    from kamlib.features import windows as feature_windows
+
+    class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
+        treat_nan_as_null: bool = False
+
+    monkeypatch.setattr(ibis.options, "pyspark", PySparkOptions())
+    windows = FeatureWindows()
+    with engines._open(tiny_frames()) as src:
+        for dates, single in (((dt.date(2024, 3, 31),), True),
+                              ((dt.date(2024, 2, 29), dt.date(2024, 3, 31)), False)):  # fmt: skip
+            plan = feature_windows._Plan(
+                tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
+            )
+            expr = definitions._feature_table(src, plan, rollup=False, groups=None, single=single)
+            sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
+            assert "REGEXP_EXTRACT" in sql and "ROW_NUMBER" in sql
+
+
 def test_without_the_table_the_features_are_missing_and_say_why(tiny):
     frames = tiny_frames()
     frames.pop("firmographics")

@@ -7,7 +7,8 @@ tables (:mod:`~kamlib.features.engines`): the embedded DuckDB store, in-memory f
 (executed by an in-memory DuckDB), or another Ibis backend such as Spark (the seam of the
 "beyond one machine" issue).  Results come back as pandas (:mod:`~kamlib.features.compute`);
 :mod:`~kamlib.features.catalogue` says what each feature means and :mod:`~kamlib.features.windows`
-how its windows are bounded.
+how its windows are bounded; :mod:`~kamlib.features.registry` reads the company-registry
+features (capital, headcount, age, listing) from ``firmographics``.
 
 Public API
 ----------
