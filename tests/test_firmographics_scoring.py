@@ -394,3 +394,22 @@ def test_the_unenriched_demo_scores_with_the_indicators_off(demo_store, small_co
     assert (implied.weights[REGISTRY] == 0).all()
     section = implied.to_methodology()
     assert set(section["values"]) == set(load_methodology().require_scoring().names)
+
+
+def test_kam_score_says_which_indicators_were_off(demo_store, tmp_path):
+    from click.testing import CliRunner
+
+    from kamlib.cli import main
+
+    store = tmp_path / "copy.duckdb"
+    shutil.copy(demo_store, store)
+    out = tmp_path / "scores.csv"
+    args = ["score", "--store", str(store), "--as-of", "2026-09-30", "--out", str(out)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert result.output.splitlines()[-1] == (
+        "Note: registry_capital, insured_headcount, years_established, listed off: needs the "
+        "firmographics table — see kam enrich (the other indicators' weights re-normalised)."
+    )
+    table = pd.read_csv(out)
+    assert (table[REGISTRY] == 0).all().all()  # off: no contribution
