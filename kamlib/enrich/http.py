@@ -337,13 +337,15 @@ class HttpProvider:
 
     def fetch(self) -> RegistryData:
         """Look up every account; the records (duplicates once) in the ``firmographics``
-        names, plus ``_file`` (the provider) and ``_row`` (the lookup's position)."""
+        names, plus ``_file`` (the provider), ``_row`` (the lookup's position) and ``_id``
+        (the API's own id of the company, when it gives one)."""
         self.token()  # fail before anything else when there is no key
         rows: list[dict[str, object]] = []
         seen: set[object] = set()
         for position, lookup in enumerate(self.lookups):
             for record in self.records_for(lookup):
-                key = record.get("_key") or (record.get("company_id"), record.get("legal_name"))
+                own = record.get("_id")
+                key = ("id", own) if own else (record.get("company_id"), record.get("legal_name"))
                 if key in seen:
                     continue
                 seen.add(key)
@@ -358,7 +360,7 @@ class HttpProvider:
 
 
 def _record_frame(rows: Iterable[dict[str, object]]) -> pd.DataFrame:
-    frame = pd.DataFrame(list(rows), columns=[*RECORD_COLUMNS, "_file", "_row"])
+    frame = pd.DataFrame(list(rows), columns=[*RECORD_COLUMNS, "_file", "_row", "_id"])
     frame["established"] = pd.to_datetime(frame["established"])
     frame["retrieved_at"] = pd.to_datetime(frame["retrieved_at"])
     frame["insured_headcount"] = pd.array(frame["insured_headcount"], dtype="Int64")

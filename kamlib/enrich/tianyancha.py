@@ -115,7 +115,7 @@ def tianyancha_record(result: dict, *, retrieved_at: pd.Timestamp) -> dict[str, 
     base = nfkc(get("base"))
     tyc_id = nfkc(get("id"))
     return {
-        "_key": ("tianyancha", tyc_id) if tyc_id else None,
+        "_id": tyc_id,
         "source": SOURCE,
         "retrieved_at": retrieved_at,
         "id_scheme": "uscc",
