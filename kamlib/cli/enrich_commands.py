@@ -5,7 +5,8 @@ matches them to the store's accounts and loads the matched rows as a new import 
 it prints the counts (read = matched + ambiguous + unmatched + quarantined) and the review
 list.  ``kam enrich review`` prints the review list the last run kept in the store.
 ``kam enrich --provider tianyancha-api`` looks the store's accounts up in 天眼查's API instead
-(key from ``KAMLIB_TIANYANCHA_TOKEN``; ``--cache``, ``--ttl-days``, ``--rate``, ``--api-url``).
+(key from ``KAMLIB_TIANYANCHA_TOKEN``; ``--cache``, ``--ttl-days``, ``--rate``, ``--retries``,
+``--api-url``).
 """
 
 from __future__ import annotations
@@ -59,12 +60,16 @@ _REVIEW_SHOWN = [
     "--rate", type=float, default=2.0, show_default=True,
     help="API provider: requests per second at most.",
 )  # fmt: skip
+@click.option(
+    "--retries", type=click.IntRange(0, 10), default=4, show_default=True,
+    help="API provider: times a failed request (429, 5xx, timeout) is asked again.",
+)  # fmt: skip
 @click.option("--api-url", help="API provider: the API's base URL (default: the service's own).")
 @click.option("--store", default=DEFAULT_STORE, show_default=True, help="The kamlib store.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def enrich_command(
     paths: tuple[str, ...], provider: str, preset: str | None, overrides: Path | None,
-    encoding: str | None, cache: Path | None, ttl_days: float, rate: float,
+    encoding: str | None, cache: Path | None, ttl_days: float, rate: float, retries: int,
     api_url: str | None, store: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Match registry exports (PATH...) — or, with --provider tianyancha-api, the store's
@@ -96,7 +101,10 @@ def enrich_command(
         if provider == "file":
             source = FileProvider(paths, retrieved_at=now, preset=preset, encoding=encoding)
         else:
-            source = _api_provider(store, now, cache=cache, ttl_days=ttl_days, rate=rate, api_url=api_url)  # fmt: skip
+            source = _api_provider(
+                store, now, cache=cache, ttl_days=ttl_days, rate=rate, retries=retries,
+                api_url=api_url,
+            )  # fmt: skip
         report = enrich_store(store, source, overrides=ov)
     except KamlibError as exc:
         _refuse(f"enrich refused, nothing was written: {exc}", as_json)
@@ -131,7 +139,7 @@ def enrich_command(
 
 def _api_provider(
     store: str, now: pd.Timestamp, *, cache: Path | None, ttl_days: float, rate: float,
-    api_url: str | None,
+    retries: int, api_url: str | None,
 ):  # fmt: skip
     """The API provider for the store's accounts (its key is checked when it fetches)."""
     from kamlib.data import load
@@ -140,7 +148,7 @@ def _api_provider(
 
     accounts = load(store).require("accounts", "Looking accounts up in the registry API")
     return TianyanchaProvider.for_accounts(
-        accounts, retrieved_at=now, api_url=api_url, rate=rate,
+        accounts, retrieved_at=now, api_url=api_url, rate=rate, retries=retries,
         cache=ResponseCache(cache, ttl_days=ttl_days),
     )  # fmt: skip
 
