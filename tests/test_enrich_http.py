@@ -13,27 +13,22 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from fake_tianyancha import TOKEN, demo_companies, start_fake
 
 from kamlib.cli import main
 from kamlib.data import import_frames, load
 from kamlib.data.response_cache import ResponseCache
 from kamlib.enrich import Lookup, RateLimit, TianyanchaProvider, enrich_store
 from kamlib.enrich.matching import split_names
-from kamlib.enrich.names import normalise_name, normalise_region
-from kamlib.enrich.parsing import nfkc, parse_date
-from kamlib.enrich.tianyancha import PROVINCE_CODES
 from kamlib.errors import ConfigError, ProviderError
 
-TOKEN = "test-token-not-a-secret"
 CODE = "91350100M000100Y43"
 LOCAL = {"127.0.0.1", "localhost"}
 
@@ -76,80 +71,15 @@ def no_network(monkeypatch):
     assert not blocked, f"a test tried to leave 127.0.0.1: {blocked}"
 
 
-# -- the fake 天眼查 -------------------------------------------------------------------
-class FakeTianyancha:
-    """Company-info and search endpoints over ``companies`` (API-shaped dicts with ``id``).
-
-    ``script``: responses (status, headers, body) served first, whatever is asked;
-    ``refuse_with``: an error_code for a wrong token (300002, as the docs describe).
-    """
-
-    def __init__(self, companies: list[dict]) -> None:
-        self.companies = companies
-        self.requests: list[tuple[str, dict[str, str], str | None]] = []
-        self.script: list[tuple[int, dict[str, str], object]] = []
-        self.token = TOKEN
-        self.by_key: dict[str, list[dict]] = {}
-        for c in companies:
-            names = [c.get("name"), *split_names(c.get("historyNames"))]
-            for key in {normalise_name(n) for n in names if n}:
-                self.by_key.setdefault(key, []).append(c)
-
-    def answer(self, path: str, params: dict[str, str], auth: str | None):
-        self.requests.append((path, params, auth))
-        if self.script:
-            return self.script.pop(0)
-        if auth != self.token:
-            return 200, {}, {"error_code": 300002, "reason": "账号失效", "result": None}
-        if path.endswith("/ic/baseinfo/normal"):
-            word = params.get("keyword", "")
-            hits = [
-                c for c in self.companies if word in (str(c["id"]), c.get("creditCode"), c["name"])
-            ]
-            if hits:
-                return 200, {}, {"error_code": 0, "reason": "ok", "result": hits[0]}
-        elif path.endswith("/search/2.0"):
-            hits = self.by_key.get(normalise_name(params.get("word")), [])
-            if hits:
-                items = [{"id": c["id"], "name": c["name"], "creditCode": c.get("creditCode"),
-                          "base": c.get("base"), "regStatus": c.get("regStatus")} for c in hits]  # fmt: skip
-                result = {"total": len(items), "items": items[:20]}
-                return 200, {}, {"error_code": 0, "reason": "ok", "result": result}
-        else:
-            return 404, {}, {"error": "no such path"}
-        return 200, {}, {"error_code": 300000, "reason": "经查无结果", "result": None}
-
-
 @pytest.fixture()
 def serve():
     """``serve(companies)`` → (fake, base URL) on 127.0.0.1; stopped after the test."""
     servers = []
 
-    def start(companies: list[dict]) -> tuple[FakeTianyancha, str]:
-        fake = FakeTianyancha(companies)
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                url = urllib.parse.urlsplit(self.path)
-                params = dict(urllib.parse.parse_qsl(url.query))
-                status, headers, body = fake.answer(
-                    url.path, params, self.headers.get("Authorization")
-                )
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-                self.send_response(status)
-                for k, v in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    def start(companies: list[dict]):
+        fake, url, server = start_fake(companies)
         servers.append(server)
-        return fake, f"http://127.0.0.1:{server.server_port}/services/open"
+        return fake, url
 
     yield start
     for server in servers:
@@ -370,35 +300,6 @@ def test_the_guard_refuses_the_real_api(tmp_path, no_network):
 
 
 # -- the demo company through the fake API ----------------------------------------------
-_CODE_OF = {v: k for k, v in PROVINCE_CODES.items()}
-
-
-def _ms(value) -> int | None:
-    day = parse_date(value)
-    if day is None:
-        return None
-    return int(pd.Timestamp(day).tz_localize("Asia/Shanghai").timestamp() * 1000)
-
-
-def demo_companies(export: pd.DataFrame) -> list[dict]:
-    """The demo's 天眼查-style export as API answers (``id`` = 1000 + the export row)."""
-    out = []
-    for i, row in enumerate(export.to_dict(orient="records")):
-        province = normalise_region(row["所属省份"])
-        out.append({
-            "id": 1000 + i, "name": nfkc(row["企业名称"]), "creditCode": nfkc(row["统一社会信用代码"]),
-            "regStatus": row["登记状态"], "legalPersonName": row["法定代表人"],
-            "regCapital": row["注册资本"], "actualCapital": row["实缴资本"],
-            "estiblishTime": _ms(row["成立日期"]), "base": _CODE_OF.get(province, province),
-            "city": nfkc(row["所属城市"]), "district": nfkc(row["所属区县"]),
-            "companyOrgType": row["企业类型"], "industry": nfkc(row["所属行业"]),
-            "socialStaffNum": nfkc(row["参保人数"]), "staffNumRange": nfkc(row["人员规模"]),
-            "historyNames": nfkc(row["曾用名"]), "property3": nfkc(row["英文名称"]),
-            "regLocation": nfkc(row["企业地址"]),
-        })  # fmt: skip
-    return out
-
-
 @pytest.fixture(scope="module")
 def base_store(small_company, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("enrich-http") / "base.duckdb"
