@@ -59,10 +59,13 @@ class FakeTianyancha:
             if hits:
                 return 200, {}, {"error_code": 0, "reason": "ok", "result": hits[0]}
         elif path.endswith("/search/2.0"):
-            hits = self.by_key.get(normalise_name(params.get("word")), [])
+            key = normalise_name(params.get("word"))
+            hits = self.by_key.get(key, [])
             if hits:
                 items = [{"id": c["id"], "name": c["name"], "creditCode": c.get("creditCode"),
-                          "base": c.get("base"), "regStatus": c.get("regStatus")} for c in hits]  # fmt: skip
+                          "base": c.get("base"), "regStatus": c.get("regStatus"),
+                          "matchType": "公司名称匹配" if normalise_name(c["name"]) == key else "历史名称匹配"}
+                         for c in hits]  # fmt: skip
                 result = {"total": len(items), "items": items[:20]}
                 return 200, {}, {"error_code": 0, "reason": "ok", "result": result}
         else:

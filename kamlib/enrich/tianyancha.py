@@ -3,8 +3,9 @@
 For each account :class:`TianyanchaProvider` asks the company-info endpoint
 (``/ic/baseinfo/normal?keyword=``) by the account's USCC when it has a valid one; without a
 code, or when the code finds nothing, it searches by name (``/search/2.0?word=``) and asks
-company info for the hits whose normalised name is the account's (else the first hit, as
-the search ranks it), at most ``max_candidates`` per account.  Every company found becomes
+company info for the hits whose normalised name is the account's or that the search found by
+a former name (``matchType``; a company renamed since the CRM learned its name) — else the
+first hit, as the search ranks it — at most ``max_candidates`` (5) per account.  Every company found becomes
 one record in the ``firmographics`` names (source ``tianyancha-api``), and matching decides
 which account it belongs to — a search that finds two 华兴机械 in different cities gives both,
 and the city or the review list settles it, as with a file export.  The API returns no
@@ -23,7 +24,8 @@ reading):
   and ``/search/2.0`` (``word``, ``pageSize`` ≤ 20, ``pageNum``), the ``Authorization``
   header carrying the token;
 - the envelope ``{"error_code": 0, "reason": "ok", "result": …}``; search results in
-  ``result.items`` (``id``, ``name`` — possibly with ``<em>`` highlighting — ``creditCode``);
+  ``result.items`` (``id``, ``name`` — possibly with ``<em>`` highlighting — ``creditCode``,
+  ``matchType`` naming a hit by 历史名称 / 曾用名);
 - the company fields read: ``name``, ``creditCode``, ``historyNames`` (";"-separated text,
   or a list), ``regStatus``, ``legalPersonName``, ``companyOrgType``, ``estiblishTime`` (ms
   since the epoch, read as a date in China time), ``regCapital`` ("77800.32万人民币") and
@@ -162,7 +164,7 @@ class TianyanchaProvider(HttpProvider):
     default_url = "https://open.api.tianyancha.com/services/open"
     token_help = "the token of your Tianyancha open-platform account (open.tianyancha.com)"
 
-    def __init__(self, lookups: Sequence[Lookup], *, max_candidates: int = 3, **options) -> None:
+    def __init__(self, lookups: Sequence[Lookup], *, max_candidates: int = 5, **options) -> None:
         super().__init__(lookups, **options)
         self.max_candidates = max(1, int(max_candidates))
 
@@ -215,9 +217,13 @@ class TianyanchaProvider(HttpProvider):
             return []
         items = [i for i in (hits.payload["result"].get("items") or []) if isinstance(i, dict)]
         key = normalise_name(lookup.name)
-        same = [i for i in items if normalise_name(_text(i.get("name"))) == key]
+        wanted = [
+            i
+            for i in items
+            if normalise_name(_text(i.get("name"))) == key or _by_former_name(i.get("matchType"))
+        ]
         records = []
-        for item in (same or items[:1])[: self.max_candidates]:
+        for item in (wanted or items[:1])[: self.max_candidates]:
             keyword = (
                 nfkc(item.get("id"))
                 or clean_uscc(item.get("creditCode"))
@@ -231,6 +237,12 @@ class TianyanchaProvider(HttpProvider):
                     tianyancha_record(found.payload["result"], retrieved_at=found.retrieved_at)
                 )
         return records
+
+
+def _by_former_name(match_type: object) -> bool:
+    """A search hit found by a former name (``matchType`` 历史名称匹配 / 曾用名; unconfirmed)."""
+    text = nfkc(match_type) or ""
+    return "曾用名" in text or "历史名称" in text
 
 
 def _code(payload: dict) -> int | None:
