@@ -161,6 +161,18 @@ def test_by_name_search_then_company_info_and_namesakes_both_returned(serve, tmp
     assert data.records.set_index("_id").loc["1002", "province"] == "湖北"
 
 
+def test_a_renamed_company_is_found_by_its_former_name(serve, tmp_path):
+    renamed = _company(
+        4, name="长隆智造(洛阳)有限公司", creditCode=None, historyNames="安丰(洛阳)汽车部件有限公司"
+    )
+    namesake = _company(5, name="大连安丰汽车部件股份有限公司", creditCode=None, historyNames=None)
+    fake, url = serve([renamed, namesake])
+    data = _provider(url, [Lookup("安丰（洛阳）汽车部件有限公司")], tmp_path).fetch()
+    # both: the namesake by name, the renamed company because the search matched a former name
+    assert sorted(data.records["_id"]) == ["1004", "1005"]
+    assert fake.requests[0][1]["word"] == "安丰（洛阳）汽车部件有限公司"
+
+
 def test_no_result_is_no_record_and_a_code_without_result_falls_back_to_the_name(serve, tmp_path):
     fake, url = serve([_company(creditCode=None)])
     provider = _provider(
