@@ -78,10 +78,12 @@ def test_profile_and_group_facts_read_as_distinct_labels_laid_out_in_any_front_e
     which has no report stylesheet, put a label in the value column."""
     import re
 
-    from kamlib.methodology.labels import label
+    from kamlib.methodology.labels import label, vocabulary
     from kamlib.views.format import facts
 
-    for items in (dossier.profile, dossier.group):
+    for items in (dossier.profile, dossier.group, dossier.rules):
+        unlabelled = set(items) - set(vocabulary().labels)
+        assert not unlabelled, f"no en/zh label (shown as 'Ogsm status'): {unlabelled}"
         for lang in ("en", "zh"):
             labels = [label(key, lang) for key in items]
             assert len(set(labels)) == len(labels), labels
