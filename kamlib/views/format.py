@@ -312,7 +312,12 @@ _FACTS_STYLE = {
     "margin:0;padding:0;float:none;width:auto;text-align:left",
     "dd": "margin:0;padding:0;font-size:1.15rem;font-weight:600;"
     "font-variant-numeric:tabular-nums;overflow-wrap:anywhere;text-align:left",
+    "wide": ";grid-column:1/-1",
+    "sentence": "margin:0;padding:0;font-size:1rem;font-weight:normal;text-align:left",
 }
+#: a fact's value wider than this (in Latin characters; a CJK one counts two) is a sentence,
+#: set across the whole row in plain type
+_FACT_SENTENCE = 40
 
 
 def facts(
@@ -328,10 +333,12 @@ def facts(
     for key, value in items.items():
         kind = (kinds or {}).get(key) or _kind_of(key, value)
         text = format_value(value, kind, lang=lang, currency=currency)
+        sentence = _display_width(text) > _FACT_SENTENCE  # a verdict or a rule: full width
         parts.append(
-            f'<div style="{_FACTS_STYLE["div"]}">'
+            f'<div style="{_FACTS_STYLE["div"]}{_FACTS_STYLE["wide"] if sentence else ""}">'
             f'<dt style="{_FACTS_STYLE["dt"]}">{html.escape(label(key, lang))}</dt>'
-            f'<dd style="{_FACTS_STYLE["dd"]}">{html.escape(text)}</dd></div>'
+            f'<dd style="{_FACTS_STYLE["sentence" if sentence else "dd"]}">'
+            f"{html.escape(text)}</dd></div>"
         )
     parts.append("</dl>")
     return HtmlBlock("".join(parts))
@@ -356,6 +363,11 @@ def message(key: str, *, lang: str = "en") -> HtmlBlock:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _display_width(text: str) -> int:
+    """Width in Latin characters: CJK and other wide characters count two."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
 def _as_float(value: Any) -> float | None:
     if value is None or value is pd.NA:
         return None
