@@ -204,10 +204,11 @@ def test_no_table_switches_the_registry_indicators_off(tiny):
     assert not set(REGISTRY) & set(result.model.names)
     assert not set(REGISTRY) & set(result.contributions.columns)
     assert not set(REGISTRY) & set(result.explanations["indicator"])
-    # the remaining weights re-normalised: each divided by 1 − 0.08 = 0.92
+    # the remaining weights re-normalised: each divided by 1 − 0.08 = 0.92, which gives back
+    # the weights of the methodology before the registry indicators (0.276 / 0.92 = 0.30)
     assert math.isclose(result.weights.sum(), 1.0)
-    assert result.weights["revenue_12m"] == pytest.approx(0.30 / 0.92)
-    assert result.weights["category_spend"] == pytest.approx(0.08 / 0.92)
+    assert result.weights["revenue_12m"] == pytest.approx(0.30)
+    assert result.weights["category_spend"] == pytest.approx(0.12)
     assert (result.scores["coverage"] <= 1.0 + 1e-12).all()
     assert result.notes == (
         "registry_capital, insured_headcount, years_established, listed off: needs the "
@@ -258,7 +259,7 @@ def test_given_weights_are_checked_on_the_whole_model_then_renormalised(tiny):
     weights = dict(default.weights.values)
     result = score_accounts(features, weights=weights)
     assert result.weight_method == "given"
-    assert result.weights["revenue_12m"] == pytest.approx(0.30 / 0.92)
+    assert result.weights["revenue_12m"] == pytest.approx(0.276 / 0.92)
     with pytest.raises(ConfigError, match="no weight for indicator"):
         score_accounts(features, weights={n: w for n, w in weights.items() if n != "listed"})
 

@@ -811,7 +811,7 @@ def test_kam_score_shows_kamlib_warnings(demo_store, tmp_path):
     raw = yaml.safe_load(
         resources.files("kamlib.resources").joinpath("methodology.yml").read_text("utf-8")
     )
-    raw["scoring"]["weights"]["values"]["revenue_12m"] = 1.30  # weights now sum to 2
+    raw["scoring"]["weights"]["values"]["revenue_12m"] = 1.276  # 0.276 + 1: weights sum to 2
     meth = tmp_path / "m.yml"
     meth.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "o.csv"
