@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.methodology.labels import label
+from kamlib.research._common import text
 
 if TYPE_CHECKING:
     from kamlib.research.context import ResearchContext
@@ -292,14 +293,15 @@ def registry_findings(
 
 
 def _event_text(event: Any, lang: str) -> str:
-    """``enforcement 2026-05-03: 执行标的 120 万元`` / ``name change 2025-11-02: A → B``."""
-    kind = label(f"event_{event.type}", lang)
-    head = f"{kind} {pd.Timestamp(event.date):%Y-%m-%d}"
-    before, after = event.before, event.after
+    """``Enforcement 2026-05-03: 执行标的 120 万元`` / ``Name change 2025-11-02: A → B``."""
+    kind = "capital_reduction" if bool(event.capital_reduced) else event.type
+    head = f"{label(f'event_{kind}', lang)} {pd.Timestamp(event.date):%Y-%m-%d}"
+    colon = "：" if lang == "zh" else ": "
+    before, after = text(event.before), text(event.after)
     if before and after:
-        return f"{head}: {before} → {after}"
+        return f"{head}{colon}{before} → {after}"
     if after or before:
-        return f"{head}: {after or before}"
+        return f"{head}{colon}{after or before}"
     return head
 
 

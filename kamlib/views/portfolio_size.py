@@ -122,6 +122,8 @@ class CompanySizeReview:
         if m is None:
             return out if len(self.sizes) else {}
         counts = m.accounts["quadrant"].value_counts()
+        sized = self.sizes.loc[self.sizes["size_reason"] == "", "account_id"].astype(str)
+        out["accounts_without_revenue"] = int((~sized.isin(m.accounts["account_id"])).sum())
         known = self.sizes.loc[self.sizes["size_reason"] == "", "retrieved_at"]
         out.update(
             {
