@@ -42,7 +42,7 @@ from kamlib.segmentation.company_size import (
     company_size_matrix,
     company_sizes,
 )
-from kamlib.views.format import format_currency, format_number
+from kamlib.views.format import format_currency, format_date, format_number
 from kamlib.views.notices import resolve_data
 from kamlib.views.portfolio import PortfolioReview
 from kamlib.views.portfolio_sections import AVAILABLE, SectionStatus, chart_names
@@ -132,11 +132,19 @@ class CompanySizeReview:
                 "revenue_median_cut": float(m.revenue_median),
                 "potential_accounts": int(counts.get("potential", 0)),
                 "dependency_accounts": int(counts.get("dependency", 0)),
-                "registry_retrieved_from": pd.Timestamp(known.min()) if len(known) else None,
-                "registry_retrieved_to": pd.Timestamp(known.max()) if len(known) else None,
+                "registry_retrieved": self._retrieved_text(known),
             }
         )
         return out
+
+    def _retrieved_text(self, days: pd.Series) -> str | None:
+        """When the records shown were retrieved: one date, or the first and the last."""
+        if days.dropna().empty:
+            return None
+        first, last = pd.Timestamp(days.min()), pd.Timestamp(days.max())
+        if first == last:
+            return format_date(first, lang=self.lang)
+        return f"{format_date(first, lang=self.lang)} – {format_date(last, lang=self.lang)}"
 
     # -- the chart ------------------------------------------------------------------------
     def points(self) -> pd.DataFrame:
@@ -195,7 +203,7 @@ class CompanySizeReview:
 
     def top_accounts(self) -> pd.DataFrame:
         """The top :attr:`top` *potential* accounts (largest company first) and *dependency*
-        accounts (largest revenue first): ``quadrant, account_id, name, tier, <size column>,
+        accounts (largest revenue first): ``quadrant`` (its short name), ``account_id, name, tier, <size column>,
         revenue_12m, registry_source, registry_retrieved_at``."""
         columns = ["quadrant", "account_id", "name", "tier", self.size_column, "revenue_12m",
                    "registry_source", "registry_retrieved_at"]  # fmt: skip
@@ -214,7 +222,7 @@ class CompanySizeReview:
         size = chosen["company_size"].to_numpy(dtype=float)
         return pd.DataFrame(
             {
-                "quadrant": [self._quadrant(q) for q in chosen["quadrant"]],
+                "quadrant": [label(f"size_{q}_short", self.lang) for q in chosen["quadrant"]],
                 "account_id": ids.to_numpy(),
                 "name": [self.names.get(i, i) for i in ids],
                 "tier": [self.tiers.get(i, "") for i in ids],
