@@ -244,8 +244,8 @@ def test_a_store_without_registry_tables_says_so_and_the_dossier_stands(
 ):
     research = customer_research(small_data, account_id=busiest_account, as_of=AS_OF)
     assert research.registry == {} and research.registry_events.empty
-    assert research.empty_texts["registry"] == "needs_registry_data"
-    assert research.empty_texts["registry_events"] == "needs_registry_events"
+    assert research.registry_empty == "needs_registry_data"
+    assert research.registry_events_empty == "needs_registry_events"
     assert research.notices["message"].str.contains("kam enrich").any()
     # an enrichment, not a gap in the account's records: no missing_data finding for it
     assert not research.missing["what"].isin(["firmographics", "company_events"]).any()

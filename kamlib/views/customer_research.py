@@ -83,14 +83,16 @@ class CustomerResearch:
     ``competitors`` (met on the account's deals), ``playbook_gaps`` (open deals' required
     tasks not done, bid readiness), ``registry_events`` (the company's registry events of
     the window), ``empty_texts`` (section → the label key of the sentence its empty table
-    shows: nothing found, or the table the store lacks; also ``registry`` for the registry
-    profile), ``service_by_priority``, ``open_tickets``, ``targets`` (``None`` without
+    shows: nothing found, or the table the store lacks), ``registry_empty`` /
+    ``registry_events_empty`` (the same for the registry profile and events),
+    ``service_by_priority``, ``open_tickets``, ``targets`` (``None`` without
     targets), ``plan_items``, ``missing``, ``notices``.  Facts (label key → value):
     ``profile``, ``registry`` (empty without a registry record), ``group``, ``score``,
     ``engagement``, ``relationship``, ``service``, ``rules``.  Chart frames (values as label
     keys; the charts translate): ``revenue_by_quarter``, ``revenue_by_product_line``,
-    ``share_of_wallet``, ``activities_by_quarter``, ``power_map_contacts``, ``targets_progress`` (``None`` without targets).
-    ``dossier`` is the analysis the view was built from.
+    ``share_of_wallet``, ``activities_by_quarter``, ``power_map_contacts``,
+    ``targets_progress`` (``None`` without targets).  ``dossier`` is the analysis the view
+    was built from.
     """
 
     dossier: AccountDossier
@@ -136,6 +138,8 @@ class CustomerResearch:
     rules: dict[str, str]
     registry: dict[str, Any]
     registry_events: pd.DataFrame
+    registry_empty: str
+    registry_events_empty: str
 
 
 def customer_research(
@@ -204,9 +208,8 @@ def customer_research(
         empty_texts[section] = needs if (section, needed) in lacking else nothing
         if (section, needed) in lacking:
             notices.add(key, NEEDS[needed])
-    empty_texts["registry"] = registry_empty_text(dossier.registry)
-    empty_texts["registry_events"] = registry_events_empty_text(dossier.registry)
-    if empty_texts["registry"] == "needs_registry_data":
+    registry_empty = registry_empty_text(dossier.registry)
+    if registry_empty == "needs_registry_data":
         notices.add("registry_profile", NEEDS_FIRMOGRAPHICS)
     pm = dossier.power_map
     contacts = translated(pm.contacts[CONTACT_COLUMNS], lang).rename(
@@ -257,6 +260,8 @@ def customer_research(
         rules=dossier.rules,
         registry=registry_facts(dossier.registry, lang),
         registry_events=registry_events_frame(dossier.registry, lang),
+        registry_empty=registry_empty,
+        registry_events_empty=registry_events_empty_text(dossier.registry),
     )
 
 
