@@ -192,7 +192,11 @@ def test_without_firmographics_the_section_says_what_is_needed(review, small_dat
         "size_needs_enrich"
     )
     assert size.points().empty and size.quadrant_table().empty and size.top_accounts().empty
-    assert size.figures()["accounts_without_registry_record"] == len(review.members)
+    assert size.figures() == {
+        "size_measure": label("size_measure_reg_capital"),
+        "accounts_in_group": len(review.members),
+        "accounts_without_registry_record": len(review.members),
+    }
     chart = charts.company_size_matrix(size.points(), empty=size.empty_message()).to_dict()
     assert chart["mark"]["type"] == "text"
     assert chart["datasets"][next(iter(chart["datasets"]))][0]["message"] == label(

@@ -114,8 +114,10 @@ class CompanySizeReview:
             "size_measure": label(f"size_measure_{self.measure}", lang),
             "accounts_in_group": len(self.sizes),
             "accounts_without_registry_record": int(reasons.get("no_registry_record", 0)),
-            "accounts_without_size": int(reasons.get("no_size_value", 0)),
         }
+        if self.status.reason == "size_no_registry":  # nothing was read: no more to count
+            return out if len(self.sizes) else {}
+        out["accounts_without_size"] = int(reasons.get("no_size_value", 0))
         if self.measure == "reg_capital":
             out["accounts_capital_other_currency"] = int(reasons.get("other_currency", 0))
         m = self.matrix
