@@ -211,7 +211,7 @@ def test_weight_sliders_span_twice_the_largest_weight():
     """0.30 as the heaviest weight → sliders to 0.60, so 0.03 and 0.05 sit apart on the track."""
     from kamlib.notebook.explore import weight_slider_max
 
-    assert weight_slider_max({"a": 0.30, "b": 0.03}) == pytest.approx(0.60)
+    assert weight_slider_max({"a": 0.30, "b": 0.03}) == 0.60  # exactly: a slider shows its end
     assert weight_slider_max({"a": 0.31}) == pytest.approx(0.65)  # 0.62 rounded up to 0.05
     assert weight_slider_max({"a": 0.02}) == pytest.approx(0.10)  # never narrower than 0.1
     assert weight_slider_max({"a": 0.8, "b": 0.1}) == pytest.approx(1.0)  # never wider than 1

@@ -79,7 +79,7 @@ def weight_slider_max(weights: Mapping[str, float]) -> float:
     make any indicator the heaviest.  A larger weight set from code widens its slider.
     """
     largest = max((float(v) for v in weights.values()), default=0.0)
-    return min(1.0, max(0.1, math.ceil(round(2 * largest / 0.05, 9)) * 0.05))
+    return min(1.0, max(0.1, round(math.ceil(round(2 * largest / 0.05, 9)) * 0.05, 2)))
 
 
 def _names(names: Mapping[str, str] | pd.DataFrame | None) -> dict[str, str] | None:
