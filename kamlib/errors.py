@@ -58,6 +58,11 @@ class ConfigError(KamlibError):
     """The methodology file, a mapping file or a parameter is invalid."""
 
 
+class ProviderError(KamlibError):
+    """A registry provider cannot deliver: no API key, the key refused or out of quota, the
+    API unreachable after retries, a response that cannot be read; nothing was written."""
+
+
 class ReportError(KamlibError):
     """A report could not be rendered."""
 

@@ -18,7 +18,7 @@ from kamlib.features import FeatureWindows
 ts = pd.Timestamp
 COUNTS = {"orders", "order_days", "product_lines", "open_opportunities", "escalations",
           "tickets", "contacts_known", "economic_buyer_known", "recency_days", "tenure_days",
-          "days_since_last_activity", "group_accounts"}  # fmt: skip
+          "days_since_last_activity", "group_accounts", "insured_headcount", "listed"}  # fmt: skip
 
 
 # -- the reference -------------------------------------------------------------------------------
@@ -209,10 +209,62 @@ def reference_features(
         out["days_since_last_activity"] = (d - last_touch.dt.normalize()).dt.days.astype(float)
     else:
         out["days_since_last_activity"] = np.nan
+    registry = registry_reference(data, d, list(out.index))
+    for col in registry:
+        out[col] = registry[col]
     out["first_order_date"] = first.astype("datetime64[ns]")
     out["last_order_date"] = last.astype("datetime64[ns]")
     columns = w.columns() + (["group_accounts"] if rollup else [])
     return out[columns].sort_index()
+
+
+def registry_reference(data: KamData, d: pd.Timestamp, ids: list[str]) -> pd.DataFrame:
+    """The registry features in plain pandas (``kamlib.features.registry``): per account the
+    newest retrieval on or before ``d``, else the earliest; a group (rollup) has its top
+    account's own, so ``ids`` (top accounts then) are looked up as they are."""
+    cols = ["registry_capital", "insured_headcount", "years_established", "listed"]
+    out = pd.DataFrame(np.nan, index=pd.Index(ids, name="account_id"), columns=cols)
+    if not data.has("firmographics"):
+        return out
+    firms = data.firmographics
+    rows = {}
+    for account, recs in firms.groupby("account_id"):
+        day = recs["retrieved_at"].dt.normalize()
+        before = recs[day <= d]
+        if len(before):
+            pick = before.assign(day=day).sort_values(["day", "source"], ascending=[False, True])
+        else:
+            pick = recs.assign(day=day).sort_values(["day", "source"])
+        rows[account] = pick.iloc[0]
+    for account in out.index:
+        if account not in rows:
+            continue
+        r = rows[account]
+        cur = r["reg_capital_currency"]
+        if isinstance(cur, str) and cur.strip().upper() in ("CNY", "RMB", "人民币"):
+            out.loc[account, "registry_capital"] = r["reg_capital"]
+        heads = r["insured_headcount"]
+        if pd.isna(heads) and isinstance(r["headcount_band"], str):
+            band = r["headcount_band"].replace(",", "").strip()
+            if any(w in band.lower() for w in ("小于", "少于", "以下", "<", "less than", "under")):
+                heads = 0
+            else:
+                digits = pd.Series([band]).str.extract(r"([0-9]+)")[0].iloc[0]
+                heads = np.nan if pd.isna(digits) else int(digits)
+        out.loc[account, "insured_headcount"] = np.nan if pd.isna(heads) else float(heads)
+        est = r["established"]
+        if pd.notna(est) and est.normalize() <= d:
+            out.loc[account, "years_established"] = (d - est.normalize()).days / 365.25
+        flag, kind = r["listed"], r["company_type"]
+        if pd.notna(flag):
+            out.loc[account, "listed"] = float(bool(flag))
+        elif isinstance(kind, str):
+            kind = kind.replace("（", "(").replace("）", ")")
+            if "非上市" in kind:
+                out.loc[account, "listed"] = 0.0
+            elif "(上市" in kind:
+                out.loc[account, "listed"] = 1.0
+    return out
 
 
 def assert_same(actual: pd.DataFrame, expected: pd.DataFrame) -> None:

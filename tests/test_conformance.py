@@ -87,6 +87,37 @@ def conformance_frames() -> dict[str, pd.DataFrame]:
         order_date=lambda f: pd.to_datetime(f["order_date"], format="ISO8601")
     )
     frames["orders"] = pd.concat([frames["orders"], extra_orders], ignore_index=True)
+    # registry records: ONE retrieved twice (the newest on or before each date counts), LATE
+    # only after every date (its earliest retrieval counts), G1 and G2 each (a group has its
+    # top account's), HALF in USD (missing capital), TIE1 a headcount band and company type only
+    firms = [
+        # account, source, retrieved_at, established, capital, currency, band, insured, listed, type
+        ("ONE", "tyc", "2023-06-01 09:00", "2010-03-01", 1e7, "CNY", None, 120, True, None),
+        ("ONE", "tyc", "2024-02-29 23:30", "2010-03-01", 2e7, "CNY", None, 130, True, None),
+        ("ONE", "dnb", "2024-03-20 08:00", "2010-03-01", 3e6, "USD", None, 125, None, None),
+        ("LATE", "tyc", "2025-06-01 10:00", "2024-03-10", 5e6, "cny ", "50-99人", None, None,
+         "有限责任公司(自然人投资或控股)"),
+        ("LATE", "tyc", "2025-09-01 10:00", "2024-03-10", 9e6, "CNY", "100-499人", None, None,
+         None),
+        ("G1", "tyc", "2020-01-01 00:00", "1995-07-15", 1e9, "人民币", "10000人以上", None, None,
+         "股份有限公司（上市、国有控股）"),
+        ("G2", "tyc", "2020-01-01 00:00", "2005-01-01", 1e8, "CNY", None, 900, False, None),
+        ("HALF", "qcc", "2023-01-01 00:00", "2019-02-28", 2e6, "USD", "小于50人", None, None,
+         "股份有限公司(非上市、自然人投资或控股)"),
+        ("TIE1", "qcc", "2023-01-01 00:00", None, None, None, "1,000-4,999人", None, None,
+         "股份有限公司"),
+    ]  # fmt: skip
+    frames["firmographics"] = pd.DataFrame(
+        firms,
+        columns=["account_id", "source", "retrieved_at", "established", "reg_capital",
+                 "reg_capital_currency", "headcount_band", "insured_headcount", "listed",
+                 "company_type"],
+    ).assign(
+        retrieved_at=lambda f: pd.to_datetime(f["retrieved_at"]),
+        established=lambda f: pd.to_datetime(f["established"]),
+        insured_headcount=lambda f: f["insured_headcount"].astype("Int64"),
+        listed=lambda f: f["listed"].astype("boolean"),
+    )  # fmt: skip
     return frames
 
 

@@ -231,7 +231,7 @@ def test_weights_that_do_not_sum_to_one_are_normalised_with_a_warning(raw):
         WeightsNormalisedWarning, match=r"weights sum to 2, not 1; kamlib divided each by 2"
     ):
         model = parse_methodology(raw).scoring
-    assert dict(model.weights.values)["revenue_12m"] == pytest.approx(0.30)
+    assert dict(model.weights.values)["revenue_12m"] == pytest.approx(0.276)
     assert math.fsum(w for _, w in model.weights.values) == pytest.approx(1.0)
 
 

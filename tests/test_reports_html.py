@@ -245,3 +245,20 @@ def test_forecast_money_columns_are_money_and_whole_numbers_have_no_decimals():
     assert format_value(701850.0, "currency", currency="CNY") == format_value(
         701850, "currency", currency="CNY"
     )
+
+
+def test_a_fact_that_is_a_sentence_spans_the_row_in_plain_type():
+    """A verdict as a fact set in 1.15rem bold in a third of the width read as a wall of
+    text; a figure stays a figure.  A CJK character counts two columns."""
+    from kamlib.views.format import facts
+
+    out = facts(
+        {"verdict": "The run-rate model does worse than the mean of earlier periods.",
+         "rows": 1234, "owner": "许辉波", "note": "该模型的回测误差高于手工计算的上期数值方法"},
+    ).html  # fmt: skip
+    cells = re.findall(r'<div style="([^"]*)"><dt[^>]*>([^<]*)</dt><dd style="([^"]*)">', out)
+    shown = {name: (box, value) for box, name, value in cells}
+    assert "grid-column:1/-1" in shown["Verdict"][0] and "font-weight:normal" in shown["Verdict"][1]
+    assert "grid-column" not in shown["Rows"][0] and "font-weight:600" in shown["Rows"][1]
+    assert "grid-column" not in shown["Owner"][0]
+    assert "grid-column:1/-1" in shown["Note"][0]  # 21 CJK characters: 42 columns

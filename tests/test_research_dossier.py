@@ -72,6 +72,26 @@ def test_revenue_share_of_wallet_and_group_from_the_raw_orders(
     )
 
 
+def test_profile_and_group_facts_read_as_distinct_labels_laid_out_in_any_front_end(dossier):
+    """Each fact of the profile and the group has its own label in both languages ('Group'
+    twice told a reader nothing), and the facts carry their grid layout inline: JupyterLab,
+    which has no report stylesheet, put a label in the value column."""
+    import re
+
+    from kamlib.methodology.labels import label, vocabulary
+    from kamlib.views.format import facts
+
+    for items in (dossier.profile, dossier.group, dossier.rules):
+        unlabelled = set(items) - set(vocabulary().labels)
+        assert not unlabelled, f"no en/zh label (shown as 'Ogsm status'): {unlabelled}"
+        for lang in ("en", "zh"):
+            labels = [label(key, lang) for key in items]
+            assert len(set(labels)) == len(labels), labels
+            html = facts(items, lang=lang).html
+            assert re.search(r'<dl class="kamlib-facts" style="display:grid;', html)
+            assert html.count('<dt style="') == len(items)
+
+
 def test_whitespace_rule_recomputed(small_company, dossier, busiest_account):
     orders = small_company.tables["orders"].merge(
         small_company.tables["products"][["product_id", "product_line"]].rename(

@@ -1,5 +1,5 @@
 """Competitive win/loss (kamlib.sales.competition) on hand-worked cases; the beta-binomial
-prior against a brute-force maximum of the likelihood."""
+pooled rates against the published rat-tumour posterior (BDA3 §5.3)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from kamlib.proportions import wilson_interval
 from kamlib.sales import (
     COMPETITOR_COLUMNS,
     MET_COLUMNS,
+    beta_hyperposterior,
     competitive_win_loss,
     competitors_met,
-    fit_beta_prior,
     sales_process_frames,
 )
 
@@ -137,7 +137,7 @@ def test_pooling_pulls_a_two_of_two_competitor_to_the_mean_and_leaves_sixty_of_a
                "C80": (16, 4), "Tiny": (2, 0), "Big": (60, 40)})  # fmt: skip
     c = w.competitors.set_index("competitor")
     mean = w.prior["mean"]
-    assert w.prior["method"] == "beta-binomial maximum likelihood"
+    assert w.prior["method"].startswith("hierarchical beta-binomial")
     tiny, big = c.loc["Tiny"], c.loc["Big"]
     assert tiny.win_rate == 1.0 and tiny.shrunk_win_rate < 0.8
     assert abs(tiny.shrunk_win_rate - mean) < 0.5 * abs(1.0 - mean)  # more than half the way
@@ -148,29 +148,51 @@ def test_pooling_pulls_a_two_of_two_competitor_to_the_mean_and_leaves_sixty_of_a
     assert tiny.ci_high - tiny.ci_low > 0.6
 
 
-def test_fit_beta_prior_is_the_maximum_likelihood_by_brute_force():
-    from scipy.stats import betabinom
-
-    k = np.array([6, 8, 10, 11, 14, 2, 60])
-    n = np.array([20, 20, 20, 20, 20, 2, 100])
-    prior = fit_beta_prior(k, n)
-
-    def loglik(mu: float, conc: float) -> float:
-        return float(betabinom.logpmf(k, n, mu * conc, (1 - mu) * conc).sum())
-
-    grid = [(mu, c) for mu in np.linspace(0.3, 0.7, 81) for c in np.exp(np.linspace(0, 6, 121))]
-    best = max(grid, key=lambda g: loglik(*g))
-    assert loglik(prior["mean"], prior["concentration"]) >= loglik(*best) - 1e-6
-    assert prior["mean"] == pytest.approx(best[0], abs=0.01)
-    assert math.log(prior["concentration"]) == pytest.approx(math.log(best[1]), abs=0.1)
+# The rat-tumour experiments of Gelman et al., Bayesian Data Analysis (3rd ed.), Table 5.1:
+# tumours y of n rats in each of 71 experiments.
+RATS_Y = [0] * 14 + [1] * 8 + [2] * 9 + [1, 5, 2, 5, 3, 2, 7, 7, 3, 3, 2, 9, 10] + [4] * 7 + [
+    10, 4, 4, 4, 5, 11, 12, 5, 5, 6, 5, 6, 6, 6, 6, 16, 15, 15, 9, 4]  # fmt: skip
+RATS_N = [20] * 7 + [19] * 4 + [18, 18, 17, 20, 20, 20, 20, 19, 19, 18, 18, 25, 24, 23] + [
+    20] * 6 + [10, 49, 19, 46, 27, 17, 49, 47, 20, 20, 13, 48, 50] + [20] * 7 + [
+    48, 19, 19, 19, 22, 46, 49, 20, 20, 23, 19, 22, 20, 20, 20, 52, 46, 47, 24, 14]  # fmt: skip
 
 
-def test_too_few_competitors_get_a_weak_prior():
-    prior = fit_beta_prior(np.array([2, 1]), np.array([2, 4]))
-    assert prior["method"].startswith("weak prior") and prior["concentration"] == 2.0
-    assert prior["mean"] == pytest.approx(3.5 / 7)
-    no_overdispersion = fit_beta_prior(np.array([50, 50, 50]), np.array([100, 100, 100]))
-    assert no_overdispersion["concentration"] == pytest.approx(10_000.0, rel=1e-3)
+def test_pooling_reproduces_the_published_rat_tumour_posterior():
+    """BDA3 §5.3 reports the posterior mode of (log(α/β), log(α+β)) at (−1.79, 2.74) and the
+    posterior means E(α|y) ≈ 2.4, E(β|y) ≈ 14.3 under the hyperprior (α+β)^-5/2."""
+    y, n = np.array(RATS_Y), np.array(RATS_N)
+    assert len(y) == len(n) == 71 and y.sum() == 267 and n.sum() == 1739
+    h = beta_hyperposterior(y, n)
+    summary = h.summary()
+    assert summary["alpha"] == pytest.approx(2.4, abs=0.05)
+    assert summary["beta"] == pytest.approx(14.3, abs=0.2)
+    assert summary["competitors"] == 71
+    top = int(np.argmax(h.weight))
+    mode = (math.log(h.alpha[top] / h.beta[top]), math.log(h.alpha[top] + h.beta[top]))
+    assert mode == pytest.approx((-1.79, 2.74), abs=0.1)
+    # the 71st experiment (4 of 14) is pulled from 29 % toward the population's 14 %
+    mean, low, high = h.posterior(y[-1:], n[-1:])
+    assert 0.144 < mean[0] < 4 / 14 and low[0] < mean[0] < high[0]
+
+
+def test_rates_no_more_different_than_chance_are_pooled_without_a_collapsed_interval():
+    """Three rivals at 50 of 100: the data cannot tell them apart, so the pooled rates sit
+    together — but their 90 % intervals stay about as wide as 300 deals allow (± 4.7 points),
+    not the point a single fitted prior gave (empirical Bayes: 49.2 %–50.8 %)."""
+    h = beta_hyperposterior(np.array([50, 50, 50]), np.array([100, 100, 100]))
+    mean, low, high = h.posterior(np.array([50]), np.array([100]))
+    assert mean[0] == pytest.approx(0.5, abs=1e-6)
+    assert high[0] - low[0] > 2 * 0.045
+    assert high[0] - low[0] < 2 * 0.085  # and no wider than 100 deals alone allow
+
+
+def test_pooling_with_one_or_no_competitor():
+    one = beta_hyperposterior(np.array([3]), np.array([4]))
+    mean, low, high = one.posterior(np.array([3]), np.array([4]))
+    assert low[0] < mean[0] < high[0] and high[0] - low[0] > 0.3  # wide, not missing
+    none = beta_hyperposterior(np.array([0]), np.array([0]))
+    assert none.summary()["competitors"] == 0
+    assert np.isnan(none.posterior(np.array([0]), np.array([0]))[0]).all()
 
 
 def test_competitors_met_on_one_account_by_hand():

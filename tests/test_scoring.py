@@ -295,6 +295,10 @@ def default_features(n: int = 300, seed: int = 3) -> pd.DataFrame:
             values = rng.random(n)
         elif name == "growth_12m":
             values = rng.normal(0, 0.4, n)
+        elif name in ("listed", "economic_buyer_known"):  # 0/1 flags
+            values = rng.integers(0, 2, n).astype(float)
+        elif name == "years_established":
+            values = rng.uniform(0, 40, n)
         else:
             values = rng.lognormal(10, 2.5, n)
         values = values.astype(object) if kind == "text" else values.astype(float)
@@ -807,7 +811,7 @@ def test_kam_score_shows_kamlib_warnings(demo_store, tmp_path):
     raw = yaml.safe_load(
         resources.files("kamlib.resources").joinpath("methodology.yml").read_text("utf-8")
     )
-    raw["scoring"]["weights"]["values"]["revenue_12m"] = 1.30  # weights now sum to 2
+    raw["scoring"]["weights"]["values"]["revenue_12m"] = 1.276  # 0.276 + 1: weights sum to 2
     meth = tmp_path / "m.yml"
     meth.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     out = tmp_path / "o.csv"

@@ -699,8 +699,11 @@ def test_resolve_on_features_rules_tiers_and_builtins(scores):
 
 
 def test_strategic_falls_back_to_the_revenue_head_when_the_data_cannot_score():
-    # only order features: the static, pipeline, contact and service indicators carry 47% of
-    # the default weights and have no value → the Pareto head by revenue (A1 150 + A2 80 of 310)
+    # only order features: the registry indicators are off (no firmographics: dropped, the
+    # rest re-normalised over 0.92, which gives back the pre-registry weights); growth .05,
+    # share of wallet .04, pipeline .07, margin .02, support .05, SLA .04, category spend .12,
+    # fit .05 and industry .03 carry 47% of the weights and have no value → the Pareto head by
+    # revenue (A1 150 + A2 80 of 310)
     features = full_features(
         revenue_12m=[150.0, 80.0, 60.0, 10.0, 10.0],
         recency_days=[29.0, 148, 263, 211, 210],

@@ -40,7 +40,12 @@ from kamlib.charts.scoring import (
     tier_profile,
     tier_shares,
 )
-from kamlib.charts.segmentation import pareto_curve, portfolio_matrix, segment_profiles
+from kamlib.charts.segmentation import (
+    company_size_matrix,
+    pareto_curve,
+    portfolio_matrix,
+    segment_profiles,
+)
 
 __all__ = [
     "BAR_STEP",
@@ -50,6 +55,7 @@ __all__ = [
     "TIER_COLORS",
     "WIDTH",
     "activities_by_quarter",
+    "company_size_matrix",
     "competitor_win_rates",
     "coverage_gaps",
     "forecast_by_group",

@@ -1,5 +1,6 @@
 """Charts of segmentation: the Pareto curve, the key-account portfolio matrix, segment
-profiles (frames from :mod:`kamlib.views.portfolio`)."""
+profiles (frames from :mod:`kamlib.views.portfolio`), company size against our revenue
+(:mod:`kamlib.views.portfolio_size`)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from kamlib.charts.base import (
     WIDTH,
     distinct_in_order,
     message_chart,
+    money_axis,
     require_columns,
 )
 from kamlib.methodology.labels import check_lang, label
+
+#: Colours of the company-size quadrants in their order (core, potential, dependency, small).
+SIZE_QUADRANT_COLORS = ("#2f6690", "#3a7d44", "#b5485d", "#9aa5b1")
 
 
 def pareto_curve(
@@ -147,19 +152,27 @@ def portfolio_matrix(
         )
     )  # fmt: skip
     layers: list[alt.Chart] = [dots]
-    if x_cut is not None:
+    if x_cut is not None and x_cut > 0:
         layers.append(
             alt.Chart(pd.DataFrame({"x": [float(x_cut)]}))
             .mark_rule(color="#9aa5b1", strokeDash=[4, 3])
             .encode(x="x:Q")
         )
-    if y_cut is not None:
+    if y_cut is not None and y_cut > 0:
         layers.append(
             alt.Chart(pd.DataFrame({"y": [float(y_cut)]}))
             .mark_rule(color="#9aa5b1", strokeDash=[4, 3])
             .encode(y="y:Q")
         )
     return alt.layer(*layers).properties(width=WIDTH - 160, height=320)
+
+
+def _at_least_edge(values: pd.Series) -> pd.Series:
+    """Values for a log axis: zero and negative ones at half the smallest positive value (1
+    when there is none); missing stay missing."""
+    positive = values[values > 0]
+    edge = float(positive.min()) / 2 if len(positive) else 1.0
+    return values.where(values.isna() | (values > 0), edge)
 
 
 def segment_profiles(
@@ -210,3 +223,105 @@ def segment_profiles(
         color=alt.condition(f"abs(datum['{t_z}']) > 1.4", alt.value("white"), alt.value("#1f2933")),
     )
     return (cells + text).properties(width=alt.Step(72), height=alt.Step(26))
+
+
+def company_size_matrix(
+    points: pd.DataFrame,
+    *,
+    lang: str = "en",
+    x_cut: float | None = None,
+    y_cut: float | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    quadrant_order: list[str] | None = None,
+    money_x: bool = False,
+    empty: str = "nothing_to_show",
+) -> alt.Chart:
+    """Company size (x) against our 12-month revenue (y): one dot per account, coloured by
+    quadrant (core, potential, dependency, small), with the median cuts as dashed rules.
+
+    ``points`` needs ``account``, ``company_size``, ``revenue_12m`` and ``quadrant`` (labels);
+    ``tier`` goes into the tooltip
+    (:meth:`kamlib.views.portfolio_size.CompanySizeReview.points`).  Both axes are
+    logarithmic (sizes and revenues span orders of magnitude); an account with a zero (or
+    negative) value is drawn at the lower edge of its axis (half the smallest positive value)
+    and its tooltip shows the true value.
+    ``quadrant_order`` fixes the colours (the four quadrants in a set order); ``money_x``
+    gives the x axis short money labels (registered capital).  ``x_cut`` / ``y_cut``,
+    ``x_title`` / ``y_title``, ``quadrant_order`` and ``money_x`` come from
+    :meth:`~kamlib.views.portfolio_size.CompanySizeReview.chart_options`.
+    """
+    check_lang(lang)
+    require_columns(
+        points, ("account", "company_size", "revenue_12m", "quadrant"), "company_size_matrix"
+    )
+    if points.empty:
+        return message_chart(label(empty, lang))
+    t_acc, t_q = label("account", lang), label("quadrant", lang)
+    t_x = x_title or label("size_axis_company", lang)
+    t_y = y_title or label("revenue_12m", lang)
+    size = points["company_size"].astype("float64")
+    revenue = points["revenue_12m"].astype("float64")
+    source = pd.DataFrame(
+        {
+            "account": points["account"].astype(str).to_numpy(),
+            "x": _at_least_edge(size).to_numpy(),
+            "y": _at_least_edge(revenue).to_numpy(),
+            "size_value": size.to_numpy(),
+            "revenue_value": revenue.to_numpy(),
+            "quadrant": points["quadrant"].astype(str).to_numpy(),
+        }
+    )
+    tooltip = [
+        alt.Tooltip("account:N", title=t_acc),
+        alt.Tooltip("quadrant:N", title=t_q),
+        alt.Tooltip("size_value:Q", title=t_x, format=",.0f"),
+        alt.Tooltip("revenue_value:Q", title=t_y, format=",.0f"),
+    ]
+    if "tier" in points:
+        source["tier"] = points["tier"].astype(str).to_numpy()
+        tooltip.insert(1, alt.Tooltip("tier:N", title=label("tier", lang)))
+    source = source[source["x"].notna() & source["y"].notna()]
+    # a quadrant keeps its colour whether or not the others hold accounts
+    present = distinct_in_order(points["quadrant"])
+    known = list(quadrant_order or [])
+    order = [q for q in known if q in present] + [q for q in present if q not in known]
+    slot = {q: known.index(q) if q in known else len(known) + i for i, q in enumerate(order)}
+    palette = [SIZE_QUADRANT_COLORS[slot[q] % len(SIZE_QUADRANT_COLORS)] for q in order]
+    x_axis = money_axis(lang) if money_x else alt.Axis(format="~s")
+    dots = (
+        alt.Chart(source)
+        .mark_circle(size=60, opacity=0.75, stroke="white", strokeWidth=0.5)
+        .encode(
+            x=alt.X("x:Q", title=t_x, scale=alt.Scale(type="log"), axis=x_axis),
+            y=alt.Y("y:Q", title=t_y, scale=alt.Scale(type="log"), axis=money_axis(lang)),
+            color=alt.Color(
+                "quadrant:N", title=t_q, sort=order,
+                scale=alt.Scale(domain=order, range=palette),
+                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+            ),
+            tooltip=tooltip,
+        )
+    )  # fmt: skip
+    layers: list[alt.Chart] = [dots]
+    if x_cut is not None and x_cut > 0:
+        layers.append(
+            alt.Chart(pd.DataFrame({"x": [float(x_cut)]}))
+            .mark_rule(color="#9aa5b1", strokeDash=[4, 3])
+            .encode(x="x:Q")
+        )
+    if y_cut is not None and y_cut > 0:
+        layers.append(
+            alt.Chart(pd.DataFrame({"y": [float(y_cut)]}))
+            .mark_rule(color="#9aa5b1", strokeDash=[4, 3])
+            .encode(y="y:Q")
+        )
+    return alt.layer(*layers).properties(width=WIDTH - 160, height=320)
+
+
+def _at_least_edge(values: pd.Series) -> pd.Series:
+    """Values for a log axis: zero and negative ones at half the smallest positive value (1
+    when there is none); missing stay missing."""
+    positive = values[values > 0]
+    edge = float(positive.min()) / 2 if len(positive) else 1.0
+    return values.where(values.isna() | (values > 0), edge)

@@ -80,7 +80,7 @@ def score_command(
         fail(f"cannot write {out}: folder {out.parent} does not exist.")
     with _warnings_to_stderr():
         days = _dates(as_of, since, freq)
-        history, model, meth, snapshot = _score(store, days, methodology)
+        history, model, meth, snapshot, notes = _score(store, days, methodology)
     last = history[history["as_of"] == pd.Timestamp(days[-1])]
     if last.empty:
         fail(f"no account exists in {store} as of {days[-1]}; nothing was written. Check --as-of.")
@@ -100,6 +100,8 @@ def score_command(
     where = f" → {out}" if out is not None else ""
     dates = f"{days[0]} … {days[-1]} ({len(days)} dates)" if since else str(days[-1])
     click.echo(f"Scored {len(last):,} accounts as of {dates}{where}  ({tiers})")
+    for note in notes:  # indicators off for lack of their table
+        click.echo(f"Note: {note}.")
 
 
 def _dates(as_of: str, since: str | None, freq: str) -> list:
@@ -159,7 +161,8 @@ def _warnings_to_stderr() -> Iterator[None]:
 
 
 def _score(store: str, days: list, methodology: Path | None):
-    """Score history over ``days``: (history frame, scoring model, methodology, snapshot)."""
+    """Score history over ``days``: (history frame, scoring model, methodology, snapshot,
+    notes on the indicators that were off)."""
     from kamlib.methodology import load_methodology
 
     try:
@@ -174,7 +177,7 @@ def _score(store: str, days: list, methodology: Path | None):
         )
     from kamlib.data import load
     from kamlib.features import account_features_history
-    from kamlib.scoring import score_history
+    from kamlib.scoring import indicators_off, off_notes, score_history
 
     try:
         data = load(store)
@@ -184,7 +187,8 @@ def _score(store: str, days: list, methodology: Path | None):
                 f"no account exists in {store} as of {days[-1]}; nothing was written. Check --as-of."
             )
         history = score_history(features, meth)
-        return history, meth.require_scoring(), meth, data.snapshot.fingerprint
+        notes = off_notes(indicators_off(features, meth.require_scoring()))
+        return history, meth.require_scoring(), meth, data.snapshot.fingerprint, notes
     except KamlibError as exc:
         fail(str(exc))
 

@@ -71,6 +71,7 @@ class EnrichReport:
             if self.import_report is None
             else self.import_report.status,
             "files": list(self.files),
+            "notes": list(self.notes),
             "review": self.match.review.to_dict(orient="records"),
             "quarantine": self.match.quarantine.to_dict(orient="records"),
         }

@@ -7,8 +7,10 @@ tables (:mod:`~kamlib.features.engines`): the embedded DuckDB store, in-memory f
 (executed by an in-memory DuckDB), or another Ibis backend such as Spark (the seam of the
 "beyond one machine" issue).  Results come back as pandas (:mod:`~kamlib.features.compute`);
 :mod:`~kamlib.features.catalogue` says what each feature means and :mod:`~kamlib.features.windows`
-how its windows are bounded.  On DuckDB the one-date query is built and compiled once per
-source shape and reused with each call's dates written in (:mod:`~kamlib.features.prepared`).
+how its windows are bounded; :mod:`~kamlib.features.registry` reads the company-registry
+features (capital, headcount, age, listing) from ``firmographics``.  On DuckDB the one-date
+query is built and compiled once per source shape and reused with each call's dates written
+in (:mod:`~kamlib.features.prepared`).
 
 Public API
 ----------
@@ -19,6 +21,9 @@ Public API
 - :func:`feature_catalogue` — name, kind (static / dynamic), unit, description (en / zh),
   direction (``higher_is_better``) and when the value is missing, per feature.
 - :func:`missing_reasons` — for every missing value of a features frame, why it is missing.
+- :data:`ATTRS_KEY` — the ``DataFrame.attrs`` key under which a features frame records its
+  source's tables and windows (the scoring reads it to switch off an indicator whose table
+  is missing).
 - :data:`FEATURE_SOURCE_TABLES` / :func:`feature_source_tables` — the canonical table each
   feature is computed from (also the catalogue's ``source_table``); :data:`SOURCE_TABLES`.
 - :class:`FeatureWindows` — the window lengths (12 / 24 months, 8 quarters by default);
@@ -34,6 +39,7 @@ Example
 """
 
 from kamlib.features.catalogue import (
+    ATTRS_KEY,
     FEATURE_SOURCE_TABLES,
     SOURCE_TABLES,
     feature_catalogue,
@@ -46,6 +52,7 @@ from kamlib.features.engines import engine_options
 from kamlib.features.windows import FeatureWindows, months_before
 
 __all__ = [
+    "ATTRS_KEY",
     "FEATURE_SOURCE_TABLES",
     "SOURCE_TABLES",
     "FeatureWindows",

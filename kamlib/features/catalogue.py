@@ -27,7 +27,7 @@ from kamlib.features.windows import DEFAULT_WINDOWS, FeatureWindows
 #: Canonical tables the features read (``accounts`` and ``orders`` are required).
 SOURCE_TABLES = (
     "accounts", "products", "orders", "opportunities", "stage_history", "contacts",
-    "activities", "service_tickets",
+    "activities", "service_tickets", "firmographics",
 )  # fmt: skip
 
 STATIC_TEXT = ("industry", "region", "ownership")
@@ -43,10 +43,15 @@ ATTRS_KEY = "kamlib.features"
 _TABLE_MISSING = {
     "accounts": "not recorded in accounts",
     "orders": "no order line on or before the as-of date",
-    **{t: f"no {t} table" for t in ("opportunities", "service_tickets", "contacts", "activities")},
+    **{
+        t: f"no {t} table"
+        for t in ("opportunities", "service_tickets", "contacts", "activities", "firmographics")
+    },
 }
 #: The same, as the first clause of a longer rule ("no order line, or …").
 _TABLE_MISSING_SHORT = {**_TABLE_MISSING, "orders": "no order line"}
+#: The first clause of every registry feature's rule (with a firmographics table).
+_NO_REGISTRY = "no registry record matched to the account"
 #: The rule of the features that count purchases only (positive order lines).
 _NO_PURCHASE = "no purchase (positive order line) on or before the as-of date"
 
@@ -78,6 +83,18 @@ _CATALOGUE: tuple[tuple[str, str, str | None, bool | None, str, str, str, str | 
     ("category_spend", "static", "currency", True,
      "Estimated yearly spend of the customer on our product category (the wallet).",
      "客户品类年采购总额（钱包）", "accounts", None),
+    ("registry_capital", "static", "currency", True,
+     "Registered capital in CNY from the company registry (a capital in another currency is missing: no exchange rates are assumed).",
+     "工商登记注册资本（人民币；外币注册资本视为缺失）", "firmographics", _NO_REGISTRY + ", or its capital is not in CNY"),
+    ("insured_headcount", "static", "people", True,
+     "Insured headcount from the company registry; without one, the lower bound of its headcount band.",
+     "参保人数（缺失时取人员规模区间下限）", "firmographics", _NO_REGISTRY + ", or it gives neither insured headcount nor a readable headcount band"),
+    ("years_established", "static", "years", True,
+     "Years from the company's established date to the as-of date.",
+     "成立年限（成立日期至截止日的年数）", "firmographics", _NO_REGISTRY + ", or it has no established date on or before the as-of date"),
+    ("listed", "static", "0/1", True,
+     "1 when the company is listed, 0 when not: the registry's listing flag, else a company type of 股份有限公司(上市…) / (非上市…).",
+     "是否上市（1/0）", "firmographics", _NO_REGISTRY + ", or neither a listing flag nor a company type that names the listing"),
     ("revenue_{s}", "dynamic", "currency", True,
      "Net revenue (returns deducted) in the last {sm} months.",
      "近{sm}个月净销售额", "orders", None),
@@ -259,6 +276,12 @@ def missing_reasons(features: pd.DataFrame) -> pd.DataFrame:
             else "no product line known: the order lines carry none and there is no products table"
         ),
         **dict.fromkeys(("recency_days", "tenure_days", *DATE_FEATURES), _NO_PURCHASE),
+        # a registry feature: its catalogue rule less the table's clause
+        **{
+            name: rule
+            for name, *_, table, rule in _CATALOGUE
+            if table == "firmographics" and rule is not None
+        },
     }
 
     def reason_for(name: str) -> np.ndarray | str:

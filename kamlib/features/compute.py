@@ -158,7 +158,9 @@ def account_features(
         Indexed by ``account_id`` (sorted), one row per account existing at the date (created
         on or before it, or undated) — also accounts without any order.  Columns:
         ``industry, region`` (str), ``employees, annual_revenue, registered_capital,
-        strategic_fit`` (float64), ``ownership`` (str), ``category_spend``, ``revenue_12m,
+        strategic_fit`` (float64), ``ownership`` (str), ``category_spend``,
+        ``registry_capital, insured_headcount, years_established, listed`` (from
+        ``firmographics``: :mod:`~kamlib.features.registry`), ``revenue_12m,
         revenue_24m, revenue_prev_12m, growth_12m, gross_margin_12m, orders_12m,
         order_days_12m, recency_days, tenure_days, active_quarter_share, product_lines_12m,
         share_of_wallet, open_pipeline, open_opportunities, win_rate_24m,

@@ -47,6 +47,7 @@ from kamlib.data.kamdata import FIRST_SEEN
 from kamlib.errors import DataValidationError
 from kamlib.features.catalogue import STATIC_NUMBERS, STATIC_TEXT
 from kamlib.features.engines import _frame_table, _Tables
+from kamlib.features.registry import REGISTRY_FEATURES, registry_features
 from kamlib.features.windows import FeatureWindows, _Cut, _month_number, _Plan, month_number
 from kamlib.frames import require_columns
 
@@ -79,6 +80,12 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "resolved_at": "timestamp", "escalated": "boolean", "sla_response_hours": "float64",
         "sla_resolution_hours": "float64",
     },
+    "firmographics": {
+        "account_id": "string", "source": "string", "retrieved_at": "timestamp",
+        "established": "date", "reg_capital": "float64", "reg_capital_currency": "string",
+        "headcount_band": "string", "insured_headcount": "float64", "listed": "boolean",
+        "company_type": "string",
+    },
 }  # fmt: skip
 
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -90,6 +97,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "contacts": ("account_id",),
     "activities": ("account_id", "date"),
     "service_tickets": ("account_id", "opened_at"),
+    "firmographics": ("account_id", "source", "retrieved_at"),
 }
 
 
@@ -650,8 +658,8 @@ def _feature_table(
 
     def table(name: str) -> ir.Table | None:
         t = prepared.get(name)
-        if t is None or name in ("accounts", "products", "stage_history"):
-            return t
+        if t is None or name in ("accounts", "products", "stage_history", "firmographics"):
+            return t  # a group has its top account's registry features
         return _regroup(t, group_table)
 
     orders, products = table("orders"), table("products")
@@ -674,6 +682,8 @@ def _feature_table(
         t = t.left_join(part, ["k", "account_id"])
     if (contacts := table("contacts")) is not None:
         t = t.left_join(_contacts(contacts), "account_id")
+    if (firms := table("firmographics")) is not None:
+        t = t.left_join(registry_features(firms, snaps), ["k", "account_id"])
 
     finished = _finish(t, wnd, present=set(prepared), rollup=rollup, lines_known=_lines_known(src))
     return finished.order_by("k", "account_id")
@@ -717,6 +727,11 @@ def _finish(
         "strategic_fit": t.strategic_fit,
         "ownership": t.ownership,
         "category_spend": spend,
+        **(
+            {name: t[name] for name in REGISTRY_FEATURES}
+            if "firmographics" in present
+            else dict.fromkeys(REGISTRY_FEATURES, _NULL)
+        ),
         f"revenue_{s}": rev_s,
         f"revenue_{lo}": ordered(_money(t.rev_long)),
         f"revenue_prev_{s}": rev_prev,

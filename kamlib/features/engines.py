@@ -421,6 +421,7 @@ _DATE_COLUMNS = {
     "orders": ("order_date",),
     "opportunities": ("created_date", "closed_date"),
     "activities": ("date",),
+    "firmographics": ("established",),
 }
 
 

@@ -72,7 +72,8 @@ class FeatureWindows:
         s, lo = self.short, self.long
         return [
             "industry", "region", "employees", "annual_revenue", "registered_capital",
-            "strategic_fit", "ownership", "category_spend",
+            "strategic_fit", "ownership", "category_spend", "registry_capital",
+            "insured_headcount", "years_established", "listed",
             f"revenue_{s}", f"revenue_{lo}", f"revenue_prev_{s}", f"growth_{s}",
             f"gross_margin_{s}", f"orders_{s}", f"order_days_{s}", "recency_days",
             "tenure_days", "active_quarter_share", f"product_lines_{s}", "share_of_wallet",

@@ -58,6 +58,7 @@ from kamlib.methodology.schema import (
     check_methodology_keys,
 )
 from kamlib.methodology.scoring import (
+    CANONICAL_TABLES,
     INDICATOR_KINDS,
     KNOWN_FEATURES,
     MAX_POINTS,
@@ -122,6 +123,7 @@ __all__ = [
     "normalise_label",
     "normalised_weights",
     "AHP_MAX_CONSISTENCY_RATIO",
+    "CANONICAL_TABLES",
     "INDICATOR_KINDS",
     "KNOWN_FEATURES",
     "MAX_POINTS",

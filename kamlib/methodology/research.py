@@ -48,6 +48,8 @@ class ResearchSettings:
     whitespace_peer_share: float = 0.4
     whitespace_min_peers: int = 5
     recent_deals_days: int = 180
+    # company registry events (company_events) shown and turned into findings
+    registry_event_months: int = 24
     # OGSM
     on_track_ratio: float = 0.95
     at_risk_ratio: float = 0.8
@@ -62,6 +64,7 @@ _RESEARCH_INTS = {
     "service_baseline_months": (1, 60), "service_min_tickets": (1, 1000),
     "service_stall_min_tickets": (1, 100000), "backlog_alert_days": (1, 3650),
     "whitespace_min_peers": (1, 100000), "recent_deals_days": (1, 3650), "top_findings": (1, 50),
+    "registry_event_months": (1, 240),
 }  # fmt: skip
 _RESEARCH_FLOATS = {
     "single_thread_share": (0.0, 1.0), "strength_support_weight": (0.0, 1.0),

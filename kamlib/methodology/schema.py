@@ -53,7 +53,7 @@ def _methodology_schema() -> dict[str, Any]:
                 "name": _FREE, "feature": _FREE, "kind": _FREE, "label": _LABEL,
                 "description": _FREE, "missing": {"points": _FREE},
                 "bands": _Items({"min": _FREE, "max": _FREE, "points": _FREE, "label": _FREE}),
-                "categories": _FREE, "other": _FREE,
+                "categories": _FREE, "other": _FREE, "requires": _FREE,
             }),
             "weights": {
                 "method": _FREE, "values": _FREE, "note": _FREE,

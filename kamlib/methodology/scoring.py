@@ -11,6 +11,7 @@ a :class:`~kamlib.errors.ConfigError` naming the file and the place:
 - numeric bands that overlap or leave a gap, points outside 0–100, a text feature scored
   with numeric bands;
 - a missing-value rule that is absent (there is no silent default of zero);
+- ``requires`` naming a table that is not a canonical table (:data:`CANONICAL_TABLES`);
 - weights for unknown indicators, indicators without a weight, negative weights; an AHP
   matrix that is not square, positive and reciprocal, or whose consistency ratio is 0.1 or
   more (unless ``allow_inconsistent: true``);
@@ -60,6 +61,10 @@ KNOWN_FEATURES: dict[str, tuple[str, str]] = {
     "strategic_fit": ("static", "number"),
     "ownership": ("static", "text"),
     "category_spend": ("static", "number"),
+    "registry_capital": ("static", "number"),
+    "insured_headcount": ("static", "number"),
+    "years_established": ("static", "number"),
+    "listed": ("static", "number"),
     "revenue_12m": ("dynamic", "number"),
     "revenue_24m": ("dynamic", "number"),
     "revenue_prev_12m": ("dynamic", "number"),
@@ -83,6 +88,15 @@ KNOWN_FEATURES: dict[str, tuple[str, str]] = {
     "economic_buyer_known": ("dynamic", "number"),
     "days_since_last_activity": ("dynamic", "number"),
 }
+
+#: The canonical tables of the store, in load order: a copy of ``kamlib.data.TABLES`` (the
+#: methodology sits below the data layer and may not import it; a test keeps them equal).
+#: An indicator's ``requires`` names one of them.
+CANONICAL_TABLES: tuple[str, ...] = (
+    "accounts", "products", "orders", "opportunities", "stage_history", "contacts",
+    "opportunity_contacts", "activities", "service_tickets", "targets", "plan_items", "tasks",
+    "opportunity_competitors", "firmographics", "company_events",
+)  # fmt: skip
 
 #: Column names of the score tables; an indicator may not take one of them.
 RESERVED_NAMES = frozenset(
@@ -133,7 +147,9 @@ class Indicator:
     Exactly one of ``bands`` (numeric band table) and ``categories`` (value → points, with
     ``other_points`` for values not listed) is set.  Category values are matched after
     :func:`normalise_label` (case, spaces and underscores ignored) or, when every key is a
-    number, numerically.
+    number, numerically.  ``requires`` names the canonical table the indicator needs: when
+    the data scored has no such table the indicator is *off* — the scoring drops it and
+    re-normalises the other weights (see :meth:`ScoringModel.without`).
     """
 
     name: str
@@ -146,6 +162,7 @@ class Indicator:
     categories: tuple[tuple[str | float, float], ...] = ()
     other_points: float | None = None
     description: str = ""
+    requires: str | None = None
 
     @property
     def is_categorical(self) -> bool:
@@ -251,6 +268,39 @@ class ScoringModel:
         values = _check_weight_values(dict(weights), self.names, where="weights")
         spec = WeightSpec(method="manual", values=values, note=note)
         return replace(self, weights=spec)
+
+    def without(self, names: tuple[str, ...] | list[str]) -> ScoringModel:
+        """A copy without the indicators ``names`` (indicators switched off), the others'
+        weights divided by the weight that remains so they sum to 1 again.
+
+        ``manual``, ``ahp`` and ``data`` weights are re-normalised (the AHP priorities that
+        remain keep their ratios; ``weights.ahp`` still records the file's judgements);
+        ``entropy`` weights are computed from the indicators that remain anyway.  Switching off every
+        indicator, or every indicator with a weight, is refused with a ``ConfigError``.
+        """
+        off = set(names)
+        for name in off:
+            self.indicator(name)  # unknown → ConfigError
+        if not off:
+            return self
+        kept = tuple(i for i in self.indicators if i.name not in off)
+        if not kept:
+            raise ConfigError(
+                f"{self.source} scoring: every indicator is off ({', '.join(sorted(off))}); "
+                "nothing is left to score with."
+            )
+        weights = self.weights
+        if weights.values:
+            left = [(n, w) for n, w in weights.values if n not in off]
+            total = math.fsum(w for _, w in left)
+            if total <= 0:
+                raise ConfigError(
+                    f"{self.source} scoring: the indicators left after switching off "
+                    f"{', '.join(sorted(off))} all have weight 0; nothing is left to score with."
+                )
+            shares = normalised_weights([w for _, w in left])
+            weights = replace(weights, values=tuple(zip([n for n, _ in left], shares, strict=True)))
+        return replace(self, indicators=kept, weights=weights)
 
     def with_thresholds(self, thresholds: Mapping[str, float]) -> ScoringModel:
         """A copy with new ``min_score`` for the tiers named (validated like the file's)."""
@@ -377,6 +427,13 @@ def _indicator(
             other = _points(raw["other"], f"{where}.other")
     if "other" in raw and has_bands:
         raise ConfigError(f"{where}: 'other' belongs to a 'categories' table, not to 'bands'.")
+    requires = None
+    if raw.get("requires") is not None:
+        requires = str(raw["requires"])
+        if requires not in CANONICAL_TABLES:
+            raise ConfigError(
+                f"{where}.requires: " + _unknown("table", requires, CANONICAL_TABLES)
+            )
     return Indicator(
         name=name,
         feature=feature,
@@ -388,6 +445,7 @@ def _indicator(
         categories=categories,
         other_points=other,
         description=str(raw.get("description", "")),
+        requires=requires,
     )
 
 

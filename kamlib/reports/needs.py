@@ -11,7 +11,8 @@ meet (at the pinned import batch) is *skipped*, not failed: :func:`report_skippe
 e.g. "pipeline_forecast skipped — needs opportunities: the store has no 'opportunities'
 table (import a CRM opportunity export: kam import FILE --store data/retail.duckdb)".
 Needs are what the report's view strictly requires (its ``require(...)`` calls); data a
-view only uses when present (service tickets, stage history …) is not a need.
+view only uses when present (service tickets, stage history, the registry's ``firmographics``
+and ``company_events`` …) is not a need.
 """
 
 from __future__ import annotations

@@ -22,6 +22,12 @@ Definitions
   spend on the line among those who buy it.
 - **Comparison date** of the tier movement: the end of the quarter before ``as_of``'s
   quarter (``compare_months`` = 3 months earlier by default).
+- **Registry data** (:mod:`kamlib.research.registry`): the newest ``firmographics``
+  retrieval on or before ``as_of`` with its source and date, and the ``company_events`` of
+  the last ``registry_event_months`` (24); enforcement, abnormal operation and
+  dishonest-debtor records, capital reductions, penalties and name changes become findings.
+  Without those tables (no ``kam enrich`` yet) the registry part is empty and says so; it is
+  not listed in ``missing`` (an enrichment, not a gap in the account's records).
 - **Missing data**: a table that was not imported or holds no row of the account leaves its
   section empty; ``AccountDossier.missing`` names each such section (and a low-severity
   finding says so), the dossier still renders.
@@ -29,6 +35,7 @@ Definitions
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +57,7 @@ from kamlib.research.ogsm import (
     OgsmResult,
     status_rule_text,
 )
+from kamlib.research.registry import RegistrySection, registry_section
 from kamlib.research.sales_process import account_competitors, playbook_gaps
 
 
@@ -128,6 +136,10 @@ class AccountDossier(ShowsBrief):
     masker
         The :class:`PiiMasker` of a masked dossier (its pseudonyms also mask any text a view
         writes from the dossier), else ``None``.
+    registry
+        The company as the registry sees it (:class:`~kamlib.research.registry.RegistrySection`):
+        the profile with its source and retrieval date, the events of the window, and
+        whether the store had the tables.
     """
 
     account_id: str
@@ -162,6 +174,7 @@ class AccountDossier(ShowsBrief):
     rules: dict[str, str]
     notes: tuple[str, ...] = ()
     masker: PiiMasker | None = field(default=None, repr=False)
+    registry: RegistrySection | None = None
 
     def summary(self) -> pd.DataFrame:
         """Profile as a frame: ``measure, value``."""
@@ -282,6 +295,7 @@ def account_dossier(
     # last: a store without the sales-process tables lists them after the older sections
     competitors = account_competitors(a)
     gaps = playbook_gaps(a)
+    registry = registry_section(a)
 
     # masking: before any text or chart is made from the frames
     if mask_pii:
@@ -300,6 +314,7 @@ def account_dossier(
             strength=pm.strength, issues=pm.issues,
         )  # fmt: skip
         profile["owner"] = masker.staff(profile["owner"])
+        registry = _masked_registry(registry, masker)
         open_pipeline = masker.mask_frame(open_pipeline)
         recent_deals = masker.mask_frame(recent_deals)
         recent_activities = masker.mask_frame(recent_activities)
@@ -320,6 +335,7 @@ def account_dossier(
         recent_deals=recent_deals, service=service, tickets=tickets, trend=trend,
         score=score, whitespace=whitespace, industry=industry, targets=targets,
         plan_items=plan_items, playbook_gaps=gaps, missing=missing,
+        registry_events=registry.events,
     )  # fmt: skip
     ranked = rank_findings(items_found)
     findings = pd.DataFrame(
@@ -382,7 +398,22 @@ def account_dossier(
         rules=rules,
         notes=ctx.notes,
         masker=masker,
+        registry=registry,
     )
+
+
+def _masked_registry(registry: RegistrySection, masker: PiiMasker) -> RegistrySection:
+    """The registry part of a masked dossier: a legal representative's name (the before and
+    after of its change) is a person's name, so it gets a pseudonym."""
+    events = registry.events
+    people = events["type"] == "legal_representative_change"
+    if not people.any():
+        return registry
+    events = events.copy()
+    for col in ("before", "after"):
+        events[col] = events[col].astype(object)
+        events.loc[people, col] = [masker.person(v) if v else v for v in events.loc[people, col]]
+    return dataclasses.replace(registry, events=events)
 
 
 def power_map(

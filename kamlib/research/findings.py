@@ -16,7 +16,11 @@ Rules (key — when it fires — severity)
 - ``no_economic_buyer`` — no economic buyer among the contacts — 3
 - ``target_missed`` / ``target_off_track`` / ``target_at_risk`` — an account target's status
   — 3 / 3 / 2
+- ``registry_credit_risk`` — the registry lists enforcement, abnormal operation or a
+  dishonest-debtor record of the company in the last ``registry_event_months`` (24) — 3
 - ``tier_dropped`` — the tier fell since the comparison date — 2
+- ``capital_reduction`` — the company reduced its registered capital in that window — 2
+- ``registry_penalty`` — an administrative penalty in that window — 2
 - ``single_threaded`` — one relationship carries the account — 2
 - ``key_person_not_contacted`` — key persons not contacted for > ``stale_contact_days`` — 2
 - ``deal_no_economic_buyer`` / ``deal_opponent`` / ``deal_single_threaded`` — open deals — 2
@@ -29,6 +33,7 @@ Rules (key — when it fires — severity)
 - ``recent_loss`` — deals lost in the last ``recent_deals_days`` — 1
 - ``whitespace`` — product lines most same-industry peers buy and this account does not — 1
 - ``tier_rose`` — the tier rose — 1
+- ``name_change`` — the company changed its registered name in that window — 1
 - ``wallet_below_revenue`` — our 12-month revenue exceeds the account's wallet estimate
   (``category_spend``): the estimate is out of date, share of wallet is not shown — 1
 - ``missing_data`` — a table or the account's rows are missing, so a section is empty — 1
@@ -42,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.methodology.labels import label
+from kamlib.research._common import text
 
 if TYPE_CHECKING:
     from kamlib.research.context import ResearchContext
@@ -50,12 +56,22 @@ if TYPE_CHECKING:
 
 SEVERITY = {
     "revenue_declining": 3, "service_deteriorating": 3, "high_influence_opponent": 3,
-    "no_economic_buyer": 3, "target_missed": 3, "target_off_track": 3, "target_at_risk": 2, "tier_dropped": 2,
+    "no_economic_buyer": 3, "target_missed": 3, "target_off_track": 3, "registry_credit_risk": 3,
+    "target_at_risk": 2, "tier_dropped": 2, "capital_reduction": 2, "registry_penalty": 2,
     "single_threaded": 2, "key_person_not_contacted": 2, "deal_no_economic_buyer": 2,
     "deal_opponent": 2, "deal_single_threaded": 2, "deals_overdue": 2, "deal_playbook_gaps": 2,
     "sla_breaches": 2, "aged_backlog": 2, "plan_items_overdue": 2, "recent_loss": 1, "whitespace": 1,
-    "tier_rose": 1, "wallet_below_revenue": 1, "missing_data": 1,
+    "tier_rose": 1, "name_change": 1, "wallet_below_revenue": 1, "missing_data": 1,
 }  # fmt: skip
+#: company_events type → the finding it raises (a capital change only when the capital fell:
+#: ``capital_reduced`` of :mod:`kamlib.research.registry`); other types raise none.
+REGISTRY_RULES = {
+    "enforcement": "registry_credit_risk", "abnormal_operation": "registry_credit_risk",
+    "dishonest_debtor": "registry_credit_risk", "capital_change": "capital_reduction",
+    "penalty": "registry_penalty", "name_change": "name_change",
+}  # fmt: skip
+#: How many events a registry finding lists (the newest; "…" says there are more).
+REGISTRY_EVENTS_LISTED = 3
 ORDER = {k: i for i, k in enumerate(SEVERITY)}
 
 
@@ -100,6 +116,7 @@ def account_findings(
     plan_items: pd.DataFrame,
     missing: list[dict[str, str]],
     playbook_gaps: pd.DataFrame | None = None,
+    registry_events: pd.DataFrame | None = None,
 ) -> list[dict[str, object]]:
     """The findings of one account's dossier (unranked :func:`finding` records; parameters
     whose text depends on the language are :class:`Localised`)."""
@@ -177,6 +194,8 @@ def account_findings(
             out.append(finding("aged_backlog", impact=0.0, count=len(aged),
                                days=s.backlog_alert_days,
                                oldest=int(aged["age_days"].max())))  # fmt: skip
+    if registry_events is not None and len(registry_events):
+        out += registry_findings(registry_events, months=s.registry_event_months, revenue=revenue)
     wallet = feats("category_spend")
     if not np.isnan(wallet) and wallet > 0 and revenue > wallet:
         out.append(finding("wallet_below_revenue", impact=0.0,
@@ -241,6 +260,49 @@ def account_findings(
     for m in missing:
         out.append(finding("missing_data", impact=0.0, what=m["what"], section=m["section"]))
     return out
+
+
+def registry_findings(
+    events: pd.DataFrame, *, months: int, revenue: float = 0.0
+) -> list[dict[str, object]]:
+    """The findings of an account's registry events (``events``: the window's rows of
+    :attr:`kamlib.research.registry.RegistrySection.events`, newest first): one per rule of
+    :data:`REGISTRY_RULES` that any event raises, listing the newest events.  The money at
+    stake of a credit risk or a capital reduction is our 12-month ``revenue`` with the
+    account (what we sell on credit to it); of a penalty or a name change none."""
+    fired = events["type"].map(REGISTRY_RULES)
+    is_capital = events["type"] == "capital_change"
+    fired = fired.where(~is_capital | events["capital_reduced"].astype(bool))
+    out = []
+    for rule in dict.fromkeys(r for r in REGISTRY_RULES.values()):
+        hits = events[fired == rule]
+        if hits.empty:
+            continue
+        listed = hits.head(REGISTRY_EVENTS_LISTED)
+        more = len(hits) > REGISTRY_EVENTS_LISTED
+        details = Localised(
+            "; ".join(_event_text(r, "en") for r in listed.itertuples()) + (" …" if more else ""),
+            "；".join(_event_text(r, "zh") for r in listed.itertuples()) + (" …" if more else ""),
+        )
+        at_stake = revenue if rule in ("registry_credit_risk", "capital_reduction") else 0.0
+        out.append(
+            finding(rule, impact=at_stake, count=len(hits), months=months, events=details,
+                    latest=f"{pd.Timestamp(hits['date'].max()):%Y-%m-%d}")
+        )  # fmt: skip
+    return out
+
+
+def _event_text(event: Any, lang: str) -> str:
+    """``Enforcement 2026-05-03: 执行标的 120 万元`` / ``Name change 2025-11-02: A → B``."""
+    kind = "capital_reduction" if bool(event.capital_reduced) else event.type
+    head = f"{label(f'event_{kind}', lang)} {pd.Timestamp(event.date):%Y-%m-%d}"
+    colon = "：" if lang == "zh" else ": "
+    before, after = text(event.before), text(event.after)
+    if before and after:
+        return f"{head}{colon}{before} → {after}"
+    if after or before:
+        return f"{head}{colon}{after or before}"
+    return head
 
 
 def _money(value: float, currency: str) -> str:

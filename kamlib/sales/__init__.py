@@ -24,7 +24,7 @@ Bid readiness
 Competitive win/loss
     :func:`competitive_win_loss` → :class:`CompetitiveWinLoss`: win rate against each
     competitor with Wilson intervals and beta-binomial partial pooling
-    (:func:`fit_beta_prior`), by quarter; where in the funnel and why we lose; price deltas.
+    (:func:`beta_hyperposterior`, a hierarchical beta-binomial model), by quarter; where in the funnel and why we lose; price deltas.
     :func:`competitors_met`: the same counts for one account's deals, with when each
     competitor was last met.
 
@@ -45,7 +45,6 @@ from kamlib.sales.competition import (
     CompetitiveWinLoss,
     competitive_win_loss,
     competitors_met,
-    fit_beta_prior,
 )
 from kamlib.sales.compliance import Compliance, compliance
 from kamlib.sales.effects import (
@@ -54,6 +53,7 @@ from kamlib.sales.effects import (
     task_effects,
     task_population,
 )
+from kamlib.sales.pooling import BetaHyperposterior, beta_hyperposterior
 from kamlib.sales.process_data import (
     SalesProcessData,
     sales_process_data,
@@ -76,15 +76,16 @@ __all__ = [
     "STAGE_GAP_COLUMNS",
     "TASK_EFFECT_COLUMNS",
     "AdjustedDifference",
+    "BetaHyperposterior",
     "CompetitiveWinLoss",
     "Compliance",
     "SalesProcessData",
     "adjusted_difference",
+    "beta_hyperposterior",
     "bid_readiness",
     "compliance",
     "competitive_win_loss",
     "competitors_met",
-    "fit_beta_prior",
     "sales_process_data",
     "sales_process_frames",
     "stage_gaps",

@@ -8,17 +8,17 @@ Win rate against each competitor, with small samples pulled toward the rest
 ---------------------------------------------------------------------------
 ``win_rate`` = won / deals with the Wilson 95 % interval (``ci_low`` … ``ci_high``).  Two
 wins in two deals is no evidence of a 100 % win rate, so the table also gives a
-**partially pooled** rate: empirical Bayes with a beta-binomial model.  The win rates
-against the competitors are taken to come from one Beta(α, β) distribution, fitted by
-maximum likelihood of the beta-binomial over the competitors (mean and concentration
-α + β, the concentration bounded to [0.5, 10 000]); each competitor's rate then has the
-posterior Beta(α + won, β + lost), whose mean is ``shrunk_win_rate`` and whose 5 % and 95 %
-quantiles are ``shrunk_low`` … ``shrunk_high`` (a 90 % interval).  A competitor met twice is
-pulled most of the way to the common mean; one met a hundred times keeps nearly its own
-rate.  With fewer than :data:`MIN_POOLED` competitors the spread between competitors
-cannot be estimated, and a weak prior (the overall rate, concentration 2) is used instead;
-``prior["method"]`` says which.  The prior is estimated, not known: the posterior intervals
-do not carry its uncertainty.
+**partially pooled** rate from a hierarchical beta-binomial model
+(:mod:`kamlib.sales.pooling`): the win rates against the competitors come from one
+Beta(α, β) whose α and β are themselves uncertain (hyperprior (α + β)^-5/2, as in Gelman et
+al., *Bayesian Data Analysis*, §5.3), solved on a grid.  Each competitor's pooled rate is
+the posterior mean (``shrunk_win_rate``) with its 90 % posterior interval (``shrunk_low`` …
+``shrunk_high``).  A competitor met twice is pulled most of the way to the common rate; one
+met a hundred times keeps nearly its own.  When the rates differ by no more than chance
+would make them, they are pulled together — but the interval keeps the uncertainty about
+how far they really differ, instead of collapsing to a point as a single fitted prior
+(empirical Bayes) does.  ``prior`` summarises the population: posterior means of α, β and
+of the common rate, the median concentration α + β, the method.
 
 Losses as competing outcomes
 ----------------------------
@@ -37,7 +37,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from kamlib.data import KamData
@@ -45,12 +44,9 @@ from kamlib.data.schemas import NO_DECISION
 from kamlib.methodology import Methodology
 from kamlib.periods import period_of
 from kamlib.proportions import wilson_interval
+from kamlib.sales.pooling import BetaHyperposterior, beta_hyperposterior
 from kamlib.sales.process_data import SalesProcessData, resolve_process_data
 
-#: competitors with closed deals needed to estimate the spread between them
-MIN_POOLED = 3
-#: bounds of the beta prior's concentration (α + β)
-CONCENTRATION_BOUNDS = (0.5, 10_000.0)
 #: the posterior interval of the pooled rates
 POSTERIOR_LEVEL = 0.90
 
@@ -100,8 +96,10 @@ class CompetitiveWinLoss:
         ``opportunity_id``, ``competitor``, ``status``, ``our_price``, ``competitor_price``,
         ``price_delta``: one row per deal and competitor with both prices.
     prior
-        The fitted prior: ``alpha``, ``beta``, ``mean``, ``concentration``, ``method``,
-        ``competitors`` (used in the fit).
+        The population the pooled rates are drawn from
+        (:meth:`~kamlib.sales.pooling.BetaHyperposterior.summary`): posterior means of
+        ``alpha``, ``beta`` and of the common rate (``mean``), the median
+        ``concentration``, ``method``, ``competitors`` (used in the fit).
     overall
         ``deals`` and ``won`` of the closed deals with any competitor, ``win_rate``,
         ``ci_low``, ``ci_high``; the same for deals with no competitor recorded
@@ -124,56 +122,6 @@ class CompetitiveWinLoss:
     def summary(self) -> dict[str, Any]:
         """The overall figures and the prior (plain Python values)."""
         return {"as_of": f"{self.as_of:%Y-%m-%d}", **self.overall, "prior": dict(self.prior)}
-
-
-def fit_beta_prior(won: np.ndarray, deals: np.ndarray) -> dict[str, Any]:
-    """The Beta(α, β) prior of the win rates, fitted by beta-binomial maximum likelihood.
-
-    Parameters
-    ----------
-    won, deals
-        Per group (competitor): deals won and deals closed; groups without deals are
-        ignored.
-
-    Returns
-    -------
-    dict
-        ``alpha``, ``beta``, ``mean`` (α / (α + β)), ``concentration`` (α + β), ``method``
-        (``"beta-binomial maximum likelihood"`` or, with fewer than :data:`MIN_POOLED`
-        groups, ``"weak prior: overall rate, concentration 2"``), ``competitors`` (groups
-        used).
-
-    Examples
-    --------
-    >>> prior = fit_beta_prior(np.array([2, 60, 25]), np.array([2, 100, 50]))
-    >>> round(prior["mean"], 2)  # doctest: +SKIP
-    """
-    from scipy.optimize import minimize
-    from scipy.special import betaln, expit
-
-    k = np.asarray(won, dtype=float)
-    n = np.asarray(deals, dtype=float)
-    keep = n > 0
-    k, n = k[keep], n[keep]
-    groups = int(keep.sum())
-    pooled = float((k.sum() + 0.5) / (n.sum() + 1.0)) if groups else 0.5
-    if groups < MIN_POOLED:
-        conc = 2.0
-        return {"alpha": pooled * conc, "beta": (1 - pooled) * conc, "mean": pooled,
-                "concentration": conc, "method": "weak prior: overall rate, concentration 2",
-                "competitors": groups}  # fmt: skip
-
-    def nll(theta: np.ndarray) -> float:
-        mu, conc = expit(theta[0]), np.exp(theta[1])
-        a, b = mu * conc, (1 - mu) * conc
-        return -float(np.sum(betaln(k + a, n - k + b) - betaln(a, b)))
-
-    lo, hi = np.log(CONCENTRATION_BOUNDS[0]), np.log(CONCENTRATION_BOUNDS[1])
-    start = np.array([np.log(pooled / (1 - pooled)), np.log(10.0)])
-    res = minimize(nll, start, method="L-BFGS-B", bounds=[(-8.0, 8.0), (lo, hi)])
-    mu, conc = float(expit(res.x[0])), float(np.exp(res.x[1]))
-    return {"alpha": mu * conc, "beta": (1 - mu) * conc, "mean": mu, "concentration": conc,
-            "method": "beta-binomial maximum likelihood", "competitors": groups}  # fmt: skip
 
 
 def _quarter(days: pd.Series, start_month: int) -> pd.Series:
@@ -228,8 +176,9 @@ def competitive_win_loss(
     rows = process.require_competitors("Competitive win/loss")
     closed, met, met_closed = _met(process, rows, process.deals)
     competitors = _competitor_table(met, met_closed)
-    prior = fit_beta_prior(competitors["won"].to_numpy(), competitors["deals"].to_numpy())
-    competitors = _pool(competitors, prior)
+    won, deals = competitors["won"].to_numpy(), competitors["deals"].to_numpy()
+    population = beta_hyperposterior(won, deals)
+    competitors = _pool(competitors, population)
     return CompetitiveWinLoss(
         as_of=process.as_of,
         competitors=competitors,
@@ -237,7 +186,7 @@ def competitive_win_loss(
         funnel_losses=_funnel_losses(process, closed),
         loss_reasons=_loss_reasons(closed),
         prices=_prices(met),
-        prior=prior,
+        prior=population.summary(),
         overall=_overall(closed, set(rows["opportunity_id"])),
     )
 
@@ -365,15 +314,11 @@ def _competitor_table(met: pd.DataFrame, met_closed: pd.DataFrame) -> pd.DataFra
     return _rate_columns(out)
 
 
-def _pool(table: pd.DataFrame, prior: dict[str, Any]) -> pd.DataFrame:
-    from scipy.stats import beta
-
-    a = prior["alpha"] + table["won"].to_numpy(dtype=float)
-    b = prior["beta"] + (table["deals"] - table["won"]).to_numpy(dtype=float)
-    tail = (1 - POSTERIOR_LEVEL) / 2
-    table["shrunk_win_rate"] = a / (a + b)
-    table["shrunk_low"] = beta.ppf(tail, a, b)
-    table["shrunk_high"] = beta.ppf(1 - tail, a, b)
+def _pool(table: pd.DataFrame, population: BetaHyperposterior) -> pd.DataFrame:
+    mean, low, high = population.posterior(
+        table["won"].to_numpy(), table["deals"].to_numpy(), level=POSTERIOR_LEVEL
+    )
+    table["shrunk_win_rate"], table["shrunk_low"], table["shrunk_high"] = mean, low, high
     out = table.sort_values(["deals", "competitor"], ascending=[False, True], kind="mergesort")
     return out[list(COMPETITOR_COLUMNS)].reset_index(drop=True)
 

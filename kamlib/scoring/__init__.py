@@ -16,6 +16,10 @@ Weights
 History
     :func:`score_history` (scores and tiers at many dates), :func:`tier_migration`
     (transition matrix, risers and fallers with the indicators that drove them).
+Indicators that are off
+    :func:`indicators_off` (an indicator whose ``requires:`` table the data lacks: dropped,
+    the other weights re-normalised), :func:`off_notes` (the sentences of
+    ``ScoreResult.notes``).
 Validation
     :func:`validate_scores` (value captured per tier, lift, Gini vs a baseline ranking),
     :func:`ranking_gini`.
@@ -31,7 +35,13 @@ Example
 from kamlib.methodology import WeightsNormalisedWarning
 from kamlib.methodology.ahp import RANDOM_INDEX, AhpResult, ahp_weights
 from kamlib.scoring.history import MigrationResult, score_history, tier_migration
-from kamlib.scoring.scorecard import ScoreResult, indicator_points, score_accounts
+from kamlib.scoring.scorecard import (
+    ScoreResult,
+    indicator_points,
+    indicators_off,
+    off_notes,
+    score_accounts,
+)
 from kamlib.scoring.validation import ValidationResult, ranking_gini, validate_scores
 from kamlib.scoring.weights import (
     ConstantCriterionWarning,
@@ -53,6 +63,8 @@ __all__ = [
     "data_weights",
     "entropy_weights",
     "indicator_points",
+    "indicators_off",
+    "off_notes",
     "ranking_gini",
     "score_accounts",
     "score_history",

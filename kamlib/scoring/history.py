@@ -77,10 +77,11 @@ def score_history(
             )
         seen[as_of] = key
         scored = _score(features, model, weights, "score_history")  # no explanations needed
-        scores = _scores_frame(scored, model)[["account_id", "score", "tier", "rank"]]
-        wide = pd.concat(
-            [scores, _contributions_frame(scored, model).drop(columns="account_id")], axis=1
-        )
+        scores = _scores_frame(scored, scored.model)[["account_id", "score", "tier", "rank"]]
+        contributions = _contributions_frame(scored, scored.model).drop(columns="account_id")
+        # an indicator that was off (its table missing) contributed nothing
+        contributions = contributions.reindex(columns=list(model.names), fill_value=0.0)
+        wide = pd.concat([scores, contributions], axis=1)
         wide.insert(0, "as_of", as_of)
         frames.append(wide)
     out = pd.concat(frames, ignore_index=True)

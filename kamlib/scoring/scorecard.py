@@ -18,6 +18,7 @@ import pandas as pd
 
 from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataQualityWarning, DataValidationError, KamlibError
+from kamlib.features import ATTRS_KEY, SOURCE_TABLES
 from kamlib.frames import numeric_column, require_columns
 from kamlib.methodology import (
     Indicator,
@@ -44,6 +45,70 @@ def resolve_model(methodology: Methodology | ScoringModel | None) -> ScoringMode
     if isinstance(methodology, ScoringModel):
         return methodology
     return resolve_methodology(methodology, owner="the scoring functions", paths=False).require_scoring()
+
+
+# --- indicators that are off -----------------------------------------------------------------
+
+#: The command that brings each table in, named by the note of an indicator that is off.
+_FIX = {"firmographics": "kam enrich", "company_events": "kam enrich"}
+
+
+def indicators_off(features: pd.DataFrame, model: ScoringModel) -> dict[str, str]:
+    """Indicator → the table it ``requires`` that the data scored does not have.
+
+    A features frame from :func:`kamlib.features.account_features` records the tables its
+    source had (``features.attrs``); for those tables that record decides.  Otherwise (a
+    frame built by hand, or a table the features do not read) the indicator is off when its
+    feature column is absent or has no known value for any account.
+    """
+    meta = features.attrs.get(ATTRS_KEY)
+    tables = meta.get("tables") if isinstance(meta, Mapping) else None
+    off: dict[str, str] = {}
+    for ind in model.indicators:
+        table = ind.requires
+        if table is None:
+            continue
+        if tables is not None and table in SOURCE_TABLES:
+            absent = table not in tables
+        else:
+            absent = ind.feature not in features.columns or bool(features[ind.feature].isna().all())
+        if absent:
+            off[ind.name] = table
+    return off
+
+
+def off_notes(off: Mapping[str, str]) -> tuple[str, ...]:
+    """One note per missing table: which indicators are off and how to bring the table in."""
+    by_table: dict[str, list[str]] = {}
+    for name, table in off.items():
+        by_table.setdefault(table, []).append(name)
+    return tuple(
+        f"{', '.join(names)} off: needs the {table} table — see {_FIX.get(table, 'kam import')} "
+        "(the other indicators' weights re-normalised)"
+        for table, names in by_table.items()
+    )
+
+
+def active_model(
+    features: pd.DataFrame,
+    model: ScoringModel,
+    weights: Mapping[str, float] | pd.Series | None = None,
+) -> tuple[ScoringModel, dict[str, float] | None, tuple[str, ...]]:
+    """The model as it scores ``features``: without the indicators that are off
+    (:func:`indicators_off`), their weight spread over the others in proportion.
+
+    ``weights`` (every indicator of ``model``, as :func:`score_accounts` takes them) are
+    checked against the whole model first, then re-normalised over the indicators left.
+    Returns the model, the weights and the notes (empty when nothing is off).
+    """
+    off = indicators_off(features, model)
+    if not off:
+        return model, None if weights is None else dict(weights), ()
+    reduced = model.without(list(off))
+    if weights is not None:
+        given = model.with_weights(dict(weights)).without(list(off))
+        weights = dict(given.weights.values)
+    return reduced, weights, off_notes(off)
 
 
 # --- points -----------------------------------------------------------------------------------
@@ -237,6 +302,7 @@ def indicator_points(
         for that account (missing value under ``missing: exclude``).
     """
     model = resolve_model(methodology)
+    model, _, _ = active_model(account_frame(features, "indicator_points"), model)
     pts = _compute_points(features, model, "indicator_points")
     out = pd.DataFrame(pts.points, columns=list(model.names))
     out.insert(0, "account_id", pd.array(pts.account_id, dtype="str"))
@@ -338,7 +404,12 @@ class ScoreResult(ShowsBrief):
     weight_method
         ``manual``, ``ahp``, ``data``, ``entropy`` or ``given`` (the ``weights`` argument).
     model
-        The scoring model.
+        The scoring model as it scored: without the indicators that were off.
+    notes
+        What the reader of the scores should know about how they were made, one sentence
+        each: the indicators that were off because the data lacks the table they
+        ``require`` (e.g. ``"registry_capital, … off: needs the firmographics table — see
+        kam enrich (…)"``).  Empty when there is nothing to say.
     """
 
 
@@ -348,6 +419,7 @@ class ScoreResult(ShowsBrief):
     weights: pd.Series
     weight_method: str
     model: ScoringModel
+    notes: tuple[str, ...] = ()
 
     def to_frame(self, lang: str | None = None) -> pd.DataFrame:
         """Wide table, one row per account (best first): ``account_id, score, tier`` and one
@@ -399,6 +471,7 @@ class ScoreResult(ShowsBrief):
         tiers = self.scores["tier"].value_counts()
         facts: dict[str, object] = {"accounts": len(self.scores), "weights": self.weight_method}
         facts.update({t.label("en"): int(tiers.get(t.key, 0)) for t in self.model.tiers})
+        facts.update({f"note {i}": note for i, note in enumerate(self.notes, 1)})
         return Brief(
             "ScoreResult",
             facts,
@@ -416,6 +489,8 @@ class ScoreResult(ShowsBrief):
 class _Scored:
     """Everything one scoring pass computes, in input row order (``order`` = best first)."""
 
+    model: ScoringModel  # the model as it scored: without the indicators that were off
+    notes: tuple[str, ...]
     pts: _Points
     base: np.ndarray
     method: str
@@ -436,6 +511,8 @@ def _score(
     weights: Mapping[str, float] | pd.Series | None,
     who: str,
 ) -> _Scored:
+    features = account_frame(features, who)
+    model, weights, notes = active_model(features, model, weights)
     pts = _compute_points(features, model, who)
     base, method = _base_weights(model, pts, weights)
     effective, contribution, coverage = _combine(pts.points, base)
@@ -477,8 +554,8 @@ def _score(
     order = np.lexsort((pts.account_id.astype(str), -score))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)
-    return _Scored(pts, base, method, effective, contribution, coverage, score, tier_idx,
-                   by_score, lifted, order, rank)  # fmt: skip
+    return _Scored(model, notes, pts, base, method, effective, contribution, coverage, score,
+                   tier_idx, by_score, lifted, order, rank)  # fmt: skip
 
 
 def _str_column(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -514,7 +591,8 @@ def score_table(
     """The scores frame of :func:`score_accounts` alone (``account_id, score, tier, rank,
     tier_by_score, pareto, coverage``), without the explanations: for callers that re-score
     many times, such as the interactive explorer on every slider move."""
-    return _scores_frame(_score(features, model, weights, who), model)
+    scored = _score(features, model, weights, who)
+    return _scores_frame(scored, scored.model)
 
 
 def _contributions_frame(sc: _Scored, model: ScoringModel) -> pd.DataFrame:
@@ -575,6 +653,11 @@ def score_accounts(
     reaches, then Pareto rules lift the accounts that make the top share of a feature to at
     least their ``min_tier``.
 
+    An indicator that ``requires`` a table the data lacks (the registry indicators without
+    ``firmographics``) is *off*: it is dropped from the model for this run and the other
+    indicators' base weights are divided by the weight that remains; ``ScoreResult.notes``
+    says so (:func:`indicators_off`).
+
     An account for which every indicator is excluded scores 0 in the lowest tier, with
     ``coverage`` 0, and a :class:`~kamlib.errors.DataQualityWarning` names it.
 
@@ -603,8 +686,8 @@ def score_accounts(
     >>> result = score_accounts(features)                        # doctest: +SKIP
     >>> result.to_frame().head()  # account_id, score, tier, one column per indicator
     """
-    model = resolve_model(methodology)
-    sc = _score(features, model, weights, "score_accounts")
+    sc = _score(features, resolve_model(methodology), weights, "score_accounts")
+    model = sc.model
     return ScoreResult(
         scores=_scores_frame(sc, model),
         contributions=_contributions_frame(sc, model),
@@ -612,4 +695,5 @@ def score_accounts(
         weights=pd.Series(sc.base, index=pd.Index(model.names, name="indicator"), name="weight"),
         weight_method=sc.method,
         model=model,
+        notes=sc.notes,
     )

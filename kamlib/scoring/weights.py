@@ -327,6 +327,8 @@ def data_weights(
             f"The 'scale' parameter of data_weights must be 'rank', 'log' or 'value'. Got "
             f"{scale!r} instead."
         )
+    # every indicator, also one that is off for lack of its table (scoring drops it): it has
+    # no value, so it gets weight 0 and to_methodology() still writes a complete section
     model = resolve_model(methodology)
     pts = _compute_points(features, model, "data_weights")
     names = list(model.names)

@@ -18,6 +18,10 @@ RFM
 Portfolio matrix
     :func:`portfolio_matrix` → :class:`PortfolioMatrix` (attractiveness × share of wallet,
     quadrants invest / develop / maintain / manage_for_cash).
+Company size against our revenue
+    :func:`company_sizes` (size from the registry record), :func:`company_size_matrix` →
+    :class:`CompanySizeMatrix` (quadrants core / potential / dependency / small at the
+    medians: "a big company is not a big customer").
 Clusters
     :func:`cluster_accounts` → :class:`ClusterResult` (k-means on standardised features, k
     by silhouette, plain-language profiles).
@@ -38,6 +42,13 @@ Example
 from kamlib.methodology import GroupDefinition, TagRule
 from kamlib.methodology.rules import Rule, parse_rule
 from kamlib.segmentation.clusters import CLUSTER_COLUMNS, ClusterResult, cluster_accounts
+from kamlib.segmentation.company_size import (
+    SIZE_MEASURES,
+    SIZE_QUADRANTS,
+    CompanySizeMatrix,
+    company_size_matrix,
+    company_sizes,
+)
 from kamlib.segmentation.groups import (
     GROUPS_HELP,
     MAX_UNMEASURED_WEIGHT,
@@ -64,8 +75,11 @@ __all__ = [
     "PORTFOLIO_COLUMNS",
     "RECORD_COLUMNS",
     "RFM_COLUMNS",
+    "SIZE_MEASURES",
+    "SIZE_QUADRANTS",
     "STRATEGIC_REVENUE_SHARE",
     "ClusterResult",
+    "CompanySizeMatrix",
     "GroupDefinition",
     "LorenzCurve",
     "PortfolioMatrix",
@@ -76,6 +90,8 @@ __all__ = [
     "abc_analysis",
     "check_group_name",
     "cluster_accounts",
+    "company_size_matrix",
+    "company_sizes",
     "define_target_group",
     "filter_accounts",
     "lorenz_curve",

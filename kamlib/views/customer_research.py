@@ -15,6 +15,12 @@ account's deals and the open deals' playbook gaps, which also become one next ac
 says which table it needs, and a notice says how to map it (the texts of the sales-process
 review, :data:`kamlib.views.sales_process_review.NEEDS`); the rest of the report stands.
 
+The registry part of the profile (:mod:`kamlib.research.registry`, written by
+:mod:`kamlib.views.registry_display`): the account's newest registry record with its source
+and retrieval date, and the registry events of the last ``research.registry_event_months``;
+on a store without ``firmographics`` (no ``kam enrich`` yet) the profile says what is needed
+and a notice says how to get it.
+
 An account that is not in the data (or a missing ``accounts`` / ``orders`` table) raises: the
 report has nothing to show without it.  Bugs raise too.
 """
@@ -33,6 +39,13 @@ from kamlib.methodology.labels import check_lang, label
 from kamlib.periods import as_day
 from kamlib.research import AccountDossier, account_dossier, research_context
 from kamlib.views.notices import Notices, resolve_account, resolve_data
+from kamlib.views.registry_display import (
+    NEEDS_FIRMOGRAPHICS,
+    registry_empty_text,
+    registry_events_empty_text,
+    registry_events_frame,
+    registry_facts,
+)
 from kamlib.views.research_findings import actions_frame, findings_frame, with_playbook_actions
 from kamlib.views.sales_process_review import NEEDS
 from kamlib.views.values import listed, playbook_labels, translated
@@ -68,15 +81,18 @@ class CustomerResearch:
     ``subsidiaries``, ``whitespace``, ``score_drivers``, ``recent_activities``,
     ``contacts``, ``roles``, ``gaps``, ``deal_coverage``, ``open_pipeline``, ``recent_deals``,
     ``competitors`` (met on the account's deals), ``playbook_gaps`` (open deals' required
-    tasks not done, bid readiness), ``empty_texts`` (section → the label key of the sentence
-    its empty table shows: nothing found, or the table the store lacks),
-    ``service_by_priority``, ``open_tickets``, ``targets`` (``None`` without targets),
-    ``plan_items``, ``missing``, ``notices``.  Facts (label key → value): ``profile``,
-    ``group``, ``score``, ``engagement``, ``relationship``, ``service``, ``rules``.  Chart
-    frames (values as label keys; the charts translate): ``revenue_by_quarter``,
-    ``revenue_by_product_line``, ``share_of_wallet``, ``activities_by_quarter``,
-    ``power_map_contacts``, ``targets_progress`` (``None`` without targets).
-    ``dossier`` is the analysis the view was built from.
+    tasks not done, bid readiness), ``registry_events`` (the company's registry events of
+    the window), ``empty_texts`` (section → the label key of the sentence its empty table
+    shows: nothing found, or the table the store lacks), ``registry_empty`` /
+    ``registry_events_empty`` (the same for the registry profile and events),
+    ``service_by_priority``, ``open_tickets``, ``targets`` (``None`` without
+    targets), ``plan_items``, ``missing``, ``notices``.  Facts (label key → value):
+    ``profile``, ``registry`` (empty without a registry record), ``group``, ``score``,
+    ``engagement``, ``relationship``, ``service``, ``rules``.  Chart frames (values as label
+    keys; the charts translate): ``revenue_by_quarter``, ``revenue_by_product_line``,
+    ``share_of_wallet``, ``activities_by_quarter``, ``power_map_contacts``,
+    ``targets_progress`` (``None`` without targets).  ``dossier`` is the analysis the view
+    was built from.
     """
 
     dossier: AccountDossier
@@ -120,6 +136,10 @@ class CustomerResearch:
     plan_items: pd.DataFrame
     missing: pd.DataFrame
     rules: dict[str, str]
+    registry: dict[str, Any]
+    registry_events: pd.DataFrame
+    registry_empty: str
+    registry_events_empty: str
 
 
 def customer_research(
@@ -188,6 +208,9 @@ def customer_research(
         empty_texts[section] = needs if (section, needed) in lacking else nothing
         if (section, needed) in lacking:
             notices.add(key, NEEDS[needed])
+    registry_empty = registry_empty_text(dossier.registry)
+    if registry_empty == "needs_registry_data":
+        notices.add("registry_profile", NEEDS_FIRMOGRAPHICS)
     pm = dossier.power_map
     contacts = translated(pm.contacts[CONTACT_COLUMNS], lang).rename(
         columns={"name": "contact_name"}
@@ -235,6 +258,10 @@ def customer_research(
         plan_items=translated(dossier.plan_items, lang),
         missing=dossier.missing,
         rules=dossier.rules,
+        registry=registry_facts(dossier.registry, lang),
+        registry_events=registry_events_frame(dossier.registry, lang),
+        registry_empty=registry_empty,
+        registry_events_empty=registry_events_empty_text(dossier.registry),
     )
 
 

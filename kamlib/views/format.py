@@ -301,6 +301,25 @@ def table(
     return HtmlBlock('<div class="kamlib-table-wrap">' + "".join(parts) + "</div>")
 
 
+# Key facts carry their layout inline: JupyterLab lays a bare <dl> out as a two-column grid
+# that the <div> wrappers break (a label landing in the value column), and a notebook has no
+# report stylesheet.  The report's colours come through its CSS variables.
+_FACTS_STYLE = {
+    "dl": "display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));"
+    "gap:0.6rem 1.25rem;margin:0.5rem 0 1rem;padding:0",
+    "div": "border-left:3px solid var(--accent,#2f6690);padding:0.15rem 0 0.15rem 0.7rem",
+    "dt": "color:var(--ink-soft,#52606d);font-size:0.82rem;font-weight:normal;"
+    "margin:0;padding:0;float:none;width:auto;text-align:left",
+    "dd": "margin:0;padding:0;font-size:1.15rem;font-weight:600;"
+    "font-variant-numeric:tabular-nums;overflow-wrap:anywhere;text-align:left",
+    "wide": ";grid-column:1/-1",
+    "sentence": "margin:0;padding:0;font-size:1rem;font-weight:normal;text-align:left",
+}
+#: a fact's value wider than this (in Latin characters; a CJK one counts two) is a sentence,
+#: set across the whole row in plain type
+_FACT_SENTENCE = 40
+
+
 def facts(
     items: Mapping[str, Any],
     *,
@@ -310,12 +329,16 @@ def facts(
 ) -> HtmlBlock:
     """Key facts as a definition list: label-key → value (``{"rows": 1234, …}``)."""
     check_lang(lang)
-    parts = ['<dl class="kamlib-facts">']
+    parts = [f'<dl class="kamlib-facts" style="{_FACTS_STYLE["dl"]}">']
     for key, value in items.items():
         kind = (kinds or {}).get(key) or _kind_of(key, value)
         text = format_value(value, kind, lang=lang, currency=currency)
+        sentence = _display_width(text) > _FACT_SENTENCE  # a verdict or a rule: full width
         parts.append(
-            f"<div><dt>{html.escape(label(key, lang))}</dt><dd>{html.escape(text)}</dd></div>"
+            f'<div style="{_FACTS_STYLE["div"]}{_FACTS_STYLE["wide"] if sentence else ""}">'
+            f'<dt style="{_FACTS_STYLE["dt"]}">{html.escape(label(key, lang))}</dt>'
+            f'<dd style="{_FACTS_STYLE["sentence" if sentence else "dd"]}">'
+            f"{html.escape(text)}</dd></div>"
         )
     parts.append("</dl>")
     return HtmlBlock("".join(parts))
@@ -340,6 +363,11 @@ def message(key: str, *, lang: str = "en") -> HtmlBlock:
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _display_width(text: str) -> int:
+    """Width in Latin characters: CJK and other wide characters count two."""
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
+
+
 def _as_float(value: Any) -> float | None:
     if value is None or value is pd.NA:
         return None

@@ -45,6 +45,23 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Target at risk: {measure} {period} at {attainment} of {target} (pace {pace}).",
         "目标有风险：{period} {measure} 完成 {attainment}，目标 {target}（进度比 {pace}）。",
     ),
+    "registry_credit_risk": (
+        "Credit risk in the company registry: {count} enforcement, abnormal-operation or "
+        "dishonest-debtor record(s) in the last {months} months — {events}.",
+        "工商登记显示信用风险：近 {months} 个月有 {count} 条被执行、经营异常或失信记录 —— {events}。",
+    ),
+    "capital_reduction": (
+        "The company reduced its registered capital in the last {months} months: {events}.",
+        "该企业近 {months} 个月减少了注册资本：{events}。",
+    ),
+    "registry_penalty": (
+        "{count} administrative penalty record(s) in the last {months} months: {events}.",
+        "近 {months} 个月有 {count} 条行政处罚记录：{events}。",
+    ),
+    "name_change": (
+        "The company changed its registered name in the last {months} months: {events}.",
+        "该企业近 {months} 个月变更了企业名称：{events}。",
+    ),
     "tier_dropped": (
         "Tier fell from {from_tier} to {to_tier} since {since} (score {from_score} → {to_score}).",
         "自 {since} 起层级由 {from_tier} 降至 {to_tier}（评分 {from_score} → {to_score}）。",
@@ -133,6 +150,20 @@ RULES: dict[str, tuple[str, str]] = {
     "target_at_risk": (
         "{at_risk_ratio:g} ≤ pace < {on_track_ratio:g}", "{at_risk_ratio:g} ≤ 进度比 < {on_track_ratio:g}"
     ),
+    "registry_credit_risk": (
+        "company_events of type enforcement, abnormal_operation or dishonest_debtor dated in "
+        "the last {registry_event_months} months",
+        "近 {registry_event_months} 个月的企业事件中有被执行、经营异常或失信被执行人记录",
+    ),
+    "capital_reduction": (
+        "a capital_change in the last {registry_event_months} months whose amount after is "
+        "below the amount before (same currency)",
+        "近 {registry_event_months} 个月的注册资本变更中变更后金额低于变更前（同一币种）",
+    ),
+    "registry_penalty": ("company_events of type penalty in the last {registry_event_months} months",
+                         "近 {registry_event_months} 个月的企业事件中有行政处罚"),
+    "name_change": ("company_events of type name_change in the last {registry_event_months} months",
+                    "近 {registry_event_months} 个月的企业事件中有名称变更"),
     "tier_dropped": ("tier lower than at the comparison date", "层级低于对比日"),
     "tier_rose": ("tier higher than at the comparison date", "层级高于对比日"),
     "single_threaded": (
@@ -191,6 +222,18 @@ ACTIONS: dict[str, tuple[str, str]] = {
                          "plan.", "重新规划目标：在客户计划中列出弥补差距的商机和行动。"),
     "target_at_risk": ("Pull forward deals that can close in the period.",
                        "推动可在本期成交的商机提前落地。"),
+    "registry_credit_risk": ("Check the credit limit, payment terms and open receivables with "
+                             "finance before the next order; ask the account about the case.",
+                             "下次下单前与财务核查信用额度、付款条件和应收账款，并向客户了解相关案件。"),
+    "capital_reduction": ("Review the credit limit against the reduced capital and ask the "
+                          "account why it reduced it.",
+                          "按减资后的资本重新评估信用额度，并了解客户减资的原因。"),
+    "registry_penalty": ("Ask the account what the penalty was for and whether it touches the "
+                         "products or plants we supply.",
+                         "了解处罚原因，以及是否涉及我方供货的产品或工厂。"),
+    "name_change": ("Update the account's name in the CRM and contracts; keep the former name "
+                    "so orders and registry data still match.",
+                    "在CRM和合同中更新客户名称，并保留曾用名以便订单和工商数据继续匹配。"),
     "tier_dropped": ("Review the indicators that drove the drop in the next account review.",
                      "在下次客户评审中分析导致降级的指标。"),
     "tier_rose": ("Confirm the coverage model fits the new tier.", "确认服务覆盖模式与新层级匹配。"),
