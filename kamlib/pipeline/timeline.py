@@ -243,15 +243,13 @@ def _per_date(
         none = np.zeros(0, np.int64)
         out = _frame(se, none, none, none, days)
     else:
-        out = pd.concat(
-            [
-                pipeline_as_of(se, d, methodology=methodology)
-                .assign(as_of=d)
-                .astype({"as_of": "datetime64[us]"})
-                for d in days
-            ],
-            ignore_index=True,
-        )
+        frames = []
+        for d in days:
+            f = pipeline_as_of(se, d, methodology=methodology)
+            f.attrs = {}  # per-date notices: frames in attrs cannot be compared by concat
+            f["as_of"] = np.full(len(f), d.to_datetime64()).astype("datetime64[us]")
+            frames.append(f)
+        out = pd.concat(frames, ignore_index=True)
     out = out[["as_of", *PIPELINE_COLUMNS]]
     out.attrs = {"source": se.source, "as_of": days, "notices": se.notices.copy()}
     return out
