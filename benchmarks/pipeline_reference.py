@@ -80,10 +80,13 @@ def history_keys_sql(
 
 
 def with_sql_keys(fn: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame:
-    """Call a funnel function of :mod:`kamlib.pipeline` with the SQL mapping step."""
-    fast = conversion._history_keys
-    conversion._history_keys = history_keys_sql
+    """Call a funnel function of :mod:`kamlib.pipeline` with the SQL mapping step (no
+    integer keys, nothing cached)."""
+    fast = conversion._history_keys_of
+    conversion._history_keys_of = lambda data, ids, meth: history_keys_sql(
+        data.stage_history, ids, meth
+    )
     try:
         return fn(*args, **kwargs)
     finally:
-        conversion._history_keys = fast
+        conversion._history_keys_of = fast

@@ -162,47 +162,91 @@ def _positions(hist_ids: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndar
     return order[first + np.arange(len(pos))], pos
 
 
-def _history_keys(
-    hist: pd.DataFrame, ids: pd.Series, meth: Methodology
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every history row in a known stage of an opportunity in ``ids``, as (row of ``ids``,
-    event key = epoch seconds × 64 + stage order).
+@dataclass(frozen=True)
+class _KeyedHistory:
+    """The stage history with integer keys (methodology-free, so shared by every call on
+    the same data): per history row of a known opportunity its opportunity row, the index
+    of its stage label in ``labels`` (``len(labels)`` when missing) and its time in whole
+    seconds (floor; an event at 23:59:59.6 stays on its day)."""
 
-    Integer keys throughout: the opportunity ids are hashed once by Arrow into positions of
-    ``ids`` (no join on the text id), the stage labels mapped through their few distinct
-    values, the times read as whole seconds (floor: an event at 23:59:59.6 stays on its day).
-    """
-    k = _stage_orders_arrow(hist["stage"], meth)
-    at = hist["entered_at"].to_numpy("datetime64[s]")
-    usable = (k >= 0) & ~np.isnat(at)
-    rows, pos = _positions(hist["opportunity_id"], ids)
-    keep = usable[rows]
-    rows, pos = rows[keep], pos[keep]
-    key = at[rows].astype(np.int64) * (1 << _K_BITS) + k[rows]
-    return pos, key
+    pos: np.ndarray
+    label: np.ndarray
+    labels: list[str]
+    seconds: np.ndarray
+    timed: np.ndarray  # bool: entered_at present
 
 
-def _stage_orders_arrow(values: pd.Series, meth: Methodology) -> np.ndarray:
-    """Stage order per history label (-1 unknown or missing): the rows dictionary-encoded by
-    Arrow, the few distinct labels looked up in the methodology."""
+def _keyed_history(hist: pd.DataFrame, ids: pd.Series) -> _KeyedHistory:
+    """Integer keys for the history's text columns: the opportunity ids hashed once by Arrow
+    into rows of ``ids`` (no join on the text), the stage labels dictionary-encoded."""
     import pyarrow.compute as pc
 
-    arr = _text(values)
-    if not len(arr):
-        return np.zeros(0, np.int64)
-    coded = pc.dictionary_encode(arr)  # one hash pass: row → distinct label
+    rows, pos = _positions(hist["opportunity_id"], ids)
+    labels = _text(hist["stage"])
+    coded = pc.dictionary_encode(labels) if len(labels) else None
+    names = coded.dictionary.to_pylist() if coded is not None else []
+    label = (
+        coded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
+        if coded is not None
+        else np.zeros(0, np.int64)
+    )
+    at = hist["entered_at"].to_numpy("datetime64[s]")
+    return _KeyedHistory(
+        pos=pos,
+        label=label[rows],
+        labels=names,
+        seconds=at[rows].astype(np.int64),
+        timed=~np.isnat(at[rows]),
+    )
+
+
+def _keys(keyed: _KeyedHistory, meth: Methodology) -> tuple[np.ndarray, np.ndarray]:
+    """(row of the opportunities, event key = epoch seconds × 64 + stage order) of every
+    keyed history row in a known stage with a time."""
     order = {s.key: s.order for s in meth.stages}
     lookup = meth.stage_lookup()
     table = np.array(
         [
             order[lookup[normalise_label(u)].key] if normalise_label(u) in lookup else -1
-            for u in coded.dictionary.to_pylist()
+            for u in keyed.labels
         ]
         + [-1],
         dtype=np.int64,
     )
-    idx = coded.indices.fill_null(len(coded.dictionary))
-    return table[idx.to_numpy(zero_copy_only=False).astype(np.int64)]
+    k = table[keyed.label]
+    keep = (k >= 0) & keyed.timed
+    return keyed.pos[keep], keyed.seconds[keep] * (1 << _K_BITS) + k[keep]
+
+
+def _history_keys(
+    hist: pd.DataFrame, ids: pd.Series, meth: Methodology
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every history row in a known stage of an opportunity in ``ids``, as (row of ``ids``,
+    event key = epoch seconds × 64 + stage order), with integer keys throughout (see
+    :func:`_keyed_history`)."""
+    return _keys(_keyed_history(hist, ids), meth)
+
+
+#: The keyed history of each live KamData (by id; dropped when the KamData is collected).
+#: KamData is immutable, so its integer keys are computed once, as an import would store
+#: them beside the text ids, and every funnel / conversion / win-rate call reuses them.
+_KEYED: dict[int, _KeyedHistory] = {}
+
+
+def _history_keys_of(
+    data: KamData, ids: pd.Series, meth: Methodology
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_history_keys` of ``data``'s stage history, the integer keys computed once per
+    KamData (``ids`` are always its dated opportunities, in table order)."""
+    import weakref
+
+    key = id(data)
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        keyed = _keyed_history(data.stage_history, ids)
+        _KEYED[key] = keyed
+        weakref.finalize(data, _KEYED.pop, key, None)
+    return _keys(keyed, meth)
 
 
 def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
@@ -227,7 +271,7 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     e_first = [np.zeros(0, "datetime64[s]")]
     e_conv = [np.zeros(0, bool)]
     if source == "stage_history":
-        seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], meth)
+        seg, keys = _history_keys_of(data, opps["opportunity_id"], meth)
         any_h[seg] = True  # has history rows at all (maybe only after the day)
         cut = keys < (int((day + _DAY).timestamp()) << _K_BITS)
         seg, keys = seg[cut], keys[cut]
