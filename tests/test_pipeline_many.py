@@ -300,3 +300,76 @@ def test_equal_on_random_histories(history, offsets, with_history):
     data = make_kamdata(opps, rows if with_history else None)
     dates = [str((DAY0 + pd.Timedelta(days=k)).date()) for k in offsets]
     assert_same(data, dates)
+
+
+# -- the funnel with integer keys against the SQL join on the text id ----------------------------
+def sql_reference():
+    """``benchmarks/pipeline_reference.py``: the funnel's mapping step before integer keys."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pipeline_reference.py"
+    spec = importlib.util.spec_from_file_location("pipeline_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("pipeline_reference", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+FUNNEL_CALLS = [
+    ("stage_conversion", {"freq": "quarterly"}),
+    ("stage_conversion", {"freq": "monthly", "by": ["owner", "product_line"]}),
+    ("stage_conversion", {"freq": None, "since": "2024-01-15"}),
+    ("funnel", {}),
+    ("win_rates", {"freq": "monthly", "by": "team"}),
+]
+
+
+def assert_funnel_same(data, as_of) -> None:
+    import kamlib.pipeline as pipeline
+
+    ref = sql_reference()
+    for name, kw in FUNNEL_CALLS:
+        fn = getattr(pipeline, name)
+        fast = fn(data, as_of=as_of, **kw)
+        pd.testing.assert_frame_equal(
+            fast, ref.with_sql_keys(fn, data, as_of=as_of, **kw), check_exact=True
+        )
+        # and again, from the integer keys kept for this data
+        pd.testing.assert_frame_equal(fn(data, as_of=as_of, **kw), fast, check_exact=True)
+
+
+def test_funnel_equal_to_the_sql_join_on_the_demo(small_data):
+    for as_of in ("2023-06-30", "2026-09-30"):
+        assert_funnel_same(small_data, as_of)
+
+
+def test_funnel_equal_on_hand_made_edge_cases(edge):
+    for as_of in ("2023-12-31", "2024-02-01", "2024-06-30"):
+        assert_funnel_same(edge, as_of)
+    # unsorted rows, ids the opportunities do not know, labels in other spellings, a label
+    # that is no stage, the same id on two opportunity rows
+    rng = np.random.default_rng(5)
+    rows = [HISTORY[i] for i in rng.permutation(len(HISTORY))]
+    rows += [("ZZ", "lead", "2024-01-03 09:00", 1.0, None),
+             ("A", " Qualified ", "2024-01-25 09:00", 1.0, None),
+             ("C", "no such stage", "2024-05-21 09:00", 1.0, None)]  # fmt: skip
+    assert_funnel_same(make_kamdata(OPPS + [OPPS[3]], rows), "2024-06-30")
+
+
+def test_funnel_keys_are_kept_per_data_and_dropped_with_it(edge):
+    import gc
+
+    from kamlib.pipeline import conversion, funnel
+
+    data = make_kamdata(OPPS, HISTORY)
+    before = len(conversion._KEYED)
+    funnel(data, as_of="2024-06-30")
+    funnel(data, as_of="2024-03-01")
+    view = data.as_of("2024-03-01")
+    funnel(view, as_of="2024-03-01")  # another KamData: its own keys
+    assert len(conversion._KEYED) == before + 2
+    del data, view
+    gc.collect()
+    assert len(conversion._KEYED) == before
