@@ -295,23 +295,27 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
             r_seg, r_k = run[starts] >> kb, run[starts] & ((1 << kb) - 1)
             tmask = (1 << tb) - 1
             first_t, last_t = packed[starts] & tmask, packed[ends] & tmask
-            # per deal and stage the last entry time; suffix max over later stages up to won
-            last = np.full((n, nk), -1, dtype=np.int64)
-            last[r_seg, r_k] = last_t
-            reach = np.maximum.accumulate(last[:, won_k::-1], axis=1)[:, ::-1]
+            # per stage and deal the last entry time (stage-major, so each stage is one
+            # contiguous row); suffix max over later stages up to won
+            reach = np.full((nk, n), -1, dtype=np.int64)
+            reach[r_k, r_seg] = last_t
+            for stage in range(won_k - 1, -1, -1):
+                np.maximum(reach[stage], reach[stage + 1], out=reach[stage])
             entry = r_k < n_open
-            conv = reach[r_seg[entry], r_k[entry] + 1] >= first_t[entry]
+            conv = reach.ravel()[(r_k[entry] + 1) * n + r_seg[entry]] >= first_t[entry]
             e_deal.append(r_seg[entry])
             e_k.append(r_k[entry])
             e_first.append((first_t[entry] + tmin).astype("datetime64[s]"))
             e_conv.append(conv)
-            has_h = (last >= 0).any(axis=1)
-            # final state: the latest event (a tie in time: the later stage)
-            fk = np.argmax(np.where(last >= 0, last * nk + np.arange(nk), -1), axis=1)
-            final_k = np.where(has_h, fk, -1)
-            final_at = np.where(
-                has_h, (last[np.arange(n), fk] + tmin).astype("datetime64[s]"), final_at
-            )
+            # final state: the latest event (a tie in time: the later stage), i.e. per deal
+            # the largest (last time, stage) of its runs — runs are sorted by deal, so one
+            # reduceat instead of reductions along the short stage axis
+            deal_at = np.flatnonzero(np.r_[True, r_seg[1:] != r_seg[:-1]])
+            latest = np.maximum.reduceat(last_t * nk + r_k, deal_at)
+            dealt = r_seg[deal_at]
+            has_h[dealt] = True
+            final_k[dealt] = latest % nk
+            final_at[dealt] = (latest // nk + tmin).astype("datetime64[s]")
     # deals without history rows: open in their current stage from created_date
     stage_k = _stage_orders(opps["stage"], meth)
     is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)
