@@ -27,9 +27,9 @@ Public API
 - :func:`close_date_slippage` → :class:`SlippageModel` — actual minus expected close date by
   stage, with a vectorised ``draw`` for the Monte Carlo forecast.
 - :func:`stage_conversion`, :func:`win_rates`, :func:`funnel` — cohort conversion, win
-  rate and drop-off (the history's rows are mapped and joined in DuckDB through Ibis; the
-  cohorts come from one integer sort by deal, stage and time in numpy — see
-  ``benchmarks/README.md``).
+  rate and drop-off (the history's ids and stages mapped to integer keys once per
+  ``KamData``, no join on the text id; the cohorts come from one integer sort by deal, stage
+  and time in numpy — see ``benchmarks/README.md``).
 - :func:`stage_velocity`, :func:`stage_durations`, :func:`cycle_times` — days in stage and
   created → closed.
 - :func:`stale_deals` — open deals sitting far beyond their stage's norm, or slipped.

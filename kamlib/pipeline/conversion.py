@@ -1,6 +1,6 @@
-"""Cohort conversion, the funnel and win rates (the history's rows are mapped and joined in
-DuckDB through Ibis; the cohorts come from one integer sort by deal, stage and time in numpy
-— see ``benchmarks/README.md``).
+"""Cohort conversion, the funnel and win rates (the history's text ids and stage labels are
+mapped to integer keys by Arrow hashing, once per ``KamData``; the cohorts come from one
+integer sort by deal, stage and time in numpy — see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
