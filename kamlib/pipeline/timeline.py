@@ -195,6 +195,14 @@ def _frame(
     def event(col: str) -> np.ndarray:
         return ev[col].to_numpy()[row]
 
+    def text(frame: pd.DataFrame, col: str, at: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        # taken by position from the column as it is (Arrow strings stay Arrow strings;
+        # no round trip through Python objects), typed below as pipeline_as_of types it
+        values = frame[col]
+        if not isinstance(values.dtype, pd.StringDtype):
+            values = values.astype("str").where(values.notna(), None)
+        return values.array.take(at)
+
     day_us = np.array([d.to_datetime64() for d in days], dtype="datetime64[us]")
     day = day_us[which] if len(days) else np.zeros(0, "datetime64[us]")
     amount = event("amount").astype("float64")
@@ -207,15 +215,15 @@ def _frame(
     out = pd.DataFrame(
         {
             "as_of": day,
-            "opportunity_id": opp("opportunity_id"),
-            "account_id": opp("account_id"),
-            "name": opp("name"),
-            "product_line": opp("product_line"),
-            "owner": opp("owner"),
-            "team": opp("team"),
-            "source": opp("source"),
+            "opportunity_id": text(opps, "opportunity_id", deal),
+            "account_id": text(opps, "account_id", deal),
+            "name": text(opps, "name", deal),
+            "product_line": text(opps, "product_line", deal),
+            "owner": text(opps, "owner", deal),
+            "team": text(opps, "team", deal),
+            "source": text(opps, "source", deal),
             "created_date": opp("created_date"),
-            "stage": event("stage"),
+            "stage": text(ev, "stage", row),
             "stage_order": event("stage_order").astype("int64"),
             "stage_entered_date": stage_entered,
             "amount": amount,
