@@ -8,15 +8,24 @@ one process on the same frames (the machine's speed varies; the ratio is the fig
   FROM stage_history GROUP BY opportunity_id`` — one DuckDB aggregation over the same
   pandas frame (the least a per-deal funnel has to do), result as pandas.
 - ``stage_conversion``: ``kamlib.pipeline.stage_conversion(data, as_of=…, freq="quarterly")``
-  — cohort conversion, drop-off and win rate by stage and quarter (the per-deal aggregation
-  runs in DuckDB through Ibis; the cohort step is numpy on one row per deal).
+  — cohort conversion, drop-off and win rate by stage and quarter (integer keys, then one
+  integer sort by deal, stage and time and array arithmetic in numpy).
 - ``funnel``: ``kamlib.pipeline.funnel`` (the same, one cohort over all time).
-- ``DuckDB step``: the part of ``stage_conversion`` that runs in DuckDB (Ibis): stage labels
-  mapped, rows joined to the opportunities, (deal, time, stage) keys out as Arrow.  The rest
-  is one integer sort and array arithmetic in numpy.
+- ``key step``: the part of ``stage_conversion`` that maps the history's text ids and stage
+  labels to integer keys (Arrow hashing); ``SQL join step``: the same done before, in DuckDB
+  through Ibis (join on the text opportunity id).  The rest is one integer sort and array
+  arithmetic in numpy.
+- *cold* / *warm*: the integer keys are computed once per ``KamData`` and kept beside it
+  (the tables are immutable); *cold* drops them before each call, *warm* reuses them.
+
+Before timing, ``stage_conversion`` and ``funnel`` are checked equal to the reference with
+the SQL join step (``pipeline_reference.py``).  ``--dates N`` also times
+``pipeline_as_of_many`` over N month ends against ``pipeline_as_of`` called N times (checked
+equal first).  Everything runs alternately in one process; load averages are printed.
 
     .venv/bin/python benchmarks/bench_pipeline.py                  # 1M rows, 3 repeats
     .venv/bin/python benchmarks/bench_pipeline.py --rows 200000 --repeat 5
+    .venv/bin/python benchmarks/bench_pipeline.py --rows 200000 --repeat 3 --dates 24
 
 Target (issue 5): funnel analytics within 2× of the GROUP BY.
 """
@@ -24,8 +33,13 @@ Target (issue 5): funnel analytics within 2× of the GROUP BY.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -33,7 +47,11 @@ import pandas as pd
 
 from kamlib.data import KamData, Snapshot
 from kamlib.data.schemas import TABLES, conform
+from kamlib.errors import DataQualityWarning
 from kamlib.pipeline import funnel, stage_conversion
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pipeline_reference import history_keys_sql, pipeline_as_of_loop, with_sql_keys
 
 STAGES = ["lead", "qualified", "requirement_confirmed", "solution", "quote", "negotiation"]
 GROUP_BY = (
@@ -104,17 +122,40 @@ def synthetic(rows: int, seed: int = 11) -> KamData:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    t0 = time.perf_counter()
-    data = synthetic(args.rows)
+def _median_table(times: dict[str, list[float]], base_name: str) -> None:
+    base = statistics.median(times[base_name])
+    print(f"{'case':<26}{'median s':>10}{'× base':>10}{'paired ×':>10}   (base: {base_name})")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        # the ratio of each run to the baseline run just before it (the load drifts)
+        paired = statistics.median(t / g for t, g in zip(ts, times[base_name], strict=True))
+        print(f"{name:<26}{med:>10.3f}{med / base:>10.2f}{paired:>10.2f}")
+
+
+def _alternate(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
+    for fn in cases.values():  # warm-up: imports, first connections
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(repeat):
+        for name, fn in cases.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def funnel_bench(data: KamData, repeat: int) -> None:
+    from kamlib.methodology import load_methodology
+    from kamlib.pipeline import conversion
+
     hist = data.stage_history
-    print(f"{len(hist):,} stage-history rows, {len(data.opportunities):,} opportunities "
-          f"(built in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
     as_of = "2026-06-30"
+    # equality first: the integer-key path against the SQL join on the text id
+    for fn, kw in ((stage_conversion, {"freq": "quarterly"}), (funnel, {})):
+        fast = fn(data, as_of=as_of, **kw)
+        slow = with_sql_keys(fn, data, as_of=as_of, **kw)
+        pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    print("equal to the SQL-join reference: stage_conversion(quarterly), funnel")
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
 
@@ -122,33 +163,64 @@ def main() -> None:
         stage_history = hist  # noqa: F841  (DuckDB reads the frame by name)
         con.execute(GROUP_BY).df()
 
-    from kamlib.methodology import load_methodology
-    from kamlib.pipeline import conversion
-
     meth = load_methodology()
     ids = data.opportunities["opportunity_id"]
 
+    def cold(fn: Callable[..., object], **kw: object) -> Callable[[], object]:
+        def run() -> object:
+            conversion._KEYED.clear()  # the integer keys of this KamData computed again
+            return fn(data, as_of=as_of, **kw)
+
+        return run
+
     cases = {
         "GROUP BY": group_by,
-        "DuckDB step": lambda: conversion._history_keys(hist, ids, meth),
-        "stage_conversion": lambda: stage_conversion(data, as_of=as_of, freq="quarterly"),
-        "funnel": lambda: funnel(data, as_of=as_of),
+        "key step (integer keys)": lambda: conversion._history_keys(hist, ids, meth),
+        "SQL join step (before)": lambda: history_keys_sql(hist, ids, meth),
+        "stage_conversion cold": cold(stage_conversion, freq="quarterly"),
+        "funnel cold": cold(funnel),
+        "stage_conversion warm": lambda: stage_conversion(data, as_of=as_of, freq="quarterly"),
+        "funnel warm": lambda: funnel(data, as_of=as_of),
     }
-    for fn in cases.values():  # warm-up: imports, first connections
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(args.repeat):
-        for name, fn in cases.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-    base = statistics.median(times["GROUP BY"])
-    print(f"{'case':<18}{'median s':>10}{'× GROUP BY':>12}{'paired ×':>10}")
-    for name, ts in times.items():
-        med = statistics.median(ts)
-        # the ratio of each run to the GROUP BY run just before it (the load drifts)
-        paired = statistics.median(t / g for t, g in zip(ts, times["GROUP BY"], strict=True))
-        print(f"{name:<18}{med:>10.3f}{med / base:>12.2f}{paired:>10.2f}")
+    _median_table(_alternate(cases, repeat), "GROUP BY")
+
+
+def dates_bench(data: KamData, n_dates: int, repeat: int) -> None:
+    from kamlib.pipeline import pipeline_as_of, pipeline_as_of_many, stage_events
+
+    with warnings.catch_warnings():  # the synthetic history has rows out of time order
+        warnings.simplefilter("ignore", DataQualityWarning)
+        events = stage_events(data)
+    dates = list(pd.date_range(end="2026-06-30", periods=n_dates, freq="ME"))
+    many = pipeline_as_of_many(events, dates)
+    pd.testing.assert_frame_equal(many, pipeline_as_of_loop(events, dates), check_exact=True)
+    print(f"equal to {n_dates} × pipeline_as_of ({len(many):,} rows)")
+    cases = {
+        f"{n_dates} × pipeline_as_of": lambda: [pipeline_as_of(events, d) for d in dates],
+        "pipeline_as_of_many": lambda: pipeline_as_of_many(events, dates),
+        "1 × pipeline_as_of": lambda: pipeline_as_of(events, dates[-1]),
+    }
+    _median_table(_alternate(cases, repeat), f"{n_dates} × pipeline_as_of")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--dates", type=int, default=0,
+        help="also time pipeline_as_of_many against N × pipeline_as_of (N month ends)",
+    )  # fmt: skip
+    args = parser.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    t0 = time.perf_counter()
+    data = synthetic(args.rows)
+    print(f"{len(data.stage_history):,} stage-history rows, {len(data.opportunities):,} "
+          f"opportunities (built in {time.perf_counter() - t0:.1f} s)")  # fmt: skip
+    funnel_bench(data, args.repeat)
+    if args.dates:
+        dates_bench(data, args.dates, args.repeat)
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -231,7 +231,7 @@ def test_dossier_profile_shows_registry_data_with_source_and_date(enriched):
     assert r["registry_legal_name"] == firm["legal_name"]
     assert r["registry_former_names"]  # a renamed company carries its former name
     assert r["registry_status"] == firm["reg_status"]
-    assert r["registry_capital"].startswith("CN¥")
+    assert r["registry_registered_capital"].startswith("CN¥")
     assert list(r)[-3:] == ["registry_source", "registry_retrieved_at", "registry_match"]
     html = facts(r).html
     assert "tianyancha" in html and "30 Sep 2026" in html and "Registry source" in html

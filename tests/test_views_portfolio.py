@@ -248,6 +248,12 @@ def test_orders_only_store_degrades_gracefully(orders_only):
     assert "Open pipeline" in figures["indicators_unavailable"]
     assert "Opportunities" in figures["tables_missing"]
     assert figures["max_score_possible"] < 100
+    # the registry indicators are off (no firmographics), and the key figures say so
+    assert review.off_indicators() == [
+        "registry_capital", "insured_headcount", "years_established", "listed"
+    ]
+    assert "Insured headcount" in figures["indicators_off"]
+    assert "参保人数" in review.with_lang("zh").key_figures()["indicators_off"]
     # still a complete review: tiers, migration, validation, numbers finite
     assert review.tier_table()["accounts_count"].sum() == len(review.members)
     assert review.migration is not None and review.validation is not None

@@ -99,22 +99,33 @@ def pipeline_snapshots(
     ``closed_date``.  ``events`` (:func:`kamlib.pipeline.stage_events` of ``data``) saves
     rebuilding the event log.
     """
-    from kamlib.pipeline import pipeline_as_of, stage_events
+    from kamlib.pipeline import pipeline_as_of_many, stage_events
 
     meth, _ = forecast_settings(methodology)
     se = events if events is not None else stage_events(data, methodology=meth)
-    frames = []
-    for day in dates:
-        snap = pipeline_as_of(se, day, methodology=meth)
-        if len(snap) and se.source == "opportunities":
-            # no history: amounts are today's (a lost deal's 0, a won deal's closing value),
-            # not what was known on the day — unknown, so the model cannot peek
-            snap = snap.assign(amount=np.nan)
-        if len(snap):
-            frames.append(snap.assign(snapshot_date=pd.Timestamp(day)))
-    if not frames:
+    # every date in one pass over the event log (rows identical to pipeline_as_of per date)
+    parsed = [as_day(day, parameter="dates", owner="pipeline_snapshots") for day in dates]
+    unique = list(dict.fromkeys(parsed))
+    many = pipeline_as_of_many(se, unique, methodology=meth)
+    if not len(many):
         return _empty_snapshots()
-    panel = pd.concat(frames, ignore_index=True)
+    if se.source == "opportunities":
+        # no history: amounts are today's (a lost deal's 0, a won deal's closing value),
+        # not what was known on the day — unknown, so the model cannot peek
+        many = many.assign(amount=np.nan)
+    # the rows come in blocks, one per unique day in order; each date of ``dates`` takes its
+    # day's block, stamped with the date as given (as the per-date loop did)
+    sizes = np.bincount(pd.Index(unique).get_indexer(many["as_of"]), minlength=len(unique))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    block = {day: i for i, day in enumerate(unique)}
+    take, stamp = [], []
+    for day, parsed_day in zip(dates, parsed, strict=True):
+        b = block[parsed_day]
+        if sizes[b]:
+            take.append(np.arange(starts[b], starts[b] + sizes[b]))
+            stamp.append(pd.Series(pd.Timestamp(day), index=range(sizes[b])))
+    panel = many.drop(columns="as_of").take(np.concatenate(take)).reset_index(drop=True)
+    panel["snapshot_date"] = pd.concat(stamp, ignore_index=True)
     return _with_outcome(deal_features(panel, data), data)
 
 

@@ -13,6 +13,7 @@ printed; ``methodology`` is a Methodology, a path or empty (kamlib's default).
 Modules: :mod:`~kamlib.pipeline.events` (the event log, the pipeline as of a date, and how
 bad input is handled), :mod:`~kamlib.pipeline.conversion` (cohorts, funnel, win rates),
 :mod:`~kamlib.pipeline.velocity` (days in stage, cycle times, stale deals),
+:mod:`~kamlib.pipeline.timeline` (the pipeline at many dates in one pass),
 :mod:`~kamlib.pipeline.changes` (what moved between two dates) and
 :mod:`~kamlib.pipeline.slippage` (close-date slippage).
 
@@ -21,12 +22,14 @@ Public API
 - :func:`stage_events` — the cleaned, canonical event log every other function reads, with
   its data-quality notices.
 - :func:`pipeline_as_of` — the open pipeline at the end of a day.
+- :func:`pipeline_as_of_many` — the same at many dates in one pass (sorted integer event
+  keys and ``numpy.searchsorted`` per date): training snapshots, back-tests.
 - :func:`close_date_slippage` → :class:`SlippageModel` — actual minus expected close date by
   stage, with a vectorised ``draw`` for the Monte Carlo forecast.
 - :func:`stage_conversion`, :func:`win_rates`, :func:`funnel` — cohort conversion, win
-  rate and drop-off (the history's rows are mapped and joined in DuckDB through Ibis; the
-  cohorts come from one integer sort by deal, stage and time in numpy — see
-  ``benchmarks/README.md``).
+  rate and drop-off (the history's ids and stages mapped to integer keys once per
+  ``KamData``, no join on the text id; the cohorts come from one integer sort by deal, stage
+  and time in numpy — see ``benchmarks/README.md``).
 - :func:`stage_velocity`, :func:`stage_durations`, :func:`cycle_times` — days in stage and
   created → closed.
 - :func:`stale_deals` — open deals sitting far beyond their stage's norm, or slipped.
@@ -61,6 +64,7 @@ from kamlib.pipeline.events import (
     stage_events,
 )
 from kamlib.pipeline.slippage import SlippageModel, close_date_slippage
+from kamlib.pipeline.timeline import pipeline_as_of_many
 from kamlib.pipeline.velocity import (
     cycle_time_summary,
     cycle_times,
@@ -83,6 +87,7 @@ __all__ = [
     "cycle_times",
     "funnel",
     "pipeline_as_of",
+    "pipeline_as_of_many",
     "pipeline_changes",
     "snapshot_changes",
     "stage_conversion",

@@ -1,12 +1,13 @@
-"""Cohort conversion, the funnel and win rates (the history's rows are mapped and joined in
-DuckDB through Ibis; the cohorts come from one integer sort by deal, stage and time in numpy
-— see ``benchmarks/README.md``).
+"""Cohort conversion, the funnel and win rates (the history's text ids and stage labels are
+mapped to integer keys by Arrow hashing, once per ``KamData``; the cohorts come from one
+integer sort by deal, stage and time in numpy — see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ from kamlib.frames import require_columns
 from kamlib.methodology import Methodology, normalise_label, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.events import _DAY
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Cohort / close periods and their length in months.
 _FREQ_MONTHS = {"monthly": 1, "quarterly": 3, "half-yearly": 6, "yearly": 12}
@@ -104,44 +108,145 @@ def _stage_orders(values: pd.Series, meth: Methodology) -> np.ndarray:
     return table[codes]  # code -1 (missing) → the trailing -1
 
 
+def _text(values: pd.Series | pd.Index) -> pa.Array:
+    """A text column as one Arrow array (no copy for pandas' Arrow-backed strings)."""
+    import pyarrow as pa
+
+    arr = pa.array(values.array, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    return arr
+
+
+def _positions(hist_ids: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys for the text ids: per history row the row(s) of ``ids`` it belongs to, as
+    (history row, row of ``ids``) pairs — hashed once by Arrow, no join on the text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = np.arange(len(hist_ids), dtype=np.int64)
+    if not len(hist_ids) or not len(ids):
+        return rows[:0], rows[:0]
+    values = _text(hist_ids)
+    keys = _text(ids).cast(values.type)
+    # a history is mostly grouped by deal: only the first row of each run of one id is hashed
+    heads = rows
+    if len(values) > 1:
+        change = pc.not_equal(values[1:], values[:-1]).fill_null(True)
+        heads = np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
+    grouped = len(heads) < 0.8 * len(values)
+    probe = values.take(pa.array(heads)) if grouped else values
+    # one hash table of the ids, probed by the ids themselves (each finds its own row when
+    # they are unique) and by the history rows
+    both = pc.index_in(pa.concat_arrays([keys, probe]), value_set=keys)
+    both = both.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if np.array_equal(both[: len(keys)], np.arange(len(keys))):
+        pos = both[len(keys) :]
+        if grouped:
+            pos = np.repeat(pos, np.diff(np.r_[heads, len(values)]))
+        known = pos >= 0
+        return rows[known], pos[known]
+    # the same id on several opportunity rows (hand-built data): every row gets the history
+    # rows of its id, as a join would give them
+    codes, uniq = pd.factorize(pd.Series(pa.chunked_array([values]).to_pandas()))
+    id_codes = pd.Index(uniq).get_indexer(ids.astype("str"))
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(len(uniq)), side="left")
+    ends = np.searchsorted(codes[order], np.arange(len(uniq)), side="right")
+    hit = np.flatnonzero(id_codes >= 0)
+    size = ends[id_codes[hit]] - starts[id_codes[hit]]
+    pos = np.repeat(hit, size)
+    first = np.repeat(starts[id_codes[hit]] - np.cumsum(size) + size, size)
+    return order[first + np.arange(len(pos))], pos
+
+
+@dataclass(frozen=True)
+class _KeyedHistory:
+    """The stage history with integer keys (methodology-free, so shared by every call on
+    the same data): per history row of a known opportunity its opportunity row, the index
+    of its stage label in ``labels`` (``len(labels)`` when missing) and its time in whole
+    seconds (floor; an event at 23:59:59.6 stays on its day)."""
+
+    pos: np.ndarray
+    label: np.ndarray
+    labels: list[str]
+    seconds: np.ndarray
+    timed: np.ndarray  # bool: entered_at present
+
+
+def _keyed_history(hist: pd.DataFrame, ids: pd.Series) -> _KeyedHistory:
+    """Integer keys for the history's text columns: the opportunity ids hashed once by Arrow
+    into rows of ``ids`` (no join on the text), the stage labels dictionary-encoded."""
+    import pyarrow.compute as pc
+
+    rows, pos = _positions(hist["opportunity_id"], ids)
+    labels = _text(hist["stage"])
+    coded = pc.dictionary_encode(labels) if len(labels) else None
+    names = coded.dictionary.to_pylist() if coded is not None else []
+    label = (
+        coded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
+        if coded is not None
+        else np.zeros(0, np.int64)
+    )
+    at = hist["entered_at"].to_numpy("datetime64[s]")
+    return _KeyedHistory(
+        pos=pos,
+        label=label[rows],
+        labels=names,
+        seconds=at[rows].astype(np.int64),
+        timed=~np.isnat(at[rows]),
+    )
+
+
+def _keys(keyed: _KeyedHistory, meth: Methodology) -> tuple[np.ndarray, np.ndarray]:
+    """(row of the opportunities, event key = epoch seconds × 64 + stage order) of every
+    keyed history row in a known stage with a time."""
+    order = {s.key: s.order for s in meth.stages}
+    lookup = meth.stage_lookup()
+    table = np.array(
+        [
+            order[lookup[normalise_label(u)].key] if normalise_label(u) in lookup else -1
+            for u in keyed.labels
+        ]
+        + [-1],
+        dtype=np.int64,
+    )
+    k = table[keyed.label]
+    keep = (k >= 0) & keyed.timed
+    return keyed.pos[keep], keyed.seconds[keep] * (1 << _K_BITS) + k[keep]
+
+
 def _history_keys(
     hist: pd.DataFrame, ids: pd.Series, meth: Methodology
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every history row in a known stage of an opportunity in ``ids``, as (row of ``ids``,
-    event key = epoch seconds × 64 + stage order), in one DuckDB pass (Ibis)."""
-    import ibis
-    import pyarrow as pa
+    event key = epoch seconds × 64 + stage order), with integer keys throughout (see
+    :func:`_keyed_history`)."""
+    return _keys(_keyed_history(hist, ids), meth)
 
-    order = {s.key: s.order for s in meth.stages}
-    lookup = meth.stage_lookup()
-    labels = [str(x) for x in pd.unique(hist["stage"].dropna())]
-    mapping = {
-        x: order[lookup[normalise_label(x)].key] for x in labels if normalise_label(x) in lookup
-    }
-    h = ibis.memtable(
-        pa.Table.from_pandas(hist[["opportunity_id", "stage", "entered_at"]], preserve_index=False)
-    )
-    o = ibis.memtable(
-        pa.table({"opportunity_id": pa.array(ids.array).cast(pa.string()),
-                  "pos": pa.array(np.arange(len(ids), dtype=np.int64))})
-    )  # fmt: skip
-    k = h.stage.substitute(mapping, else_=-1) if mapping else ibis.literal(-1)
-    h = h.mutate(k=k)
-    h = h.filter(h.k >= 0).join(o, "opportunity_id")
-    expr = h.select(
-        pos=h.pos,
-        key=h.entered_at.epoch_seconds().cast("int64") * (1 << _K_BITS) + h.k.cast("int64"),
-    )
-    con = ibis.duckdb.connect()
-    try:
-        con.raw_sql("SET enable_progress_bar = false")
-        table = con.to_pyarrow(expr)
-    finally:
-        con.disconnect()
-    return (
-        table.column("pos").to_numpy().astype(np.int64),
-        table.column("key").to_numpy().astype(np.int64),
-    )
+
+#: The keyed history of each live KamData (by id; dropped when the KamData is collected).
+#: KamData is immutable, so its integer keys are computed once, as an import would store
+#: them beside the text ids, and every funnel / conversion / win-rate call reuses them.
+_KEYED: dict[int, _KeyedHistory] = {}
+
+
+def _history_keys_of(
+    data: KamData, ids: pd.Series, meth: Methodology
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_history_keys` of ``data``'s stage history, the integer keys computed once per
+    KamData (``ids`` are always its dated opportunities, in table order)."""
+    import weakref
+
+    key = id(data)
+    keyed = _KEYED.get(key)
+    if keyed is None:
+        keyed = _keyed_history(data.stage_history, ids)
+        _KEYED[key] = keyed
+        weakref.finalize(data, _KEYED.pop, key, None)
+    return _keys(keyed, meth)
 
 
 def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
@@ -166,7 +271,7 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     e_first = [np.zeros(0, "datetime64[s]")]
     e_conv = [np.zeros(0, bool)]
     if source == "stage_history":
-        seg, keys = _history_keys(data.stage_history, opps["opportunity_id"], meth)
+        seg, keys = _history_keys_of(data, opps["opportunity_id"], meth)
         any_h[seg] = True  # has history rows at all (maybe only after the day)
         cut = keys < (int((day + _DAY).timestamp()) << _K_BITS)
         seg, keys = seg[cut], keys[cut]
@@ -190,23 +295,27 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
             r_seg, r_k = run[starts] >> kb, run[starts] & ((1 << kb) - 1)
             tmask = (1 << tb) - 1
             first_t, last_t = packed[starts] & tmask, packed[ends] & tmask
-            # per deal and stage the last entry time; suffix max over later stages up to won
-            last = np.full((n, nk), -1, dtype=np.int64)
-            last[r_seg, r_k] = last_t
-            reach = np.maximum.accumulate(last[:, won_k::-1], axis=1)[:, ::-1]
+            # per stage and deal the last entry time (stage-major, so each stage is one
+            # contiguous row); suffix max over later stages up to won
+            reach = np.full((nk, n), -1, dtype=np.int64)
+            reach[r_k, r_seg] = last_t
+            for stage in range(won_k - 1, -1, -1):
+                np.maximum(reach[stage], reach[stage + 1], out=reach[stage])
             entry = r_k < n_open
-            conv = reach[r_seg[entry], r_k[entry] + 1] >= first_t[entry]
+            conv = reach.ravel()[(r_k[entry] + 1) * n + r_seg[entry]] >= first_t[entry]
             e_deal.append(r_seg[entry])
             e_k.append(r_k[entry])
             e_first.append((first_t[entry] + tmin).astype("datetime64[s]"))
             e_conv.append(conv)
-            has_h = (last >= 0).any(axis=1)
-            # final state: the latest event (a tie in time: the later stage)
-            fk = np.argmax(np.where(last >= 0, last * nk + np.arange(nk), -1), axis=1)
-            final_k = np.where(has_h, fk, -1)
-            final_at = np.where(
-                has_h, (last[np.arange(n), fk] + tmin).astype("datetime64[s]"), final_at
-            )
+            # final state: the latest event (a tie in time: the later stage), i.e. per deal
+            # the largest (last time, stage) of its runs — runs are sorted by deal, so one
+            # reduceat instead of reductions along the short stage axis
+            deal_at = np.flatnonzero(np.r_[True, r_seg[1:] != r_seg[:-1]])
+            latest = np.maximum.reduceat(last_t * nk + r_k, deal_at)
+            dealt = r_seg[deal_at]
+            has_h[dealt] = True
+            final_k[dealt] = latest % nk
+            final_at[dealt] = (latest // nk + tmin).astype("datetime64[s]")
     # deals without history rows: open in their current stage from created_date
     stage_k = _stage_orders(opps["stage"], meth)
     is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)
@@ -313,7 +422,6 @@ def stage_conversion(
     day = as_day(as_of, parameter="as_of", owner="stage_conversion")
     cols = _by_list(by, groups)
     co = _cohorts(data, day, meth)
-    final = np.array(["open", "won", "lost"], dtype=object)[co.final]
     amount = co.opps["amount"].to_numpy("float64")
     if co.source == "stage_history":
         deal, k, first, conv = co.deal, co.k, co.first, co.converted
@@ -345,7 +453,7 @@ def stage_conversion(
     ):
         code = code * max(size, 1) + codes
     uniq, inv = _dense_unique(code)
-    fin = final[deal]
+    fin = co.final[deal]  # 0 open, 1 won, 2 lost (integers: no object-array comparisons)
     amt = amount[deal]
     known = ~np.isnan(amt)
 
@@ -365,12 +473,12 @@ def stage_conversion(
         out[c] = lab[part]
     out["entered"] = total(None)
     out["converted"] = total(conv.astype(float))
-    out["dropped"] = total((~conv & (fin == "lost")).astype(float))
-    out["still_open"] = total((~conv & (fin == "open")).astype(float))
-    out["won"] = total((fin == "won").astype(float))
-    out["lost"] = total((fin == "lost").astype(float))
+    out["dropped"] = total((~conv & (fin == 2)).astype(float))
+    out["still_open"] = total((~conv & (fin == 0)).astype(float))
+    out["won"] = total((fin == 1).astype(float))
+    out["lost"] = total((fin == 2).astype(float))
     out["entered_amount"] = total(np.where(known, amt, 0.0))
-    out["won_amount"] = total(np.where(known & (fin == "won"), amt, 0.0))
+    out["won_amount"] = total(np.where(known & (fin == 1), amt, 0.0))
     res = pd.DataFrame(out)
     for c in ("entered", "converted", "dropped", "still_open", "won", "lost"):
         res[c] = res[c].round().astype("int64")
@@ -415,8 +523,11 @@ def _period_codes(
 
     months = _FREQ_MONTHS[freq]
     fy = fy_start if months > 1 else 1
-    m = first.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    raw = (m - (fy - 1)) // months
+    # months since 1970-01 through the distinct days (a calendar conversion per day, not per row)
+    day = np.floor_divide(first.astype("datetime64[s]").astype(np.int64), 86_400)
+    udays, day_inv = _dense_unique(day)
+    m = udays.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    raw = ((m - (fy - 1)) // months)[day_inv]
     uniq, inv = _dense_unique(raw)
     labels = []
     for u in uniq:

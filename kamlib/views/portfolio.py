@@ -202,6 +202,12 @@ class PortfolioReview:
         """Optional tables the data does not have (each leaves some indicators empty)."""
         return [t for t in OPTIONAL_TABLES if t not in self.tables_present]
 
+    def off_indicators(self) -> list[str]:
+        """Indicators of the methodology switched off because the data lacks the table they
+        require (their weight went to the others: ``ScoreResult.notes``)."""
+        kept = set(self.model.names)
+        return [n for n in self.methodology.require_scoring().names if n not in kept]
+
     def unavailable_indicators(self) -> list[str]:
         """Indicators with no value for any account of the group."""
         status = self._indicator_status()
@@ -230,6 +236,10 @@ class PortfolioReview:
             "methodology_source": self.methodology.source,
             "tables_missing": sep.join(missing) if missing else label("none", lang),
             "indicators_unavailable": sep.join(unavailable) if unavailable else label("none", lang),
+            "indicators_off": sep.join(
+                self.methodology.require_scoring().indicator(n).label(lang)
+                for n in self.off_indicators()
+            ) or label("none", lang),
             "max_score_possible": round(self.max_score(), 1),
         }
 

@@ -68,7 +68,7 @@ def registry_facts(section: RegistrySection | None, lang: str = "en") -> dict[st
         "registry_former_names": sep.join(former.split("；")) if former else None,
         "registry_status": p.get("reg_status"),
         "registry_established": p.get("established"),
-        "registry_capital": money_text(p.get("reg_capital"), p.get("reg_capital_currency"), lang),
+        "registry_registered_capital": money_text(p.get("reg_capital"), p.get("reg_capital_currency"), lang),
         "registry_paid_in_capital": money_text(
             p.get("paid_in_capital"), p.get("paid_in_capital_currency"), lang
         ),
