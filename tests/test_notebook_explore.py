@@ -188,6 +188,31 @@ def test_explorer_equals_the_scoring_module(demo_store):
     assert state.changed > 0
 
 
+def test_indicators_off_for_the_data_get_no_slider_and_their_weights_are_ignored(demo_store):
+    """The demo store has no firmographics: the four registry indicators are off — no slider
+    (moving one would do nothing), the notes say why, and a weight given for one (an exercise's
+    equal weights over the methodology's indicators) is ignored, as score_accounts does."""
+    from kamlib.methodology import load_methodology
+
+    features = account_features(demo_store, as_of="2026-09-30")
+    explorer = ScoringExplorer(features)
+    registry = ("registry_capital", "insured_headcount", "years_established", "listed")
+    assert explorer.off_indicators == registry
+    assert not set(registry) & set(explorer.model.names)
+    assert explorer.notes and "firmographics" in explorer.notes[0]
+    explorer.widget()
+    assert not {f"weight:{n}" for n in registry} & set(explorer._widgets)
+    names = load_methodology().require_scoring().names
+    equal = {n: 1 / len(names) for n in names}
+    got = what_if(features, weights=equal).scores.set_index("account_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = score_accounts(features, weights=equal).scores.set_index("account_id")
+    assert_allclose(got["score"].to_numpy(), expected.loc[got.index, "score"].to_numpy())
+    walk = scoring_walkthrough(features)
+    assert walk.model.names == explorer.model.names
+
+
 def test_walkthrough_adds_up(demo_store):
     features = account_features(demo_store, as_of="2026-09-30")
     walk = scoring_walkthrough(features)

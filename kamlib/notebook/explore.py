@@ -249,6 +249,11 @@ class ScoringExplorer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataQualityWarning)  # the report states these
             reference = score_accounts(self.features, self.model)
+        # the indicators that score this data: one whose table the data lacks is off (no
+        # slider for it), its weight spread over the others, and the notes say so
+        self.off_indicators = tuple(n for n in self.model.names if n not in reference.model.names)
+        self.model = reference.model
+        self.notes = reference.notes
         self._reference_tiers = reference.scores.set_index("account_id")["tier"]
         self.default_weights = {k: float(v) for k, v in reference.weights.items()}
         self.default_thresholds = {t.key: float(t.min_score) for t in self.model.tiers}
@@ -268,7 +273,8 @@ class ScoringExplorer:
     ) -> ExplorerState:
         """Apply new weights and/or thresholds (only those named change) and re-score.
 
-        Weights need not sum to 1: they are normalised, as the methodology file's are.  A
+        Weights need not sum to 1: they are normalised, as the methodology file's are; a
+        weight for an indicator that is off (its table is not in the data) is ignored.  A
         setting that cannot be applied — thresholds that do not decrease from the highest
         tier to the lowest, or every weight zero — is not applied: the state keeps the last
         valid scores and says why in ``error``.  Unknown indicator or tier names raise
@@ -313,6 +319,8 @@ class ScoringExplorer:
         setting cannot apply, ``start``'s scores with the reason in ``error``)."""
         new_weights = dict(start.weights)
         for name, value in (weights or {}).items():
+            if name in self.off_indicators:  # off for this data: ignored, as score_accounts does
+                continue
             if name not in self.default_weights:
                 raise ConfigError(
                     f"Indicator {name!r} is not in the methodology. Indicators: "
@@ -716,4 +724,7 @@ def scoring_walkthrough(
         )
         candidates = [a for a in complete if a in no_missing]
         chosen = candidates[0] if candidates else str(scores["account_id"].iloc[0])
-    return ScoringWalkthrough(model=model, result=result, example=chosen, names=_names(names) or {})
+    # the model that scored: an indicator whose table the data lacks is off (result.notes)
+    return ScoringWalkthrough(
+        model=result.model, result=result, example=chosen, names=_names(names) or {}
+    )
