@@ -151,6 +151,20 @@ def portfolio_matrix(
             **encoding,
         )
     )  # fmt: skip
+    return _with_cut_lines(dots, x_cut, y_cut)
+
+
+def _at_least_edge(values: pd.Series) -> pd.Series:
+    """Values for a log axis: zero and negative ones at half the smallest positive value (1
+    when there is none); missing stay missing."""
+    positive = values[values > 0]
+    edge = float(positive.min()) / 2 if len(positive) else 1.0
+    return values.where(values.isna() | (values > 0), edge)
+
+
+def _with_cut_lines(dots: alt.Chart, x_cut: float | None, y_cut: float | None) -> alt.LayerChart:
+    """A quadrant scatter with its dashed cut lines (a cut that is missing or not positive —
+    no line on a log axis — is left out)."""
     layers: list[alt.Chart] = [dots]
     if x_cut is not None and x_cut > 0:
         layers.append(
@@ -165,14 +179,6 @@ def portfolio_matrix(
             .encode(y="y:Q")
         )
     return alt.layer(*layers).properties(width=WIDTH - 160, height=320)
-
-
-def _at_least_edge(values: pd.Series) -> pd.Series:
-    """Values for a log axis: zero and negative ones at half the smallest positive value (1
-    when there is none); missing stay missing."""
-    positive = values[values > 0]
-    edge = float(positive.min()) / 2 if len(positive) else 1.0
-    return values.where(values.isna() | (values > 0), edge)
 
 
 def segment_profiles(
@@ -303,25 +309,4 @@ def company_size_matrix(
             tooltip=tooltip,
         )
     )  # fmt: skip
-    layers: list[alt.Chart] = [dots]
-    if x_cut is not None and x_cut > 0:
-        layers.append(
-            alt.Chart(pd.DataFrame({"x": [float(x_cut)]}))
-            .mark_rule(color="#9aa5b1", strokeDash=[4, 3])
-            .encode(x="x:Q")
-        )
-    if y_cut is not None and y_cut > 0:
-        layers.append(
-            alt.Chart(pd.DataFrame({"y": [float(y_cut)]}))
-            .mark_rule(color="#9aa5b1", strokeDash=[4, 3])
-            .encode(y="y:Q")
-        )
-    return alt.layer(*layers).properties(width=WIDTH - 160, height=320)
-
-
-def _at_least_edge(values: pd.Series) -> pd.Series:
-    """Values for a log axis: zero and negative ones at half the smallest positive value (1
-    when there is none); missing stay missing."""
-    positive = values[values > 0]
-    edge = float(positive.min()) / 2 if len(positive) else 1.0
-    return values.where(values.isna() | (values > 0), edge)
+    return _with_cut_lines(dots, x_cut, y_cut)
