@@ -165,3 +165,18 @@ def test_altair_embed_options_are_honoured(result, fake_bundle, restore_renderer
     options = json.loads(re.search(r"var opts = (\{.*\});", html).group(1))
     assert options["actions"] is False
     assert options["tooltip"] is True
+
+
+def test_a_book_of_twenty_thousand_accounts_draws_its_score_histogram(restore_renderer):
+    """Altair refuses charts over 5,000 rows by default: the portfolio review of the large demo
+    (20,000 accounts) failed on its score histogram.  enable_offline raises the limit."""
+    scores = pd.DataFrame(
+        {"score": [i % 100 for i in range(20_000)], "tier": ["Key"] * 20_000}
+    )
+    transformer = alt.data_transformers.active
+    try:
+        offline.enable_offline(svg=True)
+        spec = charts.score_distribution(scores).to_dict()
+        assert len(next(iter(spec["datasets"].values()))) == 20_000
+    finally:
+        alt.data_transformers.enable(transformer)

@@ -58,6 +58,11 @@ __all__ = [
 #: Name under which :func:`enable_offline` registers the renderer with Altair.
 RENDERER_NAME = "kamlib"
 
+#: Rows a chart may embed.  Altair refuses more than 5,000 by default, which a book of 20,000
+#: accounts passes in one score histogram or scatter (the portfolio review failed on the large
+#: demo); the data goes into the page either way, so the limit only guards the page's size.
+CHART_MAX_ROWS = 200_000
+
 #: vega-embed's action menu in the report languages other than English.
 _EMBED_I18N = {
     "zh": {
@@ -266,6 +271,7 @@ def enable_offline(*, svg: bool = False, lang: str = "en") -> None:
         vega_bundle()  # build or read the cache now, not inside the first chart's display
     alt.renderers.register(RENDERER_NAME, renderer)
     alt.renderers.enable(RENDERER_NAME)
+    _allow_big_books()
 
 
 def enable_offline_in_kernel() -> bool:
@@ -285,7 +291,15 @@ def enable_offline_in_kernel() -> bool:
         return False
     alt.renderers.register(RENDERER_NAME, OfflineRenderer())
     alt.renderers.enable(RENDERER_NAME)
+    _allow_big_books()
     return True
+
+
+def _allow_big_books() -> None:
+    """Raise Altair's row limit to :data:`CHART_MAX_ROWS` while its data transformer is its
+    default one (a transformer the user chose, e.g. vegafusion, is left alone)."""
+    if alt.data_transformers.active == "default":
+        alt.data_transformers.enable("default", max_rows=CHART_MAX_ROWS)
 
 
 def _json(value: Any) -> str:
