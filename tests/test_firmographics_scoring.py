@@ -17,6 +17,7 @@ import yaml
 from feature_reference import make_kamdata, reference_features, ts
 
 from kamlib.data import TABLES, import_frames, load
+from kamlib.data.registry_records import record_as_of
 from kamlib.errors import ConfigError
 from kamlib.features import account_features, account_features_history, missing_reasons
 from kamlib.methodology import CANONICAL_TABLES, load_methodology, parse_methodology
@@ -140,6 +141,46 @@ def test_newest_on_or_before_and_the_earliest_fallback(tiny):
     # the whole as-of day counts: NEW's 2024-06-01 09:00 retrieval is in as of 2024-06-01
     assert account_features(tiny, as_of="2024-06-01").loc["NEW", "registry_capital"] == 2e7
     assert account_features(tiny, as_of="2024-05-31").loc["NEW", "registry_capital"] == 1e7
+
+
+def test_the_reports_read_the_record_the_score_reads(tiny):
+    """One rule (kamlib.data.registry_records): the dossier / company-size record of each
+    account is the one whose features the score used — also on a KamData cut at the date,
+    which keeps an account's earliest retrieval when every retrieval is later."""
+    firms = tiny.firmographics
+    for day in ("2022-12-31", "2024-02-01", "2024-03-31", "2024-12-31", "2025-12-31"):
+        feats = account_features(tiny, as_of=day)
+        for data in (tiny, tiny.as_of(day)):
+            chosen = record_as_of(data.firmographics, as_of=day).set_index("account_id")
+            assert sorted(chosen.index) == ["BAND", "LATER", "NEW", "TIE", "YOUNG"]
+            for account, row in chosen.iterrows():
+                assert feats.loc[account, "insured_headcount"] == (
+                    row["insured_headcount"] if pd.notna(row["insured_headcount"])
+                    else {"1000-4999人": 1000.0, "5000-9999人": 5000.0, "小于50人": 0.0,
+                          "10000人以上": 10000.0}[row["headcount_band"]]
+                ), (day, account)  # fmt: skip
+    # every LATER retrieval is after 2024-12-31: its earliest counts, in the cut data too
+    cut = tiny.as_of("2024-12-31").firmographics
+    assert cut.loc[cut["account_id"] == "LATER", "retrieved_at"].tolist() == [
+        ts("2025-01-15 10:00")
+    ]
+    assert len(firms) == 8 and len(cut) == 7  # NEW's, TIE's, BAND's, YOUNG's and LATER's first
+
+
+def test_a_same_day_tie_goes_to_the_higher_match_confidence_then_the_source():
+    firms = pd.DataFrame(
+        {
+            "account_id": ["A", "A", "B", "B"],
+            "source": ["dnb", "tyc", "dnb", "tyc"],
+            "retrieved_at": pd.to_datetime(["2024-02-01 08:00", "2024-02-01 18:00"] * 2),
+            "match_confidence": [0.7, 0.9, np.nan, np.nan],
+        }
+    )
+    chosen = record_as_of(firms, as_of="2024-03-31")
+    assert chosen[["account_id", "source"]].values.tolist() == [["A", "tyc"], ["B", "dnb"]]
+    # a retrieval during the as-of day counts; before it, the earliest (fall-back)
+    assert record_as_of(firms.iloc[[0]], as_of="2024-02-01")["source"].tolist() == ["dnb"]
+    assert record_as_of(firms.iloc[[0]], as_of="2023-01-01")["source"].tolist() == ["dnb"]
 
 
 def test_history_and_the_pandas_reference_agree(tiny):

@@ -21,9 +21,9 @@ from browser_support import CHROMIUM, keep_screenshot, launched_chromium, open_o
 from kamlib import charts
 from kamlib.data import load
 from kamlib.data.kamdata import KamData, Snapshot
+from kamlib.data.registry_records import record_as_of
 from kamlib.data.schemas import TABLES, conform
 from kamlib.enrich import FileProvider, enrich_store
-from kamlib.enrich.current import current_firmographics
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.methodology import load_methodology
 from kamlib.methodology.labels import label
@@ -102,7 +102,9 @@ def test_company_sizes_take_the_newest_record_on_or_before_the_date():
     sizes = company_sizes(firms, ["A", "B", "C", "D", "E"], as_of=AS_OF).set_index("account_id")
     assert sizes.loc["A", "company_size"] == 2e6
     assert sizes.loc["A", "retrieved_at"] == pd.Timestamp("2026-09-30")
-    assert sizes.loc["E", "company_size"] == 9e6 and sizes.loc["E", "registry_source"] == "tianyancha"
+    assert (
+        sizes.loc["E", "company_size"] == 9e6 and sizes.loc["E", "registry_source"] == "tianyancha"
+    )
     assert sizes["size_reason"].to_dict() == {
         "A": "", "B": "other_currency", "C": "no_size_value", "D": "no_registry_record", "E": "",
     }  # fmt: skip
@@ -111,7 +113,7 @@ def test_company_sizes_take_the_newest_record_on_or_before_the_date():
     assert earlier["company_size"].tolist() == [10.0]
     heads = company_sizes(firms, ["B"], as_of=AS_OF, measure="insured_headcount")
     assert heads["company_size"].tolist() == [40.0]  # headcount has no currency
-    assert len(current_firmographics(firms)) == 4  # A (2026-12-31), B, C, E
+    assert len(record_as_of(firms)) == 4  # A (2026-12-31), B, C, E
     with pytest.raises(ConfigError, match=r"^The 'measure' parameter of company_sizes must be "
                        r"one of reg_capital, insured_headcount. Got 'staff' instead.$"):  # fmt: skip
         company_sizes(firms, as_of=AS_OF, measure="staff")
@@ -236,9 +238,10 @@ def test_dossier_profile_shows_registry_data_with_source_and_date(enriched):
     html = facts(r).html
     assert "tianyancha" in html and "30 Sep 2026" in html and "Registry source" in html
     zh = customer_research(enriched, account_id=account, as_of=AS_OF, lang="zh")
-    assert "2026年9月30日" in facts(zh.registry, lang="zh").html and "获取日期" in facts(
-        zh.registry, lang="zh"
-    ).html
+    assert (
+        "2026年9月30日" in facts(zh.registry, lang="zh").html
+        and "获取日期" in facts(zh.registry, lang="zh").html
+    )
     assert research.registry_events["type"].tolist()[:1] == ["Name change"]
     assert "name_change" in set(research.ranked_findings["rule"])
 
@@ -308,8 +311,13 @@ def test_each_event_type_becomes_its_finding(with_events, busiest_account):
     assert {r: SEVERITY[r] for r in raised} == {r: int(f.loc[r, "severity"]) for r in raised}
     credit = f.loc["registry_credit_risk", "params"]
     assert credit["count"] == 3 and credit["latest"] == "2026-08-01" and credit["months"] == 24
-    assert credit["events"].en.startswith("Dishonest debtor (失信被执行人) 2026-08-01: 执行标的 777")
-    assert f.loc["capital_reduction", "params"]["events"].zh == "减资 2026-02-01：2000万人民币 → 1000万人民币"
+    assert credit["events"].en.startswith(
+        "Dishonest debtor (失信被执行人) 2026-08-01: 执行标的 777"
+    )
+    assert (
+        f.loc["capital_reduction", "params"]["events"].zh
+        == "减资 2026-02-01：2000万人民币 → 1000万人民币"
+    )
     assert f.loc["registry_penalty", "params"]["count"] == 1  # the one after the date is not seen
     # ranked with the others: credit risk among the severity-3 findings, before every 2
     ranks = d.findings.set_index("rule")["rank"]
@@ -321,7 +329,9 @@ def test_each_event_type_becomes_its_finding(with_events, busiest_account):
 def test_the_view_writes_registry_findings_and_events(with_events, busiest_account):
     research = customer_research(with_events, account_id=busiest_account, as_of=AS_OF, lang="zh")
     f = research.ranked_findings.set_index("rule")
-    assert f.loc["registry_credit_risk", "finding"].startswith("工商登记显示信用风险：近 24 个月有 3 条")
+    assert f.loc["registry_credit_risk", "finding"].startswith(
+        "工商登记显示信用风险：近 24 个月有 3 条"
+    )
     assert "近 24 个月" in f.loc["name_change", "rule_text"]
     assert research.registry_events["type"].tolist()[:2] == ["失信被执行人", "被执行人"]
     assert "减资" in research.registry_events["type"].tolist()
@@ -343,7 +353,9 @@ def test_the_event_window_is_a_methodology_setting(with_events, busiest_account,
     assert "registry_event_months: 24" in text
     path = tmp_path / "six-months.yml"
     path.write_text(text.replace("registry_event_months: 24", "registry_event_months: 6"), "utf-8")
-    d = account_dossier(with_events, busiest_account, as_of=AS_OF, methodology=load_methodology(path))
+    d = account_dossier(
+        with_events, busiest_account, as_of=AS_OF, methodology=load_methodology(path)
+    )
     # after 2026-03-31: enforcement 05-03, dishonest debtor 08-01, name 04-01, legal rep 04-02
     assert sorted(d.registry.events["event_id"]) == ["ev0", "ev2", "ev6", "ev7"]
     rules = set(d.findings["rule"])
@@ -375,7 +387,10 @@ def pages(enriched_store, enriched, tmp_path_factory) -> dict[str, Path]:
     account = _account_with(enriched, "capital_change")
     found = {}
     with ReportEngine(store=enriched_store, out=out, notebook_dir=ROOT / "notebooks", jobs=1) as e:
-        for report, params in (("portfolio_review", {}), ("customer_research", {"account_id": account})):
+        for report, params in (
+            ("portfolio_review", {}),
+            ("customer_research", {"account_id": account}),
+        ):
             batch = e.render(report, as_of=AS_OF, parameters=params)
             assert [r.status for r in batch.results] == ["ok"], batch.results
             [found[report]] = list(out.glob(f"{report}/*/*/index.html"))
@@ -403,8 +418,12 @@ def test_both_reports_show_the_registry_sections_and_draw_every_chart_offline(pa
         specs = [json.loads(s) for s in SPEC.findall(html)]
         assert specs and html.count('class="kamlib-chart"') == len(specs)
         for i, spec in enumerate(specs):  # every chart draws with no network: vl-convert
-            svg = vlc.vegalite_to_svg(spec, vl_version=vega_lite_version(),
-                                      format_locale=LOCALES["en"], time_format_locale=LOCALES["en"])
+            svg = vlc.vegalite_to_svg(
+                spec,
+                vl_version=vega_lite_version(),
+                format_locale=LOCALES["en"],
+                time_format_locale=LOCALES["en"],
+            )
             assert 'class="mark-' in svg, f"{report}: chart {i} drew no marks"
             title = json.dumps(spec)
             if "size_value" in title or report == "customer_research" and i == 0:

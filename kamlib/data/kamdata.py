@@ -11,6 +11,7 @@ import pandas as pd
 from pandas.core.arrays.masked import BaseMaskedArray
 
 from kamlib.data import purchases as purchase_rule
+from kamlib.data.registry_records import kept_at_cut
 from kamlib.data.schemas import DATE_COLUMNS, TABLES
 from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataValidationError, MissingTableError
@@ -50,7 +51,6 @@ class KamData(ShowsBrief):
     (``"order_lines"``, ``"won_deals"`` or ``None``) and ``revenue_statement`` is the
     sentence a report shows when revenue is won deals (empty otherwise).
     """
-
 
     _tables: Mapping[str, pd.DataFrame]
     snapshot: Snapshot
@@ -146,7 +146,10 @@ class KamData(ShowsBrief):
         - tickets: response / resolution after the date are unknown (NaT);
         - contacts: a last_contact_date after the date is unknown;
         - tasks: one done after the date is open again (its done_date unknown);
-          opportunity_competitors: only the rows of opportunities known then.
+          opportunity_competitors: only the rows of opportunities known then;
+        - firmographics: the retrievals up to the date, and for an account with none its
+          earliest (the record the registry rule falls back on:
+          :mod:`kamlib.data.registry_records`).
         """
         cut = as_day(date, parameter="date", owner="KamData.as_of")
         end = cut + pd.Timedelta(days=1)  # timestamps during the as-of day count
@@ -154,7 +157,9 @@ class KamData(ShowsBrief):
         for name, frame in self._tables.items():
             spec = TABLES[name]
             out = frame
-            if spec.as_of_column:
+            if name == "firmographics":  # the registry rule's fall-back record stays
+                out = out[kept_at_cut(out, cut)]
+            elif spec.as_of_column:
                 out = out[_before(out[spec.as_of_column], spec.as_of_column, cut, end)]
             if name == "accounts":
                 out = out[_existed(out, self._tables, cut, end)]
@@ -224,10 +229,7 @@ class KamData(ShowsBrief):
         }
         if self.revenue_source == purchase_rule.WON_DEALS:
             facts["revenue"] = "won deals (no order lines)"
-        return Brief(
-            "KamData", facts, {f".{t}": table_size(self._tables[t]) for t in self.tables}
-        )
-
+        return Brief("KamData", facts, {f".{t}": table_size(self._tables[t]) for t in self.tables})
 
 
 #: import bookkeeping frames handed out as copies

@@ -84,7 +84,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
         "account_id": "string", "source": "string", "retrieved_at": "timestamp",
         "established": "date", "reg_capital": "float64", "reg_capital_currency": "string",
         "headcount_band": "string", "insured_headcount": "float64", "listed": "boolean",
-        "company_type": "string",
+        "company_type": "string", "match_confidence": "float64",
     },
 }  # fmt: skip
 

@@ -20,22 +20,18 @@ Four static features, each read from one registry record per account and as-of d
 
 Which record
 ------------
-Per account and as-of date: the newest retrieval on or before the as-of date (its
-``retrieved_at`` day); an account whose every retrieval is later gets its *earliest*
-retrieval.  Registry facts such as the founding date do not change with the date they were
-looked up, and a registry export is usually taken once, after the history it is scored over;
-without the fallback, a back-test as of last year would have no registry data at all.  The
-capital and headcount of that earliest record may be newer than the as-of date: that is the
-price, stated here.  A ``KamData`` already cut with ``as_of`` has lost its later retrievals,
-so it has no fallback.  Ties (two sources retrieved on the same day) go to the first source
-by name.  With ``rollup=True`` a group has the registry features of its top account, like
-``registered_capital``.
+Per account and as-of date: the record :func:`kamlib.data.registry_records.chosen_records`
+picks — the newest retrieval on or before the as-of date, else the earliest (the reports read
+the same record; the rule and its price are stated there).  With ``rollup=True`` a group has the
+registry features of its top account, like ``registered_capital``.
 """
 
 from __future__ import annotations
 
 import ibis
 import ibis.expr.types as ir
+
+from kamlib.data.registry_records import chosen_records
 
 #: The registry features, in column order.
 REGISTRY_FEATURES = ("registry_capital", "insured_headcount", "years_established", "listed")
@@ -77,17 +73,7 @@ def registry_features(firmographics: ir.Table, snaps: ir.Table) -> ir.Table:
     (``_Plan.snapshots``).  Accounts without a record get no row (their features are NULL
     after the left join).
     """
-    f = firmographics.mutate(retrieved=firmographics.retrieved_at.cast("date"))
-    j = f.cross_join(snaps.select("k", "as_of"))
-    before = j.retrieved <= j.as_of
-    age = j.as_of.delta(j.retrieved, unit="day")  # ≥ 0 on or before, < 0 after
-    # newest on or before first (smallest age ≥ 0), else the earliest (most negative age)
-    rank = ibis.row_number().over(
-        group_by=[j.k, j.account_id],
-        order_by=[before.desc(), ibis.ifelse(before, age, -age).asc(), j.source.asc()],
-    )
-    chosen = j.mutate(rank=rank)
-    c = chosen.filter(chosen.rank == 0)
+    c = chosen_records(firmographics, snaps)
     currency = c.reg_capital_currency.strip().upper()
     days = c.as_of.delta(c.established, unit="day").cast("float64")
     return c.select(

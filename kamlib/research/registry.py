@@ -3,8 +3,9 @@
 Reads the ``firmographics`` and ``company_events`` tables that ``kam enrich`` loads
 (:mod:`kamlib.enrich`); both are optional.
 
-- **Registry profile**: the account's newest ``firmographics`` retrieval on or before the
-  dossier date (:func:`kamlib.enrich.current.current_firmographics`) — legal name, USCC (or
+- **Registry profile**: the account's ``firmographics`` record for the dossier date — the
+  newest retrieval on or before it, else the earliest, the record the score reads
+  (:func:`kamlib.data.registry_records.record_as_of`) — legal name, USCC (or
   D-U-N-S), status, established, registered and paid-in capital with their currencies,
   insured headcount and band, industry, listed, province and city — with the source and the
   retrieval date, so a reader knows how old the record is.
@@ -29,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from kamlib.data.registry_records import record_as_of
 from kamlib.enrich import parse_capital
-from kamlib.enrich.current import current_firmographics
 from kamlib.research._common import months_back, text
 from kamlib.research.sections import DossierAccount
 
@@ -91,7 +92,7 @@ def registry_section(a: DossierAccount) -> RegistrySection:
     profile_status = NO_TABLE
     if view.has("firmographics"):
         firms = view.firmographics
-        mine = current_firmographics(firms[firms["account_id"] == account_id], as_of=cut)
+        mine = record_as_of(firms[firms["account_id"] == account_id], as_of=cut)
         profile_status = NO_RECORD
         if len(mine):
             profile, profile_status = _profile(mine.iloc[0]), AVAILABLE

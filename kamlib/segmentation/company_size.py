@@ -2,9 +2,9 @@
 
 The method's first rule needs the customer's own size — from the business registry, not
 from our sales — next to what it buys from us.  :func:`company_sizes` takes each account's
-size from its registry record (:func:`kamlib.enrich.current.current_firmographics`: the
-newest retrieval on or before the date) and :func:`company_size_matrix` splits the accounts
-in four by the two medians.
+size from its registry record (:func:`kamlib.data.registry_records.record_as_of`: the
+newest retrieval on or before the date, else the earliest — the record the score reads)
+and :func:`company_size_matrix` splits the accounts in four by the two medians.
 
 Definitions
 -----------
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kamlib.enrich.current import current_firmographics
+from kamlib.data.registry_records import record_as_of
 from kamlib.errors import ConfigError, DataValidationError
 from kamlib.frames import require_columns
 
@@ -99,7 +99,7 @@ def company_sizes(
     check_size_measure(measure)
     require_columns(firmographics, ["account_id", "source", "retrieved_at", measure],
                     "company_sizes")  # fmt: skip
-    current = current_firmographics(firmographics, as_of=as_of).set_index("account_id")
+    current = record_as_of(firmographics, as_of=as_of).set_index("account_id")
     ids = (
         current.index.astype(str).tolist() if account_ids is None else [str(a) for a in account_ids]
     )
