@@ -136,22 +136,12 @@ def portfolio_matrix(
         tooltip.append(alt.Tooltip("revenue:Q", title=label("revenue_12m", lang), format=",.0f"))
     quadrants = distinct_in_order(points["quadrant"])
     palette = list(REPORT_CONFIG["range"]["category"][: len(quadrants)])
-    dots = (
-        alt.Chart(source)
-        .mark_circle(opacity=0.7, stroke="white", strokeWidth=0.5)
-        .encode(
-            x=alt.X("x:Q", title=t_x, scale=alt.Scale(zero=False, nice=True)),
-            y=alt.Y("y:Q", title=t_y, scale=alt.Scale(zero=False, nice=True)),
-            color=alt.Color(
-                "quadrant:N", title=t_q, sort=quadrants,
-                scale=alt.Scale(domain=quadrants, range=palette),
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
-            ),
-            tooltip=tooltip,
-            **encoding,
-        )
+    return _quadrant_scatter(
+        alt.Chart(source).mark_circle(opacity=0.7, stroke="white", strokeWidth=0.5),
+        x=alt.X("x:Q", title=t_x, scale=alt.Scale(zero=False, nice=True)),
+        y=alt.Y("y:Q", title=t_y, scale=alt.Scale(zero=False, nice=True)),
+        quadrants=(quadrants, palette, t_q), tooltip=tooltip, cuts=(x_cut, y_cut), **encoding,
     )  # fmt: skip
-    return _with_cut_lines(dots, x_cut, y_cut)
 
 
 def _at_least_edge(values: pd.Series) -> pd.Series:
@@ -162,10 +152,27 @@ def _at_least_edge(values: pd.Series) -> pd.Series:
     return values.where(values.isna() | (values > 0), edge)
 
 
-def _with_cut_lines(dots: alt.Chart, x_cut: float | None, y_cut: float | None) -> alt.LayerChart:
-    """A quadrant scatter with its dashed cut lines (a cut that is missing or not positive —
-    no line on a log axis — is left out)."""
-    layers: list[alt.Chart] = [dots]
+def _quadrant_scatter(
+    dots: alt.Chart,
+    *,
+    x: alt.X,
+    y: alt.Y,
+    quadrants: tuple[list[str], list[str], str],
+    tooltip: list[alt.Tooltip],
+    cuts: tuple[float | None, float | None],
+    **encoding: Any,
+) -> alt.LayerChart:
+    """A quadrant scatter: ``dots`` (a chart with its mark) placed by ``x`` / ``y``, coloured
+    by quadrant (``quadrants``: their order, colours and legend title), with the dashed cut
+    lines at ``cuts`` (a cut that is missing or not positive — no line on a log axis — is left
+    out)."""
+    order, palette, title = quadrants
+    color = alt.Color(
+        "quadrant:N", title=title, sort=order, scale=alt.Scale(domain=order, range=palette),
+        legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
+    )  # fmt: skip
+    layers: list[alt.Chart] = [dots.encode(x=x, y=y, color=color, tooltip=tooltip, **encoding)]
+    x_cut, y_cut = cuts
     if x_cut is not None and x_cut > 0:
         layers.append(
             alt.Chart(pd.DataFrame({"x": [float(x_cut)]}))
@@ -295,18 +302,9 @@ def company_size_matrix(
     slot = {q: known.index(q) if q in known else len(known) + i for i, q in enumerate(order)}
     palette = [SIZE_QUADRANT_COLORS[slot[q] % len(SIZE_QUADRANT_COLORS)] for q in order]
     x_axis = money_axis(lang) if money_x else alt.Axis(format="~s")
-    dots = (
-        alt.Chart(source)
-        .mark_circle(size=60, opacity=0.75, stroke="white", strokeWidth=0.5)
-        .encode(
-            x=alt.X("x:Q", title=t_x, scale=alt.Scale(type="log"), axis=x_axis),
-            y=alt.Y("y:Q", title=t_y, scale=alt.Scale(type="log"), axis=money_axis(lang)),
-            color=alt.Color(
-                "quadrant:N", title=t_q, sort=order,
-                scale=alt.Scale(domain=order, range=palette),
-                legend=alt.Legend(orient="bottom", columns=2, labelLimit=260),
-            ),
-            tooltip=tooltip,
-        )
+    return _quadrant_scatter(
+        alt.Chart(source).mark_circle(size=60, opacity=0.75, stroke="white", strokeWidth=0.5),
+        x=alt.X("x:Q", title=t_x, scale=alt.Scale(type="log"), axis=x_axis),
+        y=alt.Y("y:Q", title=t_y, scale=alt.Scale(type="log"), axis=money_axis(lang)),
+        quadrants=(order, palette, t_q), tooltip=tooltip, cuts=(x_cut, y_cut),
     )  # fmt: skip
-    return _with_cut_lines(dots, x_cut, y_cut)
