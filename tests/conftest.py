@@ -127,6 +127,27 @@ def demo_store(tmp_path_factory, small_company) -> Path:
     return store
 
 
+@pytest.fixture
+def store_copy(demo_store, tmp_path) -> Path:
+    """A writable copy of the small demo store, for a test that changes it."""
+    import shutil
+
+    copy = tmp_path / "demo.duckdb"
+    shutil.copyfile(demo_store, copy)
+    return copy
+
+
+def store_batches(store: Path) -> int:
+    """How many import batches ``store`` records."""
+    import duckdb
+
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM import_batches").fetchone()[0]
+    finally:
+        con.close()
+
+
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path

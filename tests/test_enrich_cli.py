@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import store_batches
 
 from kamlib.cli import main
-from kamlib.data import import_frames, load
+from kamlib.data import load
 from kamlib.enrich import FileProvider, enrich_store
 
 
@@ -20,20 +20,10 @@ def _kam(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def base_store(small_company, tmp_path_factory) -> Path:
-    """The small demo company without registry data (built once for this module)."""
-    store = tmp_path_factory.mktemp("enrich") / "base.duckdb"
-    now = small_company.end_date + pd.Timedelta(days=1)
-    import_frames(small_company.tables, store=store, source="demo small", now=now)
-    return store
-
-
 @pytest.fixture()
-def store(base_store, tmp_path) -> Path:
-    copy = tmp_path / "store.duckdb"
-    shutil.copy(base_store, copy)
-    return copy
+def store(store_copy) -> Path:
+    """The small demo store without registry data, a copy this test may change."""
+    return store_copy
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +33,6 @@ def export(small_company, tmp_path_factory) -> tuple[Path, Path]:
     small_company.registry["companies"].to_csv(companies, index=False)
     small_company.registry["events"].to_csv(events, index=False)
     return companies, events
-
-
-def _batches(store: Path) -> int:
-    con = duckdb.connect(str(store), read_only=True)
-    try:
-        return con.execute("SELECT count(*) FROM import_batches").fetchone()[0]
-    finally:
-        con.close()
 
 
 def test_enrich_loads_firmographics_and_events_and_counts_reconcile(store, export):
@@ -120,7 +102,7 @@ def test_overrides_decide_an_ambiguous_pair(store, export, tmp_path):
 
 
 def test_missing_file_or_key_column_exits_2_and_writes_nothing(store, export, tmp_path):
-    before = _batches(store)
+    before = store_batches(store)
     missing = _kam("enrich", tmp_path / "nope.csv", "--store", store)
     assert missing.exit_code == 2 and "nope.csv" in missing.output and "not found" in missing.output
     bad = tmp_path / "bad.csv"
@@ -139,7 +121,7 @@ def test_missing_file_or_key_column_exits_2_and_writes_nothing(store, export, tm
     assert wrong.exit_code == 2 and "decision" in wrong.output
     no_store = _kam("enrich", export[0], "--store", tmp_path / "none.duckdb")
     assert no_store.exit_code == 2 and "does not exist" in no_store.output
-    assert _batches(store) == before
+    assert store_batches(store) == before
     assert "enrich_review" not in str(
         duckdb.connect(str(store), read_only=True).execute("SHOW TABLES").fetchall()
     )

@@ -11,7 +11,6 @@ reading is itself unconfirmed against the live service.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import urllib.parse
 from pathlib import Path
@@ -23,7 +22,7 @@ from click.testing import CliRunner
 from fake_tianyancha import TOKEN, demo_companies, start_fake
 
 from kamlib.cli import main
-from kamlib.data import import_frames, load
+from kamlib.data import load
 from kamlib.data.response_cache import ResponseCache
 from kamlib.enrich import Lookup, RateLimit, TianyanchaProvider, enrich_store
 from kamlib.enrich.matching import split_names
@@ -312,19 +311,10 @@ def test_the_guard_refuses_the_real_api(tmp_path, no_network):
 
 
 # -- the demo company through the fake API ----------------------------------------------
-@pytest.fixture(scope="module")
-def base_store(small_company, tmp_path_factory) -> Path:
-    store = tmp_path_factory.mktemp("enrich-http") / "base.duckdb"
-    now = small_company.end_date + pd.Timedelta(days=1)
-    import_frames(small_company.tables, store=store, source="demo small", now=now)
-    return store
-
-
 @pytest.fixture()
-def store(base_store, tmp_path) -> Path:
-    copy = tmp_path / "store.duckdb"
-    shutil.copy(base_store, copy)
-    return copy
+def store(store_copy) -> Path:
+    """The small demo store without registry data, a copy this test may change."""
+    return store_copy
 
 
 def _batches(store: Path) -> tuple[int, list]:

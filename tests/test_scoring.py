@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 
 import numpy as np
 import pandas as pd
@@ -710,14 +709,6 @@ def test_kam_score_help():
     assert result.exit_code == 0
     for option in ("--store", "--as-of", "--methodology", "--out", "--lang", "--save", "--since"):
         assert option in result.output
-
-
-@pytest.fixture
-def store_copy(demo_store, tmp_path):
-    """A writable copy of the small demo store."""
-    copy = tmp_path / "demo.duckdb"
-    shutil.copyfile(demo_store, copy)
-    return copy
 
 
 def test_kam_score_writes_one_row_per_account(demo_store, tmp_path):
