@@ -75,6 +75,17 @@ def test_events_file_types_and_stable_ids(tmp_path):
     )
     assert event_type("被执行人") == "enforcement" and event_type("行政处罚") == "penalty"
     assert event_type("企业名称变更") == "name_change" and event_type("其他") == "other"
+    # alone, an events file names no registry; beside one kind of company export, it is its
+    assert set(events["source"]) == {"events"}
+    qcc = tmp_path / "企查查.csv"
+    pd.DataFrame({"公司名称": ["甲公司"], "统一社会信用代码": [CODE], "注册资本": ["100万人民币"],
+                  "成立日期": ["2001-05-03"]}).to_csv(qcc, index=False)  # fmt: skip
+    both = FileProvider([qcc, path], retrieved_at="2026-10-01").fetch()
+    assert set(both.records["source"]) == {"qichacha"} and set(both.events["source"]) == {
+        "qichacha"
+    }
+    preset = FileProvider([path], retrieved_at="2026-10-01", preset="tianyancha").fetch()
+    assert set(preset.events["source"]) == {"tianyancha"}
 
 
 def test_refusals_name_file_column_and_fix(tmp_path):

@@ -260,6 +260,7 @@ class FileProvider:
             _norm_header(h) for a in PRESETS.values() for names in a.values() for h in names
         )
         records, events, notes = [], [], []
+        kinds: set[str] = set()
         for path in self.paths:
             frame = read_text_frame(path, encoding=self.encoding, header_hints=hints)
             headers = [c for c in frame.columns if c != "_row"]
@@ -268,8 +269,14 @@ class FileProvider:
                 events.append(self._events(path, frame, headers))
             else:
                 kind = self.preset or kind
+                kinds.add(kind)
                 records.append(self._records(path, frame, headers, kind))
             notes.append(f"{path.name}: {kind}, {len(frame):,} rows")
+        # an events file names no registry: it is the company export's, when the run has one
+        # kind of company export (or a preset); otherwise its source stays "events"
+        source = self.preset or (next(iter(kinds)) if len(kinds) == 1 else "events")
+        for frame in events:
+            frame["source"] = source
         rec = (
             pd.concat(records, ignore_index=True)
             if records
