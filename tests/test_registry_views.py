@@ -234,6 +234,8 @@ def test_dossier_profile_shows_registry_data_with_source_and_date(enriched):
     assert r["registry_former_names"]  # a renamed company carries its former name
     assert r["registry_status"] == firm["reg_status"]
     assert r["registry_registered_capital"].startswith("CN¥")
+    # a Chinese registry prints its GB/T 4754 division in Chinese, as the demo's export does
+    assert firm["industry"].endswith("业") and r["registry_industry"] == firm["industry"]
     assert list(r)[-3:] == ["registry_source", "registry_retrieved_at", "registry_match"]
     html = facts(r).html
     assert "tianyancha" in html and "30 Sep 2026" in html and "Registry source" in html

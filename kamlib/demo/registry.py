@@ -245,7 +245,7 @@ def draw_registry(seed: int, accounts: pd.DataFrame, end_date: pd.Timestamp) -> 
         cap = float(a["registered_capital"]) if pd.notna(a["registered_capital"]) else np.nan
         foreign = a["ownership"] == "foreign"
         record(legal, city, code, a["account_id"], variation, former=former, english=name if name.isascii() else None,
-               emp=emp, capital=cap, foreign=foreign, industry=a["industry"], blank_city=blank, invalid=invalid)  # fmt: skip
+               emp=emp, capital=cap, foreign=foreign, industry=voc.REGISTRY_INDUSTRY.get(a["industry"]), blank_city=blank, invalid=invalid)  # fmt: skip
         if former:
             events.append(
                 (
@@ -284,7 +284,7 @@ def draw_registry(seed: int, accounts: pd.DataFrame, end_date: pd.Timestamp) -> 
             if blank:
                 twin = legal  # the same name, registered in another city
             record(twin, other, _new_uscc(rng, seen), None, "twin", emp=emp / 3, capital=cap / 5,
-                   industry=a["industry"], blank_city=blank)  # fmt: skip
+                   industry=voc.REGISTRY_INDUSTRY.get(a["industry"]), blank_city=blank)  # fmt: skip
     # companies that are not our accounts (names kept clear of the accounts')
     taken = set(accounts["name"])
     for _ in range(max(5, int(covered.sum() * 0.06))):

@@ -101,6 +101,21 @@ INDUSTRIES: dict[str, tuple[float, float, list[str], list[str], list[float]]] = 
                  [0.9, 1.4, 0.8, 0.8, 0.8, 0.3]),
 }  # fmt: skip
 
+# the registry's industry (所属行业) per demo industry: the GB/T 4754-2017 division a
+# Chinese registry export prints (in Chinese, whatever the report language)
+REGISTRY_INDUSTRY: dict[str, str] = {
+    "Auto parts": "汽车制造业",
+    "Electronics": "计算机、通信和其他电子设备制造业",
+    "Machinery": "通用设备制造业",
+    "Packaging": "造纸和纸制品业",
+    "Food & beverage": "食品制造业",
+    "Chemicals": "化学原料和化学制品制造业",
+    "Energy equipment": "电气机械和器材制造业",
+    "Pharma & medical": "医药制造业",
+    "Metals & materials": "黑色金属冶炼和压延加工业",
+    "Textiles": "纺织业",
+}
+
 # English name words per industry, for export and foreign-invested accounts
 INDUSTRY_WORDS_EN: dict[str, list[str]] = {
     "Auto parts": ["Auto Components", "Automotive Parts", "Precision Castings"],
