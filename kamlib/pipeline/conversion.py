@@ -127,8 +127,10 @@ def _first_rows(keys: pa.Array, rows: np.ndarray) -> bool:
 
     at = pc.index_in(keys, value_set=keys.take(pa.array(rows))).to_numpy(zero_copy_only=False)
     hit = np.flatnonzero(~np.isnan(at)) if at.dtype.kind == "f" else np.flatnonzero(at >= 0)
-    return len(hit) == len(rows) and np.array_equal(hit, rows) and np.array_equal(
-        at[hit].astype(np.int64), np.arange(len(rows))
+    return (
+        len(hit) == len(rows)
+        and np.array_equal(hit, rows)
+        and np.array_equal(at[hit].astype(np.int64), np.arange(len(rows)))
     )
 
 
