@@ -19,7 +19,7 @@ one process on the same frames (the machine's speed varies; the ratio is the fig
   (the tables are immutable); *cold* drops them before each call, *warm* reuses them.
 
 Before timing, ``stage_conversion`` and ``funnel`` are checked equal to the reference with
-the SQL join step (``pipeline_reference.py``).  ``--dates N`` also times
+the SQL join step (``tests/pipeline_reference.py``, shared with the tests).  ``--dates N`` also times
 ``pipeline_as_of_many`` over N month ends against ``pipeline_as_of`` called N times (checked
 equal first).  Everything runs alternately in one process; load averages are printed.
 
@@ -50,7 +50,7 @@ from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import DataQualityWarning
 from kamlib.pipeline import funnel, stage_conversion
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pipeline_reference import history_keys_sql, pipeline_as_of_loop, with_sql_keys
 
 STAGES = ["lead", "qualified", "requirement_confirmed", "solution", "quote", "negotiation"]
