@@ -1,6 +1,7 @@
 """Cohort conversion, the funnel and win rates (the history's text ids and stage labels are
-mapped to integer keys by Arrow hashing, once per ``KamData``; the cohorts come from one
-integer sort by deal, stage and time in numpy — see ``benchmarks/README.md``).
+mapped to integer keys by Arrow hashing, once per ``KamData``; the cohorts come from the first
+and last entry time per stage and deal, scattered into one stage × deal table by numpy's
+``minimum.at`` / ``maximum.at`` — no sort — see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -145,25 +146,17 @@ def _positions(hist_ids: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndar
         return rows[:0], rows[:0]
     values = _text(hist_ids)
     keys = _text(ids).cast(values.type)
-    # a history is mostly grouped by deal: only the first row of each run of one id is hashed
-    heads = rows
-    if len(values) > 1:
-        change = pc.not_equal(values[1:], values[:-1]).fill_null(True)
-        heads = np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
-    grouped = len(heads) < 0.8 * len(values)
-    probe = values.take(pa.array(heads)) if grouped else values
-    # one hash table of the ids, probed by the history rows; index_in gives the first row of
-    # an id, so the ids are unique when every row is some probe's answer — the rows no probe
-    # found are checked by a second, small lookup
-    pos = pc.index_in(probe, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    # one hash table of the ids, probed by every history row (probing only the first row of
+    # each run of one id was slower: the comparison of neighbours and the repeat cost more
+    # than the probes they save, even on a history sorted by id); index_in gives the first
+    # row of an id, so the ids are unique when every row is some probe's answer — the rows
+    # no probe found are checked by a second, small lookup
+    pos = pc.index_in(values, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
     pos = pos.astype(np.int64)
     found = np.zeros(len(keys) + 1, bool)
     found[pos] = True  # -1 (unknown id) marks the spare last slot
     rest = np.flatnonzero(~found[:-1])
-    unique = not len(rest) or _first_rows(keys, rest)
-    if unique:
-        if grouped:
-            pos = np.repeat(pos, np.diff(np.r_[heads, len(values)]))
+    if not len(rest) or _first_rows(keys, rest):
         known = pos >= 0
         return (rows, pos) if known.all() else (rows[known], pos[known])
     # the same id on several opportunity rows (hand-built data): every row gets the history
