@@ -224,6 +224,8 @@ def _keys(keyed: _KeyedHistory, meth: Methodology) -> tuple[np.ndarray, np.ndarr
         dtype=np.int64,
     )
     k = table[keyed.label]
+    if len(k) and k.min() >= 0 and keyed.timed.all():  # every row kept: no copies
+        return keyed.pos, keyed.seconds * (1 << _K_BITS) + k
     keep = (k >= 0) & keyed.timed
     return keyed.pos[keep], keyed.seconds[keep] * (1 << _K_BITS) + k[keep]
 
@@ -288,8 +290,13 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
         e, k = keys >> _K_BITS, keys & ((1 << _K_BITS) - 1)
         nk = n_open + 2
         spare = nk * n
-        slot = np.where((keys < (int((day + _DAY).timestamp()) << _K_BITS)) & (k < nk),
-                        k * n + seg, spare)  # fmt: skip
+        slot = k * n
+        slot += seg
+        late = keys >= (int((day + _DAY).timestamp()) << _K_BITS)
+        if late.any():
+            slot[late] = spare
+        if len(k) and k.max() >= nk:  # not a stage of this funnel (never from _keys)
+            slot[k >= nk] = spare
         first_t = np.full(spare + 1, np.iinfo(np.int64).max)
         last_t = np.full(spare + 1, np.iinfo(np.int64).min)
         np.minimum.at(first_t, slot, e)
@@ -301,8 +308,9 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
         for stage in range(won_k - 1, -1, -1):
             np.maximum(reach[stage], reach[stage + 1], out=reach[stage])
         entry = np.flatnonzero(table[:n_open].ravel() != np.iinfo(np.int64).min)
-        e_deal.append(entry % n)
-        e_k.append(entry // n)
+        stage_of, deal_of = np.divmod(entry, n)
+        e_deal.append(deal_of)
+        e_k.append(stage_of)
         e_first.append(first_t[entry].astype("datetime64[s]"))
         e_conv.append(reach.ravel()[entry + n] >= first_t[entry])
         # final state: the latest event (a tie in time: the later stage)
