@@ -8,18 +8,18 @@ one process on the same frames (the machine's speed varies; the ratio is the fig
   FROM stage_history GROUP BY opportunity_id`` — one DuckDB aggregation over the same
   pandas frame (the least a per-deal funnel has to do), result as pandas.
 - ``stage_conversion``: ``kamlib.pipeline.stage_conversion(data, as_of=…, freq="quarterly")``
-  — cohort conversion, drop-off and win rate by stage and quarter (integer keys, then one
-  integer sort by deal, stage and time and array arithmetic in numpy).
+  — cohort conversion, drop-off and win rate by stage and quarter (integer keys, then the
+  first and last entry per stage and deal scattered into one table, and array arithmetic in
+  numpy).
 - ``funnel``: ``kamlib.pipeline.funnel`` (the same, one cohort over all time).
 - ``key step``: the part of ``stage_conversion`` that maps the history's text ids and stage
   labels to integer keys (Arrow hashing); ``SQL join step``: the same done before, in DuckDB
-  through Ibis (join on the text opportunity id).  The rest is one integer sort and array
-  arithmetic in numpy.
+  through Ibis (join on the text opportunity id).  The rest is array arithmetic in numpy.
 - *cold* / *warm*: the integer keys are computed once per ``KamData`` and kept beside it
   (the tables are immutable); *cold* drops them before each call, *warm* reuses them.
 
 Before timing, ``stage_conversion`` and ``funnel`` are checked equal to the reference with
-the SQL join step (``pipeline_reference.py``).  ``--dates N`` also times
+the SQL join step (``tests/pipeline_reference.py``, shared with the tests).  ``--dates N`` also times
 ``pipeline_as_of_many`` over N month ends against ``pipeline_as_of`` called N times (checked
 equal first).  Everything runs alternately in one process; load averages are printed.
 
@@ -50,7 +50,7 @@ from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import DataQualityWarning
 from kamlib.pipeline import funnel, stage_conversion
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pipeline_reference import history_keys_sql, pipeline_as_of_loop, with_sql_keys
 
 STAGES = ["lead", "qualified", "requirement_confirmed", "solution", "quote", "negotiation"]

@@ -1,6 +1,7 @@
 """kamlib.pipeline.pipeline_as_of_many: the pipeline at many dates in one pass.
 
-The reference is the per-date path itself: ``pipeline_as_of`` at each date, stacked.  Every
+The reference is the per-date path itself: ``pipeline_as_of`` at each date, stacked
+(``pipeline_as_of_loop`` in ``pipeline_reference.py``, shared with the benchmark).  Every
 test checks the one-pass result against it, frame for frame (values, types, order), on the
 demo, on hand-made edge cases and on random histories (hypothesis).
 """
@@ -10,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pipeline_reference import pipeline_as_of_loop, with_sql_keys
 
 from kamlib.data import KamData, Snapshot
 from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import ConfigError
 from kamlib.forecast import pipeline_snapshots
 from kamlib.forecast import win_probability as wp
-from kamlib.periods import as_day
 from kamlib.pipeline import PIPELINE_COLUMNS, pipeline_as_of, pipeline_as_of_many, stage_events
 
 pytestmark = pytest.mark.filterwarnings(
@@ -43,21 +44,10 @@ def make_kamdata(opps: list[tuple], history: list[tuple] | None) -> KamData:
     )
 
 
-def per_date(events, dates) -> pd.DataFrame:
-    """The slow reference: ``pipeline_as_of`` at each date, stacked in the order given."""
-    frames = []
-    for d in dates:
-        f = pipeline_as_of(events, d)
-        f.attrs = {}  # per-date notices (frames) cannot be compared by concat
-        f["as_of"] = np.full(len(f), as_day(d).to_datetime64()).astype("datetime64[us]")
-        frames.append(f)
-    return pd.concat(frames, ignore_index=True)[["as_of", *PIPELINE_COLUMNS]]
-
-
 def assert_same(data, dates) -> pd.DataFrame:
     events = stage_events(data)
     many = pipeline_as_of_many(events, dates)
-    expected = per_date(events, dates)
+    expected = pipeline_as_of_loop(events, dates)
     pd.testing.assert_frame_equal(many, expected, check_exact=True)
     # and "frame-equal after sorting", the form callers rely on
     key = ["as_of", "opportunity_id"]
@@ -217,7 +207,7 @@ def test_no_dates_and_bad_dates(edge):
     empty = pipeline_as_of_many(edge, [])
     assert list(empty.columns) == ["as_of", *PIPELINE_COLUMNS]
     assert len(empty) == 0
-    expected = per_date(stage_events(edge), ["2024-02-01"]).dtypes
+    expected = pipeline_as_of_loop(stage_events(edge), ["2024-02-01"]).dtypes
     pd.testing.assert_series_equal(empty.dtypes, expected)
     with pytest.raises(ConfigError, match="dates"):
         pipeline_as_of_many(edge, ["2024-02-01", "end of June"])
@@ -240,7 +230,7 @@ def test_duplicate_opportunity_ids_take_the_per_date_path(edge):
     )
     dates = ["2024-02-20", "2024-03-05"]
     many = pipeline_as_of_many(doubled, dates)
-    pd.testing.assert_frame_equal(many, per_date(doubled, dates))
+    pd.testing.assert_frame_equal(many, pipeline_as_of_loop(doubled, dates))
     pd.testing.assert_frame_equal(many, pipeline_as_of_many(events, dates))
 
 
@@ -303,20 +293,6 @@ def test_equal_on_random_histories(history, offsets, with_history):
 
 
 # -- the funnel with integer keys against the SQL join on the text id ----------------------------
-def sql_reference():
-    """``benchmarks/pipeline_reference.py``: the funnel's mapping step before integer keys."""
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pipeline_reference.py"
-    spec = importlib.util.spec_from_file_location("pipeline_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("pipeline_reference", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 FUNNEL_CALLS = [
     ("stage_conversion", {"freq": "quarterly"}),
     ("stage_conversion", {"freq": "monthly", "by": ["owner", "product_line"]}),
@@ -328,16 +304,18 @@ FUNNEL_CALLS = [
 
 def assert_funnel_same(data, as_of) -> None:
     import kamlib.pipeline as pipeline
+    from kamlib.pipeline import conversion
 
-    ref = sql_reference()
     for name, kw in FUNNEL_CALLS:
         fn = getattr(pipeline, name)
-        fast = fn(data, as_of=as_of, **kw)
+        conversion._KEYED.pop(id(data), None)  # cold: the integer keys computed in the call
+        cold = fn(data, as_of=as_of, **kw)
+        assert id(data) in conversion._KEYED
         pd.testing.assert_frame_equal(
-            fast, ref.with_sql_keys(fn, data, as_of=as_of, **kw), check_exact=True
+            cold, with_sql_keys(fn, data, as_of=as_of, **kw), check_exact=True
         )
-        # and again, from the integer keys kept for this data
-        pd.testing.assert_frame_equal(fn(data, as_of=as_of, **kw), fast, check_exact=True)
+        # warm: again, from the integer keys kept for this data
+        pd.testing.assert_frame_equal(fn(data, as_of=as_of, **kw), cold, check_exact=True)
 
 
 def test_funnel_equal_to_the_sql_join_on_the_demo(small_data):
@@ -356,6 +334,54 @@ def test_funnel_equal_on_hand_made_edge_cases(edge):
              ("A", " Qualified ", "2024-01-25 09:00", 1.0, None),
              ("C", "no such stage", "2024-05-21 09:00", 1.0, None)]  # fmt: skip
     assert_funnel_same(make_kamdata(OPPS + [OPPS[3]], rows), "2024-06-30")
+
+
+def join_pairs(hist_ids: list, ids: list) -> list[tuple[int, int]]:
+    """(history row, opportunity row) of every equal id: what a join on the text gives."""
+    h = pd.DataFrame({"id": hist_ids, "row": range(len(hist_ids))})
+    o = pd.DataFrame({"id": ids, "pos": range(len(ids))})
+    m = h.merge(o, on="id")
+    return sorted(zip(m["row"].tolist(), m["pos"].tolist(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("hist_ids", "ids"),
+    [
+        (["A", "A", "B", "C", "C"], ["A", "B", "C"]),  # grouped, every id found
+        (["C", "A", "B", "A", "C"], ["A", "B", "C", "D"]),  # unsorted; D has no history
+        (["A", "A", "Z", "B"], ["B", "A"]),  # an id the opportunities do not know
+        (["A", "A", "B"], ["A", "B", "A"]),  # the same id twice, with history
+        (["A", "A", "B"], ["A", "B", "D", "D"]),  # the same id twice, no probe finds either
+        (["A", "B"], ["A", "D", "B", "D", "E"]),  # ... among other unfound ids
+        (["A"] * 5, ["B", "C"]),  # nothing known
+        ([], ["A"]),
+        (["A"], []),
+    ],
+)
+def test_funnel_keys_are_the_join_on_the_text_id(hist_ids, ids):
+    from kamlib.pipeline import conversion
+
+    rows, pos = conversion._positions(pd.Series(hist_ids, dtype="str"), pd.Series(ids, dtype="str"))
+    assert sorted(zip(rows.tolist(), pos.tolist(), strict=True)) == join_pairs(hist_ids, ids)
+
+
+def test_funnel_keys_are_the_join_on_random_ids():
+    from kamlib.pipeline import conversion
+
+    rng = np.random.default_rng(17)
+    for _ in range(200):
+        pool = [f"O{i}" for i in range(int(rng.integers(1, 12)))]
+        twice = bool(rng.integers(0, 2))  # ids unique or not
+        size = int(rng.integers(0, 10 if twice else len(pool) + 1))
+        ids = [str(x) for x in rng.choice(pool, size, replace=twice)]
+        runs = [str(x) for x in rng.choice([*pool, "X"], int(rng.integers(0, 15)))]
+        hist_ids = [h for h in runs for _ in range(int(rng.integers(1, 4)))]  # runs of one id
+        if rng.integers(0, 2):
+            hist_ids = [hist_ids[i] for i in rng.permutation(len(hist_ids))]
+        rows, pos = conversion._positions(
+            pd.Series(hist_ids, dtype="str"), pd.Series(ids, dtype="str")
+        )
+        assert sorted(zip(rows.tolist(), pos.tolist(), strict=True)) == join_pairs(hist_ids, ids)
 
 
 def test_funnel_keys_are_kept_per_data_and_dropped_with_it(edge):

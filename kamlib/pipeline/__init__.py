@@ -28,8 +28,8 @@ Public API
   stage, with a vectorised ``draw`` for the Monte Carlo forecast.
 - :func:`stage_conversion`, :func:`win_rates`, :func:`funnel` — cohort conversion, win
   rate and drop-off (the history's ids and stages mapped to integer keys once per
-  ``KamData``, no join on the text id; the cohorts come from one integer sort by deal, stage
-  and time in numpy — see ``benchmarks/README.md``).
+  ``KamData``, no join on the text id; the cohorts come from the first and last entry per
+  stage and deal, scattered into one table by numpy, no sort — see ``benchmarks/README.md``).
 - :func:`stage_velocity`, :func:`stage_durations`, :func:`cycle_times` — days in stage and
   created → closed.
 - :func:`stale_deals` — open deals sitting far beyond their stage's norm, or slipped.

@@ -1,6 +1,7 @@
 """Cohort conversion, the funnel and win rates (the history's text ids and stage labels are
-mapped to integer keys by Arrow hashing, once per ``KamData``; the cohorts come from one
-integer sort by deal, stage and time in numpy — see ``benchmarks/README.md``).
+mapped to integer keys by Arrow hashing, once per ``KamData``; the cohorts come from the first
+and last entry time per stage and deal, scattered into one stage × deal table by numpy's
+``minimum.at`` / ``maximum.at`` — no sort — see ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,20 @@ def _text(values: pd.Series | pd.Index) -> pa.Array:
     return arr
 
 
+def _first_rows(keys: pa.Array, rows: np.ndarray) -> bool:
+    """Whether each of ``rows`` holds the only occurrence of its id in ``keys``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    at = pc.index_in(keys, value_set=keys.take(pa.array(rows))).to_numpy(zero_copy_only=False)
+    hit = np.flatnonzero(~np.isnan(at)) if at.dtype.kind == "f" else np.flatnonzero(at >= 0)
+    return (
+        len(hit) == len(rows)
+        and np.array_equal(hit, rows)
+        and np.array_equal(at[hit].astype(np.int64), np.arange(len(rows)))
+    )
+
+
 def _positions(hist_ids: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer keys for the text ids: per history row the row(s) of ``ids`` it belongs to, as
     (history row, row of ``ids``) pairs — hashed once by Arrow, no join on the text."""
@@ -131,23 +146,19 @@ def _positions(hist_ids: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndar
         return rows[:0], rows[:0]
     values = _text(hist_ids)
     keys = _text(ids).cast(values.type)
-    # a history is mostly grouped by deal: only the first row of each run of one id is hashed
-    heads = rows
-    if len(values) > 1:
-        change = pc.not_equal(values[1:], values[:-1]).fill_null(True)
-        heads = np.flatnonzero(np.r_[True, change.to_numpy(zero_copy_only=False)])
-    grouped = len(heads) < 0.8 * len(values)
-    probe = values.take(pa.array(heads)) if grouped else values
-    # one hash table of the ids, probed by the ids themselves (each finds its own row when
-    # they are unique) and by the history rows
-    both = pc.index_in(pa.concat_arrays([keys, probe]), value_set=keys)
-    both = both.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    if np.array_equal(both[: len(keys)], np.arange(len(keys))):
-        pos = both[len(keys) :]
-        if grouped:
-            pos = np.repeat(pos, np.diff(np.r_[heads, len(values)]))
+    # one hash table of the ids, probed by every history row (probing only the first row of
+    # each run of one id was slower: the comparison of neighbours and the repeat cost more
+    # than the probes they save, even on a history sorted by id); index_in gives the first
+    # row of an id, so the ids are unique when every row is some probe's answer — the rows
+    # no probe found are checked by a second, small lookup
+    pos = pc.index_in(values, value_set=keys).fill_null(-1).to_numpy(zero_copy_only=False)
+    pos = pos.astype(np.int64)
+    found = np.zeros(len(keys) + 1, bool)
+    found[pos] = True  # -1 (unknown id) marks the spare last slot
+    rest = np.flatnonzero(~found[:-1])
+    if not len(rest) or _first_rows(keys, rest):
         known = pos >= 0
-        return rows[known], pos[known]
+        return (rows, pos) if known.all() else (rows[known], pos[known])
     # the same id on several opportunity rows (hand-built data): every row gets the history
     # rows of its id, as a join would give them
     codes, uniq = pd.factorize(pd.Series(pa.chunked_array([values]).to_pandas()))
@@ -191,12 +202,11 @@ def _keyed_history(hist: pd.DataFrame, ids: pd.Series) -> _KeyedHistory:
         else np.zeros(0, np.int64)
     )
     at = hist["entered_at"].to_numpy("datetime64[s]")
+    if len(rows) != len(hist) or not np.array_equal(rows, np.arange(len(hist))):
+        # history rows of ids the opportunities do not know, or of an id on several rows
+        label, at = label[rows], at[rows]
     return _KeyedHistory(
-        pos=pos,
-        label=label[rows],
-        labels=names,
-        seconds=at[rows].astype(np.int64),
-        timed=~np.isnat(at[rows]),
+        pos=pos, label=label, labels=names, seconds=at.astype(np.int64), timed=~np.isnat(at)
     )
 
 
@@ -214,6 +224,8 @@ def _keys(keyed: _KeyedHistory, meth: Methodology) -> tuple[np.ndarray, np.ndarr
         dtype=np.int64,
     )
     k = table[keyed.label]
+    if len(k) and k.min() >= 0 and keyed.timed.all():  # every row kept: no copies
+        return keyed.pos, keyed.seconds * (1 << _K_BITS) + k
     keep = (k >= 0) & keyed.timed
     return keyed.pos[keep], keyed.seconds[keep] * (1 << _K_BITS) + k[keep]
 
@@ -273,49 +285,41 @@ def _cohorts(data: KamData, day: pd.Timestamp, meth: Methodology) -> _Cohorts:
     if source == "stage_history":
         seg, keys = _history_keys_of(data, opps["opportunity_id"], meth)
         any_h[seg] = True  # has history rows at all (maybe only after the day)
-        cut = keys < (int((day + _DAY).timestamp()) << _K_BITS)
-        seg, keys = seg[cut], keys[cut]
-        if len(keys):
-            e, k = keys >> _K_BITS, keys & ((1 << _K_BITS) - 1)
-            nk = n_open + 2
-            kb, tmin = max(nk - 1, 1).bit_length(), int(e.min())
-            tb = max(int(e.max()) - tmin, 1).bit_length()
-            if max(n, 1).bit_length() + kb + tb > 62:
-                raise DataValidationError(
-                    "stage_history spans too many opportunities and years for the funnel's "
-                    f"integer packing ({n:,} deals, {tb}-bit time range); split the data by period."
-                )
-            # one integer sort by (deal, stage, time): each (deal, stage) is one run
-            packed = (seg << (kb + tb)) | (k << tb) | (e - tmin)
-            packed.sort()
-            run = packed >> tb
-            change = run[1:] != run[:-1]
-            starts = np.flatnonzero(np.concatenate(([True], change)))
-            ends = np.flatnonzero(np.concatenate((change, [True])))
-            r_seg, r_k = run[starts] >> kb, run[starts] & ((1 << kb) - 1)
-            tmask = (1 << tb) - 1
-            first_t, last_t = packed[starts] & tmask, packed[ends] & tmask
-            # per stage and deal the last entry time (stage-major, so each stage is one
-            # contiguous row); suffix max over later stages up to won
-            reach = np.full((nk, n), -1, dtype=np.int64)
-            reach[r_k, r_seg] = last_t
-            for stage in range(won_k - 1, -1, -1):
-                np.maximum(reach[stage], reach[stage + 1], out=reach[stage])
-            entry = r_k < n_open
-            conv = reach.ravel()[(r_k[entry] + 1) * n + r_seg[entry]] >= first_t[entry]
-            e_deal.append(r_seg[entry])
-            e_k.append(r_k[entry])
-            e_first.append((first_t[entry] + tmin).astype("datetime64[s]"))
-            e_conv.append(conv)
-            # final state: the latest event (a tie in time: the later stage), i.e. per deal
-            # the largest (last time, stage) of its runs — runs are sorted by deal, so one
-            # reduceat instead of reductions along the short stage axis
-            deal_at = np.flatnonzero(np.r_[True, r_seg[1:] != r_seg[:-1]])
-            latest = np.maximum.reduceat(last_t * nk + r_k, deal_at)
-            dealt = r_seg[deal_at]
-            has_h[dealt] = True
-            final_k[dealt] = latest % nk
-            final_at[dealt] = (latest // nk + tmin).astype("datetime64[s]")
+        # per (stage, deal) the first and last entry time by the day, by scatter-min/max into
+        # a stage-major table (no sort; later rows and unknown stages go to a spare slot)
+        e, k = keys >> _K_BITS, keys & ((1 << _K_BITS) - 1)
+        nk = n_open + 2
+        spare = nk * n
+        slot = k * n
+        slot += seg
+        late = keys >= (int((day + _DAY).timestamp()) << _K_BITS)
+        if late.any():
+            slot[late] = spare
+        if len(k) and k.max() >= nk:  # not a stage of this funnel (never from _keys)
+            slot[k >= nk] = spare
+        first_t = np.full(spare + 1, np.iinfo(np.int64).max)
+        last_t = np.full(spare + 1, np.iinfo(np.int64).min)
+        np.minimum.at(first_t, slot, e)
+        np.maximum.at(last_t, slot, e)
+        first_t, last_t = first_t[:spare], last_t[:spare]
+        table = last_t.reshape(nk, n)
+        # reach: per stage and deal the last entry into it or a later stage up to won
+        reach = table[: won_k + 1].copy()
+        for stage in range(won_k - 1, -1, -1):
+            np.maximum(reach[stage], reach[stage + 1], out=reach[stage])
+        entry = np.flatnonzero(table[:n_open].ravel() != np.iinfo(np.int64).min)
+        stage_of, deal_of = np.divmod(entry, n)
+        e_deal.append(deal_of)
+        e_k.append(stage_of)
+        e_first.append(first_t[entry].astype("datetime64[s]"))
+        e_conv.append(reach.ravel()[entry + n] >= first_t[entry])
+        # final state: the latest event (a tie in time: the later stage)
+        latest = np.maximum(reach[0], table[lost_k])
+        has_h = latest != np.iinfo(np.int64).min
+        for stage in range(nk):
+            final_k[table[stage] == latest] = stage
+        final_k[~has_h] = -1
+        final_at = latest.astype("datetime64[s]")  # int64 min is NaT
     # deals without history rows: open in their current stage from created_date
     stage_k = _stage_orders(opps["stage"], meth)
     is_won = (opps["status"] == "won").to_numpy(dtype=bool, na_value=False)

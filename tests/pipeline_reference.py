@@ -6,8 +6,9 @@
   labels mapped and rows joined to the opportunities on the text id, in DuckDB through
   Ibis); :func:`with_sql_keys` runs ``stage_conversion`` / ``funnel`` / ``win_rates`` with it.
 
-Used by ``benchmarks/bench_pipeline.py`` (equality before timing) and
-``tests/test_pipeline_many.py``.
+The one copy, used by ``tests/test_pipeline_many.py`` and by
+``benchmarks/bench_pipeline.py`` (equality before timing; it puts ``tests/`` on its path, as
+the other benchmarks that share test helpers do).
 """
 
 from __future__ import annotations
