@@ -162,6 +162,82 @@ def _owner_teams(targets: pd.DataFrame, opportunities: pd.DataFrame | None) -> d
     return teams
 
 
+class _Events:
+    """One event table (``date``, ``value`` and scope columns) indexed for sums per target.
+
+    A target's actual is the sum of ``value`` over the rows of its scope (all rows, or one
+    ``account_id`` / ``owner`` / ``team``) dated in a window.  Rows are grouped once per scope
+    column (a stable sort, so each group keeps the table's row order); a sum then reads the
+    group's slice, masks it by date and adds the selected values in table order, exactly as
+    ``events.loc[mask, "value"].sum()`` over the whole table would — the same numbers in the
+    same order give the same float — at the cost of the group, not of the table.  Equal
+    questions (the same scope, key and window) are answered once.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        dates = frame["date"].to_numpy()
+        # Datetime columns only; anything else (an all-missing object column …) takes the
+        # frame path, which compares as pandas does.
+        self.fast = np.issubdtype(dates.dtype, np.datetime64)
+        self.dates = dates
+        values = frame["value"].to_numpy(dtype="float64")
+        # pandas' sum (skipna) adds a missing value as 0.0: the same sequence of numbers
+        self.values = np.where(np.isnan(values), 0.0, values)
+        self._groups: dict[str, tuple[dict[object, int], np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._memo: dict[tuple, float] = {}
+
+    def _group(self, column: str) -> tuple[dict[object, int], np.ndarray, np.ndarray, np.ndarray]:
+        if column not in self._groups:
+            codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1), side="left")
+            code_of = {u: i for i, u in enumerate(uniques.tolist())}
+            self._groups[column] = (code_of, bounds, self.dates[order], self.values[order])
+        return self._groups[column]
+
+    def total(
+        self,
+        column: str | None,
+        key: object,
+        low: pd.Timestamp,
+        high: pd.Timestamp,
+        *,
+        include_low: bool = True,
+    ) -> float:
+        """Sum of ``value`` where ``column == key`` (every row when ``column`` is None) and
+        ``low <= date <= high`` (``low < date`` without ``include_low``)."""
+        if column is not None and (key is None or key is pd.NA or key != key):
+            return 0.0  # a missing key equals nothing
+        memo_key = (column, key, low, high, include_low)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        if not self.fast:
+            f = self.frame
+            mask = (f["date"] >= low) if include_low else (f["date"] > low)
+            mask &= f["date"] <= high
+            if column is not None:
+                mask &= f[column] == key
+            out = float(f.loc[mask, "value"].sum())
+        else:
+            if column is None:
+                dates, values = self.dates, self.values
+            else:
+                code_of, bounds, all_dates, all_values = self._group(column)
+                code = code_of.get(key)
+                if code is None:
+                    self._memo[memo_key] = 0.0
+                    return 0.0
+                lo, hi = bounds[code], bounds[code + 1]
+                dates, values = all_dates[lo:hi], all_values[lo:hi]
+            lo_d, hi_d = np.datetime64(low.to_datetime64()), np.datetime64(high.to_datetime64())
+            mask = (dates >= lo_d) if include_low else (dates > lo_d)
+            mask &= dates <= hi_d
+            out = float(values[mask].sum())
+        self._memo[memo_key] = out
+        return out
+
+
 class _Actuals:
     """Event tables with their scope columns, to sum per target quickly."""
 
@@ -178,14 +254,16 @@ class _Actuals:
         owner_of = accounts.set_index("account_id")["owner"]
         self.category_spend = accounts.set_index("account_id")["category_spend"]
         owner = orders["account_id"].map(owner_of)
-        self.orders = pd.DataFrame(
-            {
-                "account_id": orders["account_id"].astype(str).to_numpy(),
-                "date": orders["order_date"].to_numpy(),
-                "value": orders["amount"].astype("float64").to_numpy(),
-                "owner": owner.astype("object").to_numpy(),
-                "team": owner.map(self.teams).astype("object").to_numpy(),
-            }
+        self.orders = _Events(
+            pd.DataFrame(
+                {
+                    "account_id": orders["account_id"].astype(str).to_numpy(),
+                    "date": orders["order_date"].to_numpy(),
+                    "value": orders["amount"].astype("float64").to_numpy(),
+                    "owner": owner.astype("object").to_numpy(),
+                    "team": owner.map(self.teams).astype("object").to_numpy(),
+                }
+            )
         )
         self.won = self.created = None
         if opps is not None:
@@ -202,13 +280,15 @@ class _Actuals:
                 }
             )
             won = (opps["status"] == "won").to_numpy()
-            self.won = base[won].assign(
-                date=opps.loc[won, "closed_date"].to_numpy(),
-                value=opps.loc[won, "amount"].astype("float64").fillna(0.0).to_numpy(),
+            self.won = _Events(
+                base[won].assign(
+                    date=opps.loc[won, "closed_date"].to_numpy(),
+                    value=opps.loc[won, "amount"].astype("float64").fillna(0.0).to_numpy(),
+                )
             )
-            self.created = base.assign(date=opps["created_date"].to_numpy(), value=1.0)
+            self.created = _Events(base.assign(date=opps["created_date"].to_numpy(), value=1.0))
 
-    def events(self, measure: str) -> pd.DataFrame | None:
+    def events(self, measure: str) -> _Events | None:
         return {
             "revenue": self.orders,
             "bookings": self.won,
@@ -216,8 +296,16 @@ class _Actuals:
         }.get(measure)
 
 
+#: The scope column of a level's targets (any other level: every row).
+_SCOPE = {"account": "account_id", "manager": "owner", "team": "team"}
+
+
 def _actual(
-    row: pd.Series, acts: _Actuals, start: pd.Timestamp, end: pd.Timestamp, cut: pd.Timestamp
+    row: dict[str, object],
+    acts: _Actuals,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    cut: pd.Timestamp,
 ) -> float:
     measure = str(row["measure"])
     level = str(row["level"]) if pd.notna(row["level"]) else "company"
@@ -227,28 +315,20 @@ def _actual(
             return float("nan")
         upto = min(cut, end)
         since = months_back(upto, 12)
-        o = acts.orders
-        mask = (o["account_id"] == acc) & (o["date"] > since) & (o["date"] <= upto)
         wallet = acts.category_spend.get(acc, np.nan)
         if not wallet or pd.isna(wallet) or wallet <= 0:
             return float("nan")
-        return float(o.loc[mask, "value"].sum()) / float(wallet)
+        revenue = acts.orders.total("account_id", acc, since, upto, include_low=False)
+        return revenue / float(wallet)
     events = acts.events(measure)
     if events is None:
         return float("nan")
     upto = min(cut, end)
     if upto < start:
         return 0.0
-    mask = (events["date"] >= start) & (
-        events["date"] <= upto + pd.Timedelta(hours=23, minutes=59, seconds=59)
-    )
-    if level == "account":
-        mask &= events["account_id"] == row["account_id"]
-    elif level == "manager":
-        mask &= events["owner"] == row["owner"]
-    elif level == "team":
-        mask &= events["team"] == row["team"]
-    return float(events.loc[mask, "value"].sum())
+    column = _SCOPE.get(level)
+    key = None if column is None else row[column]
+    return events.total(column, key, start, upto + pd.Timedelta(hours=23, minutes=59, seconds=59))
 
 
 def plan_item_status(plan_items: pd.DataFrame, *, cut: pd.Timestamp) -> pd.DataFrame:
@@ -379,12 +459,18 @@ def progress_of(
     t = t[(starts <= p_end) & (ends >= p_start)].copy()
     acts = _Actuals(accounts, orders, opportunities, targets, need_teams=account_id is None)
     rows = []
-    for _, row in t.iterrows():
+    shown = ("target_id", "parent_id", "depth", "level", "owner", "team", "account_id",
+             "period", "objective", "measure")  # fmt: skip
+    columns = {c: t[c].tolist() if c in t else [None] * len(t) for c in shown}
+    for values, target_value in zip(
+        zip(*columns.values(), strict=True), t["target_value"].tolist(), strict=True
+    ):
+        row = dict(zip(shown, values, strict=True))
         start, end = bounds[str(row["period"])]
         actual = _actual(row, acts, start, end, cut)
         days = (end - start).days + 1
         elapsed = float(np.clip(((cut - start).days + 1) / days, 0.0, 1.0))
-        target = float(row["target_value"])
+        target = float(target_value)
         level_measure = str(row["measure"]) == "share_of_wallet"
         expected = target if level_measure else target * elapsed
         pace = actual / expected if expected > 0 and not np.isnan(actual) else np.nan
@@ -403,9 +489,7 @@ def progress_of(
         else:
             status = "off_track"
         rows.append(
-            {**{c: row.get(c) for c in ("target_id", "parent_id", "depth", "level", "owner",
-                                         "team", "account_id", "period", "objective",
-                                         "measure")},
+            {**row,
              "target_value": target, "actual": actual, "elapsed": elapsed,
              "expected": expected,
              "attainment": actual / target if target > 0 and not np.isnan(actual) else np.nan,
