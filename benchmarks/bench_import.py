@@ -6,6 +6,11 @@ Peak memory is each subprocess's maximum resident set size.
 
     .venv/bin/python benchmarks/bench_import.py               # large demo (≈10M lines)
     .venv/bin/python benchmarks/bench_import.py --scale default --repeat 3
+    .venv/bin/python benchmarks/bench_import.py --store data/large.duckdb   # export an existing store
+
+``--store`` exports the accounts and orders of an existing store (e.g. one built with
+``kam demo --scale large``) instead of generating the demo company, which takes minutes
+and about 13 GB of memory at the large scale.
 
 The target (issue 2): kamlib within 1.5× of DuckDB's read_csv, peak memory under 3 GB.
 """
@@ -37,15 +42,20 @@ assert report.reconciles and report.tables["orders"].loaded > 0
 """
 
 
-def export_demo(scale: str, folder: Path) -> tuple[Path, Path, int]:
-    """Write the demo company's accounts and orders as CSV (once per scale)."""
+def export_demo(scale: str, folder: Path, store: Path | None = None) -> tuple[Path, Path, int]:
+    """Write the demo company's accounts and orders as CSV (once per scale or store)."""
     import duckdb
-
-    from kamlib.demo import generate_demo
 
     folder.mkdir(parents=True, exist_ok=True)
     accounts, orders = folder / "accounts.csv", folder / "orders.csv"
-    if not orders.exists():
+    if not orders.exists() and store is not None:
+        con = duckdb.connect(str(store), read_only=True)
+        for name, path in (("accounts", accounts), ("orders", orders)):
+            con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' (HEADER)")
+        con.close()
+    elif not orders.exists():
+        from kamlib.demo import generate_demo
+
         company = generate_demo(scale=scale)
         con = duckdb.connect()
         for name, path in (("accounts", accounts), ("orders", orders)):
@@ -73,21 +83,23 @@ def main() -> None:
     parser.add_argument("--scale", default="large", choices=["small", "default", "large"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=HERE / "_work")
+    parser.add_argument(
+        "--store", type=Path, help="export accounts and orders of this store instead of the demo"
+    )
     parser.add_argument("--export-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    folder = args.workdir / f"import-{args.scale}"
+    folder = args.workdir / (f"import-{args.store.stem}" if args.store else f"import-{args.scale}")
     if args.export_only:
-        export_demo(args.scale, folder)
+        export_demo(args.scale, folder, args.store)
         return
     if not (folder / "orders.csv").exists():
         # export in a child process: a forked child inherits the parent's peak RSS, so the
         # measuring process must stay small
-        subprocess.run(
-            [sys.executable, __file__, "--scale", args.scale, "--workdir", str(args.workdir), "--export-only"],
-            check=True,
-        )
-    accounts, orders, lines = export_demo(args.scale, folder)
+        command = [sys.executable, __file__, "--scale", args.scale, "--export-only"]
+        command += ["--workdir", str(args.workdir)]
+        subprocess.run(command + (["--store", str(args.store)] if args.store else []), check=True)
+    accounts, orders, lines = export_demo(args.scale, folder, args.store)
     size_mb = orders.stat().st_size / 1e6
     results: dict[str, list[tuple[float, float]]] = {"duckdb read_csv": [], "kam import": []}
     for _ in range(args.repeat):

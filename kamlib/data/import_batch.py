@@ -219,8 +219,10 @@ class ImportBatch:
                 f"value := left(CAST({value} AS VARCHAR), 200), reason := {reason}) END"
                 for col, cond, reason, value in checks
             ]
-            # the list is only built for rows that fail a check (CASE short-circuits)
-            any_bad = " OR ".join(f"coalesce({cond}, false)" for _, cond, _, _ in checks) or "false"
+            # the list is only built for rows that fail a check (CASE short-circuits); a NULL
+            # condition counts as false in a WHEN, so the conditions are OR-ed bare (DuckDB then
+            # tests each one only on the rows all earlier ones left false)
+            any_bad = " OR ".join(f"({cond})" for _, cond, _, _ in checks) or "false"
             issue_list = (
                 f"CASE WHEN {any_bad} THEN [x FOR x IN [{', '.join(issues)}] IF x IS NOT NULL] "
                 f"ELSE {NO_ISSUES} END" if issues else NO_ISSUES
