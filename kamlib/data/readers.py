@@ -291,21 +291,28 @@ def _stage_csv(
     )
 
 
-def check_rows_read(src: SourceFile, rows: int) -> None:
-    """Refuse a CSV file that DuckDB read into fewer rows than it has lines because a quote
-    never closed (the rest of the file swallowed into one value, or dropped).
-
-    Counting newlines is cheap; the quote scan runs only when the counts disagree (values
-    spanning several lines, or blank lines, also make them disagree: those pass).
-    """
-    if src.text_path is None:
-        return
+def count_lines(path: Path) -> int:
+    """Lines of a text file (a last line without a newline counts)."""
     newlines, last = 0, b"\n"
-    with _open_bytes(src.text_path) as fh:
+    with _open_bytes(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             newlines += block.count(b"\n")
             last = block[-1:]
-    lines = newlines + (last != b"\n")
+    return newlines + (last != b"\n")
+
+
+def check_rows_read(src: SourceFile, rows: int, lines: int | None = None) -> None:
+    """Refuse a CSV file that DuckDB read into fewer rows than it has lines because a quote
+    never closed (the rest of the file swallowed into one value, or dropped).
+
+    Counting newlines is cheap (``lines``: counted already, e.g. while DuckDB read the file);
+    the quote scan runs only when the counts disagree (values spanning several lines, or
+    blank lines, also make them disagree: those pass).
+    """
+    if src.text_path is None:
+        return
+    if lines is None:
+        lines = count_lines(src.text_path)
     if rows >= lines - 1:
         return
     problem = unclosed_quote(src.text_path, "\t" if ".tsv" in src.path.name.lower() else ",")
