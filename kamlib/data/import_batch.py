@@ -172,6 +172,12 @@ class ImportBatch:
         # a row's number in its file, for files that can say it (staged ones); files read
         # straight from disk number their rows by insertion order (no column to write)
         numbered = any(src.row_expr for src, _ in staged)
+        # quarantine names a row by file and row: files with the same name (from different
+        # folders) are named by their path
+        names = [src.path.name for src, _ in staged]
+        labels = [
+            str(src.path) if names.count(src.path.name) > 1 else src.path.name for src, _ in staged
+        ]
         for i, (src, rules) in enumerate(staged):
             id_raws: dict[str, str] = {}
             inner = (
@@ -274,7 +280,7 @@ class ImportBatch:
                         ).fetchone()[0],
                         lines.result(),
                     )
-            bases.append((src.path.name, start or 0, src.header_row + 1))
+            bases.append((labels[i], start or 0, src.header_row + 1))
         file_name = (
             "CASE _file_no "
             + " ".join(f"WHEN {n} THEN {sql_literal(f)}" for n, (f, _, _) in enumerate(bases))
