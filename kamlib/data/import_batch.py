@@ -87,7 +87,7 @@ class ImportBatch:
 
     # staging and typing ----------------------------------------------------------------------
     def stage(
-        self, planned: PlannedTable, encoding: str | None
+        self, planned: PlannedTable, encoding: str | None, *, fingerprint: bool = True
     ) -> list[tuple[readers.SourceFile, dict[str, ColumnRule]]]:
         spec = TABLES[planned.table]
         out = []
@@ -109,6 +109,7 @@ class ImportBatch:
                 workdir=self.workdir,
                 materialize=window,
                 limits=self.guard.limits,
+                fingerprint=fingerprint,
             )
             for note in src.notes:
                 self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", 0)

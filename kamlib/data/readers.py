@@ -129,12 +129,14 @@ def stage_file(
     workdir: Path | None = None,
     materialize: bool = False,
     limits: ReadLimits | None = None,
+    fingerprint: bool = True,
 ) -> SourceFile:
     """Read ``path`` into the temporary table ``staging_table`` (all text + ``_row``).
 
     ``header_hints`` are normalised column names the caller can map; for spreadsheets the
     header is the first row among the first 30 that contains at least two of them (title
-    rows above the header are skipped and reported).
+    rows above the header are skipped and reported).  ``fingerprint=False`` leaves the
+    file's fingerprint empty (the caller computes it later with :func:`file_fingerprint`).
     """
     if not path.exists():
         raise DataValidationError(
@@ -146,7 +148,7 @@ def stage_file(
         raise DataValidationError(f"{path}: the file is empty (0 bytes). Export it again.")
     kind = file_kind(path)
     try:
-        fp = fingerprint_file(path)
+        fp = fingerprint_file(path) if fingerprint else ""
         if kind == "csv":
             return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
         if kind == "excel":
@@ -158,12 +160,30 @@ def stage_file(
             "at all: download or export it again (or remove the .gz ending if it is plain text)."
         ) from exc
     except OSError as exc:
-        if exc.filename is None or Path(exc.filename) != path:
+        error = _unreadable(path, exc)
+        if error is None:
             raise  # not the export itself (e.g. the work folder): the caller says what it is
-        raise DataValidationError(
-            f"{path}: cannot read the file ({exc.strerror or exc}). Check that it exists and "
-            "that you may read it, or copy it somewhere readable."
-        ) from exc
+        raise error from exc
+
+
+def file_fingerprint(path: Path) -> str:
+    """:func:`fingerprint_file`, with the error :func:`stage_file` gives for an unreadable file."""
+    try:
+        return fingerprint_file(path)
+    except OSError as exc:
+        error = _unreadable(path, exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _unreadable(path: Path, exc: OSError) -> DataValidationError | None:
+    if exc.filename is None or Path(exc.filename) != path:
+        return None
+    return DataValidationError(
+        f"{path}: cannot read the file ({exc.strerror or exc}). Check that it exists and "
+        "that you may read it, or copy it somewhere readable."
+    )
 
 
 # -- CSV -------------------------------------------------------------------------------------
