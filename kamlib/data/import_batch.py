@@ -5,6 +5,7 @@ and the notices, all inside the import's transaction.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -86,7 +87,7 @@ class ImportBatch:
 
     # staging and typing ----------------------------------------------------------------------
     def stage(
-        self, planned: PlannedTable, encoding: str | None
+        self, planned: PlannedTable, encoding: str | None, *, fingerprint: bool = True
     ) -> list[tuple[readers.SourceFile, dict[str, ColumnRule]]]:
         spec = TABLES[planned.table]
         out = []
@@ -108,6 +109,7 @@ class ImportBatch:
                 workdir=self.workdir,
                 materialize=window,
                 limits=self.guard.limits,
+                fingerprint=fingerprint,
             )
             for note in src.notes:
                 self.notice(planned.table, path.name, None, "read", f"{path.name}: {note}", 0)
@@ -168,6 +170,15 @@ class ImportBatch:
         problems = self._temp("problems")
         empty = []
         bases: list[tuple[str, int, int]] = []  # file, first rowid, first row number
+        # a row's number in its file, for files that can say it (staged ones); files read
+        # straight from disk number their rows by insertion order (no column to write)
+        numbered = any(src.row_expr for src, _ in staged)
+        # quarantine names a row by file and row: files with the same name (from different
+        # folders) are named by their path
+        names = [src.path.name for src, _ in staged]
+        labels = [
+            str(src.path) if names.count(src.path.name) > 1 else src.path.name for src, _ in staged
+        ]
         for i, (src, rules) in enumerate(staged):
             id_raws: dict[str, str] = {}
             inner = (
@@ -219,14 +230,19 @@ class ImportBatch:
                 f"value := left(CAST({value} AS VARCHAR), 200), reason := {reason}) END"
                 for col, cond, reason, value in checks
             ]
-            # the list is only built for rows that fail a check (CASE short-circuits)
-            any_bad = " OR ".join(f"coalesce({cond}, false)" for _, cond, _, _ in checks) or "false"
+            # the list is only built for rows that fail a check (CASE short-circuits); a NULL
+            # condition counts as false in a WHEN, so the conditions are OR-ed bare (DuckDB then
+            # tests each one only on the rows all earlier ones left false)
+            any_bad = " OR ".join(f"({cond})" for _, cond, _, _ in checks) or "false"
             issue_list = (
                 f"CASE WHEN {any_bad} THEN [x FOR x IN [{', '.join(issues)}] IF x IS NOT NULL] "
                 f"ELSE {NO_ISSUES} END" if issues else NO_ISSUES
             )  # fmt: skip
+            # the file as its number (the view names it): a constant string in every row
+            # costs more to write than a number
             outer = (
-                [f"{sql_literal(src.path.name)} AS _file", "_src_row"]
+                [f"CAST({i} AS INTEGER) AS _file_no"]
+                + (["_src_row"] if numbered else [])
                 + [sql_name(c) for c in kinds]
                 + [f"{issue_list} AS _issues"]
             )
@@ -240,25 +256,38 @@ class ImportBatch:
                 if i == 0
                 else self.con.execute(f"SELECT max(rowid) FROM {snapshot}").fetchone()[0]
             )
-            if i == 0:
-                self.created.append(snapshot)
-                self._read(src, f"CREATE TABLE {snapshot} AS {select}")
-            else:
-                self._read(src, f"INSERT INTO {snapshot} {select}")
-            start = self.con.execute(
-                f"SELECT min(rowid) FROM {snapshot} WHERE rowid > {last}"
-            ).fetchone()[0]
-            if start is None:
-                empty.append(src.path)
-            elif src.text_path is not None:
-                readers.check_rows_read(
-                    src,
-                    self.con.execute(
-                        f"SELECT count(*) FROM {snapshot} WHERE rowid >= {start}"
-                    ).fetchone()[0],
+            # the file's lines (for check_rows_read) are counted while DuckDB reads it
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                lines = (
+                    None
+                    if src.text_path is None
+                    else pool.submit(readers.count_lines, src.text_path)
                 )
-            bases.append((src.path.name, start or 0, src.header_row + 1))
-        self._notice_invisible(planned.table, snapshot)
+                if i == 0:
+                    self.created.append(snapshot)
+                    self._read(src, f"CREATE TABLE {snapshot} AS {select}")
+                else:
+                    self._read(src, f"INSERT INTO {snapshot} {select}")
+                start = self.con.execute(
+                    f"SELECT min(rowid) FROM {snapshot} WHERE rowid > {last}"
+                ).fetchone()[0]
+                if start is None:
+                    empty.append(src.path)
+                elif lines is not None:
+                    readers.check_rows_read(
+                        src,
+                        self.con.execute(
+                            f"SELECT count(*) FROM {snapshot} WHERE rowid >= {start}"
+                        ).fetchone()[0],
+                        lines.result(),
+                    )
+            bases.append((labels[i], start or 0, src.header_row + 1))
+        file_name = (
+            "CASE _file_no "
+            + " ".join(f"WHEN {n} THEN {sql_literal(f)}" for n, (f, _, _) in enumerate(bases))
+            + " END"
+        )
+        self._notice_invisible(planned.table, snapshot, file_name)
         if empty:
             raise DataValidationError(
                 "\n".join(
@@ -268,12 +297,18 @@ class ImportBatch:
                 )
             )
         # rows read straight from a file get their number from the insertion order
-        base = " ".join(f"WHEN {sql_literal(f)} THEN {first - start}" for f, start, first in bases)
+        base = " ".join(
+            f"WHEN {n} THEN {first - start}" for n, (_, start, first) in enumerate(bases)
+        )
         typed = self._temp("rows")
         self.con.execute(
-            f"CREATE TEMP VIEW {typed} AS SELECT rowid AS _rid, _file, "
-            f"coalesce(_src_row, rowid + CASE _file {base} END) AS _row, "
-            f"{', '.join(sql_name(c) for c in kinds)}, _issues FROM {snapshot}"
+            f"CREATE TEMP VIEW {typed} AS SELECT rowid AS _rid, {file_name} AS _file, "
+            + (
+                f"coalesce(_src_row, rowid + CASE _file_no {base} END) AS _row, "
+                if numbered
+                else f"rowid + CASE _file_no {base} END AS _row, "
+            )
+            + f"{', '.join(sql_name(c) for c in kinds)}, _issues FROM {snapshot}"
         )
         self.con.execute(
             f'CREATE TEMP TABLE {problems} (_file VARCHAR, _row BIGINT, "column" VARCHAR, '
@@ -335,16 +370,16 @@ class ImportBatch:
                 raise
             raise readers.explain_read_error(src.path, exc) from exc
 
-    def _notice_invisible(self, table: str, snapshot: str) -> None:
+    def _notice_invisible(self, table: str, snapshot: str, file_name: str) -> None:
         """Notice the id values from which byte-order marks / zero-width characters were
         removed (flagged per row in ``_invisible`` while the rows were written)."""
         ids = id_columns(TABLES[table])
         if not ids:
             return
         rows = self.con.execute(
-            "SELECT _file, "
+            f"SELECT {file_name} AS _file, "
             + ", ".join(f"count(*) FILTER (_invisible & {1 << i} <> 0)" for i in range(len(ids)))
-            + f" FROM {snapshot} WHERE _invisible <> 0 GROUP BY _file ORDER BY _file"
+            + f" FROM {snapshot} WHERE _invisible <> 0 GROUP BY 1 ORDER BY 1"
         ).fetchall()
         for file, *counts in rows:
             for col, n in zip(ids, counts, strict=True):

@@ -36,6 +36,8 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -380,10 +382,14 @@ def _import(
     con = batch.con
     for path, why in ignored:
         batch.notice("-", path.name, None, "ignored", f"{path.name} not imported: {why}", 0)
+    current = effective_batches(con)
     staged = {}
     for p in planned:  # stage everything first: refusals happen before any check or write
-        staged[p.table] = staged.get(p.table, []) + batch.stage(p, encoding)
-    current = effective_batches(con)
+        # a table the store does not hold yet cannot be unchanged: its files' fingerprints
+        # are computed while DuckDB reads them (_check_table), not before
+        staged[p.table] = staged.get(p.table, []) + batch.stage(
+            p, encoding, fingerprint=p.table in current
+        )
     batch_id = (
         (con.execute("SELECT coalesce(max(batch_id), 0) FROM import_batches").fetchone()[0]) + 1
     )
@@ -405,29 +411,12 @@ def _import(
         if {"opportunities", "stage_history", "tasks"} & set(plan_by_table)
         else ""
     )
-    for table in LOAD_ORDER:
-        p = plan_by_table.get(table)
-        if p is None:
-            continue
-        files = [s for s, _ in staged[table]]
-        names = tuple(f.path.name for f in files)
-        fp = table_fingerprint(p, files, meth_key + repr(encoding) + batch.guard.fingerprint_extra)
-        if table in current and current[table][1] == fp:
-            for t in (table, *(d.table for d in p.rule.derive)):
-                batch.counts[t] = TableCounts(0, 0, 0, names, "unchanged")
-            continue
-        typed, problems = batch.typed_table(p, staged[table], snapshot_table(table, batch_id))
-        # derived tables (e.g. accounts from a transaction log) come before this table's FK checks
-        for d in p.rule.derive:
-            dtyped, dproblems = _derive(
-                batch, typed, problems, d, snapshot_table(d.table, batch_id)
-            )
-            valid[d.table] = valid_keys_sql(d.table, dtyped, dproblems)
-            done[d.table] = (dtyped, dproblems, names, fp + ":" + d.table)
-        batch.check_foreign_keys(table, typed, problems, valid)
-        batch.notices_for_rows(table, typed, problems)
-        valid[table] = valid_keys_sql(table, typed, problems)
-        done[table] = (typed, problems, names, fp)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for table in LOAD_ORDER:
+            p = plan_by_table.get(table)
+            if p is not None:
+                _check_table(batch, p, staged[table], current, batch_id, meth_key, encoding,
+                             valid, done, pool)  # fmt: skip
     # write -----------------------------------------------------------------------------
     tables = [t for t in LOAD_ORDER if t in done]
     for table in tables:
@@ -496,6 +485,47 @@ def _import(
         else pd.DataFrame(columns=["table", "file", "row", "column", "value", "reason", "check"])
     )
     return ImportReport(reported_batch, status, store, dict(batch.counts), problems_df, notices)
+
+
+def _check_table(
+    batch: ImportBatch,
+    p: PlannedTable,
+    staged: list[tuple[readers.SourceFile, dict]],
+    current: dict[str, tuple[int, str]],
+    batch_id: int,
+    meth_key: str,
+    encoding: str | None,
+    valid: dict[str, str],
+    done: dict[str, tuple[str, str, tuple[str, ...], str]],
+    pool: ThreadPoolExecutor,
+) -> None:
+    """Type and check one table's files into its snapshot (or count it unchanged)."""
+    table = p.table
+    files = [s for s, _ in staged]
+    names = tuple(f.path.name for f in files)
+    extra = meth_key + repr(encoding) + batch.guard.fingerprint_extra
+    hashing = None
+    if table in current:
+        fp = table_fingerprint(p, files, extra)
+        if current[table][1] == fp:
+            for t in (table, *(d.table for d in p.rule.derive)):
+                batch.counts[t] = TableCounts(0, 0, 0, names, "unchanged")
+            return
+    else:  # fingerprinted while DuckDB reads the files
+        hashing = [pool.submit(readers.file_fingerprint, f.path) for f in files]
+    typed, problems = batch.typed_table(p, staged, snapshot_table(table, batch_id))
+    if hashing is not None:
+        files = [replace(f, fingerprint=h.result()) for f, h in zip(files, hashing, strict=True)]
+        fp = table_fingerprint(p, files, extra)
+    # derived tables (e.g. accounts from a transaction log) come before this table's FK checks
+    for d in p.rule.derive:
+        dtyped, dproblems = _derive(batch, typed, problems, d, snapshot_table(d.table, batch_id))
+        valid[d.table] = valid_keys_sql(d.table, dtyped, dproblems)
+        done[d.table] = (dtyped, dproblems, names, fp + ":" + d.table)
+    batch.check_foreign_keys(table, typed, problems, valid)
+    batch.notices_for_rows(table, typed, problems)
+    valid[table] = valid_keys_sql(table, typed, problems)
+    done[table] = (typed, problems, names, fp)
 
 
 def _top_reason(con: duckdb.DuckDBPyConnection, problems: str) -> str:

@@ -129,12 +129,14 @@ def stage_file(
     workdir: Path | None = None,
     materialize: bool = False,
     limits: ReadLimits | None = None,
+    fingerprint: bool = True,
 ) -> SourceFile:
     """Read ``path`` into the temporary table ``staging_table`` (all text + ``_row``).
 
     ``header_hints`` are normalised column names the caller can map; for spreadsheets the
     header is the first row among the first 30 that contains at least two of them (title
-    rows above the header are skipped and reported).
+    rows above the header are skipped and reported).  ``fingerprint=False`` leaves the
+    file's fingerprint empty (the caller computes it later with :func:`file_fingerprint`).
     """
     if not path.exists():
         raise DataValidationError(
@@ -146,7 +148,7 @@ def stage_file(
         raise DataValidationError(f"{path}: the file is empty (0 bytes). Export it again.")
     kind = file_kind(path)
     try:
-        fp = fingerprint_file(path)
+        fp = fingerprint_file(path) if fingerprint else ""
         if kind == "csv":
             return _stage_csv(con, path, staging_table, encoding, fp, workdir, materialize)
         if kind == "excel":
@@ -158,12 +160,30 @@ def stage_file(
             "at all: download or export it again (or remove the .gz ending if it is plain text)."
         ) from exc
     except OSError as exc:
-        if exc.filename is None or Path(exc.filename) != path:
+        error = _unreadable(path, exc)
+        if error is None:
             raise  # not the export itself (e.g. the work folder): the caller says what it is
-        raise DataValidationError(
-            f"{path}: cannot read the file ({exc.strerror or exc}). Check that it exists and "
-            "that you may read it, or copy it somewhere readable."
-        ) from exc
+        raise error from exc
+
+
+def file_fingerprint(path: Path) -> str:
+    """:func:`fingerprint_file`, with the error :func:`stage_file` gives for an unreadable file."""
+    try:
+        return fingerprint_file(path)
+    except OSError as exc:
+        error = _unreadable(path, exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _unreadable(path: Path, exc: OSError) -> DataValidationError | None:
+    if exc.filename is None or Path(exc.filename) != path:
+        return None
+    return DataValidationError(
+        f"{path}: cannot read the file ({exc.strerror or exc}). Check that it exists and "
+        "that you may read it, or copy it somewhere readable."
+    )
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -291,21 +311,28 @@ def _stage_csv(
     )
 
 
-def check_rows_read(src: SourceFile, rows: int) -> None:
-    """Refuse a CSV file that DuckDB read into fewer rows than it has lines because a quote
-    never closed (the rest of the file swallowed into one value, or dropped).
-
-    Counting newlines is cheap; the quote scan runs only when the counts disagree (values
-    spanning several lines, or blank lines, also make them disagree: those pass).
-    """
-    if src.text_path is None:
-        return
+def count_lines(path: Path) -> int:
+    """Lines of a text file (a last line without a newline counts)."""
     newlines, last = 0, b"\n"
-    with _open_bytes(src.text_path) as fh:
+    with _open_bytes(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             newlines += block.count(b"\n")
             last = block[-1:]
-    lines = newlines + (last != b"\n")
+    return newlines + (last != b"\n")
+
+
+def check_rows_read(src: SourceFile, rows: int, lines: int | None = None) -> None:
+    """Refuse a CSV file that DuckDB read into fewer rows than it has lines because a quote
+    never closed (the rest of the file swallowed into one value, or dropped).
+
+    Counting newlines is cheap (``lines``: counted already, e.g. while DuckDB read the file);
+    the quote scan runs only when the counts disagree (values spanning several lines, or
+    blank lines, also make them disagree: those pass).
+    """
+    if src.text_path is None:
+        return
+    if lines is None:
+        lines = count_lines(src.text_path)
     if rows >= lines - 1:
         return
     problem = unclosed_quote(src.text_path, "\t" if ".tsv" in src.path.name.lower() else ",")
