@@ -26,7 +26,8 @@ How
   schema as Ibis does.  The SQL is the one Ibis compiles for the call's dates (the tests
   compare the text, and the values on pandas references and DuckDB).
 
-The month-end history (one query over all dates, :func:`_orders_monthly`) is compiled per
+The month-end history (:mod:`~kamlib.features.history`: the order lines reduced to (account,
+month) by the engine and rolled by numpy, the rest one query over all dates) is compiled per
 call: its shape depends on the dates.
 
 Public API
@@ -58,6 +59,7 @@ from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
 from kamlib.features.definitions import _feature_table
 from kamlib.features.engines import _fetch, _frame_table, _Tables
+from kamlib.features.history import history_orders
 from kamlib.features.windows import FeatureWindows, _Cut, _Plan
 
 __all__ = ["PreparedCacheInfo", "cache_info", "clear_cache", "fresh_compilation"]
@@ -147,7 +149,10 @@ def feature_result(
     prepared (one date, DuckDB, tables by name or frames), else built and run afresh."""
     key = None if (_fresh.get() or not single) else _shape(src, plan.windows, rollup)
     if key is None:
-        expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single)
+        part = None if single else history_orders(src, plan, groups)
+        expr = _feature_table(
+            src, plan, rollup=rollup, groups=groups, single=single, orders_part=part
+        )
         return _fetch(src.backend, expr)
     with _lock:
         template = _templates.get(key)
