@@ -194,12 +194,13 @@ _NO_FIRST = np.iinfo(np.int32).max  # date32 sentinels: no purchase yet
 _NO_LAST = np.iinfo(np.int32).min
 
 
-def roll_months(reduced: pa.Table, plan: _Plan, *, cells: int = GRID_CELLS) -> pa.Table:
+def roll_months(reduced: pa.Table, plan: _Plan, *, cells: int | None = None) -> pa.Table:
     """The order primitives of every date of ``plan`` from :func:`monthly_reduction`'s rows.
 
     Per block of accounts: one (accounts × months) int64 array per column, column 0 the
     (empty) month before :func:`first_month`, cumulative sums along the months; the sum over
-    the months ``a … b - 1`` before date k's month m is ``cum[m - a] - cum[m - b]``.  One row
+    the months ``a … b - 1`` before date k's month m is ``cum[m - a] - cum[m - b]``.
+    ``cells``: the block size (default :data:`GRID_CELLS`).  One row
     per (k, account with a line on or before date k), as :data:`ROLLED_SCHEMA`.
     """
     wnd = plan.windows
@@ -220,7 +221,7 @@ def roll_months(reduced: pa.Table, plan: _Plan, *, cells: int = GRID_CELLS) -> p
     lasts = _days(reduced["last_purchase"], _NO_LAST)
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
-    per_block = max(1, cells // width)
+    per_block = max(1, (GRID_CELLS if cells is None else cells) // width)
     dates = [(k, month_number(c.as_of) - start + 1) for k, c in enumerate(plan.cuts)]
     pieces: list[dict[str, np.ndarray]] = []
     for lo in range(0, len(names), per_block):
