@@ -411,7 +411,8 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
                 tables = definitions._regrouped(
                     definitions._prepared_tables(src), engines._frame_table(groups)
                 )
-                exprs.append(history.monthly_reduction(tables["orders"], tables["products"], plan))
+                reduced = history.monthly_reduction(tables["orders"], tables["products"], plan)
+                exprs += list(reduced.values())
             for e in exprs:
                 sql = str(ibis.to_sql(e, dialect="pyspark")).upper()
                 assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql

@@ -139,29 +139,44 @@ def test_roll_months_reads_running_sums_at_each_date():
     plan = feature_windows._Plan(cuts, windows)
     start = history.first_month(plan)  # 2024-01: four months before April
     assert start == feature_windows.month_number(dt.date(2024, 1, 1))
-    reduced = pa.table(
+    months = pa.table(
         {
-            "account_id": ["A", "A"],
-            "i": [start, start + 2],
-            "amount": [500, 700],
-            "cost": [None, 300],
-            "costed": [None, 700],
-            "days": [1, 2],
-            "orders": [1, 0],
-            "lines": [1, 0],
-            "n_lines": [3, 1],
-            "bought": [1, 1],
-            "first_purchase": pa.array([dt.date(2024, 1, 5), dt.date(2024, 3, 9)]),
-            "last_purchase": pa.array([dt.date(2024, 1, 5), dt.date(2024, 3, 20)]),
+            "account_id": ["A", "A", "A"],
+            "i": [start - 3, start, start + 2],  # the first row: before any window
+            "amount": [900, 500, 700],
+            "cost": [100, None, 300],
+            "costed": [900, None, 700],
+            "n_lines": [1, 3, 1],
+            "first_purchase": pa.array([None, dt.date(2024, 1, 5), dt.date(2024, 3, 9)]),
+            "last_purchase": pa.array([None, dt.date(2024, 1, 5), dt.date(2024, 3, 20)]),
         }
     )
+    purchases = pa.table(
+        {
+            "account_id": ["A", "A", "A", "A"],
+            "order_id": ["O1", "O2", "O2", "O3"],  # O2 spans January / March
+            "order_date": pa.array(
+                [
+                    dt.date(2024, 1, 5),
+                    dt.date(2024, 1, 5),
+                    dt.date(2024, 3, 9),
+                    dt.date(2024, 3, 20),
+                ]
+            ),
+        }
+    )
+    lines = pa.table(
+        {"account_id": ["A", "A"], "product_line": ["PLC", "PLC"], "i": [start, start + 2]}
+    )
+    reduced = {"months": months, "purchases": purchases, "lines": lines}
     got = history.roll_months(reduced, plan).to_pydict()
     assert got["k"] == [0, 1, 2]
     assert got["rev_short"] == [700, 0, 0]  # March–April, April–May, May–June
     assert got["rev_long"] == [1200, 700, 700]
     assert got["rev_prev"] == [500, 700, 700]  # Dec–Jan, Feb–Mar, Mar–Apr
     assert got["cost_short"] == [300, 0, 0] and got["days_short"] == [2, 0, 0]
-    assert got["orders_short"] == [1, 1, 1]  # the running sum of the deltas as given
+    assert got["orders_short"] == [2, 0, 0]  # O2 and O3 in March–April
+    assert got["lines_short"] == [1, 0, 0]
     assert got["quarters"] == [1, 1, 0]  # a purchase in the last 3 months: March
     assert got["first_purchase"] == [dt.date(2024, 1, 5)] * 3
     assert got["last_purchase"] == [dt.date(2024, 3, 20)] * 3

@@ -14,16 +14,16 @@ of that, exactly (money is whole cents).
 
 How
 ---
-1. :func:`monthly_reduction` (an Ibis expression, run by the source's engine: DuckDB, Spark,
-   the local DuckDB of frames): one row per (account, month ``i``) that holds something —
-   sums of cents, line counts, days with a purchase, whether a purchase happened, the first
-   and last purchase date, and the +1 / -1 deltas whose running sums count the distinct
-   orders and product lines of the short window; what came before the first month any
-   window needs is carried into that month (line count, first / last purchase).  Only
-   sums, counts, MIN / MAX, ``LEAD`` and a UNION: nothing an engine lacks.
+1. :func:`monthly_reduction` (Ibis expressions, run by the source's engine: DuckDB, Spark,
+   the local DuckDB of frames): one row per (account, month ``i``) with a line — sums of
+   cents, line counts, first and last purchase date — and the distinct (account, order,
+   day) and (account, product line, month) of the purchases the short windows reach.  Only
+   filters, GROUP BY and DISTINCT: nothing an engine lacks.
 2. :func:`roll_months` (numpy, the same for every engine): the rows laid out on the dense
-   grid, cumulative sums and running MIN / MAX along the months, each date's windows read
-   as differences of running sums.  Accounts are rolled in blocks (:data:`GRID_CELLS` cells
+   grid (what came before the first month any window needs carried into it), days per
+   month and +1 / -1 deltas counting distinct orders and product lines, cumulative sums
+   and running MIN / MAX along the months, each date's windows read as differences of
+   running sums.  Accounts are rolled in blocks (:data:`GRID_CELLS` cells
    per array), so a huge book costs bounded memory.
 3. :func:`history_orders`: 1 then 2, the result an in-memory table joined by the engine to
    the rest of the history (opportunities, tickets, activities, contacts, registry —
@@ -34,6 +34,8 @@ and values of the one-date order primitives (``_orders_single``) for each date `
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
@@ -48,9 +50,6 @@ from kamlib.features.windows import _month_number, _Plan, month_number
 
 #: Cells (accounts × months) of one block of the numpy grid: about 8 MB per int64 array.
 GRID_CELLS = 1 << 20
-
-#: The columns of the reduction that add up along the months.
-_COUNTED = ("amount", "cost", "costed", "days", "orders", "lines", "n_lines", "bought")
 
 #: The rolled order primitives, per (k, account): what ``_orders_single`` gives for one date.
 ROLLED_SCHEMA = pa.schema(
@@ -80,27 +79,24 @@ def first_month(plan: _Plan) -> int:
     return min(month_number(c.as_of) for c in plan.cuts) - lookback + 1
 
 
-# -- 1. the engine: sparse (account, month) rows -----------------------------------------------
-def monthly_reduction(orders: ir.Table, products: ir.Table | None, plan: _Plan) -> ir.Table:
-    """One row per (account, month ``i``) with something in it, up to the plan's last date.
+# -- 1. the engine: sparse rows ---------------------------------------------------------------
+def monthly_reduction(
+    orders: ir.Table, products: ir.Table | None, plan: _Plan
+) -> dict[str, ir.Table]:
+    """The order lines up to the plan's last date, reduced by the engine to sparse rows.
 
-    Columns: ``amount, cost, costed`` (cents; ``cost`` and ``costed`` over lines with a
-    cost), ``n_lines``, ``days`` (distinct purchase days), ``bought`` (1 when a purchase
-    fell in the month), ``orders`` / ``lines`` (the deltas below), ``first_purchase``,
-    ``last_purchase``.  Months before :func:`first_month` are carried into it (line count,
-    first and last purchase; no window reaches their sums).
+    - ``months``: one row per (account, month ``i``) with a line: ``amount, cost, costed``
+      (cents; ``cost`` and ``costed`` over lines with a cost), ``n_lines``,
+      ``first_purchase``, ``last_purchase`` — every month, also those before
+      :func:`first_month` (carried into it by :func:`roll_months`);
+    - ``purchases``: the distinct (account, ``order_id``, ``order_date``) of the purchases
+      in the months a short window of the dates reaches;
+    - ``lines``: the distinct (account, ``product_line``, month ``i``) of those purchases
+      with a product line (from ``products`` where the line lacks it).
 
-    Distinct orders and product lines of the short window are running sums of +1 / -1
-    deltas: a key bought in month i counts in the windows of the months i … e, where e is
-    the month before the key's next purchase month or the window's last month
-    (i + S - 1), whichever comes first; +1 at i and -1 at e + 1 add up to the count at
-    every month.
+    Only filters, GROUP BY and DISTINCT: nothing an engine lacks.
     """
-    s_m = plan.windows.trailing_months
-    start = first_month(plan)
-    end_month = max(month_number(c.as_of) for c in plan.cuts)
     last = _lit(plan.last)
-
     lines = orders.filter(orders.order_date <= last)
     lines = lines.mutate(i=_month_number(lines.order_date))
     purchase = lines.amount > 0
@@ -114,137 +110,125 @@ def monthly_reduction(orders: ir.Table, products: ir.Table | None, plan: _Plan) 
         last_purchase=lines.order_date.max(where=purchase),
         n_lines=lines.count(),
     )
-
     first_short = _lit(min(c.start_short for c in plan.cuts))
     recent = orders.filter(
         (orders.order_date <= last) & (orders.order_date > first_short) & (orders.amount > 0)
     )
-    recent = recent.mutate(i=_month_number(recent.order_date))
-    placed = recent.select("account_id", "order_id", "i", "order_date").distinct()
-    days_i = placed.group_by("account_id", "i").aggregate(days=placed.order_date.nunique())
-    span = placed.group_by("account_id", "order_id").aggregate(
-        first_i=placed.i.min(), last_i=placed.i.max()
-    )
-    one_month = span.filter(span.first_i == span.last_i)  # nearly all orders: no LEAD needed
-    one_month = one_month.select("account_id", i=one_month.first_i, next_i=ibis.null("int64"))
-    several = (
-        placed.semi_join(span.filter(span.first_i < span.last_i), ["account_id", "order_id"])
-        .select("account_id", "order_id", "i")
-        .distinct()
-    )
-    order_deltas = _window_deltas(
-        ibis.union(one_month, _next_month(several, "order_id")), s_m, "orders", end_month
-    )
+    placed = recent.select("account_id", "order_id", "order_date").distinct()
     # the product lines come from their own scan (a subexpression shared with the orders
     # would be materialised by DuckDB); the products join sits before the same filter
     coded = _order_lines(orders, products)
     coded = coded.filter(
-        (coded.order_date <= last) & (coded.order_date > first_short) & (coded.amount > 0)
+        (coded.order_date <= last)
+        & (coded.order_date > first_short)
+        & (coded.amount > 0)
+        & coded.product_line.notnull()
     )
-    coded = coded.filter(coded.product_line.notnull())
     coded = coded.select("account_id", "product_line", i=_month_number(coded.order_date))
-    line_deltas = _window_deltas(
-        _next_month(coded.distinct(), "product_line"), s_m, "lines", end_month
-    )
-
-    early = per_month.filter(per_month.i < start)
-    carried = early.group_by("account_id").aggregate(
-        i=ibis.literal(start, "int64"),
-        n_lines=early.n_lines.sum(),
-        first_purchase=early.first_purchase.min(),
-        last_purchase=early.last_purchase.max(),
-    )
-    parts = [per_month.filter(per_month.i >= start), carried, days_i, order_deltas, line_deltas]
-    typed = {c: t for part in parts for c, t in part.schema().items()}
-    both = ibis.union(
-        *(p.select(**{c: p[c] if c in p.columns else ibis.null(typed[c]) for c in typed})
-          for p in parts)
-    )  # fmt: skip
-    return both.group_by("account_id", "i").aggregate(
-        # a purchase in the month itself (the carried row has no amount)
-        bought=(both.last_purchase.notnull() & both.amount.notnull()).any().cast("int64"),
-        first_purchase=both.first_purchase.min(),
-        last_purchase=both.last_purchase.max(),
-        **{c: both[c].sum() for c in _COUNTED if c != "bought"},
-    )
-
-
-def _next_month(keyed: ir.Table, key: str) -> ir.Table:
-    """Distinct (account, key, month ``i``) rows with the key's next month (NULL: none)."""
-    order = ibis.window(group_by=[keyed.account_id, keyed[key]], order_by=keyed.i)
-    return keyed.select("account_id", "i", next_i=keyed.i.lead().over(order))
-
-
-def _window_deltas(keyed: ir.Table, months: int, name: str, end_month: int) -> ir.Table:
-    """+1 / -1 per (account, month ≤ ``end_month``) whose running sum counts the keys in the
-    window of ``months`` months ending at each month (see :func:`monthly_reduction`)."""
-    stop = keyed.i + months  # the month after the window's last month
-    stop = ibis.ifelse(keyed.next_i.notnull() & (keyed.next_i < stop), keyed.next_i, stop)
-    deltas = ibis.union(
-        keyed.select("account_id", "i", delta=ibis.literal(1, "int64")),
-        keyed.select("account_id", i=stop, delta=ibis.literal(-1, "int64")),
-        distinct=False,
-    )
-    deltas = deltas.filter(deltas.i <= end_month)
-    return deltas.group_by("account_id", "i").aggregate(**{name: deltas.delta.sum()})
+    return {"months": per_month, "purchases": placed, "lines": coded.distinct()}
 
 
 # -- 2. numpy: the dense grid, rolled ------------------------------------------------------------
 _NO_FIRST = np.iinfo(np.int32).max  # date32 sentinels: no purchase yet
 _NO_LAST = np.iinfo(np.int32).min
+_EPOCH_MONTH = 1970 * 12  # month_number of January 1970 (day 0 of date32)
 
 
-def roll_months(reduced: pa.Table, plan: _Plan, *, cells: int | None = None) -> pa.Table:
+class _Sparse:
+    """(account code, grid column, value) triples of one quantity."""
+
+    def __init__(self, acc: np.ndarray, col: np.ndarray, value: np.ndarray) -> None:
+        self.acc, self.col, self.value = acc, col, value
+        self._sorted = False
+
+    def block(self, lo: int, hi: int, width: int, fill: int, ufunc: np.ufunc) -> np.ndarray:
+        """The accounts ``lo … hi - 1`` of ``accounts`` as an (accounts × months) array,
+        ``ufunc`` combining the triples of one cell."""
+        acc, col, value = self.acc, self.col, self.value
+        if lo > 0 or hi <= (acc.max(initial=-1)):  # one block of several: sort once, slice
+            if not self._sorted:
+                order = np.argsort(acc, kind="stable")
+                self.acc, self.col, self.value = acc[order], col[order], value[order]
+                self._sorted = True
+            a, b = np.searchsorted(self.acc, [lo, hi])
+            acc, col, value = self.acc[a:b], self.col[a:b], self.value[a:b]
+        g = np.full((hi - lo, width), fill, dtype=value.dtype)
+        ufunc.at(g, (acc - lo, col), value)
+        return g
+
+
+def roll_months(
+    reduced: Mapping[str, pa.Table], plan: _Plan, *, cells: int | None = None
+) -> pa.Table:
     """The order primitives of every date of ``plan`` from :func:`monthly_reduction`'s rows.
 
-    Per block of accounts: one (accounts × months) int64 array per column, column 0 the
+    Per block of accounts: one (accounts × months) int64 array per quantity, column 0 the
     (empty) month before :func:`first_month`, cumulative sums along the months; the sum over
     the months ``a … b - 1`` before date k's month m is ``cum[m - a] - cum[m - b]``.
-    ``cells``: the block size (default :data:`GRID_CELLS`).  One row
-    per (k, account with a line on or before date k), as :data:`ROLLED_SCHEMA`.
+    Distinct orders and product lines of the short window are running sums of +1 / -1
+    deltas: a key bought in month i counts in the windows of the months i … e, where e is
+    the month before the key's next purchase month or the window's last month (i + S - 1),
+    whichever comes first; +1 at i and -1 at e + 1 add up to the count at every month.
+    One row per (k, account with a line on or before date k), as :data:`ROLLED_SCHEMA`;
+    ``cells``: the block size (default :data:`GRID_CELLS`).
     """
     wnd = plan.windows
     s_m, l_m = wnd.trailing_months, wnd.long_months
     start = first_month(plan)
-    end = max(month_number(c.as_of) for c in plan.cuts)
-    width = end - start + 2
-    if reduced.num_rows == 0:
+    width = max(month_number(c.as_of) for c in plan.cuts) - start + 2
+    months = reduced["months"].filter(pc.is_valid(reduced["months"]["account_id"]))
+    if months.num_rows == 0:
         return ROLLED_SCHEMA.empty_table()
-    encoded = pc.dictionary_encode(reduced["account_id"]).combine_chunks()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    encoded = pc.dictionary_encode(months["account_id"]).combine_chunks()
     names = encoded.dictionary.cast(pa.string())
-    col = (reduced["i"].to_numpy() - start + 1).astype(np.int64)
-    if col.min() < 1 or col.max() >= width:  # the reduction's months are in the grid
-        raise AssertionError("monthly_reduction returned a month outside the grid")
-    values = {c: _ints(reduced[c]) for c in _COUNTED}
-    firsts = _days(reduced["first_purchase"], _NO_FIRST)
-    lasts = _days(reduced["last_purchase"], _NO_LAST)
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
+    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    col = months["i"].to_numpy().astype(np.int64) - start + 1
+    early = col < 1
+    col = np.maximum(col, 1)  # lines before the first month: carried into it
+    amount = _ints(months["amount"])
+    bought = pc.and_(pc.is_valid(months["last_purchase"]), pc.is_valid(months["amount"]))
+    sparse = {
+        "amount": _Sparse(acc, col, np.where(early, 0, amount)),
+        "cost": _Sparse(acc, col, np.where(early, 0, _ints(months["cost"]))),
+        "costed": _Sparse(acc, col, np.where(early, 0, _ints(months["costed"]))),
+        "n_lines": _Sparse(acc, col, _ints(months["n_lines"])),
+        "bought": _Sparse(acc, col, (bought.to_numpy() & ~early).astype(np.int64)),
+    }
+    first = _Sparse(acc, col, _days(months["first_purchase"], _NO_FIRST))
+    last = _Sparse(acc, col, _days(months["last_purchase"], _NO_LAST))
+
+    def codes(table: pa.Table) -> np.ndarray:
+        return pc.index_in(table["account_id"], value_set=names).to_numpy().astype(np.int64)
+
+    placed = reduced["purchases"]
+    p_acc, p_day = codes(placed), _days(placed["order_date"], 0).astype(np.int64)
+    p_col = p_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    p_col += _EPOCH_MONTH - start + 1
+    # distinct purchase days per account (a day lies in one month): account << 32 | day
+    day_keys = _distinct((p_acc << 32) | (p_day + 2**31))
+    d_day = (day_keys & 0xFFFFFFFF) - 2**31
+    d_col = d_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    d_col += _EPOCH_MONTH - start + 1
+    sparse["days"] = _Sparse(day_keys >> 32, d_col, np.ones(len(day_keys), dtype=np.int64))
+    sparse["orders"] = _deltas(p_acc, _key_codes(placed["order_id"]), p_col, s_m, width)
+    coded = reduced["lines"]
+    l_col = coded["i"].to_numpy().astype(np.int64) - start + 1
+    sparse["lines"] = _deltas(codes(coded), _key_codes(coded["product_line"]), l_col, s_m, width)
+
     per_block = max(1, (GRID_CELLS if cells is None else cells) // width)
     dates = [(k, month_number(c.as_of) - start + 1) for k, c in enumerate(plan.cuts)]
     pieces: list[dict[str, np.ndarray]] = []
     for lo in range(0, len(names), per_block):
         hi = min(lo + per_block, len(names))
-        a, b = np.searchsorted(sorted_codes, [lo, hi])
-        rows = order[a:b]
-        acc, j = codes[rows] - lo, col[rows]
-        n = hi - lo
-
-        def grid(v: np.ndarray, fill: int) -> np.ndarray:
-            g = np.full((n, width), fill, dtype=v.dtype)  # noqa: B023 (used in this pass)
-            g[acc, j] = v[rows]  # noqa: B023 ((account, month) rows are unique)
-            return g
-
-        cum = {c: np.cumsum(grid(v, 0), axis=1) for c, v in values.items()}
-        first = np.minimum.accumulate(grid(firsts, _NO_FIRST), axis=1)
-        last = np.maximum.accumulate(grid(lasts, _NO_LAST), axis=1)
+        cum = {c: np.cumsum(v.block(lo, hi, width, 0, np.add), axis=1) for c, v in sparse.items()}
+        firsts = np.minimum.accumulate(first.block(lo, hi, width, _NO_FIRST, np.minimum), axis=1)
+        lasts = np.maximum.accumulate(last.block(lo, hi, width, _NO_LAST, np.maximum), axis=1)
         ids = np.arange(lo, hi)
         for k, m in dates:
             piece = _at_month(cum, m, s_m, l_m, wnd.quarters)
-            piece |= {"first_purchase": first[:, m], "last_purchase": last[:, m]}
+            piece |= {"first_purchase": firsts[:, m], "last_purchase": lasts[:, m]}
+            piece |= {"k": np.full(hi - lo, k, dtype=np.int64), "account": ids}
             keep = cum["n_lines"][:, m] > 0
-            piece |= {"k": np.full(n, k, dtype=np.int64), "account": ids}
             pieces.append({c: v[keep] for c, v in piece.items()})
     out = {c: np.concatenate([p[c] for p in pieces]) for c in pieces[0]}
     columns: dict[str, pa.Array] = {
@@ -253,12 +237,56 @@ def roll_months(reduced: pa.Table, plan: _Plan, *, cells: int | None = None) -> 
         "has_lines": pa.array(np.ones(len(out["quarters"]), dtype=bool)),
     }
     for name, sentinel in (("first_purchase", _NO_FIRST), ("last_purchase", _NO_LAST)):
-        days = out.pop(name)
-        columns[name] = pa.array(days.astype(np.int32), pa.int32(), mask=days == sentinel).cast(
-            pa.date32()
-        )
+        days_since = out.pop(name)
+        columns[name] = pa.array(
+            days_since.astype(np.int32), pa.int32(), mask=days_since == sentinel
+        ).cast(pa.date32())
     columns |= {c: pa.array(v.astype(np.int64)) for c, v in out.items()}
     return pa.table({f.name: columns[f.name] for f in ROLLED_SCHEMA}, schema=ROLLED_SCHEMA)
+
+
+def _key_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Integer codes of a key column (order ids, product lines): equal keys, equal codes."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array, sorted (a sort and a comparison of neighbours:
+    faster than ``np.unique``'s hashing on millions of keys)."""
+    keys = np.sort(keys)
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    return keys[new]
+
+
+def _deltas(acc: np.ndarray, key: np.ndarray, col: np.ndarray, months: int, width: int) -> _Sparse:
+    """+1 / -1 per (account, grid column) whose running sum counts the distinct keys bought
+    in the ``months`` months ending at each column (see :func:`roll_months`).
+
+    The (account, key, month) triples as one int64, ``(account × keys + key) × width +
+    month``, sorted: a key's months are neighbours, in order.
+    """
+    n_keys = int(key.max(initial=0)) + 1
+    if (int(acc.max(initial=0)) + 1) * n_keys * width < 2**62:
+        packed = _distinct((acc * n_keys + key) * width + col)
+        pair, col = packed // width, packed % width
+        acc, same = pair // n_keys, pair[1:] == pair[:-1]
+    else:  # too many to pack: sort the triples
+        order = np.lexsort((col, key, acc))
+        acc, key, col = acc[order], key[order], col[order]
+        new = np.ones(len(acc), dtype=bool)
+        new[1:] = (acc[1:] != acc[:-1]) | (key[1:] != key[:-1]) | (col[1:] != col[:-1])
+        acc, key, col = acc[new], key[new], col[new]
+        same = (acc[1:] == acc[:-1]) & (key[1:] == key[:-1])
+    stop = col + months  # the month after the window's last month …
+    stop[:-1] = np.where(same, np.minimum(col[1:], stop[:-1]), stop[:-1])  # … or the next one
+    ends = stop < width
+    return _Sparse(
+        np.concatenate([acc, acc[ends]]),
+        np.concatenate([col, stop[ends]]),
+        np.concatenate([np.ones(len(acc), np.int64), np.full(int(ends.sum()), -1, np.int64)]),
+    )
 
 
 def _at_month(
@@ -304,7 +332,8 @@ def history_orders(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> ir
     """
     group_table = _frame_table(groups) if groups is not None else None
     tables = _regrouped(_prepared_tables(src), group_table)
-    reduced = _fetch(src.backend, monthly_reduction(tables["orders"], tables.get("products"), plan))
+    parts = monthly_reduction(tables["orders"], tables.get("products"), plan)
+    reduced = {name: _fetch(src.backend, expr) for name, expr in parts.items()}
     return ibis.memtable(roll_months(reduced, plan))
 
 
