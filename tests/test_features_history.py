@@ -180,3 +180,33 @@ def test_roll_months_reads_running_sums_at_each_date():
     assert got["quarters"] == [1, 1, 0]  # a purchase in the last 3 months: March
     assert got["first_purchase"] == [dt.date(2024, 1, 5)] * 3
     assert got["last_purchase"] == [dt.date(2024, 3, 20)] * 3
+
+
+def test_history_sql_is_compiled_once_per_shape_and_equals_a_fresh_compilation(book):
+    from kamlib.features import prepared
+
+    rng = np.random.default_rng(3)
+    acts = pd.DataFrame(
+        {
+            "account_id": rng.choice(book["accounts"]["account_id"], 400),
+            "date": pd.Timestamp("2020-01-01")
+            + pd.to_timedelta(rng.integers(0, 5 * 365, 400), unit="D"),
+        }
+    )
+    frames = book | {"activities": acts}
+    month_ends = sorted({d for d in DATES if (d + dt.timedelta(days=1)).day == 1})
+    prepared.clear_cache()
+    first = account_features_history(frames, as_of_dates=month_ends[:24])
+    again = account_features_history(frames, as_of_dates=month_ends[3:20])
+    info = prepared.cache_info()
+    assert (info.compilations, info.hits) == (1, 1)
+    # the last date (the activities' filter) and the in-memory tables are the call's own
+    assert again.loc[pd.Timestamp(month_ends[19]), "days_since_last_activity"].notna().any()
+    with prepared.fresh_compilation():
+        fresh = account_features_history(frames, as_of_dates=month_ends[3:20])
+    pd.testing.assert_frame_equal(again, fresh, check_exact=True)
+    pd.testing.assert_frame_equal(
+        first.loc[pd.Timestamp(month_ends[10])],
+        again.loc[pd.Timestamp(month_ends[10])],
+        check_exact=True,
+    )
