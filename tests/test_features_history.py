@@ -21,7 +21,7 @@ def random_book(seed: int = 7, accounts: int = 60) -> dict[str, pd.DataFrame]:
     - returns (negative lines, some a full return), zero amounts, sub-cent amounts;
     - NULL costs on some lines, NaN on others;
     - orders whose lines fall in two or three months (and one order id reused by two
-      accounts);
+      accounts); lines without an order id (a day, not an order);
     - product lines partly unknown; accounts created after some dates, others undated.
     """
     rng = np.random.default_rng(seed)
@@ -77,7 +77,8 @@ def random_book(seed: int = 7, accounts: int = 60) -> dict[str, pd.DataFrame]:
             "cost": [np.nan, None, 30.0],
         }
     )
-    orders = pd.concat([orders, spans, full_return, old], ignore_index=True)
+    no_id = orders.iloc[[5, 6]].assign(order_id=None, line_no=[9101, 9102])  # NULL order ids
+    orders = pd.concat([orders, spans, full_return, old, no_id], ignore_index=True)
     products = pd.DataFrame(
         {"product_id": ["P1", "P2", "P3"], "product_line": ["PLC", "HMI", None]}
     )

@@ -200,7 +200,7 @@ def roll_months(
     def codes(table: pa.Table) -> np.ndarray:
         return pc.index_in(table["account_id"], value_set=names).to_numpy().astype(np.int64)
 
-    placed = reduced["purchases"]
+    placed = _with_account(reduced["purchases"])
     p_acc, p_day = codes(placed), _days(placed["order_date"], 0).astype(np.int64)
     p_col = p_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     p_col += _EPOCH_MONTH - start + 1
@@ -210,8 +210,10 @@ def roll_months(
     d_col = d_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     d_col += _EPOCH_MONTH - start + 1
     sparse["days"] = _Sparse(day_keys >> 32, d_col, np.ones(len(day_keys), dtype=np.int64))
-    sparse["orders"] = _deltas(p_acc, _key_codes(placed["order_id"]), p_col, s_m, width)
-    coded = reduced["lines"]
+    known = pc.is_valid(placed["order_id"]).to_numpy(zero_copy_only=False)  # as COUNT(DISTINCT)
+    order_codes = _key_codes(placed["order_id"].filter(known))
+    sparse["orders"] = _deltas(p_acc[known], order_codes, p_col[known], s_m, width)
+    coded = _with_account(reduced["lines"])
     l_col = coded["i"].to_numpy().astype(np.int64) - start + 1
     sparse["lines"] = _deltas(codes(coded), _key_codes(coded["product_line"]), l_col, s_m, width)
 
@@ -243,6 +245,11 @@ def roll_months(
         ).cast(pa.date32())
     columns |= {c: pa.array(v.astype(np.int64)) for c, v in out.items()}
     return pa.table({f.name: columns[f.name] for f in ROLLED_SCHEMA}, schema=ROLLED_SCHEMA)
+
+
+def _with_account(table: pa.Table) -> pa.Table:
+    """The rows with an account (a line without one belongs to no account's features)."""
+    return table.filter(pc.is_valid(table["account_id"]))
 
 
 def _key_codes(column: pa.ChunkedArray) -> np.ndarray:
