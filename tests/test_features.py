@@ -385,7 +385,7 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     import ibis
     import ibis.config
 
-    from kamlib.features import definitions, engines
+    from kamlib.features import definitions, engines, history
     from kamlib.features import windows as feature_windows
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
@@ -402,9 +402,20 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
                 tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
             )
             # a rollup uses every operation of the plain features, and the group mapping
-            expr = definitions._feature_table(src, plan, rollup=True, groups=groups, single=single)
-            sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
-            assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
+            part = None if single else history.empty_history_orders()
+            expr = definitions._feature_table(
+                src, plan, rollup=True, groups=groups, single=single, orders_part=part
+            )
+            exprs = [expr]
+            if not single:  # the history's order lines: reduced by the engine
+                tables = definitions._regrouped(
+                    definitions._prepared_tables(src), engines._frame_table(groups)
+                )
+                reduced = history.monthly_reduction(tables["orders"], tables["products"], plan)
+                exprs += list(reduced.values())
+            for e in exprs:
+                sql = str(ibis.to_sql(e, dialect="pyspark")).upper()
+                assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql
 
 
 # -- issue #17: the point-in-time account universe ---------------------------------------------------

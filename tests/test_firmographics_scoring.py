@@ -200,7 +200,7 @@ def test_the_registry_features_compile_to_spark_sql(monkeypatch):
     import ibis
     import ibis.config
 
-    from kamlib.features import FeatureWindows, definitions, engines
+    from kamlib.features import FeatureWindows, definitions, engines, history
     from kamlib.features import windows as feature_windows
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
@@ -214,7 +214,10 @@ def test_the_registry_features_compile_to_spark_sql(monkeypatch):
             plan = feature_windows._Plan(
                 tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
             )
-            expr = definitions._feature_table(src, plan, rollup=False, groups=None, single=single)
+            part = None if single else history.empty_history_orders()
+            expr = definitions._feature_table(
+                src, plan, rollup=False, groups=None, single=single, orders_part=part
+            )
             sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
             assert "REGEXP_EXTRACT" in sql and "ROW_NUMBER" in sql
 

@@ -197,9 +197,11 @@ def account_features_history(
 
     Same parameters and columns as :func:`account_features`; the result is indexed by
     ``(as_of, account_id)`` (sorted), and each date's rows equal ``account_features(source,
-    as_of=date)`` exactly.  The month-end dates are computed together, in one pass over the
-    order lines (on the large demo, 24 month ends cost a few times one date, not 24 times);
-    a date that is not the last day of its month is computed on its own.
+    as_of=date)`` exactly.  The month-end dates are computed together: the engine reduces the
+    order lines once to (account, month), numpy rolls that over the months for every date
+    (:mod:`~kamlib.features.history`), the other tables are one query over all dates (on
+    the large demo, 24 month ends cost about 5 times one date, not 24 times); a date that is
+    not the last day of its month is computed on its own.
 
     Examples
     --------

@@ -30,8 +30,9 @@ Query shapes
 One date: three aggregations of the order lines (all lines; purchases of the last 12 months
 with the distinct counts; purchases of the last 8 quarters), the other tables joined to a
 one-row table of the date's bounds.  Month-end history: the lines reduced once to
-(account, month), laid out on a dense account × month grid, windows read as differences of
-running sums (see ``_orders_monthly``).  Both give identical results; the tests check it.
+(account, month) by the engine, rolled over a dense account × month grid by numpy
+(:mod:`~kamlib.features.history`), the result joined back like the one-date primitives.
+Both give identical results; the tests check it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from kamlib.errors import DataValidationError
 from kamlib.features.catalogue import STATIC_NUMBERS, STATIC_TEXT
 from kamlib.features.engines import _frame_table, _Tables
 from kamlib.features.registry import REGISTRY_FEATURES, registry_features
-from kamlib.features.windows import FeatureWindows, _Cut, _month_number, _Plan, month_number
+from kamlib.features.windows import FeatureWindows, _Cut, _month_number, _Plan
 from kamlib.frames import require_columns
 
 # -- preparing the tables: canonical columns, portable types, dates cast early ---------------
@@ -258,196 +259,6 @@ def _orders_single(orders: ir.Table, products: ir.Table | None, cut: _Cut) -> ir
 _ORDER_SUMS = ("rev_short", "rev_long", "rev_prev", "cost_short", "costed_short")
 
 
-def _orders_monthly(
-    orders: ir.Table,
-    products: ir.Table | None,
-    plan: _Plan,
-    snaps: ir.Table,
-) -> ir.Table:
-    """Order primitives for many month-end dates from one reduction of the order lines.
-
-    When every as-of date is a month end, every window is a run of whole calendar months
-    ending on the date's month.  The lines are reduced once to (account, month) and laid
-    out on a dense account × month grid; a window's total is a difference of running totals
-    (money is whole cents, so exactly), read at each date's month.  Only sums, counts,
-    MIN / MAX, LAG / LEAD and running SUM: nothing an engine lacks (Ibis compiles no bitwise
-    aggregate for Spark, for instance).
-
-    - sums and day counts add up (a day lies in one month);
-    - distinct orders and product lines: +1 / -1 deltas (below), whose running sum is the
-      count;
-    - active quarters: months with a purchase counted per 3-month block.
-    """
-    wnd = plan.windows
-    s_m, l_m = wnd.trailing_months, wnd.long_months
-    months = [month_number(c.as_of) for c in plan.cuts]
-    first_month = min(months) - max(l_m, 2 * s_m, 3 * wnd.quarters) + 1
-    last = _lit(plan.last)
-
-    lines = orders.filter(orders.order_date <= last)
-    lines = lines.mutate(i=_month_number(lines.order_date))
-    purchase = lines.amount > 0
-    costed = lines.cost.notnull()
-    amount = _cents(lines.amount)
-    per_month = lines.group_by("account_id", "i").aggregate(
-        amount=amount.sum(),
-        cost=_cents(lines.cost).sum(where=costed),
-        costed=amount.sum(where=costed),
-        first_purchase=lines.order_date.min(where=purchase),
-        last_purchase=lines.order_date.max(where=purchase),
-        n_lines=lines.count(),
-    )
-
-    # distinct orders and product lines of a window, as running sums of +1 / -1 deltas: a
-    # key bought in month i counts in the windows of the months i … e, where e is the month
-    # before the key's next purchase month or the window's last month (i + S - 1), whichever
-    # comes first; +1 at i and -1 at e + 1 add up to the count at every month
-    first_short = _lit(min(c.start_short for c in plan.cuts))
-    recent = orders.filter(
-        (orders.order_date <= last) & (orders.order_date > first_short) & (orders.amount > 0)
-    )
-    recent = recent.mutate(i=_month_number(recent.order_date))
-    placed = recent.select("account_id", "order_id", "i", "order_date").distinct()
-    days_i = placed.group_by("account_id", "i").aggregate(days=placed.order_date.nunique())
-    span = placed.group_by("account_id", "order_id").aggregate(
-        first_i=placed.i.min(), last_i=placed.i.max()
-    )
-    one_month = span.filter(span.first_i == span.last_i)  # nearly all orders: no LAG needed
-    one_month = one_month.select("account_id", i=one_month.first_i, next_i=ibis.null("int64"))
-    several = (
-        placed.semi_join(span.filter(span.first_i < span.last_i), ["account_id", "order_id"])
-        .select("account_id", "order_id", "i")
-        .distinct()
-    )
-    end_month = max(months)
-    order_deltas = _window_deltas(
-        ibis.union(one_month, _next_month(several, "order_id")), s_m, "orders", end_month
-    )
-    # the product lines come from their own scan (a subexpression shared with the orders
-    # would be materialised by DuckDB); the products join sits before the same filter
-    coded = _order_lines(orders, products)
-    coded = coded.filter(
-        (coded.order_date <= last) & (coded.order_date > first_short) & (coded.amount > 0)
-    )
-    coded = coded.filter(coded.product_line.notnull())
-    coded = coded.select("account_id", "product_line", i=_month_number(coded.order_date))
-    line_deltas = _window_deltas(
-        _next_month(coded.distinct(), "product_line"), s_m, "lines", end_month
-    )
-
-    # one dense row per (account, month) from the first month any window needs, for every
-    # account with a line; what came before that month is carried into it (line count, last
-    # purchase).  Merged as UNION + GROUP BY rather than joins, which DuckDB may reorder
-    # after the grid is built.
-    grid_months = _frame_table(pd.DataFrame({"i": range(first_month, end_month + 1)}))
-    early = per_month.filter(per_month.i < first_month)
-    carried = early.group_by("account_id").aggregate(
-        i=ibis.literal(first_month, "int64"),
-        n_lines=early.n_lines.sum(),
-        last_purchase=early.last_purchase.max(),
-    )
-    parts = [
-        per_month.select("account_id").distinct().cross_join(grid_months),
-        per_month.filter(per_month.i >= first_month).drop("first_purchase"),
-        carried,
-        days_i,
-        order_deltas,
-        line_deltas,
-    ]
-    typed = {c: t for part in parts for c, t in part.schema().items()}
-    both = ibis.union(
-        *(p.select(**{c: p[c] if c in p.columns else ibis.null(typed[c]) for c in typed})
-          for p in parts)
-    )  # fmt: skip
-    counted = ("amount", "cost", "costed", "days", "orders", "lines", "n_lines")
-    dense = both.group_by("account_id", "i").aggregate(
-        bought=(both.last_purchase.notnull() & both.amount.notnull()).any().cast("int64"),
-        last_purchase=both.last_purchase.max(),
-        **{c: both[c].sum() for c in counted},
-    )
-    running = ibis.window(group_by=dense.account_id, order_by=dense.i, rows=(None, 0))
-    cum = dense.select(
-        "account_id",
-        "i",
-        last_purchase=dense.last_purchase.max().over(running),
-        **{c: dense[c].coalesce(0).sum().over(running) for c in ("bought", *counted)},
-    )
-    order = ibis.window(group_by=cum.account_id, order_by=cum.i)
-
-    lags: dict[tuple[str, int], ir.IntegerValue] = {}
-
-    def back(col: str, months: int) -> ir.IntegerValue:
-        """The running sum ``months`` rows (= months: the grid is dense) back; each once."""
-        if months == 0:
-            return cum[col]
-        if (col, months) not in lags:
-            lags[col, months] = cum[col].lag(months).over(order).coalesce(0)
-        return lags[col, months]
-
-    def window_sum(col: str, start: int, end: int = 0) -> ir.IntegerValue:
-        """Sum over the months ``end`` … ``start - 1`` before this one (0: this month)."""
-        return back(col, end) - back(col, start)
-
-    def count_positive(values: list[ir.IntegerValue]) -> ir.IntegerValue:
-        ones = [ibis.ifelse(v > 0, 1, 0) for v in values]
-        return sum(ones[1:], ones[0])
-
-    rolled = cum.select(
-        "account_id",
-        "i",
-        "last_purchase",
-        has_lines=cum.n_lines > 0,
-        rev_short=window_sum("amount", s_m),
-        rev_long=window_sum("amount", l_m),
-        rev_prev=window_sum("amount", 2 * s_m, s_m),
-        cost_short=window_sum("cost", s_m),
-        costed_short=window_sum("costed", s_m),
-        days_short=window_sum("days", s_m),
-        orders_short=cum.orders,
-        lines_short=cum.lines,
-        quarters=count_positive(
-            [window_sum("bought", 3 * q + 3, 3 * q) for q in range(wnd.quarters)]
-        ),
-    )
-    at = rolled.join(snaps.select("k", "as_of", "month"), rolled.i == snaps.month)
-    firsts = per_month.group_by("account_id").aggregate(
-        first_purchase=per_month.first_purchase.min()
-    )
-    out = at.filter(at.has_lines).left_join(firsts, "account_id")
-    return out.select(
-        "k",
-        "account_id",
-        "has_lines",
-        *_ORDER_SUMS,
-        "orders_short",
-        "days_short",
-        "lines_short",
-        "quarters",
-        first_purchase=ibis.ifelse(out.first_purchase <= out.as_of, out.first_purchase, None),
-        last_purchase=out.last_purchase,
-    )
-
-
-def _next_month(keyed: ir.Table, key: str) -> ir.Table:
-    """Distinct (account, key, month ``i``) rows with the key's next month (NULL: none)."""
-    order = ibis.window(group_by=[keyed.account_id, keyed[key]], order_by=keyed.i)
-    return keyed.select("account_id", "i", next_i=keyed.i.lead().over(order))
-
-
-def _window_deltas(keyed: ir.Table, months: int, name: str, end_month: int) -> ir.Table:
-    """+1 / -1 per (account, month ≤ ``end_month``) whose running sum counts the keys in the
-    window of ``months`` months ending at each month (see :func:`_orders_monthly`)."""
-    stop = keyed.i + months  # the month after the window's last month
-    stop = ibis.ifelse(keyed.next_i.notnull() & (keyed.next_i < stop), keyed.next_i, stop)
-    deltas = ibis.union(
-        keyed.select("account_id", "i", delta=ibis.literal(1, "int64")),
-        keyed.select("account_id", i=stop, delta=ibis.literal(-1, "int64")),
-        distinct=False,
-    )
-    deltas = deltas.filter(deltas.i <= end_month)
-    return deltas.group_by("account_id", "i").aggregate(**{name: deltas.delta.sum()})
-
-
 def _latest_upto(reduced: ir.Table, column: str, snaps: ir.Table) -> ir.Table:
     """Per (k, account): the latest ``column`` value in months up to date k's month.
 
@@ -632,6 +443,18 @@ def _accounts_base(
 
 
 # -- the whole computation -------------------------------------------------------------------
+def _prepared_tables(src: _Tables) -> dict[str, ir.Table]:
+    """The canonical tables of the source, prepared (:func:`_prepare`)."""
+    return {n: _prepare(t, n) for n, t in src.tables.items() if n in _COLUMNS}
+
+
+def _regrouped(prepared: dict[str, ir.Table], group_table: ir.Table | None) -> dict[str, ir.Table]:
+    """Each account id replaced by its group when rolling up — except in the tables of
+    account attributes (a group has its top account's registry features)."""
+    keep = ("accounts", "products", "stage_history", "firmographics")
+    return {n: t if n in keep else _regroup(t, group_table) for n, t in prepared.items()}
+
+
 def _feature_table(
     src: _Tables,
     plan: _Plan,
@@ -641,35 +464,36 @@ def _feature_table(
     single: bool,
     snaps: ir.Table | None = None,
     group_table: ir.Table | None = None,
+    orders_part: ir.Table | None = None,
 ) -> ir.Table:
     """The Ibis expression of the features: one row per (k, account), ordered.
 
-    ``single``: one date, the single-date shape; otherwise month ends, the month-grid shape
-    of :func:`_orders_monthly`.  ``snaps`` (the plan's dates) and ``group_table`` (the
-    groups as a table) are made here unless given (:mod:`~kamlib.features.prepared` gives
-    them, to know which in-memory tables carry the dates and the groups).
+    ``single``: one date, the single-date shape of the order lines; otherwise month ends,
+    whose order primitives are ``orders_part`` (:func:`~kamlib.features.history.history_orders`:
+    reduced by the engine, rolled by numpy; ``history.empty_history_orders()`` to only
+    build the expression).  ``snaps``
+    (the plan's dates) and ``group_table`` (the groups as a table) are made here unless
+    given (:mod:`~kamlib.features.prepared` gives them, to know which in-memory tables carry
+    the dates and the groups).
     """
     wnd = plan.windows
     if snaps is None:
         snaps = plan.snapshots()
-    prepared = {n: _prepare(t, n) for n, t in src.tables.items() if n in _COLUMNS}
     if group_table is None and groups is not None:
         group_table = _frame_table(groups)
+    prepared = _prepared_tables(src)
+    tables = _regrouped(prepared, group_table)
+    table = tables.get
 
-    def table(name: str) -> ir.Table | None:
-        t = prepared.get(name)
-        if t is None or name in ("accounts", "products", "stage_history", "firmographics"):
-            return t  # a group has its top account's registry features
-        return _regroup(t, group_table)
-
-    orders, products = table("orders"), table("products")
-    assert orders is not None
+    orders = tables["orders"]
     if single:
-        order_p = _orders_single(orders, products, plan.cuts[0])
+        order_p = _orders_single(orders, table("products"), plan.cuts[0])
+    elif orders_part is not None:
+        order_p = orders_part
     else:
-        order_p = _orders_monthly(orders, products, plan, snaps)
+        raise ValueError("the month-end history needs its orders_part (history.history_orders)")
 
-    base = _accounts_base(prepared["accounts"], snaps, group_table, _first_seen(prepared))
+    base = _accounts_base(tables["accounts"], snaps, group_table, _first_seen(prepared))
     t = base.left_join(order_p, ["k", "account_id"])
     parts: dict[str, ir.Table] = {}
     if (opps := table("opportunities")) is not None:

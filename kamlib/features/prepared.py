@@ -26,8 +26,11 @@ How
   schema as Ibis does.  The SQL is the one Ibis compiles for the call's dates (the tests
   compare the text, and the values on pandas references and DuckDB).
 
-The month-end history (one query over all dates, :func:`_orders_monthly`) is compiled per
-call: its shape depends on the dates.
+The month-end history (:mod:`~kamlib.features.history`: the order lines reduced to (account,
+month) by the engine and rolled by numpy, the rest one query over all dates) is prepared the
+same way: its dates are an in-memory table, its order primitives another (role
+``orders_part``), its only date literal the last date (activities); a shape is cached per
+kind (one date / history).
 
 Public API
 ----------
@@ -52,12 +55,14 @@ from dataclasses import dataclass
 import duckdb
 import ibis.expr.operations as ops
 import ibis.expr.schema as sch
+import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
 from kamlib.features.definitions import _feature_table
 from kamlib.features.engines import _fetch, _frame_table, _Tables
+from kamlib.features.history import empty_history_orders, history_orders
 from kamlib.features.windows import FeatureWindows, _Cut, _Plan
 
 __all__ = ["PreparedCacheInfo", "cache_info", "clear_cache", "fresh_compilation"]
@@ -94,9 +99,10 @@ class _Template:
 
     sql: str
     pattern: re.Pattern[str]  # matches every placeholder (dates and in-memory table names)
-    dates: dict[str, int]  # placeholder date literal → index of the bound in _bounds(cut)
+    dates: dict[str, int]  # placeholder date literal → index of the bound in _bounds(...)
     reads: dict[str, tuple[str, ...]]  # in-memory table name in the SQL → its role
     schema: sch.Schema
+    single: bool  # one date (else the month-end history)
 
 
 _lock = threading.Lock()
@@ -145,25 +151,33 @@ def feature_result(
 ) -> pa.Table:
     """The features of ``plan`` as Arrow: from the shape's compiled SQL when it can be
     prepared (one date, DuckDB, tables by name or frames), else built and run afresh."""
-    key = None if (_fresh.get() or not single) else _shape(src, plan.windows, rollup)
+    key = None if _fresh.get() else _shape(src, plan.windows, rollup)
+    part = None if single else history_orders(src, plan, groups)
     if key is None:
-        expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single)
+        expr = _feature_table(
+            src, plan, rollup=rollup, groups=groups, single=single, orders_part=part
+        )
         return _fetch(src.backend, expr)
+    key = (*key, single)
     with _lock:
         template = _templates.get(key)
         if template is not None:
             _templates.move_to_end(key)
             _stats["hits"] += 1
     if template is None:
-        template = _compile(src, plan.windows, rollup=rollup, grouped=groups is not None)
+        template = _compile(
+            src, plan.windows, rollup=rollup, grouped=groups is not None, single=single
+        )
         if template is None:  # an in-memory table of unknown role: not prepared
-            expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=True)
+            expr = _feature_table(
+                src, plan, rollup=rollup, groups=groups, single=single, orders_part=part
+            )
             return _fetch(src.backend, expr)
         with _lock:
             _templates[key] = template
             while len(_templates) > MAX_SHAPES:
                 _templates.popitem(last=False)
-    return _execute(template, src, plan, groups)
+    return _execute(template, src, plan, groups, part)
 
 
 def _shape(src: _Tables, windows: FeatureWindows, rollup: bool) -> tuple[object, ...] | None:
@@ -182,8 +196,12 @@ def _shape(src: _Tables, windows: FeatureWindows, rollup: bool) -> tuple[object,
     return (src.backend.name, windows, rollup, tuple(parts))
 
 
-def _bounds(cut: _Cut) -> list[dt.date]:
-    """The dates of a cut, in a fixed order (the placeholders follow it)."""
+def _bounds(plan: _Plan, single: bool) -> list[dt.date]:
+    """The date literals of a plan's SQL, in a fixed order (the placeholders follow it): a
+    cut's bounds for one date; the last date for the history."""
+    if not single:
+        return [plan.last]
+    cut = plan.cuts[0]
     return [cut.as_of, cut.start_short, cut.start_prev, cut.start_long, *cut.quarter_starts]
 
 
@@ -198,18 +216,30 @@ def _date_sql(day: dt.date) -> str:
 
 
 def _compile(
-    src: _Tables, windows: FeatureWindows, *, rollup: bool, grouped: bool
+    src: _Tables, windows: FeatureWindows, *, rollup: bool, grouped: bool, single: bool = True
 ) -> _Template | None:
-    """Build and compile the expression of this shape for the placeholder dates."""
+    """Build and compile the expression of this shape for the placeholder dates (one date,
+    or the month-end history: its only date literal is the last date, its order
+    primitives an in-memory table)."""
     plan = _Plan((_placeholder_cut(windows),), windows)
     snaps = plan.snapshots()
     group_table = (
         _frame_table(pd.DataFrame({"account_id": ["a"], "group_id": ["a"]})) if grouped else None
     )
+    part = None if single else empty_history_orders()
     expr = _feature_table(
-        src, plan, rollup=rollup, groups=None, single=True, snaps=snaps, group_table=group_table
+        src,
+        plan,
+        rollup=rollup,
+        groups=None,
+        single=single,
+        snaps=snaps,
+        group_table=group_table,
+        orders_part=part,
     )
     roles: dict[str, tuple[str, ...]] = {snaps.op().name: ("dates",)}
+    if part is not None:
+        roles[part.op().name] = ("orders_part",)
     if group_table is not None:
         roles[group_table.op().name] = ("groups",)
     for name, table in src.tables.items():
@@ -223,19 +253,25 @@ def _compile(
     sql = src.backend.compile(expr)
     with _lock:
         _stats["compilations"] += 1
-    dates = {_date_sql(d): j for j, d in enumerate(_bounds(plan.cuts[0]))}
-    if _date_sql(plan.cuts[0].as_of) not in sql:  # Ibis writes dates another way: not prepared
+    dates = {_date_sql(d): j for j, d in enumerate(_bounds(plan, single))}
+    # Ibis writes dates another way: not prepared (the history has a date with activities)
+    if (single or "activities" in src.tables) and _date_sql(plan.last) not in sql:
         return None
     keys = sorted([*dates, *reads], key=len, reverse=True)
     pattern = re.compile("|".join(map(re.escape, keys)))
-    return _Template(sql, pattern, dates, reads, expr.schema())
+    return _Template(sql, pattern, dates, reads, expr.schema(), single)
 
 
 def _execute(
-    template: _Template, src: _Tables, plan: _Plan, groups: pd.DataFrame | None
+    template: _Template,
+    src: _Tables,
+    plan: _Plan,
+    groups: pd.DataFrame | None,
+    part: ir.Table | None = None,
 ) -> pa.Table:
-    """Run a compiled shape for ``plan``'s date on the call's own tables."""
-    bounds = [_date_sql(d) for d in _bounds(plan.cuts[0])]
+    """Run a compiled shape for ``plan``'s dates on the call's own tables (``part``: the
+    history's order primitives)."""
+    bounds = [_date_sql(d) for d in _bounds(plan, template.single)]
     tag = uuid.uuid4().hex[:12]
     names = {old: f"kamlib_prepared_{tag}_{i}" for i, old in enumerate(template.reads)}
     data: dict[str, pa.Table] = {}
@@ -245,6 +281,9 @@ def _execute(
         elif role[0] == "groups":
             assert groups is not None
             table = _frame_table(groups)
+        elif role[0] == "orders_part":
+            assert part is not None
+            table = part
         else:
             table = src.tables[role[1]]
         op = table.op()
@@ -278,7 +317,7 @@ def compiled_sql(src: _Tables, plan: _Plan, *, rollup: bool) -> tuple[str, str] 
     template = _compile(src, plan.windows, rollup=rollup, grouped=rollup) if key else None
     if template is None:
         return None
-    bounds = [_date_sql(d) for d in _bounds(plan.cuts[0])]
+    bounds = [_date_sql(d) for d in _bounds(plan, True)]
     prepared = template.pattern.sub(
         lambda m: "T" if m.group(0) in template.reads else bounds[template.dates[m.group(0)]],
         template.sql,
