@@ -152,32 +152,22 @@ def test_roll_months_reads_running_sums_at_each_date():
             "last_purchase": pa.array([None, dt.date(2024, 1, 5), dt.date(2024, 3, 20)]),
         }
     )
-    purchases = pa.table(
-        {
-            "account_id": ["A", "A", "A", "A"],
-            "order_id": ["O1", "O2", "O2", "O3"],  # O2 spans January / March
-            "order_date": pa.array(
-                [
-                    dt.date(2024, 1, 5),
-                    dt.date(2024, 1, 5),
-                    dt.date(2024, 3, 9),
-                    dt.date(2024, 3, 20),
-                ]
-            ),
-        }
-    )
-    lines = pa.table(
-        {"account_id": ["A", "A"], "product_line": ["PLC", "PLC"], "i": [start, start + 2]}
-    )
-    reduced = {"months": months, "purchases": purchases, "lines": lines}
+    # the recent months start in March (the first short window: March–April), one bit each
+    assert history.recent_base(plan) == start + 2 and history.mask_columns(plan) == 1
+    days = pa.table({"account_id": ["A"], "i": [start + 2], "n": [2]})  # 9 and 20 March
+    # O2 (January / March) and O3 (March): March only, as the engine gives them; O4 was
+    # bought in March and June (bits 0 and 3): in the windows of April and June, not May
+    orders = pa.table({"account_id": ["A", "A"], "m0": [0b0001, 0b1001], "n": [2, 1]})
+    lines = pa.table({"account_id": ["A", None], "m0": [0b0001, 0b0001], "n": [1, 5]})
+    reduced = {"months": months, "days": days, "orders": orders, "lines": lines}
     got = history.roll_months(reduced, plan).to_pydict()
     assert got["k"] == [0, 1, 2]
     assert got["rev_short"] == [700, 0, 0]  # March–April, April–May, May–June
     assert got["rev_long"] == [1200, 700, 700]
     assert got["rev_prev"] == [500, 700, 700]  # Dec–Jan, Feb–Mar, Mar–Apr
     assert got["cost_short"] == [300, 0, 0] and got["days_short"] == [2, 0, 0]
-    assert got["orders_short"] == [2, 0, 0]  # O2 and O3 in March–April
-    assert got["lines_short"] == [1, 0, 0]
+    assert got["orders_short"] == [3, 0, 1]  # O2, O3, O4 in March–April; O4 in May–June
+    assert got["lines_short"] == [1, 0, 0]  # a row without an account counts nowhere
     assert got["quarters"] == [1, 1, 0]  # a purchase in the last 3 months: March
     assert got["first_purchase"] == [dt.date(2024, 1, 5)] * 3
     assert got["last_purchase"] == [dt.date(2024, 3, 20)] * 3
@@ -211,3 +201,14 @@ def test_history_sql_is_compiled_once_per_shape_and_equals_a_fresh_compilation(b
         again.loc[pd.Timestamp(month_ends[10])],
         check_exact=True,
     )
+
+
+def test_a_long_history_spreads_its_months_over_several_masks(book):
+    # 70 month ends and 12-month windows: 81 months of purchases, two int64 masks of 62 bits
+    dates = list(pd.date_range("2019-01-31", "2024-10-31", freq="ME").date)
+    cuts = tuple(feature_windows._Cut.build(d, FeatureWindows()) for d in dates)
+    assert history.mask_columns(feature_windows._Plan(cuts, FeatureWindows())) == 2
+    whole = account_features_history(book, as_of_dates=dates)
+    for day in (dates[0], dates[50], dates[51], dates[52], dates[-1]):  # 62 bits: near 51
+        single = account_features(book, as_of=day)
+        pd.testing.assert_frame_equal(whole.loc[pd.Timestamp(day)], single, check_exact=True)

@@ -80,6 +80,46 @@ def first_month(plan: _Plan) -> int:
 
 
 # -- 1. the engine: sparse rows ---------------------------------------------------------------
+#: Months per key mask (bits 0 … 61 of an int64: no sign bit, no shift overflow on any engine).
+MASK_BITS = 62
+
+
+def recent_base(plan: _Plan) -> int:
+    """The first month (``month_number``) a short window of the plan's dates reaches."""
+    return min(month_number(c.as_of) for c in plan.cuts) - plan.windows.trailing_months + 1
+
+
+def mask_columns(plan: _Plan) -> int:
+    """How many int64 masks hold one bit per month from :func:`recent_base` to the last date."""
+    span = max(month_number(c.as_of) for c in plan.cuts) - recent_base(plan) + 1
+    return -(-span // MASK_BITS)
+
+
+def _key_masks(keyed: ir.Table, key: str, plan: _Plan) -> ir.Table:
+    """Per account: how many keys (orders, product lines) were bought in each set of months.
+
+    ``keyed`` holds (account_id, ``key``, month ``i``) of the recent purchases.  Each key's
+    distinct months become bits of int64 masks (bit ``(i - base) % 62`` of mask
+    ``(i - base) // 62``: a sum of distinct powers of two is their OR, and an engine without
+    ``BIT_OR`` sums), then the keys are counted per (account, masks): a count of keys
+    bought in a window is a count of masks with a bit in it, whatever the key.
+    """
+    base = recent_base(plan)
+    months = keyed.select("account_id", key, "i").distinct()
+    offset = months.i - base
+    one = ibis.literal(1, "int64")
+    bits = {
+        f"m{p}": ibis.ifelse(
+            (offset >= p * MASK_BITS) & (offset < (p + 1) * MASK_BITS),
+            one << (offset - p * MASK_BITS),
+            ibis.literal(0, "int64"),
+        ).sum()
+        for p in range(mask_columns(plan))
+    }
+    per_key = months.group_by("account_id", key).aggregate(**bits)
+    return per_key.group_by("account_id", *bits).aggregate(n=per_key.count())
+
+
 def monthly_reduction(
     orders: ir.Table, products: ir.Table | None, plan: _Plan
 ) -> dict[str, ir.Table]:
@@ -89,12 +129,14 @@ def monthly_reduction(
       (cents; ``cost`` and ``costed`` over lines with a cost), ``n_lines``,
       ``first_purchase``, ``last_purchase`` — every month, also those before
       :func:`first_month` (carried into it by :func:`roll_months`);
-    - ``purchases``: the distinct (account, ``order_id``, ``order_date``) of the purchases
-      in the months a short window of the dates reaches;
-    - ``lines``: the distinct (account, ``product_line``, month ``i``) of those purchases
-      with a product line (from ``products`` where the line lacks it).
+    - ``days``: per (account, month ``i``) a short window of the dates reaches, ``n``
+      distinct purchase days;
+    - ``orders`` and ``lines``: per account and set of months (``m0``, ``m1`` …:
+      :func:`_key_masks`), ``n`` orders / product lines bought in exactly those of the
+      recent months (lines: from ``products`` where the line lacks it).
 
-    Only filters, GROUP BY and DISTINCT: nothing an engine lacks.
+    Only filters, GROUP BY, DISTINCT and integer arithmetic: nothing an engine lacks, and
+    nothing but numbers and account ids leaves the engine.
     """
     last = _lit(plan.last)
     lines = orders.filter(orders.order_date <= last)
@@ -114,7 +156,10 @@ def monthly_reduction(
     recent = orders.filter(
         (orders.order_date <= last) & (orders.order_date > first_short) & (orders.amount > 0)
     )
-    placed = recent.select("account_id", "order_id", "order_date").distinct()
+    recent = recent.mutate(i=_month_number(recent.order_date))
+    placed = recent.select("account_id", "order_date", "i").distinct()
+    days = placed.group_by("account_id", "i").aggregate(n=placed.count())
+    placed_orders = recent.filter(recent.order_id.notnull())  # as COUNT(DISTINCT order_id)
     # the product lines come from their own scan (a subexpression shared with the orders
     # would be materialised by DuckDB); the products join sits before the same filter
     coded = _order_lines(orders, products)
@@ -124,36 +169,52 @@ def monthly_reduction(
         & (coded.amount > 0)
         & coded.product_line.notnull()
     )
-    coded = coded.select("account_id", "product_line", i=_month_number(coded.order_date))
-    return {"months": per_month, "purchases": placed, "lines": coded.distinct()}
+    coded = coded.mutate(i=_month_number(coded.order_date))
+    return {
+        "months": per_month,
+        "days": days,
+        "orders": _key_masks(placed_orders, "order_id", plan),
+        "lines": _key_masks(coded, "product_line", plan),
+    }
 
 
 # -- 2. numpy: the dense grid, rolled ------------------------------------------------------------
 _NO_FIRST = np.iinfo(np.int32).max  # date32 sentinels: no purchase yet
 _NO_LAST = np.iinfo(np.int32).min
-_EPOCH_MONTH = 1970 * 12  # month_number of January 1970 (day 0 of date32)
 
 
 class _Sparse:
-    """(account code, grid column, value) triples of one quantity."""
+    """(account code, grid column, value) triples of one quantity; ``shared`` marks the rows
+    that may share a cell (the months carried into the first one), every other row has a
+    cell of its own."""
 
-    def __init__(self, acc: np.ndarray, col: np.ndarray, value: np.ndarray) -> None:
-        self.acc, self.col, self.value = acc, col, value
+    def __init__(
+        self, acc: np.ndarray, col: np.ndarray, value: np.ndarray, shared: np.ndarray | None
+    ) -> None:
+        self.acc, self.col, self.value, self.shared = acc, col, value, shared
         self._sorted = False
 
     def block(self, lo: int, hi: int, width: int, fill: int, ufunc: np.ufunc) -> np.ndarray:
-        """The accounts ``lo … hi - 1`` of ``accounts`` as an (accounts × months) array,
-        ``ufunc`` combining the triples of one cell."""
-        acc, col, value = self.acc, self.col, self.value
+        """The accounts ``lo … hi - 1`` as an (accounts × months) array, ``ufunc`` combining
+        the values of a shared cell."""
+        acc, col, value, shared = self.acc, self.col, self.value, self.shared
         if lo > 0 or hi <= (acc.max(initial=-1)):  # one block of several: sort once, slice
             if not self._sorted:
                 order = np.argsort(acc, kind="stable")
                 self.acc, self.col, self.value = acc[order], col[order], value[order]
+                if shared is not None:
+                    self.shared = shared[order]
                 self._sorted = True
             a, b = np.searchsorted(self.acc, [lo, hi])
             acc, col, value = self.acc[a:b], self.col[a:b], self.value[a:b]
+            shared = None if self.shared is None else self.shared[a:b]
         g = np.full((hi - lo, width), fill, dtype=value.dtype)
-        ufunc.at(g, (acc - lo, col), value)
+        if shared is None:
+            g[acc - lo, col] = value
+        else:  # a cell of its own: set; the shared ones combined (ufunc.at is slow: few rows)
+            own = ~shared
+            g[acc[own] - lo, col[own]] = value[own]
+            ufunc.at(g, (acc[shared] - lo, col[shared]), value[shared])
         return g
 
 
@@ -165,10 +226,8 @@ def roll_months(
     Per block of accounts: one (accounts × months) int64 array per quantity, column 0 the
     (empty) month before :func:`first_month`, cumulative sums along the months; the sum over
     the months ``a … b - 1`` before date k's month m is ``cum[m - a] - cum[m - b]``.
-    Distinct orders and product lines of the short window are running sums of +1 / -1
-    deltas: a key bought in month i counts in the windows of the months i … e, where e is
-    the month before the key's next purchase month or the window's last month (i + S - 1),
-    whichever comes first; +1 at i and -1 at e + 1 add up to the count at every month.
+    Distinct orders and product lines of date k's short window: the keys whose month masks
+    have a bit in the window's months (:func:`_window_counts`).
     One row per (k, account with a line on or before date k), as :data:`ROLLED_SCHEMA`;
     ``cells``: the block size (default :data:`GRID_CELLS`).
     """
@@ -176,7 +235,7 @@ def roll_months(
     s_m, l_m = wnd.trailing_months, wnd.long_months
     start = first_month(plan)
     width = max(month_number(c.as_of) for c in plan.cuts) - start + 2
-    months = reduced["months"].filter(pc.is_valid(reduced["months"]["account_id"]))
+    months = _with_account(reduced["months"])
     if months.num_rows == 0:
         return ROLLED_SCHEMA.empty_table()
     encoded = pc.dictionary_encode(months["account_id"]).combine_chunks()
@@ -185,37 +244,28 @@ def roll_months(
     col = months["i"].to_numpy().astype(np.int64) - start + 1
     early = col < 1
     col = np.maximum(col, 1)  # lines before the first month: carried into it
-    amount = _ints(months["amount"])
+    shared = early | (col == 1)
     bought = pc.and_(pc.is_valid(months["last_purchase"]), pc.is_valid(months["amount"]))
     sparse = {
-        "amount": _Sparse(acc, col, np.where(early, 0, amount)),
-        "cost": _Sparse(acc, col, np.where(early, 0, _ints(months["cost"]))),
-        "costed": _Sparse(acc, col, np.where(early, 0, _ints(months["costed"]))),
-        "n_lines": _Sparse(acc, col, _ints(months["n_lines"])),
-        "bought": _Sparse(acc, col, (bought.to_numpy() & ~early).astype(np.int64)),
+        "amount": _Sparse(acc, col, np.where(early, 0, _ints(months["amount"])), shared),
+        "cost": _Sparse(acc, col, np.where(early, 0, _ints(months["cost"])), shared),
+        "costed": _Sparse(acc, col, np.where(early, 0, _ints(months["costed"])), shared),
+        "n_lines": _Sparse(acc, col, _ints(months["n_lines"]), shared),
+        "bought": _Sparse(acc, col, (bought.to_numpy() & ~early).astype(np.int64), shared),
     }
-    first = _Sparse(acc, col, _days(months["first_purchase"], _NO_FIRST))
-    last = _Sparse(acc, col, _days(months["last_purchase"], _NO_LAST))
+    first = _Sparse(acc, col, _days(months["first_purchase"], _NO_FIRST), shared)
+    last = _Sparse(acc, col, _days(months["last_purchase"], _NO_LAST), shared)
 
     def codes(table: pa.Table) -> np.ndarray:
         return pc.index_in(table["account_id"], value_set=names).to_numpy().astype(np.int64)
 
-    placed = _with_account(reduced["purchases"])
-    p_acc, p_day = codes(placed), _days(placed["order_date"], 0).astype(np.int64)
-    p_col = p_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    p_col += _EPOCH_MONTH - start + 1
-    # distinct purchase days per account (a day lies in one month): account << 32 | day
-    day_keys = _distinct((p_acc << 32) | (p_day + 2**31))
-    d_day = (day_keys & 0xFFFFFFFF) - 2**31
-    d_col = d_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    d_col += _EPOCH_MONTH - start + 1
-    sparse["days"] = _Sparse(day_keys >> 32, d_col, np.ones(len(day_keys), dtype=np.int64))
-    known = pc.is_valid(placed["order_id"]).to_numpy(zero_copy_only=False)  # as COUNT(DISTINCT)
-    order_codes = _key_codes(placed["order_id"].filter(known))
-    sparse["orders"] = _deltas(p_acc[known], order_codes, p_col[known], s_m, width)
-    coded = _with_account(reduced["lines"])
-    l_col = coded["i"].to_numpy().astype(np.int64) - start + 1
-    sparse["lines"] = _deltas(codes(coded), _key_codes(coded["product_line"]), l_col, s_m, width)
+    days = _with_account(reduced["days"])
+    d_col = days["i"].to_numpy().astype(np.int64) - start + 1
+    sparse["days"] = _Sparse(codes(days), d_col, _ints(days["n"]), None)
+    keys = {}
+    for name in ("orders", "lines"):
+        table = _with_account(reduced[name])
+        keys[name] = _window_counts(table, codes(table), plan, len(names))
 
     per_block = max(1, (GRID_CELLS if cells is None else cells) // width)
     dates = [(k, month_number(c.as_of) - start + 1) for k, c in enumerate(plan.cuts)]
@@ -228,6 +278,7 @@ def roll_months(
         ids = np.arange(lo, hi)
         for k, m in dates:
             piece = _at_month(cum, m, s_m, l_m, wnd.quarters)
+            piece |= {"orders_short": keys["orders"][k, lo:hi], "lines_short": keys["lines"][k, lo:hi]}
             piece |= {"first_purchase": firsts[:, m], "last_purchase": lasts[:, m]}
             piece |= {"k": np.full(hi - lo, k, dtype=np.int64), "account": ids}
             keep = cum["n_lines"][:, m] > 0
@@ -252,48 +303,24 @@ def _with_account(table: pa.Table) -> pa.Table:
     return table.filter(pc.is_valid(table["account_id"]))
 
 
-def _key_codes(column: pa.ChunkedArray) -> np.ndarray:
-    """Integer codes of a key column (order ids, product lines): equal keys, equal codes."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _distinct(keys: np.ndarray) -> np.ndarray:
-    """The distinct values of an int64 array, sorted (a sort and a comparison of neighbours:
-    faster than ``np.unique``'s hashing on millions of keys)."""
-    keys = np.sort(keys)
-    new = np.ones(len(keys), dtype=bool)
-    new[1:] = keys[1:] != keys[:-1]
-    return keys[new]
-
-
-def _deltas(acc: np.ndarray, key: np.ndarray, col: np.ndarray, months: int, width: int) -> _Sparse:
-    """+1 / -1 per (account, grid column) whose running sum counts the distinct keys bought
-    in the ``months`` months ending at each column (see :func:`roll_months`).
-
-    The (account, key, month) triples as one int64, ``(account × keys + key) × width +
-    month``, sorted: a key's months are neighbours, in order.
-    """
-    n_keys = int(key.max(initial=0)) + 1
-    if (int(acc.max(initial=0)) + 1) * n_keys * width < 2**62:
-        packed = _distinct((acc * n_keys + key) * width + col)
-        pair, col = packed // width, packed % width
-        acc, same = pair // n_keys, pair[1:] == pair[:-1]
-    else:  # too many to pack: sort the triples
-        order = np.lexsort((col, key, acc))
-        acc, key, col = acc[order], key[order], col[order]
-        new = np.ones(len(acc), dtype=bool)
-        new[1:] = (acc[1:] != acc[:-1]) | (key[1:] != key[:-1]) | (col[1:] != col[:-1])
-        acc, key, col = acc[new], key[new], col[new]
-        same = (acc[1:] == acc[:-1]) & (key[1:] == key[:-1])
-    stop = col + months  # the month after the window's last month …
-    stop[:-1] = np.where(same, np.minimum(col[1:], stop[:-1]), stop[:-1])  # … or the next one
-    ends = stop < width
-    return _Sparse(
-        np.concatenate([acc, acc[ends]]),
-        np.concatenate([col, stop[ends]]),
-        np.concatenate([np.ones(len(acc), np.int64), np.full(int(ends.sum()), -1, np.int64)]),
-    )
+def _window_counts(table: pa.Table, acc: np.ndarray, plan: _Plan, accounts: int) -> np.ndarray:
+    """(dates × accounts): the keys of :func:`_key_masks`' rows bought in each date's short
+    window — the rows whose masks have a bit in the window's months, ``n`` keys each."""
+    base, s_m = recent_base(plan), plan.windows.trailing_months
+    masks = [_ints(table[f"m{p}"]) for p in range(mask_columns(plan))]
+    n = _ints(table["n"]).astype(np.float64)  # counts of keys: exact as float64
+    out = np.zeros((len(plan.cuts), accounts), dtype=np.int64)
+    for k, cut in enumerate(plan.cuts):
+        top = month_number(cut.as_of) - base  # the bit of the date's month
+        bottom = top - s_m + 1
+        hit = np.zeros(len(n), dtype=bool)
+        for p, mask in enumerate(masks):
+            a, b = max(bottom, p * MASK_BITS), min(top, p * MASK_BITS + MASK_BITS - 1)
+            if a <= b:
+                window = ((1 << (b - a + 1)) - 1) << (a - p * MASK_BITS)
+                hit |= (mask & np.int64(window)) != 0
+        out[k] = np.bincount(acc, weights=np.where(hit, n, 0.0), minlength=accounts).astype(np.int64)
+    return out
 
 
 def _at_month(
@@ -312,9 +339,7 @@ def _at_month(
         "rev_prev": window("amount", 2 * s_m, s_m),
         "cost_short": window("cost", s_m),
         "costed_short": window("costed", s_m),
-        "orders_short": cum["orders"][:, m],
         "days_short": window("days", s_m),
-        "lines_short": cum["lines"][:, m],
         "quarters": np.sum(active, axis=0, dtype=np.int64),
     }
 
