@@ -82,7 +82,41 @@ def random_book(seed: int = 7, accounts: int = 60) -> dict[str, pd.DataFrame]:
     products = pd.DataFrame(
         {"product_id": ["P1", "P2", "P3"], "product_line": ["PLC", "HMI", None]}
     )
-    return {"accounts": acc, "orders": orders, "products": products}
+    return {"accounts": acc, "orders": orders, "products": products, **random_deals(rng, ids)}
+
+
+def random_deals(rng: np.random.Generator, ids: list[str]) -> dict[str, pd.DataFrame]:
+    """Opportunities with the history's edge cases: closed after some dates (open then, at
+    the amount of their last stage-history entry by then: entries sharing a moment, entries
+    without an amount, none at all), statuses other than open / won / lost and NULL, no
+    created or closed date, no amount, and stage history of unknown opportunities."""
+    n = 400
+    created = pd.Timestamp("2020-06-01") + pd.to_timedelta(rng.integers(0, 4 * 365, n), unit="D")
+    closed = created + pd.to_timedelta(rng.integers(0, 500, n), unit="D")
+    status = rng.choice(["won", "lost", "open", "cancelled", None], n, p=[0.3, 0.3, 0.25, 0.1, 0.05])
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": [f"D{i}" for i in range(n)],
+            "account_id": rng.choice([*ids, None], n),
+            "amount": np.where(rng.random(n) < 0.1, np.nan, np.round(rng.uniform(1e3, 9e5, n), 3)),
+            "created_date": created.where(rng.random(n) > 0.03),
+            "closed_date": closed.where((status != "open") & (rng.random(n) > 0.05)),
+            "status": status,
+        }
+    )
+    m = 1500
+    deal = rng.integers(0, n + 20, m)  # some of no known opportunity
+    entered = created[np.minimum(deal, n - 1)] + pd.to_timedelta(rng.integers(0, 600, m), unit="D")
+    entered = entered + pd.to_timedelta(rng.choice([0, 0, 3600, 36000], m), unit="s")
+    stages = pd.DataFrame(
+        {
+            "opportunity_id": [f"D{d}" for d in deal],
+            "entered_at": entered,
+            "amount": np.where(rng.random(m) < 0.15, np.nan, np.round(rng.uniform(1e3, 9e5, m), 2)),
+        }
+    )
+    ties = stages.sample(100, random_state=1).assign(amount=lambda f: f["amount"] * 2)
+    return {"opportunities": opps, "stage_history": pd.concat([stages, ties], ignore_index=True)}
 
 
 DATES = [

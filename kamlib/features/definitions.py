@@ -465,13 +465,16 @@ def _feature_table(
     snaps: ir.Table | None = None,
     group_table: ir.Table | None = None,
     orders_part: ir.Table | None = None,
+    deals_part: ir.Table | None = None,
 ) -> ir.Table:
     """The Ibis expression of the features: one row per (k, account), ordered.
 
     ``single``: one date, the single-date shape of the order lines; otherwise month ends,
     whose order primitives are ``orders_part`` (:func:`~kamlib.features.history.history_orders`:
     reduced by the engine, rolled by numpy; ``history.empty_history_orders()`` to only
-    build the expression).  ``snaps``
+    build the expression); ``deals_part``, when given, the history's opportunity primitives
+    (:func:`~kamlib.features.history_deals.roll_opportunities`) in place of the join of
+    every opportunity with every date.  ``snaps``
     (the plan's dates) and ``group_table`` (the groups as a table) are made here unless
     given (:mod:`~kamlib.features.prepared` gives them, to know which in-memory tables carry
     the dates and the groups).
@@ -496,7 +499,9 @@ def _feature_table(
     base = _accounts_base(tables["accounts"], snaps, group_table, _first_seen(prepared))
     t = base.left_join(order_p, ["k", "account_id"])
     parts: dict[str, ir.Table] = {}
-    if (opps := table("opportunities")) is not None:
+    if deals_part is not None and not single:
+        parts["opportunities"] = deals_part
+    elif (opps := table("opportunities")) is not None:
         parts["opportunities"] = _opportunities(opps, table("stage_history"), snaps)
     if (tickets := table("service_tickets")) is not None:
         parts["service_tickets"] = _tickets(tickets, snaps)

@@ -27,10 +27,11 @@ How
   compare the text, and the values on pandas references and DuckDB).
 
 The month-end history (:mod:`~kamlib.features.history`: the order lines reduced to (account,
-month) by the engine and rolled by numpy, the rest one query over all dates) is prepared the
-same way: its dates are an in-memory table, its order primitives another (role
-``orders_part``), its only date literal the last date (activities); a shape is cached per
-kind (one date / history).
+month) by the engine and rolled by numpy; :mod:`~kamlib.features.history_deals`: the
+opportunities read off per date by numpy; the rest one query over all dates) is prepared the
+same way: its dates are an in-memory table, its order and opportunity primitives two more
+(roles ``orders_part`` and ``deals_part``), its only date literal the last date
+(activities); a shape is cached per kind (one date / history).
 
 Public API
 ----------
@@ -63,6 +64,7 @@ from ibis.backends.duckdb.converter import DuckDBPyArrowData
 from kamlib.features.definitions import _feature_table
 from kamlib.features.engines import _fetch, _frame_table, _Tables
 from kamlib.features.history import empty_history_orders, history_orders
+from kamlib.features.history_deals import empty_history_deals, history_deals
 from kamlib.features.windows import FeatureWindows, _Cut, _Plan
 
 __all__ = ["PreparedCacheInfo", "cache_info", "clear_cache", "fresh_compilation"]
@@ -153,10 +155,12 @@ def feature_result(
     prepared (one date, DuckDB, tables by name or frames), else built and run afresh."""
     key = None if _fresh.get() else _shape(src, plan.windows, rollup)
     part = None if single else history_orders(src, plan, groups)
+    deals = None if single else history_deals(src, plan, groups)
     if key is None:
         expr = _feature_table(
-            src, plan, rollup=rollup, groups=groups, single=single, orders_part=part
-        )
+            src, plan, rollup=rollup, groups=groups, single=single, orders_part=part,
+            deals_part=deals,
+        )  # fmt: skip
         return _fetch(src.backend, expr)
     key = (*key, single)
     with _lock:
@@ -170,14 +174,15 @@ def feature_result(
         )
         if template is None:  # an in-memory table of unknown role: not prepared
             expr = _feature_table(
-                src, plan, rollup=rollup, groups=groups, single=single, orders_part=part
-            )
+                src, plan, rollup=rollup, groups=groups, single=single, orders_part=part,
+                deals_part=deals,
+            )  # fmt: skip
             return _fetch(src.backend, expr)
         with _lock:
             _templates[key] = template
             while len(_templates) > MAX_SHAPES:
                 _templates.popitem(last=False)
-    return _execute(template, src, plan, groups, part)
+    return _execute(template, src, plan, groups, {"orders_part": part, "deals_part": deals})
 
 
 def _shape(src: _Tables, windows: FeatureWindows, rollup: bool) -> tuple[object, ...] | None:
@@ -227,6 +232,7 @@ def _compile(
         _frame_table(pd.DataFrame({"account_id": ["a"], "group_id": ["a"]})) if grouped else None
     )
     part = None if single else empty_history_orders()
+    deals = None if single or "opportunities" not in src.tables else empty_history_deals()
     expr = _feature_table(
         src,
         plan,
@@ -236,10 +242,13 @@ def _compile(
         snaps=snaps,
         group_table=group_table,
         orders_part=part,
+        deals_part=deals,
     )
     roles: dict[str, tuple[str, ...]] = {snaps.op().name: ("dates",)}
     if part is not None:
         roles[part.op().name] = ("orders_part",)
+    if deals is not None:
+        roles[deals.op().name] = ("deals_part",)
     if group_table is not None:
         roles[group_table.op().name] = ("groups",)
     for name, table in src.tables.items():
@@ -267,10 +276,10 @@ def _execute(
     src: _Tables,
     plan: _Plan,
     groups: pd.DataFrame | None,
-    part: ir.Table | None = None,
+    parts: dict[str, ir.Table | None] | None = None,
 ) -> pa.Table:
-    """Run a compiled shape for ``plan``'s dates on the call's own tables (``part``: the
-    history's order primitives)."""
+    """Run a compiled shape for ``plan``'s dates on the call's own tables (``parts``: the
+    history's order and opportunity primitives, by role)."""
     bounds = [_date_sql(d) for d in _bounds(plan, template.single)]
     tag = uuid.uuid4().hex[:12]
     names = {old: f"kamlib_prepared_{tag}_{i}" for i, old in enumerate(template.reads)}
@@ -281,9 +290,9 @@ def _execute(
         elif role[0] == "groups":
             assert groups is not None
             table = _frame_table(groups)
-        elif role[0] == "orders_part":
-            assert part is not None
-            table = part
+        elif role[0] in ("orders_part", "deals_part"):
+            table = (parts or {}).get(role[0])
+            assert table is not None
         else:
             table = src.tables[role[1]]
         op = table.op()
