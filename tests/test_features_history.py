@@ -86,7 +86,7 @@ def random_book(seed: int = 7, accounts: int = 60) -> dict[str, pd.DataFrame]:
 
 
 def random_deals(rng: np.random.Generator, ids: list[str]) -> dict[str, pd.DataFrame]:
-    """Opportunities with the history's edge cases: closed after some dates (open then, at
+    """Activities (some without an account), and opportunities with the history's edge cases: closed after some dates (open then, at
     the amount of their last stage-history entry by then: entries sharing a moment, entries
     without an amount, none at all), statuses other than open / won / lost and NULL, no
     created or closed date, no amount, and stage history of unknown opportunities."""
@@ -116,7 +116,18 @@ def random_deals(rng: np.random.Generator, ids: list[str]) -> dict[str, pd.DataF
         }
     )
     ties = stages.sample(100, random_state=1).assign(amount=lambda f: f["amount"] * 2)
-    return {"opportunities": opps, "stage_history": pd.concat([stages, ties], ignore_index=True)}
+    acts = pd.DataFrame(
+        {
+            "account_id": rng.choice([*ids[:-1], None], 700),  # OLD2 never: no activity at all
+            "date": pd.Timestamp("2015-01-01")
+            + pd.to_timedelta(rng.integers(0, 10 * 365, 700), unit="D"),
+        }
+    )
+    return {
+        "opportunities": opps,
+        "stage_history": pd.concat([stages, ties], ignore_index=True),
+        "activities": acts,
+    }
 
 
 DATES = [

@@ -59,8 +59,14 @@ def chosen_records(firmographics: ir.Table, dates: ir.Table) -> ir.Table:
     """
     import ibis
 
-    f = firmographics.mutate(_retrieved=firmographics.retrieved_at.cast("date"))
-    j = f.cross_join(dates.select("k", "as_of"))
+    f = firmographics.mutate(
+        _retrieved=firmographics.retrieved_at.cast("date"),
+        _records=firmographics.count().over(group_by=firmographics.account_id),
+    )
+    when = dates.select("k", "as_of")
+    # an account with one record has it at every date: no ranking (most accounts)
+    one = f.filter(f._records == 1).cross_join(when)
+    j = f.filter(f._records > 1).cross_join(when)
     before = j._retrieved <= j.as_of
     age = j.as_of.delta(j._retrieved, unit="day")  # ≥ 0 on or before, < 0 after
     rank = ibis.row_number().over(
@@ -74,7 +80,8 @@ def chosen_records(firmographics: ir.Table, dates: ir.Table) -> ir.Table:
         ],
     )
     ranked = j.mutate(_rank=rank)
-    return ranked.filter(ranked._rank == 0).drop("_rank", "_retrieved")
+    many = ranked.filter(ranked._rank == 0).drop("_rank")
+    return one.union(many.select(*one.columns)).drop("_retrieved", "_records")
 
 
 def record_as_of(firmographics: pd.DataFrame, *, as_of: Any = None) -> pd.DataFrame:

@@ -178,10 +178,16 @@ def _lit(day: dt.date) -> ir.DateScalar:
     return ibis.literal(day, type="date")
 
 
+@ibis.udf.scalar.builtin(name="round")
+def _round_half_away(value: float) -> float:  # type: ignore[empty-body]
+    """The engine's one-argument ``ROUND`` (half away from zero on DuckDB and Spark): Ibis
+    writes ``ROUND(x, 0)``, which DuckDB computes about 3× slower on the same values."""
+
+
 def _cents(value: ir.FloatingValue) -> ir.IntegerValue:
     """Money in whole cents (int64, half away from zero): sums of cents are exact, so every
     engine, in any summation order, gets the same totals — and a full return nets to 0."""
-    return (value * 100.0).round().cast("int64")
+    return _round_half_away(value * 100.0).cast("int64")
 
 
 def _money(cents: ir.IntegerValue) -> ir.FloatingValue:
@@ -466,6 +472,7 @@ def _feature_table(
     group_table: ir.Table | None = None,
     orders_part: ir.Table | None = None,
     deals_part: ir.Table | None = None,
+    activities_part: ir.Table | None = None,
 ) -> ir.Table:
     """The Ibis expression of the features: one row per (k, account), ordered.
 
@@ -473,8 +480,9 @@ def _feature_table(
     whose order primitives are ``orders_part`` (:func:`~kamlib.features.history.history_orders`:
     reduced by the engine, rolled by numpy; ``history.empty_history_orders()`` to only
     build the expression); ``deals_part``, when given, the history's opportunity primitives
-    (:func:`~kamlib.features.history_deals.roll_opportunities`) in place of the join of
-    every opportunity with every date.  ``snaps``
+    (:func:`~kamlib.features.history_events.roll_opportunities`) in place of the join of
+    every opportunity with every date, ``activities_part`` the last activities
+    (:func:`~kamlib.features.history_events.roll_activities`).  ``snaps``
     (the plan's dates) and ``group_table`` (the groups as a table) are made here unless
     given (:mod:`~kamlib.features.prepared` gives them, to know which in-memory tables carry
     the dates and the groups).
@@ -505,7 +513,9 @@ def _feature_table(
         parts["opportunities"] = _opportunities(opps, table("stage_history"), snaps)
     if (tickets := table("service_tickets")) is not None:
         parts["service_tickets"] = _tickets(tickets, snaps)
-    if (acts := table("activities")) is not None:
+    if activities_part is not None and not single:
+        parts["activities"] = activities_part
+    elif (acts := table("activities")) is not None:
         parts["activities"] = _activities(acts, plan, snaps, single=single)
     for part in parts.values():
         t = t.left_join(part, ["k", "account_id"])

@@ -27,11 +27,11 @@ How
   compare the text, and the values on pandas references and DuckDB).
 
 The month-end history (:mod:`~kamlib.features.history`: the order lines reduced to (account,
-month) by the engine and rolled by numpy; :mod:`~kamlib.features.history_deals`: the
-opportunities read off per date by numpy; the rest one query over all dates) is prepared the
-same way: its dates are an in-memory table, its order and opportunity primitives two more
-(roles ``orders_part`` and ``deals_part``), its only date literal the last date
-(activities); a shape is cached per kind (one date / history).
+month) by the engine and rolled by numpy; :mod:`~kamlib.features.history_events`: the
+opportunities and activities read off per date by numpy; the rest one query over all dates)
+is prepared the same way: its dates are an in-memory table, its order, opportunity and
+activity primitives three more (roles ``orders_part``, ``deals_part``, ``activities_part``);
+it has no date literal; a shape is cached per kind (one date / history).
 
 Public API
 ----------
@@ -63,8 +63,7 @@ from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
 from kamlib.features.definitions import _feature_table
 from kamlib.features.engines import _fetch, _frame_table, _Tables
-from kamlib.features.history import empty_history_orders, history_orders
-from kamlib.features.history_deals import empty_history_deals, history_deals
+from kamlib.features.history_events import empty_history_parts, history_parts
 from kamlib.features.windows import FeatureWindows, _Cut, _Plan
 
 __all__ = ["PreparedCacheInfo", "cache_info", "clear_cache", "fresh_compilation"]
@@ -154,13 +153,9 @@ def feature_result(
     """The features of ``plan`` as Arrow: from the shape's compiled SQL when it can be
     prepared (one date, DuckDB, tables by name or frames), else built and run afresh."""
     key = None if _fresh.get() else _shape(src, plan.windows, rollup)
-    part = None if single else history_orders(src, plan, groups)
-    deals = None if single else history_deals(src, plan, groups)
+    parts = {} if single else history_parts(src, plan, groups)
     if key is None:
-        expr = _feature_table(
-            src, plan, rollup=rollup, groups=groups, single=single, orders_part=part,
-            deals_part=deals,
-        )  # fmt: skip
+        expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single, **parts)
         return _fetch(src.backend, expr)
     key = (*key, single)
     with _lock:
@@ -174,15 +169,14 @@ def feature_result(
         )
         if template is None:  # an in-memory table of unknown role: not prepared
             expr = _feature_table(
-                src, plan, rollup=rollup, groups=groups, single=single, orders_part=part,
-                deals_part=deals,
-            )  # fmt: skip
+                src, plan, rollup=rollup, groups=groups, single=single, **parts
+            )
             return _fetch(src.backend, expr)
         with _lock:
             _templates[key] = template
             while len(_templates) > MAX_SHAPES:
                 _templates.popitem(last=False)
-    return _execute(template, src, plan, groups, {"orders_part": part, "deals_part": deals})
+    return _execute(template, src, plan, groups, parts)
 
 
 def _shape(src: _Tables, windows: FeatureWindows, rollup: bool) -> tuple[object, ...] | None:
@@ -231,8 +225,7 @@ def _compile(
     group_table = (
         _frame_table(pd.DataFrame({"account_id": ["a"], "group_id": ["a"]})) if grouped else None
     )
-    part = None if single else empty_history_orders()
-    deals = None if single or "opportunities" not in src.tables else empty_history_deals()
+    parts = {} if single else empty_history_parts(src)
     expr = _feature_table(
         src,
         plan,
@@ -241,14 +234,10 @@ def _compile(
         single=single,
         snaps=snaps,
         group_table=group_table,
-        orders_part=part,
-        deals_part=deals,
+        **parts,
     )
     roles: dict[str, tuple[str, ...]] = {snaps.op().name: ("dates",)}
-    if part is not None:
-        roles[part.op().name] = ("orders_part",)
-    if deals is not None:
-        roles[deals.op().name] = ("deals_part",)
+    roles |= {table.op().name: (role,) for role, table in parts.items()}
     if group_table is not None:
         roles[group_table.op().name] = ("groups",)
     for name, table in src.tables.items():
@@ -263,8 +252,8 @@ def _compile(
     with _lock:
         _stats["compilations"] += 1
     dates = {_date_sql(d): j for j, d in enumerate(_bounds(plan, single))}
-    # Ibis writes dates another way: not prepared (the history has a date with activities)
-    if (single or "activities" in src.tables) and _date_sql(plan.last) not in sql:
+    # Ibis writes dates another way: not prepared
+    if single and _date_sql(plan.last) not in sql:
         return None
     keys = sorted([*dates, *reads], key=len, reverse=True)
     pattern = re.compile("|".join(map(re.escape, keys)))
@@ -290,7 +279,7 @@ def _execute(
         elif role[0] == "groups":
             assert groups is not None
             table = _frame_table(groups)
-        elif role[0] in ("orders_part", "deals_part"):
+        elif role[0].endswith("_part"):
             table = (parts or {}).get(role[0])
             assert table is not None
         else:

@@ -73,14 +73,21 @@ def registry_features(firmographics: ir.Table, snaps: ir.Table) -> ir.Table:
     (``_Plan.snapshots``).  Accounts without a record get no row (their features are NULL
     after the left join).
     """
-    c = chosen_records(firmographics, snaps)
-    currency = c.reg_capital_currency.strip().upper()
+    f = firmographics
+    currency = f.reg_capital_currency.strip().upper()
+    # each record's values worked out once, not once per date: only the age needs the date
+    f = f.mutate(
+        _capital=ibis.ifelse(currency.isin(CNY_CODES), f.reg_capital, _NULL),
+        _headcount=f.insured_headcount.coalesce(_band_lower_bound(f.headcount_band)),
+        _listed=_listed(f.listed, f.company_type),
+    )
+    c = chosen_records(f, snaps)
     days = c.as_of.delta(c.established, unit="day").cast("float64")
     return c.select(
         k=c.k,
         account_id=c.account_id,
-        registry_capital=ibis.ifelse(currency.isin(CNY_CODES), c.reg_capital, _NULL),
-        insured_headcount=c.insured_headcount.coalesce(_band_lower_bound(c.headcount_band)),
+        registry_capital=c._capital,
+        insured_headcount=c._headcount,
         years_established=ibis.ifelse(days >= 0, days / DAYS_PER_YEAR, _NULL),
-        listed=_listed(c.listed, c.company_type),
+        listed=c._listed,
     )

@@ -1,5 +1,5 @@
-"""The month-end history's opportunity features: the engine hands over one row per
-opportunity, numpy reads every date off them.
+"""The month-end history's opportunities and activities: the engine hands over one row per
+opportunity (per account and month for the activities), numpy reads every date off them.
 
 Why
 ---
@@ -24,6 +24,10 @@ How
    in the long window — summed per account.
 3. The result is an in-memory table joined by the engine in place of ``_opportunities``,
    on every engine.  One row per (k, account) with an open, won or lost opportunity.
+
+The activities the same way (:func:`history_activities`): the last activity day per (account,
+month) from the engine, the last one on or before each date found by a binary search in numpy,
+in place of ``_activities``' running maximum and range join over the months.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ import pyarrow.compute as pc
 
 from kamlib.features.definitions import _cents, _lit, _prepared_tables, _regrouped
 from kamlib.features.engines import _fetch, _frame_table, _Tables
-from kamlib.features.windows import _Plan
+from kamlib.features.history import empty_history_orders, history_orders
+from kamlib.features.windows import _month_number, _Plan
 
 #: The rolled opportunity primitives, per (k, account): what ``_opportunities`` gives.
 DEALS_SCHEMA = pa.schema(
@@ -216,3 +221,85 @@ def history_deals(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> ir.
     parts = opportunity_rows(tables["opportunities"], tables.get("stage_history"), plan)
     rows = {name: _fetch(src.backend, expr) for name, expr in parts.items()}
     return ibis.memtable(roll_opportunities(rows, plan))
+
+
+# -- activities ------------------------------------------------------------------------------------
+#: The rolled activity primitive, per (k, account): what ``_activities`` gives.
+ACTIVITIES_SCHEMA = pa.schema(
+    [("k", pa.int64()), ("account_id", pa.string()), ("last_activity", pa.date32())]
+)
+
+
+def activity_rows(activities: ir.Table, plan: _Plan) -> ir.Table:
+    """The engine's part: per (account, month) up to the last date, the last activity day."""
+    a = activities.filter(activities.date <= _lit(plan.last))
+    a = a.mutate(i=_month_number(a.date))
+    return a.group_by("account_id", "i").aggregate(last=a.date.max())
+
+
+def roll_activities(rows: pa.Table, plan: _Plan) -> pa.Table:
+    """Per (k, account with an activity on or before date k): the last activity day, from
+    :func:`activity_rows` (a search in each account's sorted days)."""
+    rows = rows.filter(pc.and_(pc.is_valid(rows["account_id"]), pc.is_valid(rows["last"])))
+    if rows.num_rows == 0:
+        return ACTIVITIES_SCHEMA.empty_table()
+    encoded = pc.dictionary_encode(rows["account_id"]).combine_chunks()
+    names = encoded.dictionary.cast(pa.string())
+    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    keys = np.sort((acc << 32) | (_days(rows["last"]) + 2**31))
+    every = np.arange(len(names), dtype=np.int64)
+    pieces = []
+    for k, cut in enumerate(plan.cuts):
+        pos = np.searchsorted(keys, (every << 32) | (_day(cut.as_of) + 2**31), side="right") - 1
+        safe = np.maximum(pos, 0)
+        hit = (pos >= 0) & ((keys[safe] >> 32) == every)
+        day = (keys[safe[hit]] & 0xFFFFFFFF) - 2**31
+        pieces.append((np.full(int(hit.sum()), k, dtype=np.int64), every[hit], day))
+    k_col, account, day = (np.concatenate(p) for p in zip(*pieces, strict=True))
+    columns = {
+        "k": pa.array(k_col),
+        "account_id": names.take(pa.array(account)),
+        "last_activity": pa.array(day.astype(np.int32), pa.int32()).cast(pa.date32()),
+    }
+    return pa.table(columns, schema=ACTIVITIES_SCHEMA)
+
+
+def history_activities(
+    src: _Tables, plan: _Plan, groups: pd.DataFrame | None
+) -> ir.Table | None:
+    """The last activity of every account at every date of ``plan`` as an in-memory table
+    (None without an ``activities`` table)."""
+    group_table = _frame_table(groups) if groups is not None else None
+    tables = _regrouped(_prepared_tables(src), group_table)
+    if "activities" not in tables:
+        return None
+    rows = _fetch(src.backend, activity_rows(tables["activities"], plan))
+    return ibis.memtable(roll_activities(rows, plan))
+
+
+def empty_history_activities() -> ir.Table:
+    """An empty table of the rolled activity primitive (to build the expression)."""
+    return ibis.memtable(ACTIVITIES_SCHEMA.empty_table())
+
+
+# -- all parts ---------------------------------------------------------------------------------
+def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dict[str, ir.Table]:
+    """The history's in-memory tables, by the ``_feature_table`` parameter that takes each:
+    the order primitives (:mod:`~kamlib.features.history`), the opportunity and activity
+    primitives (this module) where the source has those tables."""
+    parts = {
+        "orders_part": history_orders(src, plan, groups),
+        "deals_part": history_deals(src, plan, groups),
+        "activities_part": history_activities(src, plan, groups),
+    }
+    return {name: table for name, table in parts.items() if table is not None}
+
+
+def empty_history_parts(src: _Tables) -> dict[str, ir.Table]:
+    """Empty tables of :func:`history_parts`' shapes (to build the expression only)."""
+    parts = {"orders_part": empty_history_orders()}
+    if "opportunities" in src.tables:
+        parts["deals_part"] = empty_history_deals()
+    if "activities" in src.tables:
+        parts["activities_part"] = empty_history_activities()
+    return parts
