@@ -477,7 +477,7 @@ def _feature_table(
     """The Ibis expression of the features: one row per (k, account), ordered.
 
     ``single``: one date, the single-date shape of the order lines; otherwise month ends,
-    whose order primitives are ``orders_part`` (:func:`~kamlib.features.history.history_orders`:
+    whose order primitives are ``orders_part`` (:func:`~kamlib.features.history_events.history_parts`:
     reduced by the engine, rolled by numpy; ``history.empty_history_orders()`` to only
     build the expression); ``deals_part``, when given, the history's opportunity primitives
     (:func:`~kamlib.features.history_events.roll_opportunities`) in place of the join of
@@ -502,7 +502,7 @@ def _feature_table(
     elif orders_part is not None:
         order_p = orders_part
     else:
-        raise ValueError("the month-end history needs its orders_part (history.history_orders)")
+        raise ValueError("the month-end history needs its orders_part (history_events.history_parts)")
 
     base = _accounts_base(tables["accounts"], snaps, group_table, _first_seen(prepared))
     t = base.left_join(order_p, ["k", "account_id"])

@@ -16,18 +16,21 @@ How
 ---
 1. :func:`monthly_reduction` (Ibis expressions, run by the source's engine: DuckDB, Spark,
    the local DuckDB of frames): one row per (account, month ``i``) with a line — sums of
-   cents, line counts, first and last purchase date — and the distinct (account, order,
-   day) and (account, product line, month) of the purchases the short windows reach.  Only
-   filters, GROUP BY and DISTINCT: nothing an engine lacks.
+   cents, line counts, first and last purchase date; distinct purchase days per (account,
+   month) of the months the short windows reach; and per account the orders and the product
+   lines bought there, counted per *set of months* (int64 masks, one bit per month: a sum
+   of distinct powers of two, as an engine without ``BIT_OR`` can write it).  Only filters,
+   GROUP BY, DISTINCT and integer arithmetic; no order id or product line leaves the engine.
 2. :func:`roll_months` (numpy, the same for every engine): the rows laid out on the dense
-   grid (what came before the first month any window needs carried into it), days per
-   month and +1 / -1 deltas counting distinct orders and product lines, cumulative sums
-   and running MIN / MAX along the months, each date's windows read as differences of
-   running sums.  Accounts are rolled in blocks (:data:`GRID_CELLS` cells
-   per array), so a huge book costs bounded memory.
-3. :func:`history_orders`: 1 then 2, the result an in-memory table joined by the engine to
-   the rest of the history (opportunities, tickets, activities, contacts, registry —
-   those stay in the engine) — Ibis sends it to whichever engine runs the source.
+   grid (what came before the first month any window needs carried into it), cumulative
+   sums and running MIN / MAX along the months, each date's windows read as differences of
+   running sums; the distinct orders and product lines of a date's short window are the
+   masks with a bit in its months.  Accounts are rolled in blocks (:data:`GRID_CELLS`
+   cells per array), so a huge book costs bounded memory.
+3. :func:`~kamlib.features.history_events.history_parts`: 1 then 2, the result an in-memory
+   table joined by the engine to the rest of the history (with the opportunities and
+   activities of :mod:`~kamlib.features.history_events`; tickets, contacts and the registry
+   stay in the engine) — Ibis sends it to whichever engine runs the source.
 
 Purchases and money follow :mod:`~kamlib.features.definitions`; the result has the columns
 and values of the one-date order primitives (``_orders_single``) for each date ``k``.
@@ -40,12 +43,10 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kamlib.features.definitions import _cents, _lit, _order_lines, _prepared_tables, _regrouped
-from kamlib.features.engines import _fetch, _frame_table, _Tables
+from kamlib.features.definitions import _cents, _lit, _order_lines
 from kamlib.features.windows import _month_number, _Plan, month_number
 
 #: Cells (accounts × months) of one block of the numpy grid: about 8 MB per int64 array.
@@ -354,21 +355,7 @@ def _days(column: pa.ChunkedArray, sentinel: int) -> np.ndarray:
     return pc.fill_null(column.cast(pa.date32()).cast(pa.int32()), sentinel).to_numpy()
 
 
-# -- 3. both, as a table the engine joins ------------------------------------------------------
-def history_orders(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> ir.Table:
-    """The order primitives of every date of ``plan`` (month ends), as an in-memory table.
-
-    The reduction runs on the source's engine; the rolling in numpy; the result goes back
-    into the history query as a table (Ibis sends it to the engine), so every engine's
-    history gets its order features from the same numpy step.
-    """
-    group_table = _frame_table(groups) if groups is not None else None
-    tables = _regrouped(_prepared_tables(src), group_table)
-    parts = monthly_reduction(tables["orders"], tables.get("products"), plan)
-    reduced = {name: _fetch(src.backend, expr) for name, expr in parts.items()}
-    return ibis.memtable(roll_months(reduced, plan))
-
-
+# -- 3. as a table the engine joins ------------------------------------------------------
 def empty_history_orders() -> ir.Table:
     """An empty table of the rolled order primitives (to build the history's expression
     without running the reduction, e.g. to compile it for another engine)."""

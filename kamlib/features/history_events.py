@@ -25,7 +25,7 @@ How
 3. The result is an in-memory table joined by the engine in place of ``_opportunities``,
    on every engine.  One row per (k, account) with an open, won or lost opportunity.
 
-The activities the same way (:func:`history_activities`): the last activity day per (account,
+The activities the same way (:func:`activity_rows`, :func:`roll_activities`): the last activity day per (account,
 month) from the engine, the last one on or before each date found by a binary search in numpy,
 in place of ``_activities``' running maximum and range join over the months.
 """
@@ -33,6 +33,7 @@ in place of ``_activities``' running maximum and range join over the months.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import ibis
 import ibis.expr.types as ir
@@ -43,7 +44,7 @@ import pyarrow.compute as pc
 
 from kamlib.features.definitions import _cents, _lit, _prepared_tables, _regrouped
 from kamlib.features.engines import _fetch, _frame_table, _Tables
-from kamlib.features.history import empty_history_orders, history_orders
+from kamlib.features.history import empty_history_orders, monthly_reduction, roll_months
 from kamlib.features.windows import _month_number, _Plan
 
 #: The rolled opportunity primitives, per (k, account): what ``_opportunities`` gives.
@@ -210,19 +211,6 @@ def empty_history_deals() -> ir.Table:
     return ibis.memtable(DEALS_SCHEMA.empty_table())
 
 
-def history_deals(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> ir.Table | None:
-    """The opportunity primitives of every date of ``plan`` as an in-memory table (None
-    without an ``opportunities`` table): the rows from the source's engine, the dates from
-    numpy."""
-    group_table = _frame_table(groups) if groups is not None else None
-    tables = _regrouped(_prepared_tables(src), group_table)
-    if "opportunities" not in tables:
-        return None
-    parts = opportunity_rows(tables["opportunities"], tables.get("stage_history"), plan)
-    rows = {name: _fetch(src.backend, expr) for name, expr in parts.items()}
-    return ibis.memtable(roll_opportunities(rows, plan))
-
-
 # -- activities ------------------------------------------------------------------------------------
 #: The rolled activity primitive, per (k, account): what ``_activities`` gives.
 ACTIVITIES_SCHEMA = pa.schema(
@@ -264,19 +252,6 @@ def roll_activities(rows: pa.Table, plan: _Plan) -> pa.Table:
     return pa.table(columns, schema=ACTIVITIES_SCHEMA)
 
 
-def history_activities(
-    src: _Tables, plan: _Plan, groups: pd.DataFrame | None
-) -> ir.Table | None:
-    """The last activity of every account at every date of ``plan`` as an in-memory table
-    (None without an ``activities`` table)."""
-    group_table = _frame_table(groups) if groups is not None else None
-    tables = _regrouped(_prepared_tables(src), group_table)
-    if "activities" not in tables:
-        return None
-    rows = _fetch(src.backend, activity_rows(tables["activities"], plan))
-    return ibis.memtable(roll_activities(rows, plan))
-
-
 def empty_history_activities() -> ir.Table:
     """An empty table of the rolled activity primitive (to build the expression)."""
     return ibis.memtable(ACTIVITIES_SCHEMA.empty_table())
@@ -286,13 +261,28 @@ def empty_history_activities() -> ir.Table:
 def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dict[str, ir.Table]:
     """The history's in-memory tables, by the ``_feature_table`` parameter that takes each:
     the order primitives (:mod:`~kamlib.features.history`), the opportunity and activity
-    primitives (this module) where the source has those tables."""
-    parts = {
-        "orders_part": history_orders(src, plan, groups),
-        "deals_part": history_deals(src, plan, groups),
-        "activities_part": history_activities(src, plan, groups),
-    }
-    return {name: table for name, table in parts.items() if table is not None}
+    primitives (this module) where the source has those tables.
+
+    The engine's queries run one after another; the order lines' numpy roll, the longest
+    step outside the engine, runs in a thread beside the opportunity and activity queries
+    (numpy and Arrow release the GIL; only this thread talks to the engine).
+    """
+    group_table = _frame_table(groups) if groups is not None else None
+    tables = _regrouped(_prepared_tables(src), group_table)
+    reduction = monthly_reduction(tables["orders"], tables.get("products"), plan)
+    reduced = {name: _fetch(src.backend, expr) for name, expr in reduction.items()}
+    parts: dict[str, ir.Table] = {}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rolling = pool.submit(roll_months, reduced, plan)
+        if "opportunities" in tables:
+            deal_parts = opportunity_rows(tables["opportunities"], tables.get("stage_history"), plan)
+            rows = {name: _fetch(src.backend, expr) for name, expr in deal_parts.items()}
+            parts["deals_part"] = ibis.memtable(roll_opportunities(rows, plan))
+        if "activities" in tables:
+            days = _fetch(src.backend, activity_rows(tables["activities"], plan))
+            parts["activities_part"] = ibis.memtable(roll_activities(days, plan))
+        parts["orders_part"] = ibis.memtable(rolling.result())
+    return parts
 
 
 def empty_history_parts(src: _Tables) -> dict[str, ir.Table]:
