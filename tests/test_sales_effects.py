@@ -202,3 +202,44 @@ def test_owner_is_shrunk_not_free():
                               owner=owner)  # fmt: skip
     assert 0 < adj.difference < 100 * (1 - 2 / 6)
     assert adj.ci_high - adj.ci_low > 40
+
+
+def test_the_penalised_fit_is_the_optimum_statsmodels_reaches():
+    # an independent reference: statsmodels' penalised binomial GLM (BFGS) on the same design
+    import statsmodels.api as sm
+
+    from kamlib.sales import adjusted_effect as ae
+
+    rng = np.random.default_rng(11)
+    n = 800
+    owner = rng.choice([f"o{i}" for i in range(25)], n)
+    amount = np.exp(rng.normal(10, 1, n))
+    done = rng.random(n) < 0.4
+    won = rng.random(n) < 1 / (1 + np.exp(-(-0.5 + done + 0.2 * np.log(amount / 2e4))))
+    proc = rng.choice(["tender", "direct"], n)
+    design, is_owner, _col = ae._design(done, amount, proc, owner)
+    penalty = np.where(is_owner, 1 / ae.OWNER_SD**2, 1 / ae.PRIOR_SD**2)
+    penalty[0] = 0.0
+    beta, note = ae._fit(won, design, penalty, None)
+    dense = np.column_stack([design.dense, np.eye(design.owners)[design.owner]])
+    ref = sm.GLM(won.astype(float), dense, family=sm.families.Binomial()).fit_regularized(
+        method="elastic_net", alpha=penalty / n, L1_wt=0.0
+    )
+    assert note == ""
+    np.testing.assert_allclose(beta, ref.params, atol=2e-3)
+    # the penalised log-likelihood: Newton's optimum is at least as high as BFGS's
+    def objective(b):
+        eta = dense @ b
+        return won @ eta - np.logaddexp(0, eta).sum() - 0.5 * penalty @ (b * b)
+
+    assert objective(beta) >= objective(np.asarray(ref.params)) - 1e-9
+
+
+def test_every_deal_won_gives_no_difference_and_says_why():
+    won = np.ones(120, dtype=bool)
+    done = np.arange(120) % 2 == 0
+    got = adjusted_difference(
+        won, done, amount=np.ones(120), process=np.array([None] * 120), owner=np.array(["a"] * 120)
+    )
+    assert abs(got.difference) < 1e-6 and got.ci_low <= 0 <= got.ci_high
+    assert "separated" in got.note
