@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from kamlib.features.definitions import _cents, _lit, _prepared_tables, _regrouped
 from kamlib.features.engines import _fetch, _frame_table, _Tables
+from kamlib.features.history import _days as _day_numbers
 from kamlib.features.history import empty_history_orders, monthly_reduction, roll_months
 from kamlib.features.windows import _month_number, _Plan
 
@@ -197,8 +198,7 @@ def _sum(acc: np.ndarray, cents: np.ndarray, accounts: int) -> np.ndarray:
 
 def _days(column: pa.ChunkedArray) -> np.ndarray:
     """A date column as int64 days since 1970, NULL as :data:`_NEVER`."""
-    days = column.cast(pa.date32()).cast(pa.int32())
-    return pc.fill_null(days, _NEVER).to_numpy().astype(np.int64)
+    return _day_numbers(column, _NEVER).astype(np.int64)
 
 
 def _day(day: object) -> int:

@@ -197,9 +197,9 @@ def _shape(src: _Tables, windows: FeatureWindows, rollup: bool) -> tuple[object,
 
 def _bounds(plan: _Plan, single: bool) -> list[dt.date]:
     """The date literals of a plan's SQL, in a fixed order (the placeholders follow it): a
-    cut's bounds for one date; the last date for the history."""
+    cut's bounds for one date; none for the history (its dates are in-memory tables)."""
     if not single:
-        return [plan.last]
+        return []
     cut = plan.cuts[0]
     return [cut.as_of, cut.start_short, cut.start_prev, cut.start_long, *cut.quarter_starts]
 
@@ -218,8 +218,7 @@ def _compile(
     src: _Tables, windows: FeatureWindows, *, rollup: bool, grouped: bool, single: bool = True
 ) -> _Template | None:
     """Build and compile the expression of this shape for the placeholder dates (one date,
-    or the month-end history: its only date literal is the last date, its order
-    primitives an in-memory table)."""
+    or the month-end history: no date literal, its dates and primitives in-memory tables)."""
     plan = _Plan((_placeholder_cut(windows),), windows)
     snaps = plan.snapshots()
     group_table = (
@@ -254,6 +253,9 @@ def _compile(
     dates = {_date_sql(d): j for j, d in enumerate(_bounds(plan, single))}
     # Ibis writes dates another way: not prepared
     if single and _date_sql(plan.last) not in sql:
+        return None
+    # a date of the plan written into the history's SQL would not be replaced: not prepared
+    if not single and any(_date_sql(d) in sql for d in _bounds(plan, True)):
         return None
     keys = sorted([*dates, *reads], key=len, reverse=True)
     pattern = re.compile("|".join(map(re.escape, keys)))
