@@ -86,7 +86,7 @@ def random_book(seed: int = 7, accounts: int = 60) -> dict[str, pd.DataFrame]:
 
 
 def random_deals(rng: np.random.Generator, ids: list[str]) -> dict[str, pd.DataFrame]:
-    """Activities (some without an account), and opportunities with the history's edge cases: closed after some dates (open then, at
+    """Service tickets and activities (some without an account), and opportunities with the history's edge cases: closed after some dates (open then, at
     the amount of their last stage-history entry by then: entries sharing a moment, entries
     without an amount, none at all), statuses other than open / won / lost and NULL, no
     created or closed date, no amount, and stage history of unknown opportunities."""
@@ -123,10 +123,27 @@ def random_deals(rng: np.random.Generator, ids: list[str]) -> dict[str, pd.DataF
             + pd.to_timedelta(rng.integers(0, 10 * 365, 700), unit="D"),
         }
     )
+    k = 900  # service tickets: answered / resolved after some dates or never, no SLA, ms
+    opened = pd.Timestamp("2020-06-01") + pd.to_timedelta(rng.integers(0, 4 * 365 * 86400, k), "s")
+    opened = opened + pd.to_timedelta(rng.integers(0, 1000, k), unit="ms")
+    answer = opened + pd.to_timedelta(rng.exponential(30, k), unit="h")
+    solve = answer + pd.to_timedelta(rng.exponential(400, k), unit="h")
+    tickets = pd.DataFrame(
+        {
+            "account_id": rng.choice([*ids, None], k),
+            "opened_at": opened.where(rng.random(k) > 0.02),
+            "first_response_at": answer.where(rng.random(k) > 0.1),
+            "resolved_at": solve.where(rng.random(k) > 0.2),
+            "escalated": rng.choice([True, False, None], k),
+            "sla_response_hours": rng.choice([4.0, 24.0, 48.0, np.nan], k),
+            "sla_resolution_hours": rng.choice([72.0, 240.0, 1000.0, np.nan], k),
+        }
+    )
     return {
         "opportunities": opps,
         "stage_history": pd.concat([stages, ties], ignore_index=True),
         "activities": acts,
+        "service_tickets": tickets,
     }
 
 

@@ -473,6 +473,7 @@ def _feature_table(
     orders_part: ir.Table | None = None,
     deals_part: ir.Table | None = None,
     activities_part: ir.Table | None = None,
+    tickets_part: ir.Table | None = None,
 ) -> ir.Table:
     """The Ibis expression of the features: one row per (k, account), ordered.
 
@@ -481,8 +482,8 @@ def _feature_table(
     reduced by the engine, rolled by numpy; ``history.empty_history_orders()`` to only
     build the expression); ``deals_part``, when given, the history's opportunity primitives
     (:func:`~kamlib.features.history_events.roll_opportunities`) in place of the join of
-    every opportunity with every date, ``activities_part`` the last activities
-    (:func:`~kamlib.features.history_events.roll_activities`).  ``snaps``
+    every opportunity with every date, ``activities_part`` the last activities and
+    ``tickets_part`` the service tickets (:mod:`~kamlib.features.history_events`).  ``snaps``
     (the plan's dates) and ``group_table`` (the groups as a table) are made here unless
     given (:mod:`~kamlib.features.prepared` gives them, to know which in-memory tables carry
     the dates and the groups).
@@ -511,7 +512,9 @@ def _feature_table(
         parts["opportunities"] = deals_part
     elif (opps := table("opportunities")) is not None:
         parts["opportunities"] = _opportunities(opps, table("stage_history"), snaps)
-    if (tickets := table("service_tickets")) is not None:
+    if tickets_part is not None and not single:
+        parts["service_tickets"] = tickets_part
+    elif (tickets := table("service_tickets")) is not None:
         parts["service_tickets"] = _tickets(tickets, snaps)
     if activities_part is not None and not single:
         parts["activities"] = activities_part

@@ -257,6 +257,104 @@ def empty_history_activities() -> ir.Table:
     return ibis.memtable(ACTIVITIES_SCHEMA.empty_table())
 
 
+# -- service tickets -------------------------------------------------------------------------------
+#: The rolled ticket primitives, per (k, account): what ``_tickets`` gives.
+TICKETS_SCHEMA = pa.schema(
+    [
+        ("k", pa.int64()),
+        ("account_id", pa.string()),
+        ("tickets", pa.int64()),
+        ("escalations", pa.int64()),
+        ("breached", pa.int64()),
+        ("with_sla", pa.int64()),
+    ]
+)
+
+_SLAS = (("response", "first_response_at", "sla_response_hours"),
+         ("resolution", "resolved_at", "sla_resolution_hours"))  # fmt: skip
+
+
+def ticket_rows(tickets: ir.Table, plan: _Plan) -> ir.Table:
+    """The engine's part: one row per ticket opened in a short window of the plan's dates —
+    its day, escalation, and per SLA (response, resolution): the day it was met (NULL: not
+    yet), whether it was late when met (the timestamps' whole seconds, as ``_tickets``),
+    its hours; and the opening's second of its day.  No timestamp leaves the engine."""
+    t = tickets.mutate(opened_date=tickets.opened_at.cast("date"))
+    first_short = _lit(min(c.start_short for c in plan.cuts))
+    t = t.filter((t.opened_date > first_short) & (t.opened_date <= _lit(plan.last)))
+    opened = t.opened_at.truncate("s")
+    cols = {
+        "account_id": t.account_id,
+        "opened_date": t.opened_date,
+        "opened_second": opened.delta(t.opened_date.cast("timestamp"), unit="second"),
+        "escalated": t.escalated.coalesce(False),
+    }
+    for name, at, hours in _SLAS:
+        elapsed = t[at].truncate("s").delta(opened, unit="second").cast("float64")
+        cols[f"{name}_day"] = t[at].cast("date")
+        cols[f"{name}_late"] = (t[hours].notnull() & (elapsed > t[hours] * 3600.0)).coalesce(False)
+        cols[f"{name}_hours"] = t[hours]
+    return t.select(**cols)
+
+
+def roll_tickets(rows: pa.Table, plan: _Plan) -> pa.Table:
+    """Per (k, account with a ticket opened in date k's short window): tickets, escalations,
+    SLA breaches and tickets with an SLA, by ``_tickets``' rule — an SLA not met by the end of
+    the date is still running then (late once the time since opening passes its hours)."""
+    rows = rows.filter(pc.is_valid(rows["account_id"]))
+    if rows.num_rows == 0:
+        return TICKETS_SCHEMA.empty_table()
+    encoded = pc.dictionary_encode(rows["account_id"]).combine_chunks()
+    names = encoded.dictionary.cast(pa.string())
+    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n = len(names)
+    opened = _days(rows["opened_date"])
+    second = pc.fill_null(rows["opened_second"], 0).to_numpy().astype(np.int64)
+    escalated = rows["escalated"].to_numpy(zero_copy_only=False).astype(bool)
+    slas = []
+    for name, _at, _hours in _SLAS:
+        hours = rows[f"{name}_hours"]
+        known_hours = pc.is_valid(hours).to_numpy(zero_copy_only=False)
+        limit = pc.fill_null(hours, 0.0).to_numpy().astype(np.float64) * 3600.0
+        late = rows[f"{name}_late"].to_numpy(zero_copy_only=False).astype(bool)
+        slas.append((_days(rows[f"{name}_day"]), late, known_hours, limit))
+    with_sla = slas[0][2] | slas[1][2]
+    pieces = []
+    for k, cut in enumerate(plan.cuts):
+        day, start = _day(cut.as_of), _day(cut.start_short)
+        inside = (opened > start) & (opened <= day)
+        # seconds from the opening to midnight after the date, as an integer
+        running = ((day + 1 - opened) * 86_400 - second).astype(np.float64)
+        breached = np.zeros(len(acc), dtype=bool)
+        for met_day, late_when_met, has_hours, limit in slas:
+            met = met_day <= day  # a NULL day is _NEVER
+            breached |= np.where(met, late_when_met, has_hours & (running > limit))
+        counts = {
+            "tickets": inside,
+            "escalations": inside & escalated,
+            "breached": inside & breached,
+            "with_sla": inside & with_sla,
+        }
+        out = {c: np.bincount(acc, weights=v, minlength=n).astype(np.int64) for c, v in counts.items()}
+        keep = out["tickets"] > 0
+        piece = {c: v[keep] for c, v in out.items()}
+        piece["account"] = np.flatnonzero(keep)
+        piece["k"] = np.full(len(piece["account"]), k, dtype=np.int64)
+        pieces.append(piece)
+    cols = {c: np.concatenate([p[c] for p in pieces]) for c in pieces[0]}
+    columns = {
+        "k": pa.array(cols["k"]),
+        "account_id": names.take(pa.array(cols["account"])),
+        **{c: pa.array(cols[c]) for c in ("tickets", "escalations", "breached", "with_sla")},
+    }
+    return pa.table(columns, schema=TICKETS_SCHEMA)
+
+
+def empty_history_tickets() -> ir.Table:
+    """An empty table of the rolled ticket primitives (to build the expression)."""
+    return ibis.memtable(TICKETS_SCHEMA.empty_table())
+
+
 # -- all parts ---------------------------------------------------------------------------------
 def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dict[str, ir.Table]:
     """The history's in-memory tables, by the ``_feature_table`` parameter that takes each:
@@ -281,6 +379,9 @@ def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dic
         if "activities" in tables:
             days = _fetch(src.backend, activity_rows(tables["activities"], plan))
             parts["activities_part"] = ibis.memtable(roll_activities(days, plan))
+        if "service_tickets" in tables:
+            tickets = _fetch(src.backend, ticket_rows(tables["service_tickets"], plan))
+            parts["tickets_part"] = ibis.memtable(roll_tickets(tickets, plan))
         parts["orders_part"] = ibis.memtable(rolling.result())
     return parts
 
@@ -292,4 +393,6 @@ def empty_history_parts(src: _Tables) -> dict[str, ir.Table]:
         parts["deals_part"] = empty_history_deals()
     if "activities" in src.tables:
         parts["activities_part"] = empty_history_activities()
+    if "service_tickets" in src.tables:
+        parts["tickets_part"] = empty_history_tickets()
     return parts
