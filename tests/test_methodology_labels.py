@@ -84,3 +84,25 @@ def test_keys_the_old_tables_gave_twice_have_the_text_the_reports_showed():
 def test_a_malformed_vocabulary_is_refused(raw, match):
     with pytest.raises(ConfigError, match=match):
         parse_vocabulary(raw, source="labels.yml")
+
+
+def test_shipped_files_parse_the_same_with_libyaml():
+    """kamlib's own YAML files are parsed with libyaml when PyYAML has it: the same values
+    as the pure-Python loader, the same refusal of a key given twice."""
+    from importlib import resources
+
+    import pytest
+
+    from kamlib.errors import ConfigError
+    from kamlib.methodology.files import load_yaml_text
+
+    for package, name, unique in (
+        ("kamlib.resources", "methodology.yml", False),
+        ("kamlib.methodology", "labels.yml", True),
+    ):
+        text = resources.files(package).joinpath(name).read_text("utf-8")
+        assert load_yaml_text(text, name, unique_keys=unique, shipped=True) == load_yaml_text(
+            text, name, unique_keys=unique
+        )
+    with pytest.raises(ConfigError, match="line 2: key 'a' is given twice"):
+        load_yaml_text("a: 1\na: 2\n", "x", unique_keys=True, shipped=True)

@@ -156,6 +156,7 @@ class ImportBatch:
         planned: PlannedTable,
         staged: list[tuple[readers.SourceFile, dict[str, ColumnRule]]],
         snapshot: str,
+        hashing: list[readers.Hashing] | None = None,
     ) -> tuple[str, str]:
         """Type one canonical table's files straight into its snapshot table, one pass each.
 
@@ -163,7 +164,8 @@ class ImportBatch:
         rows).  Returns the name of a view over the snapshot's rows (``_rid``, ``_file``,
         ``_row``, the canonical columns, ``_issues``) and of the problems table (row
         problems, then duplicate keys).  Rows with problems are deleted from the snapshot
-        at the end (:meth:`drop_problem_rows`).
+        at the end (:meth:`drop_problem_rows`).  ``hashing`` (one per file): futures of
+        :func:`readers.fingerprint_and_lines`, whose line counts spare a pass of their own.
         """
         spec = TABLES[planned.table]
         kinds = spec.columns
@@ -261,6 +263,8 @@ class ImportBatch:
                 lines = (
                     None
                     if src.text_path is None
+                    else readers.LineCount(hashing[i])
+                    if hashing is not None
                     else pool.submit(readers.count_lines, src.text_path)
                 )
                 if i == 0:

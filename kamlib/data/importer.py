@@ -512,10 +512,15 @@ def _check_table(
                 batch.counts[t] = TableCounts(0, 0, 0, names, "unchanged")
             return
     else:  # fingerprinted while DuckDB reads the files
-        hashing = [pool.submit(readers.file_fingerprint, f.path) for f in files]
-    typed, problems = batch.typed_table(p, staged, snapshot_table(table, batch_id))
+        # one pass over each file's bytes hashes it and counts its lines (check_rows_read)
+        hashing = [pool.submit(readers.fingerprint_and_lines, f) for f in files]
+    typed, problems = batch.typed_table(
+        p, staged, snapshot_table(table, batch_id), hashing=hashing
+    )
     if hashing is not None:
-        files = [replace(f, fingerprint=h.result()) for f, h in zip(files, hashing, strict=True)]
+        files = [
+            replace(f, fingerprint=h.result()[0]) for f, h in zip(files, hashing, strict=True)
+        ]
         fp = table_fingerprint(p, files, extra)
     # derived tables (e.g. accounts from a transaction log) come before this table's FK checks
     for d in p.rule.derive:

@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,12 +110,23 @@ def file_kind(path: Path) -> str:
     )
 
 
+#: Lines of the files :func:`fingerprint_file` hashed, by (path, size, mtime): counted in the
+#: same pass over the bytes, taken by :func:`fingerprint_and_lines`.
+_LINES_SEEN: dict[tuple[str, int, int], int] = {}
+
+
 def fingerprint_file(path: Path) -> str:
-    """SHA-256 of the file's bytes (streamed)."""
+    """SHA-256 of the file's bytes (streamed); the file's newlines are counted on the way
+    (cheap next to the hash) for :func:`fingerprint_and_lines`."""
     digest = hashlib.sha256()
+    newlines, last = 0, b"\n"
     with path.open("rb") as fh:
+        stat = os.fstat(fh.fileno())
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+            newlines += block.count(b"\n")
+            last = block[-1:]
+    _LINES_SEEN[(str(path), stat.st_size, stat.st_mtime_ns)] = newlines + (last != b"\n")
     return digest.hexdigest()
 
 
@@ -319,6 +331,34 @@ def count_lines(path: Path) -> int:
             newlines += block.count(b"\n")
             last = block[-1:]
     return newlines + (last != b"\n")
+
+
+def fingerprint_and_lines(src: SourceFile) -> tuple[str, int | None]:
+    """:func:`file_fingerprint` of ``src.path`` and, when DuckDB reads that very file (plain
+    CSV text, neither transcoded nor compressed), its :func:`count_lines`, from the same pass
+    over the bytes (``None`` otherwise: then the text DuckDB reads is counted on its own)."""
+    fingerprint = file_fingerprint(src.path)
+    if src.text_path != src.path or src.path.name.lower().endswith(".gz"):
+        return fingerprint, None
+    try:
+        stat = src.path.stat()
+    except OSError:
+        return fingerprint, None
+    return fingerprint, _LINES_SEEN.pop((str(src.path), stat.st_size, stat.st_mtime_ns), None)
+
+
+Hashing = Future  # of fingerprint_and_lines: (fingerprint, lines or None)
+
+
+class LineCount:
+    """A file's lines from a :func:`fingerprint_and_lines` future; counted anew
+    (:func:`count_lines` of the text DuckDB reads) when that pass did not count them."""
+
+    def __init__(self, future: Hashing) -> None:
+        self.future = future
+
+    def result(self) -> int | None:
+        return self.future.result()[1]
 
 
 def check_rows_read(src: SourceFile, rows: int, lines: int | None = None) -> None:

@@ -266,7 +266,7 @@ def _extended(raw: Any, text: str, path: Path, *, seen: tuple[Path, ...]) -> tup
         base_text = (
             resources.files("kamlib.resources").joinpath(DEFAULT_METHODOLOGY).read_text("utf-8")
         )
-        base_raw = load_yaml_text(base_text, f"kamlib:{DEFAULT_METHODOLOGY}")
+        base_raw = load_yaml_text(base_text, f"kamlib:{DEFAULT_METHODOLOGY}", shipped=True)
     else:
         base_path = (path.parent / base_name).resolve()
         if base_path in seen or base_path == path.resolve():
@@ -317,7 +317,7 @@ def _playbooks_fit_stages(raw: dict[str, Any]) -> bool:
 def _default_methodology() -> Methodology:
     text = resources.files("kamlib.resources").joinpath(DEFAULT_METHODOLOGY).read_text("utf-8")
     return parse_methodology(
-        load_yaml_text(text, f"kamlib:{DEFAULT_METHODOLOGY}"),
+        load_yaml_text(text, f"kamlib:{DEFAULT_METHODOLOGY}", shipped=True),
         source=f"kamlib:{DEFAULT_METHODOLOGY}",
         text=text,
     )

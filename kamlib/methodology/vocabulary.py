@@ -46,7 +46,7 @@ def vocabulary() -> Vocabulary:
     """The shipped vocabulary (``labels.yml``), read and checked once."""
     source = f"kamlib:methodology/{LABELS_FILE}"
     text = resources.files("kamlib.methodology").joinpath(LABELS_FILE).read_text("utf-8")
-    return parse_vocabulary(load_yaml_text(text, source, unique_keys=True), source=source)
+    return parse_vocabulary(load_yaml_text(text, source, unique_keys=True, shipped=True), source=source)
 
 
 def parse_vocabulary(raw: Any, *, source: str = "<memory>") -> Vocabulary:
