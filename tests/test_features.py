@@ -385,7 +385,7 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
     import ibis
     import ibis.config
 
-    from kamlib.features import definitions, engines, history
+    from kamlib.features import definitions, engines, history, history_events
     from kamlib.features import windows as feature_windows
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
@@ -402,9 +402,9 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
                 tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
             )
             # a rollup uses every operation of the plain features, and the group mapping
-            part = None if single else history.empty_history_orders()
+            parts = None if single else history_events.empty_history_parts(src)
             expr = definitions._feature_table(
-                src, plan, rollup=True, groups=groups, single=single, orders_part=part
+                src, plan, rollup=True, groups=groups, single=single, history=parts
             )
             exprs = [expr]
             if not single:  # the history's order lines: reduced by the engine
@@ -413,6 +413,16 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
                 )
                 reduced = history.monthly_reduction(tables["orders"], tables["products"], plan)
                 exprs += list(reduced.values())
+                # and the other dated tables' rows (history_events)
+                exprs += list(
+                    history_events.opportunity_rows(
+                        tables["opportunities"], tables["stage_history"], plan
+                    ).values()
+                )
+                exprs += [
+                    history_events.ticket_rows(tables["service_tickets"], plan),
+                    history_events.activity_rows(tables["activities"], plan),
+                ]
             for e in exprs:
                 sql = str(ibis.to_sql(e, dialect="pyspark")).upper()
                 assert "BIT_OR" not in sql and "MEDIAN" not in sql and "ASOF" not in sql

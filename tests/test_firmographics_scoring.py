@@ -200,7 +200,7 @@ def test_the_registry_features_compile_to_spark_sql(monkeypatch):
     import ibis
     import ibis.config
 
-    from kamlib.features import FeatureWindows, definitions, engines, history
+    from kamlib.features import FeatureWindows, definitions, engines, history_events
     from kamlib.features import windows as feature_windows
 
     class PySparkOptions(ibis.config.Config):  # what the pyspark backend registers on import
@@ -214,9 +214,9 @@ def test_the_registry_features_compile_to_spark_sql(monkeypatch):
             plan = feature_windows._Plan(
                 tuple(feature_windows._Cut.build(d, windows) for d in dates), windows
             )
-            part = None if single else history.empty_history_orders()
+            parts = None if single else history_events.empty_history_parts(src)
             expr = definitions._feature_table(
-                src, plan, rollup=False, groups=None, single=single, orders_part=part
+                src, plan, rollup=False, groups=None, single=single, history=parts
             )
             sql = str(ibis.to_sql(expr, dialect="pyspark")).upper()
             assert "REGEXP_EXTRACT" in sql and "ROW_NUMBER" in sql

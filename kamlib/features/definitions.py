@@ -31,8 +31,10 @@ One date: three aggregations of the order lines (all lines; purchases of the las
 with the distinct counts; purchases of the last 8 quarters), the other tables joined to a
 one-row table of the date's bounds.  Month-end history: the lines reduced once to
 (account, month) by the engine, rolled over a dense account × month grid by numpy
-(:mod:`~kamlib.features.history`), the result joined back like the one-date primitives.
-Both give identical results; the tests check it.
+(:mod:`~kamlib.features.history`); the opportunities, service tickets and activities read
+off per date by numpy from one row per record (:mod:`~kamlib.features.history_events`);
+those results joined back like the one-date primitives.  Both give identical results; the
+tests check it.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from kamlib.errors import DataValidationError
 from kamlib.features.catalogue import STATIC_NUMBERS, STATIC_TEXT
 from kamlib.features.engines import _frame_table, _Tables
 from kamlib.features.registry import REGISTRY_FEATURES, registry_features
-from kamlib.features.windows import FeatureWindows, _Cut, _month_number, _Plan
+from kamlib.features.windows import FeatureWindows, _Cut, _Plan
 from kamlib.frames import require_columns
 
 # -- preparing the tables: canonical columns, portable types, dates cast early ---------------
@@ -265,28 +267,6 @@ def _orders_single(orders: ir.Table, products: ir.Table | None, cut: _Cut) -> ir
 _ORDER_SUMS = ("rev_short", "rev_long", "rev_prev", "cost_short", "costed_short")
 
 
-def _latest_upto(reduced: ir.Table, column: str, snaps: ir.Table) -> ir.Table:
-    """Per (k, account): the latest ``column`` value in months up to date k's month.
-
-    ``reduced`` has one row per (account_id, month ``i``).  A running maximum over the
-    months and the next month holding a row give each row the range of dates it answers
-    for; a range join with the dates picks it (no ASOF join: Spark SQL has none).
-    """
-    order = ibis.window(group_by=reduced.account_id, order_by=reduced.i)
-    running = ibis.window(group_by=reduced.account_id, order_by=reduced.i, rows=(None, 0))
-    ranged = reduced.select(
-        "account_id",
-        "i",
-        upto=reduced[column].max().over(running),
-        next_i=reduced.i.lead().over(order),
-    )
-    sentinel = ibis.literal(2**40, "int64")
-    j = ranged.join(
-        snaps, [ranged.i <= snaps.month, ranged.next_i.coalesce(sentinel) > snaps.month]
-    )
-    return j.select(k=j.k, account_id=j.account_id, **{column: j.upto})
-
-
 def _opportunities(opps: ir.Table, history: ir.Table | None, snaps: ir.Table) -> ir.Table:
     """Per (k, account): open pipeline, open deals, won and lost in the long window."""
     j = opps.join(snaps, opps.created_date <= snaps.as_of)
@@ -369,15 +349,11 @@ def _contacts(contacts: ir.Table) -> ir.Table:
     )
 
 
-def _activities(activities: ir.Table, plan: _Plan, snaps: ir.Table, *, single: bool) -> ir.Table:
-    """Per (k, account): the last activity date on or before date k."""
+def _activities(activities: ir.Table, plan: _Plan) -> ir.Table:
+    """Per account (``k`` 0): the last activity date on or before the plan's date."""
     a = activities.filter(activities.date <= _lit(plan.last))
-    if single:
-        out = a.group_by("account_id").aggregate(last_activity=a.date.max())
-        return out.mutate(k=ibis.literal(0, "int64"))
-    a = a.mutate(i=_month_number(a.date))
-    reduced = a.group_by("account_id", "i").aggregate(last_activity=a.date.max())
-    return _latest_upto(reduced, "last_activity", snaps)
+    out = a.group_by("account_id").aggregate(last_activity=a.date.max())
+    return out.mutate(k=ibis.literal(0, "int64"))
 
 
 # -- accounts and groups ---------------------------------------------------------------------
@@ -449,6 +425,10 @@ def _accounts_base(
 
 
 # -- the whole computation -------------------------------------------------------------------
+#: The dated tables whose history primitives numpy reads off per date (besides the orders).
+HISTORY_TABLES = ("opportunities", "service_tickets", "activities")
+
+
 def _prepared_tables(src: _Tables) -> dict[str, ir.Table]:
     """The canonical tables of the source, prepared (:func:`_prepare`)."""
     return {n: _prepare(t, n) for n, t in src.tables.items() if n in _COLUMNS}
@@ -470,20 +450,16 @@ def _feature_table(
     single: bool,
     snaps: ir.Table | None = None,
     group_table: ir.Table | None = None,
-    orders_part: ir.Table | None = None,
-    deals_part: ir.Table | None = None,
-    activities_part: ir.Table | None = None,
-    tickets_part: ir.Table | None = None,
+    history: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
     """The Ibis expression of the features: one row per (k, account), ordered.
 
-    ``single``: one date, the single-date shape of the order lines; otherwise month ends,
-    whose order primitives are ``orders_part`` (:func:`~kamlib.features.history_events.history_parts`:
-    reduced by the engine, rolled by numpy; ``history.empty_history_orders()`` to only
-    build the expression); ``deals_part``, when given, the history's opportunity primitives
-    (:func:`~kamlib.features.history_events.roll_opportunities`) in place of the join of
-    every opportunity with every date, ``activities_part`` the last activities and
-    ``tickets_part`` the service tickets (:mod:`~kamlib.features.history_events`).  ``snaps``
+    ``single``: one date, the single-date shape of the order lines and of the dated tables;
+    otherwise month ends, whose per-date primitives of the orders and of each table of
+    :data:`HISTORY_TABLES` the source has are the in-memory tables of ``history`` (by table
+    name: :func:`~kamlib.features.history_events.history_parts`, or
+    :func:`~kamlib.features.history_events.empty_history_parts` to only build the
+    expression).  ``snaps``
     (the plan's dates) and ``group_table`` (the groups as a table) are made here unless
     given (:mod:`~kamlib.features.prepared` gives them, to know which in-memory tables carry
     the dates and the groups).
@@ -497,29 +473,25 @@ def _feature_table(
     tables = _regrouped(prepared, group_table)
     table = tables.get
 
-    orders = tables["orders"]
     if single:
-        order_p = _orders_single(orders, table("products"), plan.cuts[0])
-    elif orders_part is not None:
-        order_p = orders_part
+        order_p = _orders_single(tables["orders"], table("products"), plan.cuts[0])
+        parts = {}
+        if (opps := table("opportunities")) is not None:
+            parts["opportunities"] = _opportunities(opps, table("stage_history"), snaps)
+        if (tickets := table("service_tickets")) is not None:
+            parts["service_tickets"] = _tickets(tickets, snaps)
+        if (acts := table("activities")) is not None:
+            parts["activities"] = _activities(acts, plan)
     else:
-        raise ValueError("the month-end history needs its orders_part (history_events.history_parts)")
+        given = history or {}
+        needed = [n for n in ("orders", *HISTORY_TABLES) if n in tables and n not in given]
+        if needed:
+            raise ValueError(f"the month-end history needs its parts {needed} (history_parts)")
+        order_p = given["orders"]
+        parts = {n: given[n] for n in HISTORY_TABLES if n in tables}
 
     base = _accounts_base(tables["accounts"], snaps, group_table, _first_seen(prepared))
     t = base.left_join(order_p, ["k", "account_id"])
-    parts: dict[str, ir.Table] = {}
-    if deals_part is not None and not single:
-        parts["opportunities"] = deals_part
-    elif (opps := table("opportunities")) is not None:
-        parts["opportunities"] = _opportunities(opps, table("stage_history"), snaps)
-    if tickets_part is not None and not single:
-        parts["service_tickets"] = tickets_part
-    elif (tickets := table("service_tickets")) is not None:
-        parts["service_tickets"] = _tickets(tickets, snaps)
-    if activities_part is not None and not single:
-        parts["activities"] = activities_part
-    elif (acts := table("activities")) is not None:
-        parts["activities"] = _activities(acts, plan, snaps, single=single)
     for part in parts.values():
         t = t.left_join(part, ["k", "account_id"])
     if (contacts := table("contacts")) is not None:

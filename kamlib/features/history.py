@@ -28,9 +28,9 @@ How
    masks with a bit in its months.  Accounts are rolled in blocks (:data:`GRID_CELLS`
    cells per array), so a huge book costs bounded memory.
 3. :func:`~kamlib.features.history_events.history_parts`: 1 then 2, the result an in-memory
-   table joined by the engine to the rest of the history (with the opportunities and
-   activities of :mod:`~kamlib.features.history_events`; tickets, contacts and the registry
-   stay in the engine) — Ibis sends it to whichever engine runs the source.
+   table joined by the engine to the rest of the history (with the opportunities, tickets
+   and activities of :mod:`~kamlib.features.history_events`; contacts and the registry stay
+   in the engine) — Ibis sends it to whichever engine runs the source.
 
 Purchases and money follow :mod:`~kamlib.features.definitions`; the result has the columns
 and values of the one-date order primitives (``_orders_single``) for each date ``k``.
@@ -239,9 +239,7 @@ def roll_months(
     months = _with_account(reduced["months"])
     if months.num_rows == 0:
         return ROLLED_SCHEMA.empty_table()
-    encoded = pc.dictionary_encode(months["account_id"]).combine_chunks()
-    names = encoded.dictionary.cast(pa.string())
-    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names, acc = account_codes(months["account_id"])
     col = months["i"].to_numpy().astype(np.int64) - start + 1
     early = col < 1
     col = np.maximum(col, 1)  # lines before the first month: carried into it
@@ -297,6 +295,14 @@ def roll_months(
         ).cast(pa.date32())
     columns |= {c: pa.array(v.astype(np.int64)) for c, v in out.items()}
     return pa.table({f.name: columns[f.name] for f in ROLLED_SCHEMA}, schema=ROLLED_SCHEMA)
+
+
+def account_codes(column: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The distinct account ids of a column (no NULLs) and each row's position among them
+    (int64): the rows of the per-date arrays numpy fills."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    names = encoded.dictionary.cast(pa.string())
+    return names, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _with_account(table: pa.Table) -> pa.Table:

@@ -1,33 +1,34 @@
-"""The month-end history's opportunities and activities: the engine hands over one row per
-opportunity (per account and month for the activities), numpy reads every date off them.
+"""The month-end history's opportunities, service tickets and activities: the engine hands
+over one row per record (per account and month for the activities), numpy reads every date
+off them.
 
 Why
 ---
-For one date the opportunities are a join and a GROUP BY (:func:`~kamlib.features.definitions.
-_opportunities`).  Over a history the same join pairs every opportunity with every date
-after its creation (2.5 M pairs for 24 dates on the large demo), most of which the filter
-then drops, and the deals that close after a date look their amount up in the stage history
-per (date, deal) with a window function: ≈ 0.4 s of the history query.  In numpy the same
-is a handful of comparisons over one array per column and date.
+For one date each of these tables is a join with the date and a GROUP BY
+(:mod:`~kamlib.features.definitions`).  Over a history the same join pairs every record with
+every date after it (2.5 M pairs for the 128,004 opportunities and 24 dates of the large
+demo), most of which the filter then drops; the deals that close after a date looked their
+amount up in the stage history per (date, deal) with a window function, the activities took
+a running maximum and a range join over the months.  In numpy the same is a handful of
+comparisons over one array per column and date.
 
 How
 ---
-1. :func:`opportunity_rows` (Ibis, the source's engine): the opportunities created by the
-   last date — account, status, created and closed date, amount in cents — and, for those
-   closing after the first date, the stage history reduced to one row per (opportunity,
-   day): the amount of the day's last entry (the largest when entries share the moment,
-   NULL when all of those lack one).  No timestamps leave the engine.
-2. :func:`roll_opportunities` (numpy): per date, exactly the rule of ``_opportunities`` —
-   an opportunity exists from its ``created_date``; one that closes after the date is open
-   then, with the amount of its last stage-history entry entered by the end of the date
-   (its own amount when there is none, or it has no amount); won / lost count when closed
-   in the long window — summed per account.
-3. The result is an in-memory table joined by the engine in place of ``_opportunities``,
-   on every engine.  One row per (k, account) with an open, won or lost opportunity.
-
-The activities the same way (:func:`activity_rows`, :func:`roll_activities`): the last activity day per (account,
-month) from the engine, the last one on or before each date found by a binary search in numpy,
-in place of ``_activities``' running maximum and range join over the months.
+1. The engine's part, Ibis on the source's engine (:func:`opportunity_rows`,
+   :func:`ticket_rows`, :func:`activity_rows`): the records up to the last date, with what
+   does not depend on the date worked out there — amounts in cents; the stage history
+   reduced to one amount per (opportunity, day); a ticket's SLA lateness when met, from its
+   timestamps' whole seconds; the last activity per (account, month).  No timestamp leaves
+   the engine.
+2. numpy, per date, the rule of ``_opportunities`` / ``_tickets`` / ``_activities`` exactly
+   (:func:`roll_opportunities`, :func:`roll_tickets`, :func:`roll_activities`): an
+   opportunity exists from its ``created_date``, one that closes after the date is open then
+   with the amount of its last stage-history entry by then; a ticket's SLA not met by the
+   end of the date is still running; the last activity on or before the date by a binary
+   search — counted per account.
+3. :func:`history_parts`: these and the order primitives (:mod:`~kamlib.features.history`)
+   as in-memory tables, by table name, which the history query joins in place of the
+   one-date joins — on every engine.
 """
 
 from __future__ import annotations
@@ -42,10 +43,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kamlib.features.definitions import _cents, _lit, _prepared_tables, _regrouped
+from kamlib.features.definitions import (
+    HISTORY_TABLES,
+    _cents,
+    _lit,
+    _prepared_tables,
+    _regrouped,
+)
 from kamlib.features.engines import _fetch, _frame_table, _Tables
 from kamlib.features.history import _days as _day_numbers
-from kamlib.features.history import empty_history_orders, monthly_reduction, roll_months
+from kamlib.features.history import (
+    account_codes,
+    empty_history_orders,
+    monthly_reduction,
+    roll_months,
+)
 from kamlib.features.windows import _month_number, _Plan
 
 #: The rolled opportunity primitives, per (k, account): what ``_opportunities`` gives.
@@ -99,9 +111,7 @@ def roll_opportunities(rows: Mapping[str, pa.Table], plan: _Plan) -> pa.Table:
     deals = rows["deals"].filter(pc.is_valid(rows["deals"]["account_id"]))
     if deals.num_rows == 0:
         return DEALS_SCHEMA.empty_table()
-    encoded = pc.dictionary_encode(deals["account_id"]).combine_chunks()
-    names = encoded.dictionary.cast(pa.string())
-    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names, acc = account_codes(deals["account_id"])
     status = deals["status"]
     is_open, is_won, is_lost = (
         pc.fill_null(pc.equal(status, s), False).to_numpy(zero_copy_only=False)
@@ -113,9 +123,9 @@ def roll_opportunities(rows: Mapping[str, pa.Table], plan: _Plan) -> pa.Table:
     cents_known = pc.is_valid(deals["cents"]).to_numpy(zero_copy_only=False)
     cents = pc.fill_null(deals["cents"], 0).to_numpy()
     lookup = _StageLookup(rows.get("stages"), deals["opportunity_id"])
-
-    pieces = []
-    for k, cut in enumerate(plan.cuts):
+    n = len(names)
+    per_date = []
+    for cut in plan.cuts:
         day, start_long = _day(cut.as_of), _day(cut.start_long)
         exists = created <= day  # a NULL created_date is _NEVER
         reopened = closed_known & (closed > day)
@@ -126,25 +136,14 @@ def roll_opportunities(rows: Mapping[str, pa.Table], plan: _Plan) -> pa.Table:
         if reopened.any():
             amount, known = lookup.amounts(open_then & reopened, day, cents, cents_known)
         counted = open_then & known
-        n = len(names)
-        out = {
+        values = {
             "open_pipeline": _sum(acc[counted], amount[counted], n),
-            "open_opportunities": np.bincount(acc, weights=open_then, minlength=n),
-            "won": np.bincount(acc, weights=won, minlength=n),
-            "lost": np.bincount(acc, weights=lost, minlength=n),
+            "open_opportunities": _count(acc, open_then, n),
+            "won": _count(acc, won, n),
+            "lost": _count(acc, lost, n),
         }
-        keep = np.bincount(acc, weights=open_then | won | lost, minlength=n) > 0
-        piece = {c: v[keep].astype(np.int64) for c, v in out.items()}
-        piece["account"] = np.flatnonzero(keep)
-        piece["k"] = np.full(len(piece["account"]), k, dtype=np.int64)
-        pieces.append(piece)
-    cols = {c: np.concatenate([p[c] for p in pieces]) for c in pieces[0]}
-    columns = {
-        "k": pa.array(cols["k"]),
-        "account_id": names.take(pa.array(cols["account"])),
-        **{c: pa.array(cols[c]) for c in ("open_pipeline", "open_opportunities", "won", "lost")},
-    }
-    return pa.table(columns, schema=DEALS_SCHEMA)
+        per_date.append(_kept(_count(acc, open_then | won | lost, n) > 0, values))
+    return _dated_rows(names, per_date, DEALS_SCHEMA)
 
 
 class _StageLookup:
@@ -196,6 +195,34 @@ def _sum(acc: np.ndarray, cents: np.ndarray, accounts: int) -> np.ndarray:
     return out
 
 
+def _count(acc: np.ndarray, rows: np.ndarray, accounts: int) -> np.ndarray:
+    """How many of the ``rows`` (a mask) each account has."""
+    return np.bincount(acc, weights=rows, minlength=accounts).astype(np.int64)
+
+
+def _kept(keep: np.ndarray, values: dict[str, np.ndarray]) -> tuple[np.ndarray, dict]:
+    """One date's accounts with a row (``keep``: a mask over the account codes), and their
+    values."""
+    return np.flatnonzero(keep), {c: v[keep] for c, v in values.items()}
+
+
+def _dated_rows(
+    names: pa.Array, per_date: list[tuple[np.ndarray, dict[str, np.ndarray]]], schema: pa.Schema
+) -> pa.Table:
+    """The rows of every date (``per_date[k]``: its account codes and values by column) as
+    ``schema``: ``k``, ``account_id``, then the value columns."""
+    accounts = [a for a, _ in per_date]
+    columns = {
+        "k": pa.array(np.repeat(np.arange(len(per_date), dtype=np.int64), [len(a) for a in accounts])),
+        "account_id": names.take(pa.array(np.concatenate(accounts))),
+    }
+    for field in schema:
+        if field.name not in columns:
+            values = np.concatenate([v[field.name] for _, v in per_date])
+            columns[field.name] = pa.array(values).cast(field.type)
+    return pa.table(columns, schema=schema)
+
+
 def _days(column: pa.ChunkedArray) -> np.ndarray:
     """A date column as int64 days since 1970, NULL as :data:`_NEVER`."""
     return _day_numbers(column, _NEVER).astype(np.int64)
@@ -203,12 +230,6 @@ def _days(column: pa.ChunkedArray) -> np.ndarray:
 
 def _day(day: object) -> int:
     return int(np.datetime64(day, "D").astype(np.int64))
-
-
-def empty_history_deals() -> ir.Table:
-    """An empty table of the rolled opportunity primitives (to build the history's
-    expression without running the reduction)."""
-    return ibis.memtable(DEALS_SCHEMA.empty_table())
 
 
 # -- activities ------------------------------------------------------------------------------------
@@ -231,30 +252,17 @@ def roll_activities(rows: pa.Table, plan: _Plan) -> pa.Table:
     rows = rows.filter(pc.and_(pc.is_valid(rows["account_id"]), pc.is_valid(rows["last"])))
     if rows.num_rows == 0:
         return ACTIVITIES_SCHEMA.empty_table()
-    encoded = pc.dictionary_encode(rows["account_id"]).combine_chunks()
-    names = encoded.dictionary.cast(pa.string())
-    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names, acc = account_codes(rows["account_id"])
     keys = np.sort((acc << 32) | (_days(rows["last"]) + 2**31))
     every = np.arange(len(names), dtype=np.int64)
-    pieces = []
-    for k, cut in enumerate(plan.cuts):
+    per_date = []
+    for cut in plan.cuts:
         pos = np.searchsorted(keys, (every << 32) | (_day(cut.as_of) + 2**31), side="right") - 1
         safe = np.maximum(pos, 0)
         hit = (pos >= 0) & ((keys[safe] >> 32) == every)
-        day = (keys[safe[hit]] & 0xFFFFFFFF) - 2**31
-        pieces.append((np.full(int(hit.sum()), k, dtype=np.int64), every[hit], day))
-    k_col, account, day = (np.concatenate(p) for p in zip(*pieces, strict=True))
-    columns = {
-        "k": pa.array(k_col),
-        "account_id": names.take(pa.array(account)),
-        "last_activity": pa.array(day.astype(np.int32), pa.int32()).cast(pa.date32()),
-    }
-    return pa.table(columns, schema=ACTIVITIES_SCHEMA)
-
-
-def empty_history_activities() -> ir.Table:
-    """An empty table of the rolled activity primitive (to build the expression)."""
-    return ibis.memtable(ACTIVITIES_SCHEMA.empty_table())
+        day = ((keys[safe] & 0xFFFFFFFF) - 2**31).astype(np.int32)
+        per_date.append(_kept(hit, {"last_activity": day}))
+    return _dated_rows(names, per_date, ACTIVITIES_SCHEMA)
 
 
 # -- service tickets -------------------------------------------------------------------------------
@@ -304,9 +312,7 @@ def roll_tickets(rows: pa.Table, plan: _Plan) -> pa.Table:
     rows = rows.filter(pc.is_valid(rows["account_id"]))
     if rows.num_rows == 0:
         return TICKETS_SCHEMA.empty_table()
-    encoded = pc.dictionary_encode(rows["account_id"]).combine_chunks()
-    names = encoded.dictionary.cast(pa.string())
-    acc = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    names, acc = account_codes(rows["account_id"])
     n = len(names)
     opened = _days(rows["opened_date"])
     second = pc.fill_null(rows["opened_second"], 0).to_numpy().astype(np.int64)
@@ -319,8 +325,8 @@ def roll_tickets(rows: pa.Table, plan: _Plan) -> pa.Table:
         late = rows[f"{name}_late"].to_numpy(zero_copy_only=False).astype(bool)
         slas.append((_days(rows[f"{name}_day"]), late, known_hours, limit))
     with_sla = slas[0][2] | slas[1][2]
-    pieces = []
-    for k, cut in enumerate(plan.cuts):
+    per_date = []
+    for cut in plan.cuts:
         day, start = _day(cut.as_of), _day(cut.start_short)
         inside = (opened > start) & (opened <= day)
         # seconds from the opening to midnight after the date, as an integer
@@ -329,41 +335,25 @@ def roll_tickets(rows: pa.Table, plan: _Plan) -> pa.Table:
         for met_day, late_when_met, has_hours, limit in slas:
             met = met_day <= day  # a NULL day is _NEVER
             breached |= np.where(met, late_when_met, has_hours & (running > limit))
-        counts = {
-            "tickets": inside,
-            "escalations": inside & escalated,
-            "breached": inside & breached,
-            "with_sla": inside & with_sla,
+        values = {
+            "tickets": _count(acc, inside, n),
+            "escalations": _count(acc, inside & escalated, n),
+            "breached": _count(acc, inside & breached, n),
+            "with_sla": _count(acc, inside & with_sla, n),
         }
-        out = {c: np.bincount(acc, weights=v, minlength=n).astype(np.int64) for c, v in counts.items()}
-        keep = out["tickets"] > 0
-        piece = {c: v[keep] for c, v in out.items()}
-        piece["account"] = np.flatnonzero(keep)
-        piece["k"] = np.full(len(piece["account"]), k, dtype=np.int64)
-        pieces.append(piece)
-    cols = {c: np.concatenate([p[c] for p in pieces]) for c in pieces[0]}
-    columns = {
-        "k": pa.array(cols["k"]),
-        "account_id": names.take(pa.array(cols["account"])),
-        **{c: pa.array(cols[c]) for c in ("tickets", "escalations", "breached", "with_sla")},
-    }
-    return pa.table(columns, schema=TICKETS_SCHEMA)
-
-
-def empty_history_tickets() -> ir.Table:
-    """An empty table of the rolled ticket primitives (to build the expression)."""
-    return ibis.memtable(TICKETS_SCHEMA.empty_table())
+        per_date.append(_kept(values["tickets"] > 0, values))
+    return _dated_rows(names, per_date, TICKETS_SCHEMA)
 
 
 # -- all parts ---------------------------------------------------------------------------------
 def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dict[str, ir.Table]:
-    """The history's in-memory tables, by the ``_feature_table`` parameter that takes each:
-    the order primitives (:mod:`~kamlib.features.history`), the opportunity and activity
-    primitives (this module) where the source has those tables.
+    """The history's in-memory tables by table name (``_feature_table``'s ``history``): the
+    order primitives (:mod:`~kamlib.features.history`) and those of each table of
+    ``HISTORY_TABLES`` the source has.
 
     The engine's queries run one after another; the order lines' numpy roll, the longest
-    step outside the engine, runs in a thread beside the opportunity and activity queries
-    (numpy and Arrow release the GIL; only this thread talks to the engine).
+    step outside the engine, runs in a thread beside the other tables' queries (numpy and
+    Arrow release the GIL; only this thread talks to the engine).
     """
     group_table = _frame_table(groups) if groups is not None else None
     tables = _regrouped(_prepared_tables(src), group_table)
@@ -373,26 +363,28 @@ def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dic
     with ThreadPoolExecutor(max_workers=1) as pool:
         rolling = pool.submit(roll_months, reduced, plan)
         if "opportunities" in tables:
-            deal_parts = opportunity_rows(tables["opportunities"], tables.get("stage_history"), plan)
-            rows = {name: _fetch(src.backend, expr) for name, expr in deal_parts.items()}
-            parts["deals_part"] = ibis.memtable(roll_opportunities(rows, plan))
-        if "activities" in tables:
-            days = _fetch(src.backend, activity_rows(tables["activities"], plan))
-            parts["activities_part"] = ibis.memtable(roll_activities(days, plan))
+            deals = opportunity_rows(tables["opportunities"], tables.get("stage_history"), plan)
+            rows = {name: _fetch(src.backend, expr) for name, expr in deals.items()}
+            parts["opportunities"] = ibis.memtable(roll_opportunities(rows, plan))
         if "service_tickets" in tables:
             tickets = _fetch(src.backend, ticket_rows(tables["service_tickets"], plan))
-            parts["tickets_part"] = ibis.memtable(roll_tickets(tickets, plan))
-        parts["orders_part"] = ibis.memtable(rolling.result())
+            parts["service_tickets"] = ibis.memtable(roll_tickets(tickets, plan))
+        if "activities" in tables:
+            days = _fetch(src.backend, activity_rows(tables["activities"], plan))
+            parts["activities"] = ibis.memtable(roll_activities(days, plan))
+        parts["orders"] = ibis.memtable(rolling.result())
     return parts
 
 
 def empty_history_parts(src: _Tables) -> dict[str, ir.Table]:
     """Empty tables of :func:`history_parts`' shapes (to build the expression only)."""
-    parts = {"orders_part": empty_history_orders()}
-    if "opportunities" in src.tables:
-        parts["deals_part"] = empty_history_deals()
-    if "activities" in src.tables:
-        parts["activities_part"] = empty_history_activities()
-    if "service_tickets" in src.tables:
-        parts["tickets_part"] = empty_history_tickets()
+    schemas = {
+        "opportunities": DEALS_SCHEMA,
+        "service_tickets": TICKETS_SCHEMA,
+        "activities": ACTIVITIES_SCHEMA,
+    }
+    parts = {"orders": empty_history_orders()}
+    for name in HISTORY_TABLES:
+        if name in src.tables:
+            parts[name] = ibis.memtable(schemas[name].empty_table())
     return parts

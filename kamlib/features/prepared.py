@@ -28,10 +28,10 @@ How
 
 The month-end history (:mod:`~kamlib.features.history`: the order lines reduced to (account,
 month) by the engine and rolled by numpy; :mod:`~kamlib.features.history_events`: the
-opportunities and activities read off per date by numpy; the rest one query over all dates)
-is prepared the same way: its dates are an in-memory table, its order, opportunity and
-activity primitives three more (roles ``orders_part``, ``deals_part``, ``activities_part``);
-it has no date literal; a shape is cached per kind (one date / history).
+opportunities, tickets and activities read off per date by numpy; the rest one query over
+all dates) is prepared the same way: its dates and those per-date primitives are in-memory
+tables (role ``history``, by table name), it has no date literal; a shape is cached per kind
+(one date / history).
 
 Public API
 ----------
@@ -155,7 +155,9 @@ def feature_result(
     key = None if _fresh.get() else _shape(src, plan.windows, rollup)
     parts = {} if single else history_parts(src, plan, groups)
     if key is None:
-        expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single, **parts)
+        expr = _feature_table(
+            src, plan, rollup=rollup, groups=groups, single=single, history=parts
+        )
         return _fetch(src.backend, expr)
     key = (*key, single)
     with _lock:
@@ -169,7 +171,7 @@ def feature_result(
         )
         if template is None:  # an in-memory table of unknown role: not prepared
             expr = _feature_table(
-                src, plan, rollup=rollup, groups=groups, single=single, **parts
+                src, plan, rollup=rollup, groups=groups, single=single, history=parts
             )
             return _fetch(src.backend, expr)
         with _lock:
@@ -233,10 +235,10 @@ def _compile(
         single=single,
         snaps=snaps,
         group_table=group_table,
-        **parts,
+        history=parts,
     )
     roles: dict[str, tuple[str, ...]] = {snaps.op().name: ("dates",)}
-    roles |= {table.op().name: (role,) for role, table in parts.items()}
+    roles |= {table.op().name: ("history", name) for name, table in parts.items()}
     if group_table is not None:
         roles[group_table.op().name] = ("groups",)
     for name, table in src.tables.items():
@@ -267,10 +269,10 @@ def _execute(
     src: _Tables,
     plan: _Plan,
     groups: pd.DataFrame | None,
-    parts: dict[str, ir.Table | None] | None = None,
+    parts: dict[str, ir.Table] | None = None,
 ) -> pa.Table:
     """Run a compiled shape for ``plan``'s dates on the call's own tables (``parts``: the
-    history's order and opportunity primitives, by role)."""
+    history's per-date primitives, by table name)."""
     bounds = [_date_sql(d) for d in _bounds(plan, template.single)]
     tag = uuid.uuid4().hex[:12]
     names = {old: f"kamlib_prepared_{tag}_{i}" for i, old in enumerate(template.reads)}
@@ -281,9 +283,9 @@ def _execute(
         elif role[0] == "groups":
             assert groups is not None
             table = _frame_table(groups)
-        elif role[0].endswith("_part"):
-            table = (parts or {}).get(role[0])
-            assert table is not None
+        elif role[0] == "history":
+            assert parts is not None
+            table = parts[role[1]]
         else:
             table = src.tables[role[1]]
         op = table.op()

@@ -151,7 +151,7 @@ class _Plan:
         return max(c.as_of for c in self.cuts)
 
     def snapshots(self) -> ir.Table:
-        """One row per as-of date: ``k`` (its position), its dates and its month number."""
+        """One row per as-of date: ``k`` (its position) and its dates."""
         cols: dict[str, pa.Array] = {
             "k": pa.array(range(len(self.cuts)), pa.int64()),
             "as_of": pa.array([c.as_of for c in self.cuts], pa.date32()),
@@ -159,6 +159,5 @@ class _Plan:
             "start_short": pa.array([c.start_short for c in self.cuts], pa.date32()),
             "start_prev": pa.array([c.start_prev for c in self.cuts], pa.date32()),
             "start_long": pa.array([c.start_long for c in self.cuts], pa.date32()),
-            "month": pa.array([month_number(c.as_of) for c in self.cuts], pa.int64()),
         }
         return ibis.memtable(pa.table(cols))
