@@ -320,7 +320,7 @@ def test_unreadable_export_names_the_file_not_the_store(tmp_path, monkeypatch):
     def denied(path):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(readers, "fingerprint_file", denied)
+    monkeypatch.setattr(readers, "_hash_and_count", denied)  # every hashing pass
     with pytest.raises(DataValidationError, match=r"accounts.csv: cannot read the file \(Permission denied\)") as err:
         import_files([accounts], store=tmp_path / "s.duckdb", now=NOW)
     assert "store" not in str(err.value)

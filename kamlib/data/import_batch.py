@@ -5,7 +5,7 @@ and the notices, all inside the import's transaction.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -156,7 +156,7 @@ class ImportBatch:
         planned: PlannedTable,
         staged: list[tuple[readers.SourceFile, dict[str, ColumnRule]]],
         snapshot: str,
-        hashing: list[readers.Hashing] | None = None,
+        hashing: list[Future[tuple[str, int | None]]] | None = None,
     ) -> tuple[str, str]:
         """Type one canonical table's files straight into its snapshot table, one pass each.
 

@@ -110,24 +110,22 @@ def file_kind(path: Path) -> str:
     )
 
 
-#: Lines of the files :func:`fingerprint_file` hashed, by (path, size, mtime): counted in the
-#: same pass over the bytes, taken by :func:`fingerprint_and_lines`.
-_LINES_SEEN: dict[tuple[str, int, int], int] = {}
-
-
 def fingerprint_file(path: Path) -> str:
-    """SHA-256 of the file's bytes (streamed); the file's newlines are counted on the way
-    (cheap next to the hash) for :func:`fingerprint_and_lines`."""
+    """SHA-256 of the file's bytes (streamed)."""
+    return _hash_and_count(path)[0]
+
+
+def _hash_and_count(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file's bytes and its lines (:func:`count_lines`), in one streamed pass
+    (counting newlines is cheap next to the hash)."""
     digest = hashlib.sha256()
     newlines, last = 0, b"\n"
     with path.open("rb") as fh:
-        stat = os.fstat(fh.fileno())
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
             newlines += block.count(b"\n")
             last = block[-1:]
-    _LINES_SEEN[(str(path), stat.st_size, stat.st_mtime_ns)] = newlines + (last != b"\n")
-    return digest.hexdigest()
+    return digest.hexdigest(), newlines + (last != b"\n")
 
 
 def stage_file(
@@ -180,8 +178,13 @@ def stage_file(
 
 def file_fingerprint(path: Path) -> str:
     """:func:`fingerprint_file`, with the error :func:`stage_file` gives for an unreadable file."""
+    return _readable_hash(path)[0]
+
+
+def _readable_hash(path: Path) -> tuple[str, int]:
+    """:func:`_hash_and_count`, with the error :func:`stage_file` gives for an unreadable file."""
     try:
-        return fingerprint_file(path)
+        return _hash_and_count(path)
     except OSError as exc:
         error = _unreadable(path, exc)
         if error is None:
@@ -337,24 +340,16 @@ def fingerprint_and_lines(src: SourceFile) -> tuple[str, int | None]:
     """:func:`file_fingerprint` of ``src.path`` and, when DuckDB reads that very file (plain
     CSV text, neither transcoded nor compressed), its :func:`count_lines`, from the same pass
     over the bytes (``None`` otherwise: then the text DuckDB reads is counted on its own)."""
-    fingerprint = file_fingerprint(src.path)
-    if src.text_path != src.path or src.path.name.lower().endswith(".gz"):
-        return fingerprint, None
-    try:
-        stat = src.path.stat()
-    except OSError:
-        return fingerprint, None
-    return fingerprint, _LINES_SEEN.pop((str(src.path), stat.st_size, stat.st_mtime_ns), None)
-
-
-Hashing = Future  # of fingerprint_and_lines: (fingerprint, lines or None)
+    fingerprint, lines = _readable_hash(src.path)
+    plain = src.text_path == src.path and not src.path.name.lower().endswith(".gz")
+    return fingerprint, lines if plain else None
 
 
 class LineCount:
-    """A file's lines from a :func:`fingerprint_and_lines` future; counted anew
-    (:func:`count_lines` of the text DuckDB reads) when that pass did not count them."""
+    """A file's lines from a :func:`fingerprint_and_lines` future (``None``: not counted
+    there, :func:`check_rows_read` counts the text DuckDB reads)."""
 
-    def __init__(self, future: Hashing) -> None:
+    def __init__(self, future: Future[tuple[str, int | None]]) -> None:
         self.future = future
 
     def result(self) -> int | None:
