@@ -138,6 +138,14 @@ def column_sql(
     else:
         raw = sql_name(rule.source or rule.target)
     text = clean_text(strip_invisible(raw) if is_id else raw)
+    # A number is cast from the file's text as it is when the cleaned text is that text
+    # trimmed and nothing else: DOUBLE skips edge spaces itself and the fallback trims, so
+    # the same values (tests/test_import_sql.py compares both on awkward text). ``trim``
+    # copies every value and costs more than the cast, and DuckDB computes an expression
+    # that occurs twice in a SELECT for *every* row (common subexpressions), even inside the
+    # COALESCE arguments it would skip: ``NULLIF(trim(x), '')`` has ``trim(x)`` twice.
+    # ≈ 7 % of an orders file's typing time.
+    number_text = raw if rule.source is not None and not values and not is_id else text
     if values:
         cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in values.items())
         text = f"CASE {text} {cases} ELSE {text} END"
@@ -147,11 +155,11 @@ def column_sql(
     if kind == "text":
         typed = text
     elif kind == "number":
-        typed = _number(text)
+        typed = _number(number_text)
         if rule.scale:
             typed = f"({typed}) * {rule.scale!r}"
     elif kind == "integer":
-        num = _number(text)
+        num = _number(number_text)
         typed = (
             f"CASE WHEN isfinite({num}) AND abs({num}) < 9.2e18 AND {num} = floor({num}) "
             f"THEN CAST({num} AS BIGINT) END"
