@@ -1,7 +1,8 @@
 """Checks on the frames users hand to kamlib's functions: required columns, numbers.
 
 One message style for every analysis package: *what* is missing, *where* from, *why* it is
-needed and the fix."""
+needed and the fix.  Also :func:`isin`, ``Series.isin`` without pandas' per-value cost on
+text columns."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kamlib.errors import DataValidationError
 
@@ -63,6 +66,32 @@ def numeric_column(
             f"{frame['account_id'].iloc[i]!r}): expected a number.{' ' + hint if hint else ''}"
         )
     return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+def isin(values: pd.Series, candidates: Iterable[object]) -> np.ndarray:
+    """``values.isin(candidates)`` as a numpy bool array, the same answer, fast for text.
+
+    pandas checks a text column (Arrow-backed ``str``) against its candidates by making one
+    pyarrow scalar per candidate in Python: ≈ 0.3 s for 128,000 deal ids, called per
+    back-test origin and per point-in-time cut.  When the candidates are all text (or
+    missing), they go to Arrow as one array here (≈ 100× faster); anything else (numbers
+    among the candidates, a non-text column) is left to pandas.
+    """
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return values.isin(candidates).to_numpy(dtype=bool)
+    if isinstance(candidates, pd.Series | pd.Index) and candidates.dtype == dtype:
+        text = candidates
+    else:
+        listed = list(candidates)
+        if not all(isinstance(c, str) or c is None or c is pd.NA or c != c for c in listed):
+            return values.isin(listed).to_numpy(dtype=bool)
+        text = pd.Series(listed, dtype=dtype)
+    if not len(text):
+        return np.zeros(len(values), dtype=bool)
+    array = pa.array(values.array)
+    found = pc.is_in(array, value_set=pa.array(text.array).cast(array.type))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kamlib.errors import DataValidationError
-from kamlib.frames import escape_formulas
+from kamlib.frames import escape_formulas, isin
 
 
 def test_formula_leading_text_cells_are_escaped_numbers_are_not():
@@ -52,3 +54,36 @@ def test_require_columns_names_what_is_missing_where_why_and_the_fix():
         "Required columns 'tier', 'rank' missing from the scores frame (tiers need them). "
         "Columns found: account_id, score. Score the accounts first."
     )
+
+
+_TEXT = st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "", " a", "é", "中"]))
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    values=st.lists(_TEXT, max_size=12),
+    candidates=st.lists(st.one_of(_TEXT, st.just(float("nan")), st.just(pd.NA), st.integers(0, 2))),
+    kind=st.sampled_from(["list", "set", "series", "index", "object series"]),
+    dtype=st.sampled_from(["str", "object", "category"]),
+)
+def test_isin_answers_what_pandas_answers(values, candidates, kind, dtype):
+    series = pd.Series(values, dtype=dtype)
+    given_ = {
+        "list": candidates,
+        "set": set(c for c in candidates if c is not pd.NA),
+        "series": pd.Series(
+            [c for c in candidates if c is None or isinstance(c, str)], dtype="str"
+        ),
+        "index": pd.Index([c for c in candidates if c is None or isinstance(c, str)], dtype="str"),
+        "object series": pd.Series(candidates, dtype=object),
+    }[kind]
+    expected = series.isin(given_).to_numpy(dtype=bool)
+    got = isin(series, given_)
+    assert got.dtype == bool and got.tolist() == expected.tolist()
+
+
+def test_isin_of_many_ids_takes_the_arrow_path():
+    ids = pd.Series([f"O{i}" for i in range(5000)], dtype="str")
+    chosen = ids[::3]
+    assert isin(ids, chosen).sum() == len(chosen)
+    assert isin(ids, set(chosen)).tolist() == ids.isin(set(chosen)).tolist()

@@ -15,6 +15,7 @@ from kamlib.data.registry_records import kept_at_cut
 from kamlib.data.schemas import DATE_COLUMNS, TABLES
 from kamlib.display import Brief, ShowsBrief, table_size
 from kamlib.errors import DataValidationError, MissingTableError
+from kamlib.frames import isin
 from kamlib.periods import as_day
 
 
@@ -187,7 +188,7 @@ class KamData(ShowsBrief):
         if "opportunity_competitors" in tables and "opportunities" in tables:
             known = tables["opportunities"]["opportunity_id"]
             rows = tables["opportunity_competitors"]
-            tables["opportunity_competitors"] = rows[rows["opportunity_id"].isin(known)]
+            tables["opportunity_competitors"] = rows[isin(rows["opportunity_id"], known)]
         if "opportunities" in tables:
             tables["opportunities"] = _reopen(
                 tables["opportunities"], tables.get("stage_history"), cut
@@ -267,13 +268,14 @@ def _existed(
     undated = created.isna()
     if not undated.any():
         return created <= cut
-    seen: set[str] = set()
+    seen = [pd.Series([], dtype="str")]
     for name, column in FIRST_SEEN.items():
         frame = tables.get(name)
         if frame is not None and len(frame):
             hit = _before(frame[column], column, cut, end)
-            seen |= set(frame.loc[hit, "account_id"].dropna().astype("str"))
-    return (created <= cut) | (undated & accounts["account_id"].astype("str").isin(seen))
+            seen.append(pd.Series(frame.loc[hit, "account_id"].dropna().astype("str").unique()))
+    known = isin(accounts["account_id"].astype("str"), pd.concat(seen, ignore_index=True))
+    return (created <= cut) | (undated & known)
 
 
 def _check_name(table: str) -> None:

@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from kamlib.errors import DataValidationError
+from kamlib.frames import isin
 from kamlib.periods import as_day
 
 #: events (wins + losses) a product line needs for its own hazard terms
@@ -101,7 +102,7 @@ def close_histories(events: Any, *, as_of: pd.Timestamp) -> pd.DataFrame:
     opps = events.opportunities
     opps = opps[opps["start_date"].notna() & (opps["start_date"] <= day)]
     ev = events.events
-    ev = ev[(ev["day"] <= day) & ev["opportunity_id"].isin(set(opps["opportunity_id"]))]
+    ev = ev[(ev["day"] <= day) & isin(ev["opportunity_id"], opps["opportunity_id"])]
     closes = (
         ev[ev["status"].isin(["won", "lost"])]
         .groupby("opportunity_id", sort=False)
@@ -728,7 +729,7 @@ def stuck_limits(
     stints = stage_durations(events, as_of=day)
     won = events.events
     won = won[(won["day"] <= day) & (won["status"] == "won")]["opportunity_id"]
-    stints = stints[stints["completed"] & stints["opportunity_id"].isin(set(won))]
+    stints = stints[stints["completed"] & isin(stints["opportunity_id"], won)]
     if stints.empty:
         return pd.Series(dtype="float64")
     days = stints["days"].astype("float64")

@@ -47,7 +47,7 @@ import pandas as pd
 from kamlib.data import KamData, Snapshot
 from kamlib.data.schemas import TABLES, conform
 from kamlib.errors import ConfigError, DataValidationError, MissingTableError
-from kamlib.frames import require_columns
+from kamlib.frames import isin, require_columns
 from kamlib.methodology import Methodology, resolve_methodology
 from kamlib.methodology.playbooks import CHECKLIST_CONDITIONS
 from kamlib.periods import as_day
@@ -473,7 +473,7 @@ def stage_passages(events: StageEvents) -> pd.DataFrame:
     final = ev.groupby("opportunity_id", sort=False).tail(1).set_index("opportunity_id")
     lost_final = set(final.index[final["status"] == "lost"])
     last_loss = losses.groupby("opportunity_id", sort=False).tail(1)
-    last_loss = last_loss[last_loss["opportunity_id"].isin(lost_final)]
+    last_loss = last_loss[isin(last_loss["opportunity_id"], lost_final)]
     lost_keys = set(zip(last_loss["opportunity_id"], last_loss["stage_order"], strict=True))
     out["lost_here"] = [
         (o, s) in lost_keys for o, s in zip(out["opportunity_id"], out["stage_order"], strict=True)
@@ -572,7 +572,7 @@ def _done_tasks(
     created = pd.to_datetime(tasks["created_date"])
     done_at = pd.to_datetime(tasks["done_date"]).astype("datetime64[us]")
     status = tasks["status"].astype("string").str.lower()
-    known = tasks["opportunity_id"].astype("str").isin(deals["opportunity_id"])
+    known = isin(tasks["opportunity_id"].astype("str"), deals["opportunity_id"])
     exists = known & ~(created >= day + _DAY).fillna(False)
     skipped = (status == "skipped").fillna(False)
     undated = exists & (status == "done").fillna(False) & done_at.isna()
@@ -601,7 +601,7 @@ def _competitor_rows(competitors: pd.DataFrame, deals: pd.DataFrame) -> pd.DataF
     require_columns(competitors, _COMPETITOR_COLUMNS, "the opportunity_competitors table")
     out = competitors.copy()
     out["opportunity_id"] = out["opportunity_id"].astype("str")
-    out = out[out["opportunity_id"].isin(deals["opportunity_id"]) & out["competitor"].notna()]
+    out = out[isin(out["opportunity_id"], deals["opportunity_id"]) & out["competitor"].notna()]
     for col in ("our_price", "competitor_price"):
         if col in out:
             out[col] = pd.to_numeric(out[col], errors="coerce").astype("float64")
