@@ -274,3 +274,18 @@ def test_a_long_history_spreads_its_months_over_several_masks(book):
     for day in (dates[0], dates[50], dates[51], dates[52], dates[-1]):  # 62 bits: near 51
         single = account_features(book, as_of=day)
         pd.testing.assert_frame_equal(whole.loc[pd.Timestamp(day)], single, check_exact=True)
+
+
+def test_an_engine_without_bit_or_gives_the_same_history(book, monkeypatch):
+    # DuckDB ORs the month (and day) bits; an engine without BIT_OR in Ibis (Spark) sums the
+    # distinct (account, key, month) rows' bits and counts the days in a query of their own
+    import ibis
+
+    from kamlib.features import history_events
+
+    assert history_events.has_bit_or(ibis.duckdb.connect())
+    dates = list(pd.date_range("2019-01-31", "2024-10-31", freq="ME").date)  # two masks
+    with_or = account_features_history(book, as_of_dates=dates)
+    monkeypatch.setattr(history_events, "has_bit_or", lambda backend: False)
+    without = account_features_history(book, as_of_dates=dates)
+    pd.testing.assert_frame_equal(without, with_or, check_exact=True)

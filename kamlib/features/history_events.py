@@ -37,11 +37,13 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.backends import BaseBackend
 
 from kamlib.features.definitions import (
     HISTORY_TABLES,
@@ -357,7 +359,9 @@ def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dic
     """
     group_table = _frame_table(groups) if groups is not None else None
     tables = _regrouped(_prepared_tables(src), group_table)
-    reduction = monthly_reduction(tables["orders"], tables.get("products"), plan)
+    reduction = monthly_reduction(
+        tables["orders"], tables.get("products"), plan, bit_or=has_bit_or(src.backend)
+    )
     reduced = {name: _fetch(src.backend, expr) for name, expr in reduction.items()}
     parts: dict[str, ir.Table] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -374,6 +378,14 @@ def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dic
             parts["activities"] = ibis.memtable(roll_activities(days, plan))
         parts["orders"] = ibis.memtable(rolling.result())
     return parts
+
+
+def has_bit_or(backend: BaseBackend) -> bool:
+    """Whether the engine's Ibis compiler writes ``BIT_OR`` (DuckDB: yes; PySpark: no)."""
+    try:
+        return bool(backend.has_operation(ops.BitOr))
+    except NotImplementedError:
+        return False
 
 
 def empty_history_parts(src: _Tables) -> dict[str, ir.Table]:
