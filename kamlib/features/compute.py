@@ -82,7 +82,7 @@ def _run(
             result = feature_result(src, plan, rollup=rollup, groups=groups, single=single)
             frames.append(_to_pandas(result, plan, windows, rollup=rollup))
         present = {"tables": set(src.tables), "product_lines_known": _lines_known(src)}
-    if len(frames) == 1:  # ordered by the engine
+    if len(frames) == 1:  # ordered by date and account (feature_result)
         return frames[0], present
     frame = pd.concat(frames, ignore_index=True)
     return frame.sort_values(["as_of", "account_id"], kind="stable", ignore_index=True), present

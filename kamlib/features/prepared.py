@@ -61,7 +61,7 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
-from kamlib.features.definitions import _feature_table
+from kamlib.features.definitions import _feature_table, sorted_history
 from kamlib.features.engines import _fetch, _frame_table, _Tables
 from kamlib.features.history_events import empty_history_parts, history_parts
 from kamlib.features.windows import FeatureWindows, _Cut, _Plan
@@ -150,8 +150,15 @@ def feature_result(
     groups: pd.DataFrame | None,
     single: bool,
 ) -> pa.Table:
-    """The features of ``plan`` as Arrow: from the shape's compiled SQL when it can be
-    prepared (one date, DuckDB, tables by name or frames), else built and run afresh."""
+    """The features of ``plan`` as Arrow, by date and account: from the shape's compiled SQL
+    when it can be prepared (DuckDB, tables by name or frames), else built and run afresh."""
+    result = _result(src, plan, rollup=rollup, groups=groups, single=single)
+    return result if single else sorted_history(result)
+
+
+def _result(
+    src: _Tables, plan: _Plan, *, rollup: bool, groups: pd.DataFrame | None, single: bool
+) -> pa.Table:
     key = None if _fresh.get() else _shape(src, plan.windows, rollup)
     parts = {} if single else history_parts(src, plan, groups)
     if key is None:
