@@ -41,7 +41,9 @@ and values of the one-date order primitives (``_orders_single``) for each date `
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -99,7 +101,34 @@ def mask_columns(plan: _Plan) -> int:
     return -(-span // MASK_BITS)
 
 
-def _key_masks(keyed: ir.Table, key: str, plan: _Plan, *, bit_or: bool = False) -> ir.Table:
+@dataclass(frozen=True)
+class ReductionBounds:
+    """What the engine's queries of a month-end history depend on besides the tables (the
+    order reduction here, the other tables' rows in
+    :mod:`~kamlib.features.history_events`): the dates written into their SQL — so a
+    compiled query serves other dates with these replaced (:mod:`~kamlib.features.prepared`)
+    — and how many masks (:func:`mask_columns`) it has."""
+
+    last: dt.date  # the last date
+    first: dt.date  # the first date
+    first_short: dt.date  # the earliest short window starts after this day
+    recent: dt.date  # 1st of the month of recent_base: bit 0 of the masks
+    masks: int
+
+
+def reduction_bounds(plan: _Plan) -> ReductionBounds:
+    """The :class:`ReductionBounds` of a plan of month ends."""
+    base = recent_base(plan)
+    return ReductionBounds(
+        last=plan.last,
+        first=min(c.as_of for c in plan.cuts),
+        first_short=min(c.start_short for c in plan.cuts),
+        recent=dt.date(base // 12, base % 12 + 1, 1),
+        masks=mask_columns(plan),
+    )
+
+
+def _key_masks(keyed: ir.Table, key: str, bounds: ReductionBounds, *, bit_or: bool) -> ir.Table:
     """Per account: how many keys (orders, product lines) were bought in each set of months.
 
     ``keyed`` holds (account_id, ``key``, month ``i``) of the recent purchases.  Each key's
@@ -110,9 +139,8 @@ def _key_masks(keyed: ir.Table, key: str, plan: _Plan, *, bit_or: bool = False) 
     ORed twice is set once); otherwise the distinct (account, key, month) rows are summed
     (a sum of distinct powers of two is their OR, and an engine without ``BIT_OR`` sums).
     """
-    base = recent_base(plan)
     months = keyed if bit_or else keyed.select("account_id", key, "i").distinct()
-    offset = months.i - base
+    offset = months.i - _month_number(_lit(bounds.recent))  # a constant for the engine
     one = ibis.literal(1, "int64")
     shifted = {
         f"m{p}": ibis.ifelse(
@@ -120,7 +148,7 @@ def _key_masks(keyed: ir.Table, key: str, plan: _Plan, *, bit_or: bool = False) 
             one << (offset - p * MASK_BITS),
             ibis.literal(0, "int64"),
         )
-        for p in range(mask_columns(plan))
+        for p in range(bounds.masks)
     }
     bits = {m: v.bit_or() if bit_or else v.sum() for m, v in shifted.items()}
     per_key = months.group_by("account_id", key).aggregate(**bits)
@@ -128,9 +156,9 @@ def _key_masks(keyed: ir.Table, key: str, plan: _Plan, *, bit_or: bool = False) 
 
 
 def monthly_reduction(
-    orders: ir.Table, products: ir.Table | None, plan: _Plan, *, bit_or: bool = False
+    orders: ir.Table, products: ir.Table | None, bounds: ReductionBounds, *, bit_or: bool = False
 ) -> dict[str, ir.Table]:
-    """The order lines up to the plan's last date, reduced by the engine to sparse rows.
+    """The order lines up to the last date, reduced by the engine to sparse rows.
 
     - ``months``: one row per (account, month ``i``) with a line: ``amount, cost, costed``
       (cents; ``cost`` and ``costed`` over lines with a cost), ``n_lines``,
@@ -148,8 +176,7 @@ def monthly_reduction(
     has it): nothing an engine lacks, and nothing but numbers and account ids leaves the
     engine.
     """
-    last = _lit(plan.last)
-    first_short = _lit(min(c.start_short for c in plan.cuts))
+    last, first_short = _lit(bounds.last), _lit(bounds.first_short)
     lines = orders.filter(orders.order_date <= last)
     lines = lines.mutate(i=_month_number(lines.order_date))
     purchase = lines.amount > 0
@@ -185,8 +212,8 @@ def monthly_reduction(
     coded = coded.mutate(i=_month_number(coded.order_date))
     out = {
         "months": per_month,
-        "orders": _key_masks(placed_orders, "order_id", plan, bit_or=bit_or),
-        "lines": _key_masks(coded, "product_line", plan, bit_or=bit_or),
+        "orders": _key_masks(placed_orders, "order_id", bounds, bit_or=bit_or),
+        "lines": _key_masks(coded, "product_line", bounds, bit_or=bit_or),
     }
     if not bit_or:
         placed = recent.select("account_id", "order_date", "i").distinct()
