@@ -252,7 +252,8 @@ def test_history_sql_is_compiled_once_per_shape_and_equals_a_fresh_compilation(b
     first = account_features_history(frames, as_of_dates=month_ends[:24])
     again = account_features_history(frames, as_of_dates=month_ends[3:20])
     info = prepared.cache_info()
-    assert (info.compilations, info.hits) == (1, 1)
+    # two shapes: the history query, and the engine's rows it reads (reduction, deals …)
+    assert (info.compilations, info.hits) == (2, 2)
     # the last date (the activities' filter) and the in-memory tables are the call's own
     assert again.loc[pd.Timestamp(month_ends[19]), "days_since_last_activity"].notna().any()
     with prepared.fresh_compilation():
@@ -289,3 +290,44 @@ def test_an_engine_without_bit_or_gives_the_same_history(book, monkeypatch):
     monkeypatch.setattr(history_events, "has_bit_or", lambda backend: False)
     without = account_features_history(book, as_of_dates=dates)
     pd.testing.assert_frame_equal(without, with_or, check_exact=True)
+
+
+def test_the_history_rows_sql_prepared_equals_a_fresh_compilation(book):
+    # the engine's queries of the history (order reduction, deals, tickets, activities),
+    # compiled once for placeholder bounds: with a call's dates written in, the SQL Ibis
+    # compiles for that call — here with a rollup's groups and 70 dates (two masks)
+    import re
+
+    import ibis.expr.operations as ops
+
+    from kamlib.features import engines, history_events, prepared
+
+    dates = list(pd.date_range("2019-01-31", "2024-10-31", freq="ME").date)
+    windows = FeatureWindows()
+    cuts = tuple(feature_windows._Cut.build(d, windows) for d in dates)
+    plan = feature_windows._Plan(cuts, windows)
+    bounds = history.reduction_bounds(plan)
+    assert bounds.masks == 2
+    groups = pd.DataFrame({"account_id": ["A001"], "group_id": ["A002"]})
+    with engines._open(book) as src:
+        bit_or = history_events.has_bit_or(src.backend)
+        templates = prepared._compile_rows(src, bounds.masks, bit_or=bit_or, grouped=True)
+        assert templates is not None
+        group_table = engines._frame_table(groups)
+        fresh = history_events.history_queries(src, bounds, group_table, bit_or=bit_or)
+        assert set(templates) == set(fresh) == {"orders", *history_events.HISTORY_TABLES}
+        days = [bounds.last, bounds.first, bounds.first_short, bounds.recent]
+        literals = [prepared._date_sql(d) for d in days]
+        for part, exprs in fresh.items():
+            assert set(templates[part]) == set(exprs)
+            for name, expr in exprs.items():
+                t = templates[part][name]
+                sql = t.pattern.sub(
+                    lambda m, t=t: "T" if m.group(0) in t.reads else literals[t.dates[m.group(0)]],
+                    t.sql,
+                )
+                want = src.backend.compile(expr)
+                names = {op.name for op in expr.op().find(ops.InMemoryTable)}
+                if names:
+                    want = re.sub("|".join(map(re.escape, names)), "T", want)
+                assert sql == want, (part, name)
