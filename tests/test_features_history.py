@@ -331,3 +331,17 @@ def test_the_history_rows_sql_prepared_equals_a_fresh_compilation(book):
                 if names:
                     want = re.sub("|".join(map(re.escape, names)), "T", want)
                 assert sql == want, (part, name)
+
+
+def test_history_rows_are_sorted_by_date_then_account_id_bytewise():
+    from kamlib.features.definitions import sorted_history
+
+    ids = ["b", "Z", "é", "a", "b", "a", "ab"]
+    table = pa.table({"k": [1, 0, 0, 1, 0, 0, 1], "account_id": ids, "x": range(7)})
+    got = sorted_history(table).to_pydict()
+    assert list(zip(got["k"], got["account_id"], strict=True)) == [
+        (0, "Z"), (0, "a"), (0, "b"), (0, "é"), (1, "a"), (1, "ab"), (1, "b"),
+    ]  # fmt: skip
+    assert got["x"] == [1, 5, 4, 2, 3, 6, 0]
+    with_null = pa.table({"k": [0, 0, 0], "account_id": [None, "b", "a"]})
+    assert sorted_history(with_null)["account_id"].to_pylist() == ["a", "b", None]

@@ -44,6 +44,7 @@ from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -510,8 +511,16 @@ def _feature_table(
 def sorted_history(result: pa.Table) -> pa.Table:
     """A history's rows (:func:`_feature_table`, not ``single``) by date, then account id
     (bytewise, NULL last: as the engine's ORDER BY)."""
-    order = pc.sort_indices(result, sort_keys=[("k", "ascending"), ("account_id", "ascending")])
-    return result.take(order)
+    if result.num_rows == 0 or result["account_id"].null_count:
+        keys = [("k", "ascending"), ("account_id", "ascending")]
+        return result.take(pc.sort_indices(result, sort_keys=keys, null_placement="at_end"))
+    # the distinct ids ranked once, the rows by one int64 key: (date, rank of the account)
+    encoded = pc.dictionary_encode(result["account_id"]).combine_chunks()
+    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
+    k = result["k"].to_numpy().astype(np.int64)
+    key = k * len(rank) + rank[encoded.indices.to_numpy()]
+    return result.take(np.argsort(key, kind="stable"))
 
 
 def _lines_known(src: _Tables) -> bool:
