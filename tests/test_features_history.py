@@ -282,14 +282,28 @@ def test_an_engine_without_bit_or_gives_the_same_history(book, monkeypatch):
     # distinct (account, key, month) rows' bits and counts the days in a query of their own
     import ibis
 
-    from kamlib.features import history_events
+    from kamlib.features import history_events, prepared
 
     assert history_events.has_bit_or(ibis.duckdb.connect())
+    used = []
+    reduction = history_events.monthly_reduction
+
+    def spy(*args, bit_or):
+        used.append(bit_or)
+        return reduction(*args, bit_or=bit_or)
+
+    monkeypatch.setattr(history_events, "monthly_reduction", spy)
+    prepared.clear_cache()
     dates = list(pd.date_range("2019-01-31", "2024-10-31", freq="ME").date)  # two masks
     with_or = account_features_history(book, as_of_dates=dates)
-    monkeypatch.setattr(history_events, "has_bit_or", lambda backend: False)
+    for module in (history_events, prepared):  # the prepared rows and the fresh ones
+        monkeypatch.setattr(module, "has_bit_or", lambda backend: False)
     without = account_features_history(book, as_of_dates=dates)
     pd.testing.assert_frame_equal(without, with_or, check_exact=True)
+    with prepared.fresh_compilation():
+        fresh = account_features_history(book, as_of_dates=dates)
+    pd.testing.assert_frame_equal(fresh, with_or, check_exact=True)
+    assert used == [True, False, False]
 
 
 def test_the_history_rows_sql_prepared_equals_a_fresh_compilation(book):
