@@ -411,17 +411,18 @@ def test_both_query_shapes_compile_to_spark_sql(monkeypatch, edge):
                 tables = definitions._regrouped(
                     definitions._prepared_tables(src), engines._frame_table(groups)
                 )
-                reduced = history.monthly_reduction(tables["orders"], tables["products"], plan)
+                bounds = history.reduction_bounds(plan)
+                reduced = history.monthly_reduction(tables["orders"], tables["products"], bounds)
                 exprs += list(reduced.values())
                 # and the other dated tables' rows (history_events)
                 exprs += list(
                     history_events.opportunity_rows(
-                        tables["opportunities"], tables["stage_history"], plan
+                        tables["opportunities"], tables["stage_history"], bounds
                     ).values()
                 )
                 exprs += [
-                    history_events.ticket_rows(tables["service_tickets"], plan),
-                    history_events.activity_rows(tables["activities"], plan),
+                    history_events.ticket_rows(tables["service_tickets"], bounds),
+                    history_events.activity_rows(tables["activities"], bounds),
                 ]
             for e in exprs:
                 sql = str(ibis.to_sql(e, dialect="pyspark")).upper()

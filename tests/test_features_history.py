@@ -252,7 +252,8 @@ def test_history_sql_is_compiled_once_per_shape_and_equals_a_fresh_compilation(b
     first = account_features_history(frames, as_of_dates=month_ends[:24])
     again = account_features_history(frames, as_of_dates=month_ends[3:20])
     info = prepared.cache_info()
-    assert (info.compilations, info.hits) == (1, 1)
+    # two shapes: the history query, and the engine's rows it reads (reduction, deals …)
+    assert (info.compilations, info.hits) == (2, 2)
     # the last date (the activities' filter) and the in-memory tables are the call's own
     assert again.loc[pd.Timestamp(month_ends[19]), "days_since_last_activity"].notna().any()
     with prepared.fresh_compilation():
@@ -274,3 +275,87 @@ def test_a_long_history_spreads_its_months_over_several_masks(book):
     for day in (dates[0], dates[50], dates[51], dates[52], dates[-1]):  # 62 bits: near 51
         single = account_features(book, as_of=day)
         pd.testing.assert_frame_equal(whole.loc[pd.Timestamp(day)], single, check_exact=True)
+
+
+def test_an_engine_without_bit_or_gives_the_same_history(book, monkeypatch):
+    # DuckDB ORs the month (and day) bits; an engine without BIT_OR in Ibis (Spark) sums the
+    # distinct (account, key, month) rows' bits and counts the days in a query of their own
+    import ibis
+
+    from kamlib.features import history_events, prepared
+
+    assert history_events.has_bit_or(ibis.duckdb.connect())
+    used = []
+    reduction = history_events.monthly_reduction
+
+    def spy(*args, bit_or):
+        used.append(bit_or)
+        return reduction(*args, bit_or=bit_or)
+
+    monkeypatch.setattr(history_events, "monthly_reduction", spy)
+    prepared.clear_cache()
+    dates = list(pd.date_range("2019-01-31", "2024-10-31", freq="ME").date)  # two masks
+    with_or = account_features_history(book, as_of_dates=dates)
+    for module in (history_events, prepared):  # the prepared rows and the fresh ones
+        monkeypatch.setattr(module, "has_bit_or", lambda backend: False)
+    without = account_features_history(book, as_of_dates=dates)
+    pd.testing.assert_frame_equal(without, with_or, check_exact=True)
+    with prepared.fresh_compilation():
+        fresh = account_features_history(book, as_of_dates=dates)
+    pd.testing.assert_frame_equal(fresh, with_or, check_exact=True)
+    assert used == [True, False, False]
+
+
+def test_the_history_rows_sql_prepared_equals_a_fresh_compilation(book):
+    # the engine's queries of the history (order reduction, deals, tickets, activities),
+    # compiled once for placeholder bounds: with a call's dates written in, the SQL Ibis
+    # compiles for that call — here with a rollup's groups and 70 dates (two masks)
+    import re
+
+    import ibis.expr.operations as ops
+
+    from kamlib.features import engines, history_events, prepared
+
+    dates = list(pd.date_range("2019-01-31", "2024-10-31", freq="ME").date)
+    windows = FeatureWindows()
+    cuts = tuple(feature_windows._Cut.build(d, windows) for d in dates)
+    plan = feature_windows._Plan(cuts, windows)
+    bounds = history.reduction_bounds(plan)
+    assert bounds.masks == 2
+    groups = pd.DataFrame({"account_id": ["A001"], "group_id": ["A002"]})
+    with engines._open(book) as src:
+        bit_or = history_events.has_bit_or(src.backend)
+        templates = prepared._compile_rows(src, bounds.masks, bit_or=bit_or, grouped=True)
+        assert templates is not None
+        group_table = engines._frame_table(groups)
+        fresh = history_events.history_queries(src, bounds, group_table, bit_or=bit_or)
+        assert set(templates) == set(fresh) == {"orders", *history_events.HISTORY_TABLES}
+        days = [bounds.last, bounds.first, bounds.first_short, bounds.recent]
+        literals = [prepared._date_sql(d) for d in days]
+        for part, exprs in fresh.items():
+            assert set(templates[part]) == set(exprs)
+            for name, expr in exprs.items():
+                t = templates[part][name]
+                sql = t.pattern.sub(
+                    lambda m, t=t: "T" if m.group(0) in t.reads else literals[t.dates[m.group(0)]],
+                    t.sql,
+                )
+                want = src.backend.compile(expr)
+                names = {op.name for op in expr.op().find(ops.InMemoryTable)}
+                if names:
+                    want = re.sub("|".join(map(re.escape, names)), "T", want)
+                assert sql == want, (part, name)
+
+
+def test_history_rows_are_sorted_by_date_then_account_id_bytewise():
+    from kamlib.features.definitions import sorted_history
+
+    ids = ["b", "Z", "é", "a", "b", "a", "ab"]
+    table = pa.table({"k": [1, 0, 0, 1, 0, 0, 1], "account_id": ids, "x": range(7)})
+    got = sorted_history(table).to_pydict()
+    assert list(zip(got["k"], got["account_id"], strict=True)) == [
+        (0, "Z"), (0, "a"), (0, "b"), (0, "é"), (1, "a"), (1, "ab"), (1, "b"),
+    ]  # fmt: skip
+    assert got["x"] == [1, 5, 4, 2, 3, 6, 0]
+    with_null = pa.table({"k": [0, 0, 0], "account_id": [None, "b", "a"]})
+    assert sorted_history(with_null)["account_id"].to_pylist() == ["a", "b", None]

@@ -44,7 +44,10 @@ from collections.abc import Mapping
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kamlib.data.kamdata import FIRST_SEEN
 from kamlib.errors import DataValidationError
@@ -452,7 +455,9 @@ def _feature_table(
     group_table: ir.Table | None = None,
     history: Mapping[str, ir.Table] | None = None,
 ) -> ir.Table:
-    """The Ibis expression of the features: one row per (k, account), ordered.
+    """The Ibis expression of the features: one row per (k, account) — ordered for one date;
+    a history's rows are sorted after the engine (:func:`sorted_history`: its ORDER BY over
+    every (date, account) cost DuckDB more than a sort of the fetched rows).
 
     ``single``: one date, the single-date shape of the order lines and of the dated tables;
     otherwise month ends, whose per-date primitives of the orders and of each table of
@@ -500,7 +505,22 @@ def _feature_table(
         t = t.left_join(registry_features(firms, snaps), ["k", "account_id"])
 
     finished = _finish(t, wnd, present=set(prepared), rollup=rollup, lines_known=_lines_known(src))
-    return finished.order_by("k", "account_id")
+    return finished.order_by("k", "account_id") if single else finished
+
+
+def sorted_history(result: pa.Table) -> pa.Table:
+    """A history's rows (:func:`_feature_table`, not ``single``) by date, then account id
+    (bytewise, NULL last: as the engine's ORDER BY)."""
+    if result.num_rows == 0 or result["account_id"].null_count:
+        keys = [("k", "ascending"), ("account_id", "ascending")]
+        return result.take(pc.sort_indices(result, sort_keys=keys, null_placement="at_end"))
+    # the distinct ids ranked once, the rows by one int64 key: (date, rank of the account)
+    encoded = pc.dictionary_encode(result["account_id"]).combine_chunks()
+    rank = np.empty(len(encoded.dictionary), dtype=np.int64)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
+    k = result["k"].to_numpy().astype(np.int64)
+    key = k * len(rank) + rank[encoded.indices.to_numpy()]
+    return result.take(np.argsort(key, kind="stable"))
 
 
 def _lines_known(src: _Tables) -> bool:

@@ -18,8 +18,11 @@ How
    the local DuckDB of frames): one row per (account, month ``i``) with a line — sums of
    cents, line counts, first and last purchase date; distinct purchase days per (account,
    month) of the months the short windows reach; and per account the orders and the product
-   lines bought there, counted per *set of months* (int64 masks, one bit per month: a sum
-   of distinct powers of two, as an engine without ``BIT_OR`` can write it).  Only filters,
+   lines bought there, counted per *set of months* (int64 masks, one bit per month).  An
+   engine with ``BIT_OR`` (DuckDB) ORs the bits of the lines — the days too, one bit per
+   day of the month in the months' own GROUP BY: three queries, no DISTINCT; one without
+   (Spark) sums the bits of the distinct (account, key, month) rows (a sum of distinct
+   powers of two is their OR) and counts the days in a fourth query.  Only filters,
    GROUP BY, DISTINCT and integer arithmetic; no order id or product line leaves the engine.
 2. :func:`roll_months` (numpy, the same for every engine): the rows laid out on the dense
    grid (what came before the first month any window needs carried into it), cumulative
@@ -38,7 +41,9 @@ and values of the one-date order primitives (``_orders_single``) for each date `
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
@@ -96,55 +101,91 @@ def mask_columns(plan: _Plan) -> int:
     return -(-span // MASK_BITS)
 
 
-def _key_masks(keyed: ir.Table, key: str, plan: _Plan) -> ir.Table:
+@dataclass(frozen=True)
+class ReductionBounds:
+    """What the engine's queries of a month-end history depend on besides the tables (the
+    order reduction here, the other tables' rows in
+    :mod:`~kamlib.features.history_events`): the dates written into their SQL — so a
+    compiled query serves other dates with these replaced (:mod:`~kamlib.features.prepared`)
+    — and how many masks (:func:`mask_columns`) it has."""
+
+    last: dt.date  # the last date
+    first: dt.date  # the first date
+    first_short: dt.date  # the earliest short window starts after this day
+    recent: dt.date  # 1st of the month of recent_base: bit 0 of the masks
+    masks: int
+
+
+def reduction_bounds(plan: _Plan) -> ReductionBounds:
+    """The :class:`ReductionBounds` of a plan of month ends."""
+    base = recent_base(plan)
+    return ReductionBounds(
+        last=plan.last,
+        first=min(c.as_of for c in plan.cuts),
+        first_short=min(c.start_short for c in plan.cuts),
+        recent=dt.date(base // 12, base % 12 + 1, 1),
+        masks=mask_columns(plan),
+    )
+
+
+def _key_masks(keyed: ir.Table, key: str, bounds: ReductionBounds, *, bit_or: bool) -> ir.Table:
     """Per account: how many keys (orders, product lines) were bought in each set of months.
 
     ``keyed`` holds (account_id, ``key``, month ``i``) of the recent purchases.  Each key's
     distinct months become bits of int64 masks (bit ``(i - base) % 62`` of mask
-    ``(i - base) // 62``: a sum of distinct powers of two is their OR, and an engine without
-    ``BIT_OR`` sums), then the keys are counted per (account, masks): a count of keys
-    bought in a window is a count of masks with a bit in it, whatever the key.
+    ``(i - base) // 62``), then the keys are counted per (account, masks): a count of keys
+    bought in a window is a count of masks with a bit in it, whatever the key.  ``bit_or``:
+    the engine ORs the bits of the lines (DuckDB's ``BIT_OR``: no DISTINCT needed, a bit
+    ORed twice is set once); otherwise the distinct (account, key, month) rows are summed
+    (a sum of distinct powers of two is their OR, and an engine without ``BIT_OR`` sums).
     """
-    base = recent_base(plan)
-    months = keyed.select("account_id", key, "i").distinct()
-    offset = months.i - base
+    months = keyed if bit_or else keyed.select("account_id", key, "i").distinct()
+    offset = months.i - _month_number(_lit(bounds.recent))  # a constant for the engine
     one = ibis.literal(1, "int64")
-    bits = {
+    shifted = {
         f"m{p}": ibis.ifelse(
             (offset >= p * MASK_BITS) & (offset < (p + 1) * MASK_BITS),
             one << (offset - p * MASK_BITS),
             ibis.literal(0, "int64"),
-        ).sum()
-        for p in range(mask_columns(plan))
+        )
+        for p in range(bounds.masks)
     }
+    bits = {m: v.bit_or() if bit_or else v.sum() for m, v in shifted.items()}
     per_key = months.group_by("account_id", key).aggregate(**bits)
     return per_key.group_by("account_id", *bits).aggregate(n=per_key.count())
 
 
 def monthly_reduction(
-    orders: ir.Table, products: ir.Table | None, plan: _Plan
+    orders: ir.Table, products: ir.Table | None, bounds: ReductionBounds, *, bit_or: bool = False
 ) -> dict[str, ir.Table]:
-    """The order lines up to the plan's last date, reduced by the engine to sparse rows.
+    """The order lines up to the last date, reduced by the engine to sparse rows.
 
     - ``months``: one row per (account, month ``i``) with a line: ``amount, cost, costed``
       (cents; ``cost`` and ``costed`` over lines with a cost), ``n_lines``,
       ``first_purchase``, ``last_purchase`` — every month, also those before
       :func:`first_month` (carried into it by :func:`roll_months`);
-    - ``days``: per (account, month ``i``) a short window of the dates reaches, ``n``
-      distinct purchase days;
+    - the distinct purchase days per (account, month ``i``) a short window of the dates
+      reaches: with ``bit_or`` (an engine with ``BIT_OR``) a column ``day_bits`` of
+      ``months``, bit ``d - 1`` set for a purchase on day ``d`` of the month (counted by
+      numpy), no query of their own; otherwise ``days``, ``n`` per (account, month);
     - ``orders`` and ``lines``: per account and set of months (``m0``, ``m1`` …:
       :func:`_key_masks`), ``n`` orders / product lines bought in exactly those of the
       recent months (lines: from ``products`` where the line lacks it).
 
-    Only filters, GROUP BY, DISTINCT and integer arithmetic: nothing an engine lacks, and
-    nothing but numbers and account ids leaves the engine.
+    Only filters, GROUP BY, DISTINCT, integer arithmetic (and ``BIT_OR`` where the engine
+    has it): nothing an engine lacks, and nothing but numbers and account ids leaves the
+    engine.
     """
-    last = _lit(plan.last)
+    last, first_short = _lit(bounds.last), _lit(bounds.first_short)
     lines = orders.filter(orders.order_date <= last)
     lines = lines.mutate(i=_month_number(lines.order_date))
     purchase = lines.amount > 0
     costed = lines.cost.notnull()
     amount = _cents(lines.amount)
+    days = {}
+    if bit_or:  # the purchase days of the recent months, one bit per day of the month
+        day_bit = ibis.literal(1, "int64") << (lines.order_date.day().cast("int64") - 1)
+        days["day_bits"] = day_bit.bit_or(where=purchase & (lines.order_date > first_short))
     per_month = lines.group_by("account_id", "i").aggregate(
         amount=amount.sum(),
         cost=_cents(lines.cost).sum(where=costed),
@@ -152,14 +193,12 @@ def monthly_reduction(
         first_purchase=lines.order_date.min(where=purchase),
         last_purchase=lines.order_date.max(where=purchase),
         n_lines=lines.count(),
+        **days,
     )
-    first_short = _lit(min(c.start_short for c in plan.cuts))
     recent = orders.filter(
         (orders.order_date <= last) & (orders.order_date > first_short) & (orders.amount > 0)
     )
     recent = recent.mutate(i=_month_number(recent.order_date))
-    placed = recent.select("account_id", "order_date", "i").distinct()
-    days = placed.group_by("account_id", "i").aggregate(n=placed.count())
     placed_orders = recent.filter(recent.order_id.notnull())  # as COUNT(DISTINCT order_id)
     # the product lines come from their own scan (a subexpression shared with the orders
     # would be materialised by DuckDB); the products join sits before the same filter
@@ -171,12 +210,15 @@ def monthly_reduction(
         & coded.product_line.notnull()
     )
     coded = coded.mutate(i=_month_number(coded.order_date))
-    return {
+    out = {
         "months": per_month,
-        "days": days,
-        "orders": _key_masks(placed_orders, "order_id", plan),
-        "lines": _key_masks(coded, "product_line", plan),
+        "orders": _key_masks(placed_orders, "order_id", bounds, bit_or=bit_or),
+        "lines": _key_masks(coded, "product_line", bounds, bit_or=bit_or),
     }
+    if not bit_or:
+        placed = recent.select("account_id", "order_date", "i").distinct()
+        out["days"] = placed.group_by("account_id", "i").aggregate(n=placed.count())
+    return out
 
 
 # -- 2. numpy: the dense grid, rolled ------------------------------------------------------------
@@ -258,9 +300,13 @@ def roll_months(
     def codes(table: pa.Table) -> np.ndarray:
         return pc.index_in(table["account_id"], value_set=names).to_numpy().astype(np.int64)
 
-    days = _with_account(reduced["days"])
-    d_col = days["i"].to_numpy().astype(np.int64) - start + 1
-    sparse["days"] = _Sparse(codes(days), d_col, _ints(days["n"]), None)
+    if "days" in reduced:
+        days = _with_account(reduced["days"])
+        d_col = days["i"].to_numpy().astype(np.int64) - start + 1
+        sparse["days"] = _Sparse(codes(days), d_col, _ints(days["n"]), None)
+    else:  # one bit per purchase day of the month (none before the recent months)
+        n_days = np.bitwise_count(_ints(months["day_bits"])).astype(np.int64)
+        sparse["days"] = _Sparse(acc, col, np.where(early, 0, n_days), shared)
     keys = {}
     for name in ("orders", "lines"):
         table = _with_account(reduced[name])

@@ -33,15 +33,17 @@ How
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from ibis.backends import BaseBackend
 
 from kamlib.features.definitions import (
     HISTORY_TABLES,
@@ -51,13 +53,15 @@ from kamlib.features.definitions import (
     _regrouped,
 )
 from kamlib.features.engines import _fetch, _frame_table, _Tables
-from kamlib.features.history import _days as _day_numbers
 from kamlib.features.history import (
+    ReductionBounds,
     account_codes,
     empty_history_orders,
     monthly_reduction,
+    reduction_bounds,
     roll_months,
 )
+from kamlib.features.history import _days as _day_numbers
 from kamlib.features.windows import _month_number, _Plan
 
 #: The rolled opportunity primitives, per (k, account): what ``_opportunities`` gives.
@@ -75,12 +79,14 @@ DEALS_SCHEMA = pa.schema(
 _NEVER = np.iinfo(np.int32).max  # a date32 after every date (a NULL date never compares true)
 
 
-def opportunity_rows(opps: ir.Table, history: ir.Table | None, plan: _Plan) -> dict[str, ir.Table]:
+def opportunity_rows(
+    opps: ir.Table, history: ir.Table | None, bounds: ReductionBounds
+) -> dict[str, ir.Table]:
     """The engine's part: ``deals`` (one row per opportunity created by the last date) and
     ``stages`` (per (opportunity, day) of the deals closing after the first date: the cents
     of the day's last stage-history entry), from the prepared tables."""
-    first = _lit(min(c.as_of for c in plan.cuts))
-    made = opps.filter(opps.created_date <= _lit(plan.last))
+    first = _lit(bounds.first)
+    made = opps.filter(opps.created_date <= _lit(bounds.last))
     deals = made.select(
         "account_id", "opportunity_id", "status", "created_date", "closed_date",
         cents=_cents(made.amount),
@@ -239,9 +245,9 @@ ACTIVITIES_SCHEMA = pa.schema(
 )
 
 
-def activity_rows(activities: ir.Table, plan: _Plan) -> ir.Table:
+def activity_rows(activities: ir.Table, bounds: ReductionBounds) -> ir.Table:
     """The engine's part: per (account, month) up to the last date, the last activity day."""
-    a = activities.filter(activities.date <= _lit(plan.last))
+    a = activities.filter(activities.date <= _lit(bounds.last))
     a = a.mutate(i=_month_number(a.date))
     return a.group_by("account_id", "i").aggregate(last=a.date.max())
 
@@ -282,14 +288,14 @@ _SLAS = (("response", "first_response_at", "sla_response_hours"),
          ("resolution", "resolved_at", "sla_resolution_hours"))  # fmt: skip
 
 
-def ticket_rows(tickets: ir.Table, plan: _Plan) -> ir.Table:
+def ticket_rows(tickets: ir.Table, bounds: ReductionBounds) -> ir.Table:
     """The engine's part: one row per ticket opened in a short window of the plan's dates —
     its day, escalation, and per SLA (response, resolution): the day it was met (NULL: not
     yet), whether it was late when met (the timestamps' whole seconds, as ``_tickets``),
     its hours; and the opening's second of its day.  No timestamp leaves the engine."""
     t = tickets.mutate(opened_date=tickets.opened_at.cast("date"))
-    first_short = _lit(min(c.start_short for c in plan.cuts))
-    t = t.filter((t.opened_date > first_short) & (t.opened_date <= _lit(plan.last)))
+    first_short = _lit(bounds.first_short)
+    t = t.filter((t.opened_date > first_short) & (t.opened_date <= _lit(bounds.last)))
     opened = t.opened_at.truncate("s")
     cols = {
         "account_id": t.account_id,
@@ -346,34 +352,77 @@ def roll_tickets(rows: pa.Table, plan: _Plan) -> pa.Table:
 
 
 # -- all parts ---------------------------------------------------------------------------------
-def history_parts(src: _Tables, plan: _Plan, groups: pd.DataFrame | None) -> dict[str, ir.Table]:
+#: The engine's rows of one part of the history, fetched as Arrow by query name
+#: (``history_parts``' ``run``: the part's name → its tables).
+RunPart = Callable[[str], dict[str, pa.Table]]
+
+
+def history_queries(
+    src: _Tables, bounds: ReductionBounds, group_table: ir.Table | None, *, bit_or: bool
+) -> dict[str, dict[str, ir.Table]]:
+    """The engine's queries of a month-end history, by part (``orders`` and each table of
+    ``HISTORY_TABLES`` the source has), by query name; ``group_table``: the groups of a
+    rollup; ``bit_or``: the engine has ``BIT_OR`` (:func:`has_bit_or`)."""
+    tables = _regrouped(_prepared_tables(src), group_table)
+    out = {
+        "orders": monthly_reduction(
+            tables["orders"], tables.get("products"), bounds, bit_or=bit_or
+        )
+    }
+    if "opportunities" in tables:
+        out["opportunities"] = opportunity_rows(
+            tables["opportunities"], tables.get("stage_history"), bounds
+        )
+    if "service_tickets" in tables:
+        out["service_tickets"] = {"tickets": ticket_rows(tables["service_tickets"], bounds)}
+    if "activities" in tables:
+        out["activities"] = {"days": activity_rows(tables["activities"], bounds)}
+    return out
+
+
+def history_parts(
+    src: _Tables, plan: _Plan, groups: pd.DataFrame | None, run: RunPart | None = None
+) -> dict[str, ir.Table]:
     """The history's in-memory tables by table name (``_feature_table``'s ``history``): the
     order primitives (:mod:`~kamlib.features.history`) and those of each table of
     ``HISTORY_TABLES`` the source has.
 
-    The engine's queries run one after another; the order lines' numpy roll, the longest
-    step outside the engine, runs in a thread beside the other tables' queries (numpy and
-    Arrow release the GIL; only this thread talks to the engine).
+    ``run``: the engine's rows of a part (:func:`history_queries`, e.g. compiled once per
+    source shape by :mod:`~kamlib.features.prepared`); by default built and run here.  The
+    engine's queries run one after another; the order lines' numpy roll, the longest step
+    outside the engine, runs in a thread beside the other tables' queries (numpy and Arrow
+    release the GIL; only this thread talks to the engine).
     """
-    group_table = _frame_table(groups) if groups is not None else None
-    tables = _regrouped(_prepared_tables(src), group_table)
-    reduction = monthly_reduction(tables["orders"], tables.get("products"), plan)
-    reduced = {name: _fetch(src.backend, expr) for name, expr in reduction.items()}
+    if run is None:
+        group_table = _frame_table(groups) if groups is not None else None
+        bounds = reduction_bounds(plan)
+        queries = history_queries(src, bounds, group_table, bit_or=has_bit_or(src.backend))
+
+        def run(part: str) -> dict[str, pa.Table]:
+            return {name: _fetch(src.backend, expr) for name, expr in queries[part].items()}
+
+    reduced = run("orders")
     parts: dict[str, ir.Table] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:
         rolling = pool.submit(roll_months, reduced, plan)
-        if "opportunities" in tables:
-            deals = opportunity_rows(tables["opportunities"], tables.get("stage_history"), plan)
-            rows = {name: _fetch(src.backend, expr) for name, expr in deals.items()}
-            parts["opportunities"] = ibis.memtable(roll_opportunities(rows, plan))
-        if "service_tickets" in tables:
-            tickets = _fetch(src.backend, ticket_rows(tables["service_tickets"], plan))
+        if "opportunities" in src.tables:
+            parts["opportunities"] = ibis.memtable(roll_opportunities(run("opportunities"), plan))
+        if "service_tickets" in src.tables:
+            tickets = run("service_tickets")["tickets"]
             parts["service_tickets"] = ibis.memtable(roll_tickets(tickets, plan))
-        if "activities" in tables:
-            days = _fetch(src.backend, activity_rows(tables["activities"], plan))
+        if "activities" in src.tables:
+            days = run("activities")["days"]
             parts["activities"] = ibis.memtable(roll_activities(days, plan))
         parts["orders"] = ibis.memtable(rolling.result())
     return parts
+
+
+def has_bit_or(backend: BaseBackend) -> bool:
+    """Whether the engine's Ibis compiler writes ``BIT_OR`` (DuckDB: yes; PySpark: no)."""
+    try:
+        return bool(backend.has_operation(ops.BitOr))
+    except NotImplementedError:
+        return False
 
 
 def empty_history_parts(src: _Tables) -> dict[str, ir.Table]:

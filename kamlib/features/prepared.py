@@ -31,7 +31,12 @@ month) by the engine and rolled by numpy; :mod:`~kamlib.features.history_events`
 opportunities, tickets and activities read off per date by numpy; the rest one query over
 all dates) is prepared the same way: its dates and those per-date primitives are in-memory
 tables (role ``history``, by table name), it has no date literal; a shape is cached per kind
-(one date / history).
+(one date / history).  So are the engine's queries those primitives come from
+(:func:`~kamlib.features.history_events.history_queries`: the order reduction, the deals,
+tickets and activities): compiled together once per shape, the mask count and whether the
+engine has ``BIT_OR`` — for placeholder :class:`~kamlib.features.history.ReductionBounds`
+(four dates in the years 1100–1103, written over per call as the one date's bounds are);
+≈ 0.1 s a call on the large demo.
 
 Public API
 ----------
@@ -61,9 +66,16 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends.duckdb.converter import DuckDBPyArrowData
 
-from kamlib.features.definitions import _feature_table
+from kamlib.features.definitions import _feature_table, sorted_history
 from kamlib.features.engines import _fetch, _frame_table, _Tables
-from kamlib.features.history_events import empty_history_parts, history_parts
+from kamlib.features.history import ReductionBounds, reduction_bounds
+from kamlib.features.history_events import (
+    RunPart,
+    empty_history_parts,
+    has_bit_or,
+    history_parts,
+    history_queries,
+)
 from kamlib.features.windows import FeatureWindows, _Cut, _Plan
 
 __all__ = ["PreparedCacheInfo", "cache_info", "clear_cache", "fresh_compilation"]
@@ -107,7 +119,10 @@ class _Template:
 
 
 _lock = threading.Lock()
-_templates: OrderedDict[tuple[object, ...], _Template] = OrderedDict()
+#: compiled shapes: the features' query, or a history's engine rows (by part and query name)
+_templates: OrderedDict[tuple[object, ...], _Template | dict[str, dict[str, _Template]]] = (
+    OrderedDict()
+)
 _stats = {"hits": 0, "compilations": 0}
 _fresh: ContextVar[bool] = ContextVar("kamlib_features_fresh_compilation", default=False)
 
@@ -150,10 +165,21 @@ def feature_result(
     groups: pd.DataFrame | None,
     single: bool,
 ) -> pa.Table:
-    """The features of ``plan`` as Arrow: from the shape's compiled SQL when it can be
-    prepared (one date, DuckDB, tables by name or frames), else built and run afresh."""
+    """The features of ``plan`` as Arrow, by date and account: from the shape's compiled SQL
+    when it can be prepared (DuckDB, tables by name or frames), else built and run afresh."""
+    result = _result(src, plan, rollup=rollup, groups=groups, single=single)
+    return result if single else sorted_history(result)
+
+
+def _result(
+    src: _Tables, plan: _Plan, *, rollup: bool, groups: pd.DataFrame | None, single: bool
+) -> pa.Table:
     key = None if _fresh.get() else _shape(src, plan.windows, rollup)
-    parts = {} if single else history_parts(src, plan, groups)
+    if single:
+        parts = {}
+    else:
+        run = None if key is None else _rows_runner(src, plan, groups, key)
+        parts = history_parts(src, plan, groups, run)
     if key is None:
         expr = _feature_table(
             src, plan, rollup=rollup, groups=groups, single=single, history=parts
@@ -264,16 +290,92 @@ def _compile(
     return _Template(sql, pattern, dates, reads, expr.schema(), single)
 
 
+def _rows_runner(
+    src: _Tables, plan: _Plan, groups: pd.DataFrame | None, key: tuple[object, ...]
+) -> RunPart | None:
+    """The engine's rows of a month-end history (:func:`history_queries`), each query
+    compiled once per shape like the features' (its dates placeholders: the
+    :class:`ReductionBounds`'s); None when they cannot be prepared."""
+    bounds = reduction_bounds(plan)
+    bit_or = has_bit_or(src.backend)
+    key = (*key, "rows", bounds.masks, bit_or, groups is not None)
+    with _lock:
+        templates = _templates.get(key)
+        if templates is not None:
+            _templates.move_to_end(key)
+            _stats["hits"] += 1
+    if templates is None:
+        templates = _compile_rows(src, bounds.masks, bit_or=bit_or, grouped=groups is not None)
+        if templates is None:
+            return None
+        with _lock:
+            _templates[key] = templates
+            while len(_templates) > MAX_SHAPES:
+                _templates.popitem(last=False)
+    assert isinstance(templates, dict)
+    days = [bounds.last, bounds.first, bounds.first_short, bounds.recent]
+
+    def run(part: str) -> dict[str, pa.Table]:
+        return {
+            name: _execute(template, src, plan, groups, days=days)
+            for name, template in templates[part].items()
+        }
+
+    return run
+
+
+def _compile_rows(
+    src: _Tables, masks: int, *, bit_or: bool, grouped: bool
+) -> dict[str, dict[str, _Template]] | None:
+    """Compile :func:`history_queries` for placeholder bounds (4 dates in the years
+    1100–1103, ``masks`` masks), by part and query name; None if one cannot be prepared
+    (an in-memory table of unknown role, or a date Ibis writes another way)."""
+    days = [dt.date(_PLACEHOLDER_YEAR + j, 1, 1) for j in range(4)]
+    bounds = ReductionBounds(*days, masks=masks)
+    group_table = (
+        _frame_table(pd.DataFrame({"account_id": ["a"], "group_id": ["a"]})) if grouped else None
+    )
+    roles: dict[str, tuple[str, ...]] = {}
+    if group_table is not None:
+        roles[group_table.op().name] = ("groups",)
+    for name, table in src.tables.items():
+        if isinstance(op := table.op(), ops.InMemoryTable):
+            roles[op.name] = ("table", name)
+    dates = {_date_sql(d): j for j, d in enumerate(days)}
+    out: dict[str, dict[str, _Template]] = {}
+    queries = history_queries(src, bounds, group_table, bit_or=bit_or)
+    for part, exprs in queries.items():
+        out[part] = {}
+        for name, expr in exprs.items():
+            reads = {}
+            for op in expr.op().find(ops.InMemoryTable):
+                if op.name not in roles:
+                    return None
+                reads[op.name] = roles[op.name]
+            sql = src.backend.compile(expr)
+            keys = sorted([*dates, *reads], key=len, reverse=True)
+            pattern = re.compile("|".join(map(re.escape, keys)))
+            # a placeholder written another way would be left in the SQL: not prepared
+            if any(str(d.year) in pattern.sub("", sql) for d in days):
+                return None
+            out[part][name] = _Template(sql, pattern, dates, reads, expr.schema(), single=False)
+    with _lock:
+        _stats["compilations"] += 1
+    return out
+
+
 def _execute(
     template: _Template,
     src: _Tables,
     plan: _Plan,
     groups: pd.DataFrame | None,
     parts: dict[str, ir.Table] | None = None,
+    days: list[dt.date] | None = None,
 ) -> pa.Table:
     """Run a compiled shape for ``plan``'s dates on the call's own tables (``parts``: the
-    history's per-date primitives, by table name)."""
-    bounds = [_date_sql(d) for d in _bounds(plan, template.single)]
+    history's per-date primitives, by table name; ``days``: the dates of the placeholders,
+    by default the plan's :func:`_bounds`)."""
+    bounds = [_date_sql(d) for d in (_bounds(plan, template.single) if days is None else days)]
     tag = uuid.uuid4().hex[:12]
     names = {old: f"kamlib_prepared_{tag}_{i}" for i, old in enumerate(template.reads)}
     data: dict[str, pa.Table] = {}
