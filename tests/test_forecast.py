@@ -712,3 +712,55 @@ def test_maven_headline_forecast_within_20_percent(maven_copies, name):
     assert abs(maven_copies[name, "Q4", "headline"]) <= 0.20
     assert maven_copies[name, "Q4"] > 0.20  # the deal model's known miss, kept visible
     assert maven_copies[name, "Q4", "method"] != "deal_model"
+
+
+def _owner_history_loop(frame, data):
+    """The per-owner loop ``_owner_history`` replaced (the reference)."""
+    opps = data.opportunities
+    closed = opps[opps["status"].isin(["won", "lost"]) & opps["closed_date"].notna()]
+    days = pd.to_datetime(frame["snapshot_date"])
+    n_out, w_out = np.zeros(len(frame)), np.zeros(len(frame))
+    owners = frame["owner"].astype("str").to_numpy()
+    hist = closed.assign(owner=closed["owner"].astype("str")).sort_values("closed_date")
+    for owner, rows in pd.Series(np.arange(len(frame))).groupby(owners):
+        h = hist[hist["owner"] == owner]
+        if h.empty:
+            continue
+        won = np.cumsum(h["status"].eq("won").to_numpy(dtype=float))
+        idx = rows.to_numpy()
+        k = np.searchsorted(h["closed_date"].to_numpy(), days.to_numpy()[idx], side="left")
+        n_out[idx] = k
+        w_out[idx] = np.where(k > 0, won[np.maximum(k - 1, 0)], 0.0)
+    return n_out, w_out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_owner_history_counts_what_the_per_owner_loop_counts(seed):
+    """Deals each owner closed (and won) strictly before each row's day: ties on the day,
+    missing owners, owners with no closed deals, open and undated deals."""
+    from kamlib.forecast.win_probability import _owner_history
+
+    rng = np.random.default_rng(seed)
+    day0 = pd.Timestamp("2025-01-01")
+    owners = ["ann", "bo", "cy", None]
+    n = 300
+    opps = pd.DataFrame(
+        {
+            "owner": pd.Series(rng.choice(owners, n, p=[0.4, 0.3, 0.2, 0.1]), dtype="str"),
+            "status": pd.Series(rng.choice(["won", "lost", "open"], n), dtype="str"),
+            "closed_date": day0 + pd.to_timedelta(rng.integers(0, 60, n), unit="D"),
+        }
+    )
+    opps.loc[rng.random(n) < 0.1, "closed_date"] = pd.NaT
+    m = 200
+    frame = pd.DataFrame(
+        {
+            "owner": pd.Series(rng.choice(owners + ["dee"], m), dtype="str"),
+            "snapshot_date": day0 + pd.to_timedelta(rng.integers(-5, 70, m), unit="D"),
+        }
+    )
+    data = SimpleNamespace(opportunities=opps, as_of_date=None)
+    got, expected = _owner_history(frame, data), _owner_history_loop(frame, data)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+    assert expected[0].sum() > 0 and expected[1].sum() > 0

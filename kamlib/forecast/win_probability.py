@@ -209,20 +209,41 @@ def _owner_history(frame: pd.DataFrame, data: Any) -> tuple[np.ndarray, np.ndarr
     w_out = np.zeros(len(frame))
     if closed.empty or "owner" not in frame:
         return n_out, w_out
-    owners = frame["owner"].astype("str").to_numpy()
-    day_values = days.to_numpy()
-    hist = closed.assign(owner=closed["owner"].astype("str")).sort_values("closed_date")
-    for owner, rows in pd.Series(np.arange(len(frame))).groupby(owners):
-        h = hist[hist["owner"] == owner]
-        if h.empty:
-            continue
-        when = h["closed_date"].to_numpy()
-        won = np.cumsum(h["status"].eq("won").to_numpy(dtype=float))
-        idx = rows.to_numpy()
-        k = np.searchsorted(when, day_values[idx], side="left")  # closed before the day
-        n_out[idx] = k
-        w_out[idx] = np.where(k > 0, won[np.maximum(k - 1, 0)], 0.0)
+    # One sort of the closed deals and the rows together, by (owner, time); at equal times a
+    # row comes before a deal (strictly before its day); counting the deals (and wins) since
+    # the start of its owner's run gives each row's history.  A missing owner has none.
+    owner_code, _ = pd.factorize(
+        np.concatenate(
+            [closed["owner"].astype("str").to_numpy(), frame["owner"].astype("str").to_numpy()]
+        )
+    )
+    n_closed = len(closed)
+    when = np.concatenate(
+        [_ns(closed["closed_date"]), np.where(days.isna(), np.iinfo(np.int64).max, _ns(days))]
+    )  # a row without a day comes after every deal (as numpy sorts NaT)
+    is_row = np.r_[np.zeros(n_closed, dtype=np.int8), np.ones(len(frame), dtype=np.int8)]
+    order = np.lexsort((1 - is_row, when, owner_code))
+    code = owner_code[order]
+    deal = (is_row[order] == 0) & (code >= 0)
+    won = np.zeros(len(order))
+    won[:n_closed] = closed["status"].eq("won").to_numpy(dtype=float)
+    deals_so_far = np.cumsum(deal)
+    wins_so_far = np.cumsum(np.where(deal, won[order], 0.0))
+    run_start = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    start = np.repeat(run_start, np.diff(np.r_[run_start, len(code)]))
+    before = start - 1  # the last position before the owner's run (-1: none)
+    deals_before = np.where(before >= 0, deals_so_far[np.maximum(before, 0)], 0)
+    wins_before = np.where(before >= 0, wins_so_far[np.maximum(before, 0)], 0.0)
+    rows = np.flatnonzero((is_row[order] == 1) & (code >= 0))
+    target = order[rows] - n_closed
+    n_out[target] = deals_so_far[rows] - deals_before[rows]
+    w_out[target] = wins_so_far[rows] - wins_before[rows]
     return n_out, w_out
+
+
+def _ns(values: pd.Series) -> np.ndarray:
+    """Timestamps as int64 nanoseconds (NaT: numpy's NaT integer)."""
+    return pd.to_datetime(values).to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 def training_rows(panel: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
