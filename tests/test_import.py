@@ -494,6 +494,19 @@ def test_store_files_are_not_touched_by_failed_import_mid_validation(tmp_path, m
     shutil.rmtree(tmp_path / "export")
 
 
+def test_as_of_tables_are_the_same_whichever_is_read_first(small_data):
+    """``as_of`` cuts each table on first use; tables cut from others (competitors from the
+    deals known then, deals reopened from the stage history) do not depend on the order."""
+    names = small_data.tables
+    forward, backward = small_data.as_of("2025-12-31"), small_data.as_of("2025-12-31")
+    first = {t: forward[t] for t in names}
+    second = {t: backward[t] for t in reversed(names)}
+    for t in names:
+        pd.testing.assert_frame_equal(first[t], second[t])
+    assert len(first["orders"]) < len(small_data.orders)
+    assert forward.counts() == {t: len(f) for t, f in first.items()}
+
+
 def test_as_of_accounts_without_created_date_exist_from_their_first_record(tmp_path):
     """The point-in-time universe of KamData.as_of is the account features' one: A3 first
     ordered on 2025-06-30, so on 2025-03-31 it did not exist yet (no created_date here)."""

@@ -71,6 +71,8 @@ class KamData(ShowsBrief):
                 object.__setattr__(self, "_tables", {**self._tables, "orders": made.orders})
                 object.__setattr__(self, "revenue_statement", made.statement())
             object.__setattr__(self, "revenue_source", source)
+        if isinstance(self._tables, _CutTables):
+            return  # cut on first use, read-only then
         # shallow copies: a caller that built the frames and later writes into them makes
         # pandas copy first (copy-on-write) instead of writing into the read-only arrays
         held = {name: _read_only(frame.copy(deep=False)) for name, frame in self._tables.items()}
@@ -151,48 +153,12 @@ class KamData(ShowsBrief):
         - firmographics: the retrievals up to the date, and for an account with none its
           earliest (the record the registry rule falls back on:
           :mod:`kamlib.data.registry_records`).
+
+        Each table is cut when it is first read (a back-test cuts the data at every origin
+        and reads a few of its tables; the orders of a big book are millions of lines).
         """
         cut = as_day(date, parameter="date", owner="KamData.as_of")
-        end = cut + pd.Timedelta(days=1)  # timestamps during the as-of day count
-        tables: dict[str, pd.DataFrame] = {}
-        for name, frame in self._tables.items():
-            spec = TABLES[name]
-            out = frame
-            if name == "firmographics":  # the registry rule's fall-back record stays
-                out = out[kept_at_cut(out, cut)]
-            elif spec.as_of_column:
-                out = out[_before(out[spec.as_of_column], spec.as_of_column, cut, end)]
-            if name == "accounts":
-                out = out[_existed(out, self._tables, cut, end)]
-            elif name == "contacts":
-                out = out.assign(
-                    last_contact_date=out["last_contact_date"].where(
-                        out["last_contact_date"] <= cut
-                    )
-                )
-            elif name == "service_tickets":
-                out = out.assign(
-                    first_response_at=out["first_response_at"].where(
-                        out["first_response_at"] < end
-                    ),
-                    resolved_at=out["resolved_at"].where(out["resolved_at"] < end),
-                )
-            elif name == "tasks":
-                later = out["done_date"] >= end
-                if later.any():
-                    out = out.assign(
-                        done_date=out["done_date"].where(~later),
-                        status=out["status"].where(~later, "open"),
-                    )
-            tables[name] = out
-        if "opportunity_competitors" in tables and "opportunities" in tables:
-            known = tables["opportunities"]["opportunity_id"]
-            rows = tables["opportunity_competitors"]
-            tables["opportunity_competitors"] = rows[isin(rows["opportunity_id"], known)]
-        if "opportunities" in tables:
-            tables["opportunities"] = _reopen(
-                tables["opportunities"], tables.get("stage_history"), cut
-            )
+        tables = _CutTables(self._tables, cut)
         return KamData(
             tables,
             snapshot=self.snapshot,
@@ -231,6 +197,70 @@ class KamData(ShowsBrief):
         if self.revenue_source == purchase_rule.WON_DEALS:
             facts["revenue"] = "won deals (no order lines)"
         return Brief("KamData", facts, {f".{t}": table_size(self._tables[t]) for t in self.tables})
+
+
+class _CutTables(Mapping[str, pd.DataFrame]):
+    """The tables of :meth:`KamData.as_of`, each cut at ``cut`` on first use and kept (the
+    work is the same whichever thread asks first)."""
+
+    def __init__(self, source: Mapping[str, pd.DataFrame], cut: pd.Timestamp) -> None:
+        self._source = source
+        self._cut = cut
+        self._done: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        frame = self._done.get(name)
+        if frame is None:
+            if name not in self._source:
+                raise KeyError(name)
+            frame = _read_only(_cut_table(name, self._source, self, self._cut).copy(deep=False))
+            self._done[name] = frame
+        return frame
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._source
+
+    def __iter__(self):
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
+def _cut_table(
+    name: str, source: Mapping[str, pd.DataFrame], cut_tables: _CutTables, cut: pd.Timestamp
+) -> pd.DataFrame:
+    """One table of :meth:`KamData.as_of` (the rules are in its docstring)."""
+    end = cut + pd.Timedelta(days=1)  # timestamps during the as-of day count
+    spec = TABLES[name]
+    out = source[name]
+    if name == "firmographics":  # the registry rule's fall-back record stays
+        out = out[kept_at_cut(out, cut)]
+    elif spec.as_of_column:
+        out = out[_before(out[spec.as_of_column], spec.as_of_column, cut, end)]
+    if name == "accounts":
+        out = out[_existed(out, source, cut, end)]
+    elif name == "contacts":
+        out = out.assign(
+            last_contact_date=out["last_contact_date"].where(out["last_contact_date"] <= cut)
+        )
+    elif name == "service_tickets":
+        out = out.assign(
+            first_response_at=out["first_response_at"].where(out["first_response_at"] < end),
+            resolved_at=out["resolved_at"].where(out["resolved_at"] < end),
+        )
+    elif name == "tasks":
+        later = out["done_date"] >= end
+        if later.any():
+            out = out.assign(
+                done_date=out["done_date"].where(~later),
+                status=out["status"].where(~later, "open"),
+            )
+    elif name == "opportunity_competitors" and "opportunities" in source:
+        out = out[isin(out["opportunity_id"], cut_tables["opportunities"]["opportunity_id"])]
+    elif name == "opportunities":
+        out = _reopen(out, cut_tables.get("stage_history"), cut)
+    return out
 
 
 #: import bookkeeping frames handed out as copies
