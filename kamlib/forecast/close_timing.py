@@ -114,9 +114,10 @@ def close_histories(events: Any, *, as_of: pd.Timestamp) -> pd.DataFrame:
     )
     ids = opps["opportunity_id"]
     start = pd.to_datetime(opps["start_date"]).dt.normalize()
-    # through a dict: mapping by an empty datetime Series (no close yet) fails in pandas 3
-    close_day = pd.to_datetime(ids.map(dict(zip(closes.index, closes["day"], strict=True))))
-    outcome = ids.map(dict(zip(closes.index, closes["status"], strict=True)))
+    # by position (reindex): mapping by an empty datetime Series (no close yet) fails in
+    # pandas 3, and a dict walks the text ids in Python
+    close_day = pd.to_datetime(pd.Series(closes["day"].reindex(ids).to_numpy(), index=ids.index))
+    outcome = pd.Series(closes["status"].reindex(ids).to_numpy(), index=ids.index)
     outcome = outcome.astype("object").where(outcome.notna(), "open").astype("str")
     end = close_day.where(close_day.notna(), day)
     if events.source == "opportunities":
@@ -125,11 +126,11 @@ def close_histories(events: Any, *, as_of: pd.Timestamp) -> pd.DataFrame:
         amount = ids.map(last_amount).astype("float64")
     out = pd.DataFrame(
         {
-            "opportunity_id": ids.astype("str").to_numpy(),
+            "opportunity_id": ids.astype("str").array,
             "start_date": start.to_numpy(),
             "close_age": np.maximum((end - start).dt.days.to_numpy(dtype="int64"), 0),
             "outcome": outcome.to_numpy(),
-            "product_line": opps["product_line"].astype("str").to_numpy(),
+            "product_line": opps["product_line"].astype("str").array,
             "amount": amount.to_numpy(dtype="float64"),
         }
     )
@@ -170,11 +171,12 @@ def person_periods(
     bucket_start = start + (bucket * bucket_days).astype("timedelta64[D]")
     out = pd.DataFrame(
         {
-            "opportunity_id": h["opportunity_id"].to_numpy()[rows],
+            # taken as Arrow text, not as millions of Python strings
+            "opportunity_id": h["opportunity_id"].array.take(rows),
             "bucket": bucket.astype("int64"),
             "bucket_start": bucket_start,
             "stage": "",
-            "product_line": h["product_line"].to_numpy()[rows],
+            "product_line": h["product_line"].array.take(rows),
             "amount": h["amount"].to_numpy(dtype="float64")[rows],
             "event": event.astype("int64"),
         }
