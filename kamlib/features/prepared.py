@@ -53,10 +53,11 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import ibis.expr.operations as ops
@@ -185,26 +186,35 @@ def _result(
             src, plan, rollup=rollup, groups=groups, single=single, history=parts
         )
         return _fetch(src.backend, expr)
-    key = (*key, single)
+    template = _cached(
+        (*key, single),
+        lambda: _compile(
+            src, plan.windows, rollup=rollup, grouped=groups is not None, single=single
+        ),
+    )
+    if template is None:  # an in-memory table of unknown role: not prepared
+        expr = _feature_table(src, plan, rollup=rollup, groups=groups, single=single, history=parts)
+        return _fetch(src.backend, expr)
+    return _execute(template, src, plan, groups, parts)
+
+
+def _cached(key: tuple[object, ...], compile_: Callable[[], object | None]) -> Any:
+    """The compiled templates of ``key``: from the cache (a hit), or compiled now and kept
+    (the least recently used shapes dropped beyond :data:`MAX_SHAPES`); None when
+    ``compile_`` cannot prepare them (nothing kept)."""
     with _lock:
-        template = _templates.get(key)
-        if template is not None:
+        found = _templates.get(key)
+        if found is not None:
             _templates.move_to_end(key)
             _stats["hits"] += 1
-    if template is None:
-        template = _compile(
-            src, plan.windows, rollup=rollup, grouped=groups is not None, single=single
-        )
-        if template is None:  # an in-memory table of unknown role: not prepared
-            expr = _feature_table(
-                src, plan, rollup=rollup, groups=groups, single=single, history=parts
-            )
-            return _fetch(src.backend, expr)
+            return found
+    made = compile_()
+    if made is not None:
         with _lock:
-            _templates[key] = template
+            _templates[key] = made
             while len(_templates) > MAX_SHAPES:
                 _templates.popitem(last=False)
-    return _execute(template, src, plan, groups, parts)
+    return made
 
 
 def _shape(src: _Tables, windows: FeatureWindows, rollup: bool) -> tuple[object, ...] | None:
@@ -298,21 +308,12 @@ def _rows_runner(
     :class:`ReductionBounds`'s); None when they cannot be prepared."""
     bounds = reduction_bounds(plan)
     bit_or = has_bit_or(src.backend)
-    key = (*key, "rows", bounds.masks, bit_or, groups is not None)
-    with _lock:
-        templates = _templates.get(key)
-        if templates is not None:
-            _templates.move_to_end(key)
-            _stats["hits"] += 1
+    templates = _cached(
+        (*key, "rows", bounds.masks, bit_or, groups is not None),
+        lambda: _compile_rows(src, bounds.masks, bit_or=bit_or, grouped=groups is not None),
+    )
     if templates is None:
-        templates = _compile_rows(src, bounds.masks, bit_or=bit_or, grouped=groups is not None)
-        if templates is None:
-            return None
-        with _lock:
-            _templates[key] = templates
-            while len(_templates) > MAX_SHAPES:
-                _templates.popitem(last=False)
-    assert isinstance(templates, dict)
+        return None
     days = [bounds.last, bounds.first, bounds.first_short, bounds.recent]
 
     def run(part: str) -> dict[str, pa.Table]:
