@@ -273,18 +273,12 @@ def _compile(
         group_table=group_table,
         history=parts,
     )
-    roles: dict[str, tuple[str, ...]] = {snaps.op().name: ("dates",)}
+    roles = _roles(src, group_table)
+    roles[snaps.op().name] = ("dates",)
     roles |= {table.op().name: ("history", name) for name, table in parts.items()}
-    if group_table is not None:
-        roles[group_table.op().name] = ("groups",)
-    for name, table in src.tables.items():
-        if isinstance(op := table.op(), ops.InMemoryTable):
-            roles[op.name] = ("table", name)
-    reads = {}
-    for op in expr.op().find(ops.InMemoryTable):
-        if op.name not in roles:
-            return None
-        reads[op.name] = roles[op.name]
+    reads = _reads(expr, roles)
+    if reads is None:
+        return None
     sql = src.backend.compile(expr)
     with _lock:
         _stats["compilations"] += 1
@@ -325,6 +319,29 @@ def _rows_runner(
     return run
 
 
+def _roles(src: _Tables, group_table: ir.Table | None) -> dict[str, tuple[str, ...]]:
+    """The role of each in-memory table a compiled query may read: the groups of
+    ``rollup`` and the canonical tables given as frames (by name)."""
+    roles: dict[str, tuple[str, ...]] = {}
+    if group_table is not None:
+        roles[group_table.op().name] = ("groups",)
+    for name, table in src.tables.items():
+        if isinstance(op := table.op(), ops.InMemoryTable):
+            roles[op.name] = ("table", name)
+    return roles
+
+
+def _reads(expr: ir.Expr, roles: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]] | None:
+    """The in-memory tables ``expr`` reads, with their roles; None when one has no role (the
+    query cannot be prepared)."""
+    reads = {}
+    for op in expr.op().find(ops.InMemoryTable):
+        if op.name not in roles:
+            return None
+        reads[op.name] = roles[op.name]
+    return reads
+
+
 def _compile_rows(
     src: _Tables, masks: int, *, bit_or: bool, grouped: bool
 ) -> dict[str, dict[str, _Template]] | None:
@@ -336,23 +353,16 @@ def _compile_rows(
     group_table = (
         _frame_table(pd.DataFrame({"account_id": ["a"], "group_id": ["a"]})) if grouped else None
     )
-    roles: dict[str, tuple[str, ...]] = {}
-    if group_table is not None:
-        roles[group_table.op().name] = ("groups",)
-    for name, table in src.tables.items():
-        if isinstance(op := table.op(), ops.InMemoryTable):
-            roles[op.name] = ("table", name)
+    roles = _roles(src, group_table)
     dates = {_date_sql(d): j for j, d in enumerate(days)}
     out: dict[str, dict[str, _Template]] = {}
     queries = history_queries(src, bounds, group_table, bit_or=bit_or)
     for part, exprs in queries.items():
         out[part] = {}
         for name, expr in exprs.items():
-            reads = {}
-            for op in expr.op().find(ops.InMemoryTable):
-                if op.name not in roles:
-                    return None
-                reads[op.name] = roles[op.name]
+            reads = _reads(expr, roles)
+            if reads is None:
+                return None
             sql = src.backend.compile(expr)
             keys = sorted([*dates, *reads], key=len, reverse=True)
             pattern = re.compile("|".join(map(re.escape, keys)))
