@@ -192,18 +192,28 @@ def person_periods(
 
 
 def _stage_at(rows: pd.DataFrame, stages: pd.DataFrame) -> pd.DataFrame:
-    """Each row's stage at its bucket start (the last open-stage event on or before it)."""
-    left = rows.reset_index(drop=True).assign(_row=lambda f: np.arange(len(f)))
+    """Each row's stage at its bucket start (the last open-stage event on or before it).
+
+    The deals are matched by integer codes of their ids (one factorization of both sides):
+    ``merge_asof`` by a text column hashes it per call."""
+    codes, _ = pd.factorize(
+        pd.concat([rows["opportunity_id"], stages["opportunity_id"]], ignore_index=True)
+    )
+    left = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)), _deal=codes[: len(rows)])
     left = left.sort_values("bucket_start", kind="mergesort")
-    right = stages.assign(day=pd.to_datetime(stages["day"]).astype("datetime64[us]"))
-    right = right.sort_values("day", kind="mergesort")[["opportunity_id", "day", "stage"]]
+    right = pd.DataFrame(
+        {
+            "_deal": codes[len(rows) :],
+            "bucket_start": pd.to_datetime(stages["day"]).astype("datetime64[us]").to_numpy(),
+            "stage": stages["stage"].array,
+        }
+    ).sort_values("bucket_start", kind="mergesort")
     merged = pd.merge_asof(
-        left.drop(columns="stage"), right.rename(columns={"day": "bucket_start"}),
-        on="bucket_start", by="opportunity_id", direction="backward",
-    )  # fmt: skip
-    first = right.groupby("opportunity_id", sort=False)["stage"].first()
-    merged["stage"] = merged["stage"].fillna(merged["opportunity_id"].map(first)).fillna("unknown")
-    return merged.sort_values("_row", kind="mergesort").drop(columns="_row")
+        left.drop(columns="stage"), right, on="bucket_start", by="_deal", direction="backward"
+    )
+    first = right.groupby("_deal", sort=False)["stage"].first()
+    merged["stage"] = merged["stage"].fillna(merged["_deal"].map(first)).fillna("unknown")
+    return merged.sort_values("_row", kind="mergesort").drop(columns=["_row", "_deal"])
 
 
 # -- the model -----------------------------------------------------------------------------------
