@@ -330,8 +330,7 @@ def test_the_history_rows_sql_prepared_equals_a_fresh_compilation(book):
         group_table = engines._frame_table(groups)
         fresh = history_events.history_queries(src, bounds, group_table, bit_or=bit_or)
         assert set(templates) == set(fresh) == {"orders", *history_events.HISTORY_TABLES}
-        days = [bounds.last, bounds.first, bounds.first_short, bounds.recent]
-        literals = [prepared._date_sql(d) for d in days]
+        literals = [prepared._date_sql(d) for d in bounds.dates]
         for part, exprs in fresh.items():
             assert set(templates[part]) == set(exprs)
             for name, expr in exprs.items():

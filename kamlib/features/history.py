@@ -115,6 +115,16 @@ class ReductionBounds:
     recent: dt.date  # 1st of the month of recent_base: bit 0 of the masks
     masks: int
 
+    @property
+    def dates(self) -> tuple[dt.date, dt.date, dt.date, dt.date]:
+        """The four dates, in the order of the fields (a compiled query's placeholders)."""
+        return (self.last, self.first, self.first_short, self.recent)
+
+    @classmethod
+    def placeholders(cls, masks: int, year: int) -> ReductionBounds:
+        """Bounds of 1 January of ``year``, ``year`` + 1 … (one per date), for compiling."""
+        return cls(*(dt.date(year + j, 1, 1) for j in range(4)), masks=masks)
+
 
 def reduction_bounds(plan: _Plan) -> ReductionBounds:
     """The :class:`ReductionBounds` of a plan of month ends."""

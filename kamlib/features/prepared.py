@@ -308,11 +308,9 @@ def _rows_runner(
     )
     if templates is None:
         return None
-    days = [bounds.last, bounds.first, bounds.first_short, bounds.recent]
-
     def run(part: str) -> dict[str, pa.Table]:
         return {
-            name: _execute(template, src, plan, groups, days=days)
+            name: _execute(template, src, plan, groups, days=list(bounds.dates))
             for name, template in templates[part].items()
         }
 
@@ -348,13 +346,12 @@ def _compile_rows(
     """Compile :func:`history_queries` for placeholder bounds (4 dates in the years
     1100–1103, ``masks`` masks), by part and query name; None if one cannot be prepared
     (an in-memory table of unknown role, or a date Ibis writes another way)."""
-    days = [dt.date(_PLACEHOLDER_YEAR + j, 1, 1) for j in range(4)]
-    bounds = ReductionBounds(*days, masks=masks)
+    bounds = ReductionBounds.placeholders(masks, _PLACEHOLDER_YEAR)
     group_table = (
         _frame_table(pd.DataFrame({"account_id": ["a"], "group_id": ["a"]})) if grouped else None
     )
     roles = _roles(src, group_table)
-    dates = {_date_sql(d): j for j, d in enumerate(days)}
+    dates = {_date_sql(d): j for j, d in enumerate(bounds.dates)}
     out: dict[str, dict[str, _Template]] = {}
     queries = history_queries(src, bounds, group_table, bit_or=bit_or)
     for part, exprs in queries.items():
@@ -367,7 +364,7 @@ def _compile_rows(
             keys = sorted([*dates, *reads], key=len, reverse=True)
             pattern = re.compile("|".join(map(re.escape, keys)))
             # a placeholder written another way would be left in the SQL: not prepared
-            if any(str(d.year) in pattern.sub("", sql) for d in days):
+            if any(str(d.year) in pattern.sub("", sql) for d in bounds.dates):
                 return None
             out[part][name] = _Template(sql, pattern, dates, reads, expr.schema(), single=False)
     with _lock:
