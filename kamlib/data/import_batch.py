@@ -19,13 +19,13 @@ from kamlib.data.import_sql import (
     ENUM_COLUMNS,
     KIND_WORDS,
     MAX_TEXT_CHARS,
-    NO_ISSUES,
     clean_text,
     column_sql,
     enum_sql,
     id_columns,
     invisible_mask,
     is_id_column,
+    issues_sql,
     lookup_sql,
     lost_to_sql,
     sql_literal,
@@ -39,6 +39,7 @@ from kamlib.data.mapping import (
     match_headers,
 )
 from kamlib.data.schemas import DATE_COLUMNS, TABLES, check_bounds
+from kamlib.data.text_scan import needs_no_cleaning
 from kamlib.errors import (
     DataValidationError,
 )
@@ -183,6 +184,7 @@ class ImportBatch:
         ]
         for i, (src, rules) in enumerate(staged):
             id_raws: dict[str, str] = {}
+            clean = src.text_path is not None and needs_no_cleaning(src.text_path)
             inner = (
                 [f"{src.row_expr} AS _src_row"]
                 if src.row_expr
@@ -196,7 +198,12 @@ class ImportBatch:
                     continue
                 values = planned.rule.values.get(col, {})
                 sql = column_sql(
-                    rule, kind, values, src.row_expr or "NULL", is_id=is_id_column(col, kind)
+                    rule,
+                    kind,
+                    values,
+                    src.row_expr or "NULL",
+                    is_id=is_id_column(col, kind),
+                    clean=clean,
                 )
                 typed = sql.typed
                 if col == "stage":
@@ -214,6 +221,7 @@ class ImportBatch:
                 self._count_value_fixes(planned.table, src, col, sql.raw, values)
                 if (
                     is_id_column(col, kind)
+                    and not clean
                     and rule.constant is None
                     and not rule.multiply
                     and not rule.row_number_within
@@ -226,20 +234,7 @@ class ImportBatch:
                     f"CASE WHEN ({stage}) IN ('won', 'lost') THEN ({stage}) "
                     f"WHEN ({stage}) IS NOT NULL THEN 'open' END AS status"
                 )
-            checks = self._row_checks(planned.table, rules)
-            issues = [
-                f"CASE WHEN {cond} THEN struct_pack(col := {sql_literal(col)}, "
-                f"value := left(CAST({value} AS VARCHAR), 200), reason := {reason}) END"
-                for col, cond, reason, value in checks
-            ]
-            # the list is only built for rows that fail a check (CASE short-circuits); a NULL
-            # condition counts as false in a WHEN, so the conditions are OR-ed bare (DuckDB then
-            # tests each one only on the rows all earlier ones left false)
-            any_bad = " OR ".join(f"({cond})" for _, cond, _, _ in checks) or "false"
-            issue_list = (
-                f"CASE WHEN {any_bad} THEN [x FOR x IN [{', '.join(issues)}] IF x IS NOT NULL] "
-                f"ELSE {NO_ISSUES} END" if issues else NO_ISSUES
-            )  # fmt: skip
+            issue_list = issues_sql(self._row_checks(planned.table, rules))
             # the file as its number (the view names it): a constant string in every row
             # costs more to write than a number
             outer = (

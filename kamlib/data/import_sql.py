@@ -127,8 +127,18 @@ class ColumnSQL:
 
 
 def column_sql(
-    rule: ColumnRule, kind: str, values: dict[str, str], row_expr: str, *, is_id: bool = False
+    rule: ColumnRule,
+    kind: str,
+    values: dict[str, str],
+    row_expr: str,
+    *,
+    is_id: bool = False,
+    clean: bool = False,
 ) -> ColumnSQL:
+    """The typed value and the quarantine text of one canonical column.  ``clean``: the
+    file's values need no ``trim`` and hold no invisible characters
+    (:func:`kamlib.data.text_scan.needs_no_cleaning`), so a column copied from the file is
+    its text as it is (``trim`` copies every value: a third of an orders file's typing)."""
     if rule.constant is not None:
         raw = sql_literal(rule.constant)
     elif rule.row_number_within:
@@ -137,7 +147,10 @@ def column_sql(
         raw = " || ' × ' || ".join(f"coalesce({sql_name(c)}, '∅')" for c in rule.multiply)
     else:
         raw = sql_name(rule.source or rule.target)
-    text = clean_text(strip_invisible(raw) if is_id else raw)
+    if clean and rule.source is not None:
+        text = f"NULLIF({raw}, '')"
+    else:
+        text = clean_text(strip_invisible(raw) if is_id else raw)
     # A number is cast from the file's text as it is when the cleaned text is that text
     # trimmed and nothing else: DOUBLE skips edge spaces itself and the fallback trims, so
     # the same values (tests/test_import_sql.py compares both on awkward text). ``trim``
@@ -189,6 +202,26 @@ KIND_WORDS = {
 
 ENUM_COLUMNS = frozenset(VALUE_ALIASES) | {"priority"}
 NO_ISSUES = "[]::STRUCT(col VARCHAR, value VARCHAR, reason VARCHAR)[]"
+
+
+def issues_sql(checks: list[tuple[str, str, str, str]]) -> str:
+    """SQL of a row's problems: a list of (col, value, reason) structs, one per check
+    ``(column, condition, reason SQL, value SQL)`` the row fails; empty for a good row."""
+    if not checks:
+        return NO_ISSUES
+    issues = [
+        f"CASE WHEN {cond} THEN struct_pack(col := {sql_literal(col)}, "
+        f"value := left(CAST({value} AS VARCHAR), 200), reason := {reason}) END"
+        for col, cond, reason, value in checks
+    ]
+    # the list is only built for rows that fail a check (CASE short-circuits); a NULL
+    # condition counts as false in a WHEN, so the conditions are OR-ed bare (DuckDB then
+    # tests each one only on the rows all earlier ones left false)
+    any_bad = " OR ".join(f"({cond})" for _, cond, _, _ in checks)
+    return (
+        f"CASE WHEN {any_bad} THEN [x FOR x IN [{', '.join(issues)}] IF x IS NOT NULL] "
+        f"ELSE {NO_ISSUES} END"
+    )
 
 
 def sql_type(kind: str) -> str:
