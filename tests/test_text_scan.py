@@ -44,6 +44,9 @@ CLEAN = 'order_id,line_no,account_id,amount\nO1,1,A1,10\nO2,1,东北 客户,"Acm
         ("a,b\nO1,x\u2060\n", False),
         ("a,b\nO1,x\ty\n", True),  # DuckDB's trim keeps tabs
         ("a,b\nO1,x\u2013y\n", True),  # an en dash starts like a wide space, is not one
+        # many of them in a block: numpy looks at the block instead of bytes.find
+        ("a,b\n" + "O1,x\u2013y\n" * 40, True),
+        ("a,b\n" + "O1,x\u2013y\n" * 40 + "O2,a\u2009b\n", False),
     ],
 )
 def test_examples(tmp_path, text, expected):
