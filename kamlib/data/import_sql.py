@@ -138,7 +138,7 @@ def column_sql(
     """The typed value and the quarantine text of one canonical column.  ``clean``: the
     file's values need no ``trim`` and hold no invisible characters
     (:func:`kamlib.data.text_scan.needs_no_cleaning`), so a column copied from the file is
-    its text as it is (``trim`` copies every value: a third of an orders file's typing)."""
+    its text as it is (``trim`` copies every value: a fifth of an orders file's typing)."""
     if rule.constant is not None:
         raw = sql_literal(rule.constant)
     elif rule.row_number_within:

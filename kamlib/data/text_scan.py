@@ -2,8 +2,8 @@
 
 The import cleans every text value it reads: ``trim`` (the Unicode space separators DuckDB's
 ``trim`` removes) and, in id columns, byte-order marks and zero-width characters.  On an
-orders file that is a third of the typing time (``trim`` copies every value), and almost
-every export needs none of it.  :func:`needs_no_cleaning` reads the file's bytes once
+orders file that is a fifth of the typing time (``trim`` copies every value), and many
+exports need none of it.  :func:`needs_no_cleaning` reads the file's bytes once
 (numpy, 1 MB blocks, one thread per part of the file) and answers ``True`` only when no value
 can change: no ASCII space next to a delimiter, quote or line break (or at the file's
 start or end), and none of the other space separators nor an invisible character anywhere
