@@ -6,6 +6,7 @@ and last entry time per stage and deal, scattered into one stage × deal table b
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -192,9 +193,12 @@ def _keyed_history(hist: pd.DataFrame, ids: pd.Series) -> _KeyedHistory:
     into rows of ``ids`` (no join on the text), the stage labels dictionary-encoded."""
     import pyarrow.compute as pc
 
-    rows, pos = _positions(hist["opportunity_id"], ids)
     labels = _text(hist["stage"])
-    coded = pc.dictionary_encode(labels) if len(labels) else None
+    # Arrow lets go of the GIL: the labels are encoded while the ids are hashed
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        encoding = pool.submit(pc.dictionary_encode, labels) if len(labels) else None
+        rows, pos = _positions(hist["opportunity_id"], ids)
+        coded = encoding.result() if encoding is not None else None
     names = coded.dictionary.to_pylist() if coded is not None else []
     label = (
         coded.indices.fill_null(len(names)).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -475,17 +479,20 @@ def stage_conversion(
     out["period"] = plabels[parts[0]] if len(uniq) else np.zeros(0, object)
     for c, lab, part in zip(cols, glabels, parts[1:], strict=True):
         out[c] = lab[part]
-    out["entered"] = total(None)
-    out["converted"] = total(conv.astype(float))
-    out["dropped"] = total((~conv & (fin == 2)).astype(float))
-    out["still_open"] = total((~conv & (fin == 0)).astype(float))
-    out["won"] = total((fin == 1).astype(float))
-    out["lost"] = total((fin == 2).astype(float))
+    # the six counts from one count per (cohort, converted, final state): column 3 × converted
+    # + final (0 open, 1 won, 2 lost)
+    counts = np.bincount(
+        inv * 6 + conv.astype(np.int64) * 3 + fin, minlength=6 * len(uniq)
+    ).reshape(len(uniq), 6)
+    out["entered"] = counts.sum(axis=1)
+    out["converted"] = counts[:, 3:].sum(axis=1)
+    out["dropped"] = counts[:, 2]
+    out["still_open"] = counts[:, 0]
+    out["won"] = counts[:, 1] + counts[:, 4]
+    out["lost"] = counts[:, 2] + counts[:, 5]
     out["entered_amount"] = total(np.where(known, amt, 0.0))
     out["won_amount"] = total(np.where(known & (fin == 1), amt, 0.0))
     res = pd.DataFrame(out)
-    for c in ("entered", "converted", "dropped", "still_open", "won", "lost"):
-        res[c] = res[c].round().astype("int64")
     ent = res["entered"].astype(float)
     closed = (res["won"] + res["lost"]).astype(float)
     res["conversion_rate"] = res["converted"] / ent
