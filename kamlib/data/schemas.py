@@ -1,9 +1,11 @@
-"""The canonical tables (DATA_MODEL.md) as pandera ``DataFrameModel``s.
+"""The canonical tables (DATA_MODEL.md): their columns, kinds, keys and simple checks.
 
 These classes are the single contract between import, analysis and reports.  The import
 engine translates them into SQL checks (so 10M order lines are validated inside DuckDB),
-``KamData.validate()`` runs them with pandera, and every loaded frame carries exactly the
-columns listed here, optional ones included (all-null when the source did not have them).
+``KamData.validate()`` runs them with pandera (:meth:`Table.to_schema` builds the pandera
+schema on first use, so importing kamlib does not import pandera: 0.2 s of every command's
+start), and every loaded frame carries exactly the columns listed here, optional ones
+included (all-null when the source did not have them).
 
 Column kinds: text (``str``), whole numbers (``Int64``), amounts (``float64``), dates and
 timestamps (``datetime64``), flags (``boolean``).  ``*`` columns of DATA_MODEL.md are
@@ -12,12 +14,15 @@ timestamps (``datetime64``), flags (``boolean``).  ``*`` columns of DATA_MODEL.m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
-import pandera.pandas as pa
-from pandera.typing import Series
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 OWNERSHIP = ["state", "private", "foreign", "jv", "listed", "collective", "other"]
 BUYING_ROLES = ["economic", "technical", "user", "coach", "gatekeeper", "other"]
@@ -31,187 +36,265 @@ TASK_STATUS = ["open", "done", "skipped"]
 #: ``lost_to`` of a deal the customer did not award to anyone (budget cut, cancelled, no decision)
 NO_DECISION = "no decision"
 
-_OPT = {"nullable": True}
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table: its kind, whether it may be empty, whether its values
+    are unique, and the simple checks (``ge``, ``le``, ``isin``) pandera and the import hold."""
+
+    nullable: bool = True
+    unique: bool = False
+    ge: float | None = None
+    le: float | None = None
+    isin: Sequence[str] | None = None
+    kind: ClassVar[str]
 
 
-class Accounts(pa.DataFrameModel):
+class Text(Column):
+    kind = "text"
+
+
+class Integer(Column):
+    kind = "integer"
+
+
+class Number(Column):
+    kind = "number"
+
+
+class Timestamp(Column):
+    """A date or a time (stored as DATE for the names in :data:`DATE_COLUMNS`)."""
+
+    kind = "timestamp"
+
+
+class Flag(Column):
+    kind = "flag"
+
+
+class Table:
+    """A canonical table: its :class:`Column` attributes, in the order declared."""
+
+    columns: ClassVar[dict[str, Column]] = {}
+    _schema: ClassVar[pa.DataFrameSchema | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.columns = {k: v for k, v in vars(cls).items() if isinstance(v, Column)}
+        cls._schema = None
+
+    @classmethod
+    def to_schema(cls) -> pa.DataFrameSchema:
+        """The pandera schema of the table (built once)."""
+        if cls._schema is None:
+            import pandera.pandas as pa
+
+            dtypes = {
+                "text": str,
+                "integer": pd.Int64Dtype,
+                "number": float,
+                "timestamp": pa.DateTime,
+                "flag": pd.BooleanDtype,
+            }
+            columns = {}
+            for name, col in cls.columns.items():
+                checks = []
+                if col.ge is not None:
+                    checks.append(pa.Check.greater_than_or_equal_to(col.ge))
+                if col.le is not None:
+                    checks.append(pa.Check.less_than_or_equal_to(col.le))
+                if col.isin is not None:
+                    checks.append(pa.Check.isin(col.isin))
+                columns[name] = pa.Column(
+                    dtypes[col.kind], checks=checks, nullable=col.nullable, unique=col.unique
+                )
+            cls._schema = pa.DataFrameSchema(columns, name=cls.__name__)
+        return cls._schema
+
+    @classmethod
+    def validate(cls, frame: pd.DataFrame, *, lazy: bool = False) -> pd.DataFrame:
+        """:meth:`pandera.DataFrameSchema.validate` with the table's schema."""
+        return cls.to_schema().validate(frame, lazy=lazy)
+
+
+class Accounts(Table):
     """Customers, with their group hierarchy and static indicators."""
 
-    account_id: Series[str] = pa.Field(nullable=False, unique=True)
-    name: Series[str] = pa.Field(nullable=False)
-    industry: Series[str] = pa.Field(**_OPT)
-    sub_industry: Series[str] = pa.Field(**_OPT)
-    region: Series[str] = pa.Field(**_OPT)
-    country: Series[str] = pa.Field(**_OPT)
-    city: Series[str] = pa.Field(**_OPT)
-    employees: Series[pd.Int64Dtype] = pa.Field(ge=0, **_OPT)
-    annual_revenue: Series[float] = pa.Field(ge=0, **_OPT)
-    registered_capital: Series[float] = pa.Field(ge=0, **_OPT)
-    ownership: Series[str] = pa.Field(isin=OWNERSHIP, **_OPT)
-    parent_account_id: Series[str] = pa.Field(**_OPT)
-    owner: Series[str] = pa.Field(**_OPT)
-    created_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    category_spend: Series[float] = pa.Field(ge=0, **_OPT)
-    strategic_fit: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5, **_OPT)
+    account_id = Text(nullable=False, unique=True)
+    name = Text(nullable=False)
+    industry = Text()
+    sub_industry = Text()
+    region = Text()
+    country = Text()
+    city = Text()
+    employees = Integer(ge=0)
+    annual_revenue = Number(ge=0)
+    registered_capital = Number(ge=0)
+    ownership = Text(isin=OWNERSHIP)
+    parent_account_id = Text()
+    owner = Text()
+    created_date = Timestamp()
+    category_spend = Number(ge=0)
+    strategic_fit = Integer(ge=1, le=5)
     # company registry identifiers, when the CRM keeps them: the unified social credit code
     # (统一社会信用代码, 18 characters, GB 32100-2015) and the D-U-N-S number (9 digits)
-    uscc: Series[str] = pa.Field(**_OPT)
-    duns: Series[str] = pa.Field(**_OPT)
-    province: Series[str] = pa.Field(**_OPT)
+    uscc = Text()
+    duns = Text()
+    province = Text()
 
 
-class Products(pa.DataFrameModel):
+class Products(Table):
     """What we sell, grouped into product lines."""
 
-    product_id: Series[str] = pa.Field(nullable=False, unique=True)
-    name: Series[str] = pa.Field(**_OPT)
-    product_line: Series[str] = pa.Field(nullable=False)
-    series: Series[str] = pa.Field(**_OPT)
-    list_price: Series[float] = pa.Field(ge=0, **_OPT)
+    product_id = Text(nullable=False, unique=True)
+    name = Text()
+    product_line = Text(nullable=False)
+    series = Text()
+    list_price = Number(ge=0)
 
 
-class Orders(pa.DataFrameModel):
+class Orders(Table):
     """Order lines: the ground truth of what customers bought.
 
     ``amount`` is net and may be negative (returns, credit notes); the import report
     counts such lines.
     """
 
-    order_id: Series[str] = pa.Field(nullable=False)
-    line_no: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=0)
-    account_id: Series[str] = pa.Field(nullable=False)
-    order_date: Series[pa.DateTime] = pa.Field(nullable=False)
-    product_id: Series[str] = pa.Field(**_OPT)
-    product_line: Series[str] = pa.Field(**_OPT)
-    quantity: Series[float] = pa.Field(**_OPT)
-    amount: Series[float] = pa.Field(nullable=False)
-    cost: Series[float] = pa.Field(**_OPT)
-    business_unit: Series[str] = pa.Field(**_OPT)
-    region: Series[str] = pa.Field(**_OPT)
-    channel: Series[str] = pa.Field(**_OPT)
+    order_id = Text(nullable=False)
+    line_no = Integer(nullable=False, ge=0)
+    account_id = Text(nullable=False)
+    order_date = Timestamp(nullable=False)
+    product_id = Text()
+    product_line = Text()
+    quantity = Number()
+    amount = Number(nullable=False)
+    cost = Number()
+    business_unit = Text()
+    region = Text()
+    channel = Text()
 
 
-class Opportunities(pa.DataFrameModel):
+class Opportunities(Table):
     """Opportunities in their current state."""
 
-    opportunity_id: Series[str] = pa.Field(nullable=False, unique=True)
-    account_id: Series[str] = pa.Field(**_OPT)
-    name: Series[str] = pa.Field(**_OPT)
-    product_line: Series[str] = pa.Field(**_OPT)
-    amount: Series[float] = pa.Field(ge=0, **_OPT)
-    owner: Series[str] = pa.Field(**_OPT)
-    team: Series[str] = pa.Field(**_OPT)
-    created_date: Series[pa.DateTime] = pa.Field(nullable=False)
-    expected_close_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    stage: Series[str] = pa.Field(nullable=False)
-    status: Series[str] = pa.Field(nullable=False, isin=OPPORTUNITY_STATUS)
-    closed_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    lost_reason: Series[str] = pa.Field(**_OPT)
-    competitor: Series[str] = pa.Field(**_OPT)
-    source: Series[str] = pa.Field(**_OPT)
+    opportunity_id = Text(nullable=False, unique=True)
+    account_id = Text()
+    name = Text()
+    product_line = Text()
+    amount = Number(ge=0)
+    owner = Text()
+    team = Text()
+    created_date = Timestamp(nullable=False)
+    expected_close_date = Timestamp()
+    stage = Text(nullable=False)
+    status = Text(nullable=False, isin=OPPORTUNITY_STATUS)
+    closed_date = Timestamp()
+    lost_reason = Text()
+    competitor = Text()
+    source = Text()
     # the sales process (a process key of the methodology's playbooks: tender, framework …)
-    sales_process: Series[str] = pa.Field(**_OPT)
+    sales_process = Text()
     # lost deals: the competitor that won, or "no decision" (NO_DECISION)
-    lost_to: Series[str] = pa.Field(**_OPT)
+    lost_to = Text()
 
 
-class StageHistory(pa.DataFrameModel):
+class StageHistory(Table):
     """One row per stage entry (and per amount / close-date change where known)."""
 
-    opportunity_id: Series[str] = pa.Field(nullable=False)
-    stage: Series[str] = pa.Field(nullable=False)
-    entered_at: Series[pa.DateTime] = pa.Field(nullable=False)
-    amount: Series[float] = pa.Field(ge=0, **_OPT)
-    expected_close_date: Series[pa.DateTime] = pa.Field(**_OPT)
+    opportunity_id = Text(nullable=False)
+    stage = Text(nullable=False)
+    entered_at = Timestamp(nullable=False)
+    amount = Number(ge=0)
+    expected_close_date = Timestamp()
 
 
-class Contacts(pa.DataFrameModel):
+class Contacts(Table):
     """Decision-maker profiles (权力地图)."""
 
-    contact_id: Series[str] = pa.Field(nullable=False, unique=True)
-    account_id: Series[str] = pa.Field(nullable=False)
-    name: Series[str] = pa.Field(**_OPT)
-    title: Series[str] = pa.Field(**_OPT)
-    department: Series[str] = pa.Field(**_OPT)
-    buying_role: Series[str] = pa.Field(isin=BUYING_ROLES, **_OPT)
-    influence: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5, **_OPT)
-    support: Series[pd.Int64Dtype] = pa.Field(ge=-2, le=2, **_OPT)
-    reaction_mode: Series[str] = pa.Field(isin=REACTION_MODES, **_OPT)
-    business_challenges: Series[str] = pa.Field(**_OPT)
-    email: Series[str] = pa.Field(**_OPT)
-    phone: Series[str] = pa.Field(**_OPT)
-    last_contact_date: Series[pa.DateTime] = pa.Field(**_OPT)
+    contact_id = Text(nullable=False, unique=True)
+    account_id = Text(nullable=False)
+    name = Text()
+    title = Text()
+    department = Text()
+    buying_role = Text(isin=BUYING_ROLES)
+    influence = Integer(ge=1, le=5)
+    support = Integer(ge=-2, le=2)
+    reaction_mode = Text(isin=REACTION_MODES)
+    business_challenges = Text()
+    email = Text()
+    phone = Text()
+    last_contact_date = Timestamp()
 
 
-class OpportunityContacts(pa.DataFrameModel):
+class OpportunityContacts(Table):
     """Who matters on which deal."""
 
-    opportunity_id: Series[str] = pa.Field(nullable=False)
-    contact_id: Series[str] = pa.Field(nullable=False)
-    role: Series[str] = pa.Field(**_OPT)
+    opportunity_id = Text(nullable=False)
+    contact_id = Text(nullable=False)
+    role = Text()
 
 
-class Activities(pa.DataFrameModel):
+class Activities(Table):
     """Visits, calls, meetings, joint business meetings."""
 
-    activity_id: Series[str] = pa.Field(nullable=False, unique=True)
-    account_id: Series[str] = pa.Field(nullable=False)
-    contact_id: Series[str] = pa.Field(**_OPT)
-    opportunity_id: Series[str] = pa.Field(**_OPT)
-    type: Series[str] = pa.Field(isin=ACTIVITY_TYPES, **_OPT)
-    date: Series[pa.DateTime] = pa.Field(nullable=False)
-    owner: Series[str] = pa.Field(**_OPT)
-    notes: Series[str] = pa.Field(**_OPT)
+    activity_id = Text(nullable=False, unique=True)
+    account_id = Text(nullable=False)
+    contact_id = Text()
+    opportunity_id = Text()
+    type = Text(isin=ACTIVITY_TYPES)
+    date = Timestamp(nullable=False)
+    owner = Text()
+    notes = Text()
 
 
-class ServiceTickets(pa.DataFrameModel):
+class ServiceTickets(Table):
     """Service requests: responsiveness and escalations."""
 
-    ticket_id: Series[str] = pa.Field(nullable=False, unique=True)
-    account_id: Series[str] = pa.Field(nullable=False)
-    opened_at: Series[pa.DateTime] = pa.Field(nullable=False)
-    first_response_at: Series[pa.DateTime] = pa.Field(**_OPT)
-    resolved_at: Series[pa.DateTime] = pa.Field(**_OPT)
-    priority: Series[str] = pa.Field(isin=PRIORITIES, **_OPT)
-    category: Series[str] = pa.Field(**_OPT)
-    department: Series[str] = pa.Field(**_OPT)
-    region: Series[str] = pa.Field(**_OPT)
-    escalated: Series[pd.BooleanDtype] = pa.Field(**_OPT)
-    status: Series[str] = pa.Field(**_OPT)
-    sla_response_hours: Series[float] = pa.Field(ge=0, **_OPT)
-    sla_resolution_hours: Series[float] = pa.Field(ge=0, **_OPT)
-    satisfaction: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5, **_OPT)
+    ticket_id = Text(nullable=False, unique=True)
+    account_id = Text(nullable=False)
+    opened_at = Timestamp(nullable=False)
+    first_response_at = Timestamp()
+    resolved_at = Timestamp()
+    priority = Text(isin=PRIORITIES)
+    category = Text()
+    department = Text()
+    region = Text()
+    escalated = Flag()
+    status = Text()
+    sla_response_hours = Number(ge=0)
+    sla_resolution_hours = Number(ge=0)
+    satisfaction = Integer(ge=1, le=5)
 
 
-class Targets(pa.DataFrameModel):
+class Targets(Table):
     """OGSM targets, cascaded company → team → manager → account."""
 
-    target_id: Series[str] = pa.Field(nullable=False, unique=True)
-    parent_id: Series[str] = pa.Field(**_OPT)
-    level: Series[str] = pa.Field(isin=TARGET_LEVELS, **_OPT)
-    owner: Series[str] = pa.Field(**_OPT)
-    team: Series[str] = pa.Field(**_OPT)
-    account_id: Series[str] = pa.Field(**_OPT)
-    period: Series[str] = pa.Field(nullable=False)
-    objective: Series[str] = pa.Field(**_OPT)
-    measure: Series[str] = pa.Field(nullable=False)
-    target_value: Series[float] = pa.Field(nullable=False)
+    target_id = Text(nullable=False, unique=True)
+    parent_id = Text()
+    level = Text(isin=TARGET_LEVELS)
+    owner = Text()
+    team = Text()
+    account_id = Text()
+    period = Text(nullable=False)
+    objective = Text()
+    measure = Text(nullable=False)
+    target_value = Number(nullable=False)
 
 
-class PlanItems(pa.DataFrameModel):
+class PlanItems(Table):
     """Customer success plans and action plans."""
 
-    item_id: Series[str] = pa.Field(nullable=False, unique=True)
-    account_id: Series[str] = pa.Field(nullable=False)
-    target_id: Series[str] = pa.Field(**_OPT)
-    title: Series[str] = pa.Field(nullable=False)
-    owner: Series[str] = pa.Field(**_OPT)
-    due_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    status: Series[str] = pa.Field(isin=PLAN_STATUS, **_OPT)
-    kind: Series[str] = pa.Field(**_OPT)
+    item_id = Text(nullable=False, unique=True)
+    account_id = Text(nullable=False)
+    target_id = Text()
+    title = Text(nullable=False)
+    owner = Text()
+    due_date = Timestamp()
+    status = Text(isin=PLAN_STATUS)
+    kind = Text()
 
 
-class Tasks(pa.DataFrameModel):
+class Tasks(Table):
     """The stage playbook's tasks and resources as done on each deal.
 
     ``task`` is a code of the methodology's playbooks (the import quarantines any other);
@@ -219,26 +302,26 @@ class Tasks(pa.DataFrameModel):
     ``entered_at``: done before the deal left the stage or not).
     """
 
-    task_id: Series[str] = pa.Field(nullable=False, unique=True)
-    opportunity_id: Series[str] = pa.Field(nullable=False)
-    stage: Series[str] = pa.Field(**_OPT)
-    task: Series[str] = pa.Field(nullable=False)
-    owner: Series[str] = pa.Field(**_OPT)
-    created_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    due_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    done_date: Series[pa.DateTime] = pa.Field(**_OPT)
-    status: Series[str] = pa.Field(isin=TASK_STATUS, **_OPT)
+    task_id = Text(nullable=False, unique=True)
+    opportunity_id = Text(nullable=False)
+    stage = Text()
+    task = Text(nullable=False)
+    owner = Text()
+    created_date = Timestamp()
+    due_date = Timestamp()
+    done_date = Timestamp()
+    status = Text(isin=TASK_STATUS)
 
 
-class OpportunityCompetitors(pa.DataFrameModel):
+class OpportunityCompetitors(Table):
     """Who we met on each deal; ``primary`` marks the main competitor, prices where known."""
 
-    opportunity_id: Series[str] = pa.Field(nullable=False)
-    competitor: Series[str] = pa.Field(nullable=False)
-    primary: Series[pd.BooleanDtype] = pa.Field(**_OPT)
-    our_price: Series[float] = pa.Field(ge=0, **_OPT)
-    competitor_price: Series[float] = pa.Field(ge=0, **_OPT)
-    notes: Series[str] = pa.Field(**_OPT)
+    opportunity_id = Text(nullable=False)
+    competitor = Text(nullable=False)
+    primary = Flag()
+    our_price = Number(ge=0)
+    competitor_price = Number(ge=0)
+    notes = Text()
 
 
 ID_SCHEMES = ["uscc", "duns", "other"]
@@ -254,7 +337,7 @@ COMPANY_EVENT_TYPES = [
 ]
 
 
-class Firmographics(pa.DataFrameModel):
+class Firmographics(Table):
     """Company registry data (天眼查 / 企查查 exports, D&B) matched to accounts.
 
     One row per account, source and retrieval: a later retrieval adds rows, it does not
@@ -264,51 +347,51 @@ class Firmographics(pa.DataFrameModel):
     override …) say how the record was tied to the account.
     """
 
-    account_id: Series[str] = pa.Field(nullable=False)
-    source: Series[str] = pa.Field(nullable=False)
-    retrieved_at: Series[pa.DateTime] = pa.Field(nullable=False)
-    id_scheme: Series[str] = pa.Field(isin=ID_SCHEMES, **_OPT)
-    company_id: Series[str] = pa.Field(**_OPT)
-    legal_name: Series[str] = pa.Field(**_OPT)
-    former_names: Series[str] = pa.Field(**_OPT)
-    english_name: Series[str] = pa.Field(**_OPT)
-    reg_status: Series[str] = pa.Field(**_OPT)
-    legal_representative: Series[str] = pa.Field(**_OPT)
-    company_type: Series[str] = pa.Field(**_OPT)
-    established: Series[pa.DateTime] = pa.Field(**_OPT)
-    reg_capital: Series[float] = pa.Field(ge=0, **_OPT)
-    reg_capital_currency: Series[str] = pa.Field(**_OPT)
-    paid_in_capital: Series[float] = pa.Field(ge=0, **_OPT)
-    paid_in_capital_currency: Series[str] = pa.Field(**_OPT)
-    headcount_band: Series[str] = pa.Field(**_OPT)
-    insured_headcount: Series[pd.Int64Dtype] = pa.Field(ge=0, **_OPT)
-    industry_code: Series[str] = pa.Field(**_OPT)
-    industry_scheme: Series[str] = pa.Field(**_OPT)
-    industry: Series[str] = pa.Field(**_OPT)
-    listed: Series[pd.BooleanDtype] = pa.Field(**_OPT)
-    parent_company_id: Series[str] = pa.Field(**_OPT)
-    province: Series[str] = pa.Field(**_OPT)
-    city: Series[str] = pa.Field(**_OPT)
-    district: Series[str] = pa.Field(**_OPT)
-    address: Series[str] = pa.Field(**_OPT)
-    match_confidence: Series[float] = pa.Field(ge=0, le=1, **_OPT)
-    match_method: Series[str] = pa.Field(**_OPT)
+    account_id = Text(nullable=False)
+    source = Text(nullable=False)
+    retrieved_at = Timestamp(nullable=False)
+    id_scheme = Text(isin=ID_SCHEMES)
+    company_id = Text()
+    legal_name = Text()
+    former_names = Text()
+    english_name = Text()
+    reg_status = Text()
+    legal_representative = Text()
+    company_type = Text()
+    established = Timestamp()
+    reg_capital = Number(ge=0)
+    reg_capital_currency = Text()
+    paid_in_capital = Number(ge=0)
+    paid_in_capital_currency = Text()
+    headcount_band = Text()
+    insured_headcount = Integer(ge=0)
+    industry_code = Text()
+    industry_scheme = Text()
+    industry = Text()
+    listed = Flag()
+    parent_company_id = Text()
+    province = Text()
+    city = Text()
+    district = Text()
+    address = Text()
+    match_confidence = Number(ge=0, le=1)
+    match_method = Text()
 
 
-class CompanyEvents(pa.DataFrameModel):
+class CompanyEvents(Table):
     """Risk and change events from the registry (name, capital, legal-representative change,
     penalty, enforcement, abnormal operation, dishonest debtor), tied to the account the
     company was matched to."""
 
-    event_id: Series[str] = pa.Field(nullable=False, unique=True)
-    company_id: Series[str] = pa.Field(nullable=False)
-    date: Series[pa.DateTime] = pa.Field(nullable=False)
-    type: Series[str] = pa.Field(nullable=False, isin=COMPANY_EVENT_TYPES)
-    account_id: Series[str] = pa.Field(**_OPT)
-    before: Series[str] = pa.Field(**_OPT)
-    after: Series[str] = pa.Field(**_OPT)
-    source: Series[str] = pa.Field(**_OPT)
-    retrieved_at: Series[pa.DateTime] = pa.Field(**_OPT)
+    event_id = Text(nullable=False, unique=True)
+    company_id = Text(nullable=False)
+    date = Timestamp(nullable=False)
+    type = Text(nullable=False, isin=COMPANY_EVENT_TYPES)
+    account_id = Text()
+    before = Text()
+    after = Text()
+    source = Text()
+    retrieved_at = Timestamp()
 
 
 @dataclass(frozen=True)
@@ -325,7 +408,7 @@ class TableSpec:
     """Everything kamlib knows about one canonical table beyond its columns."""
 
     name: str
-    model: type[pa.DataFrameModel]
+    model: type[Table]
     key: tuple[str, ...]
     required: bool = False
     foreign_keys: tuple[ForeignKey, ...] = ()
@@ -341,27 +424,13 @@ class TableSpec:
     def columns(self) -> dict[str, str]:
         """Canonical column name → kind (text, integer, number, date, timestamp, flag)."""
         return {
-            name: "date" if name in DATE_COLUMNS and kind == "timestamp" else kind
-            for name, col in self.model.to_schema().columns.items()
-            for kind in (_kind(col.dtype),)
+            name: "date" if name in DATE_COLUMNS and col.kind == "timestamp" else col.kind
+            for name, col in self.model.columns.items()
         }
 
     @cached_property
     def required_columns(self) -> list[str]:
-        return [n for n, c in self.model.to_schema().columns.items() if not c.nullable]
-
-
-def _kind(dtype: object) -> str:
-    text = str(dtype)
-    if text.startswith("datetime64") or text.startswith("DateTime"):
-        return "timestamp"
-    if text in ("Int64", "int64"):
-        return "integer"
-    if text in ("float64",):
-        return "number"
-    if text in ("boolean", "bool"):
-        return "flag"
-    return "text"
+        return [n for n, c in self.model.columns.items() if not c.nullable]
 
 
 # Columns holding calendar dates (stored as DATE) as opposed to timestamps.
@@ -493,18 +562,16 @@ LOAD_ORDER: tuple[str, ...] = tuple(TABLES)
 
 
 def check_bounds(spec: TableSpec) -> dict[str, dict[str, object]]:
-    """Per column, the simple checks pandera holds (``ge``, ``le``, ``isin``) as plain values."""
+    """Per column, the simple checks (``ge``, ``le``, ``isin``, ``unique``) as plain values."""
     out: dict[str, dict[str, object]] = {}
-    for name, col in spec.model.to_schema().columns.items():
+    for name, col in spec.model.columns.items():
         bounds: dict[str, object] = {}
-        for check in col.checks:
-            stats = check.statistics or {}
-            if check.name == "greater_than_or_equal_to":
-                bounds["ge"] = stats["min_value"]
-            elif check.name == "less_than_or_equal_to":
-                bounds["le"] = stats["max_value"]
-            elif check.name == "isin":
-                bounds["isin"] = list(stats["allowed_values"])
+        if col.ge is not None:
+            bounds["ge"] = col.ge
+        if col.le is not None:
+            bounds["le"] = col.le
+        if col.isin is not None:
+            bounds["isin"] = list(col.isin)
         if col.unique:
             bounds["unique"] = True
         out[name] = bounds
