@@ -2,7 +2,7 @@
 
 One message style for every analysis package: *what* is missing, *where* from, *why* it is
 needed and the fix.  Also :func:`isin`, ``Series.isin`` without pandas' per-value cost on
-text columns."""
+text columns, and :func:`arrow_text`, a text column as one Arrow array."""
 
 from __future__ import annotations
 
@@ -89,9 +89,19 @@ def isin(values: pd.Series, candidates: Iterable[object]) -> np.ndarray:
         text = pd.Series(listed, dtype=dtype)
     if not len(text):
         return np.zeros(len(values), dtype=bool)
-    array = pa.array(values.array)
-    found = pc.is_in(array, value_set=pa.array(text.array).cast(array.type))
+    array = arrow_text(values)
+    found = pc.is_in(array, value_set=arrow_text(text).cast(array.type))
     return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def arrow_text(values: pd.Series | pd.Index) -> pa.Array:
+    """A text column as one Arrow array (no copy for pandas' Arrow-backed strings)."""
+    arr = pa.array(values.array, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    return arr
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV Injection").

@@ -16,7 +16,7 @@ import pandas as pd
 
 from kamlib.data import KamData
 from kamlib.errors import ConfigError, DataValidationError
-from kamlib.frames import require_columns
+from kamlib.frames import arrow_text, require_columns
 from kamlib.methodology import Methodology, normalise_label, resolve_methodology
 from kamlib.periods import as_day
 from kamlib.pipeline.events import _DAY
@@ -110,18 +110,6 @@ def _stage_orders(values: pd.Series, meth: Methodology) -> np.ndarray:
     return table[codes]  # code -1 (missing) → the trailing -1
 
 
-def _text(values: pd.Series | pd.Index) -> pa.Array:
-    """A text column as one Arrow array (no copy for pandas' Arrow-backed strings)."""
-    import pyarrow as pa
-
-    arr = pa.array(values.array, from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.string())
-    return arr
-
-
 def _first_rows(keys: pa.Array, rows: np.ndarray) -> bool:
     """Whether each of ``rows`` holds the only occurrence of its id in ``keys``."""
     import pyarrow as pa
@@ -145,8 +133,8 @@ def _positions(hist_ids: pd.Series, ids: pd.Series) -> tuple[np.ndarray, np.ndar
     rows = np.arange(len(hist_ids), dtype=np.int64)
     if not len(hist_ids) or not len(ids):
         return rows[:0], rows[:0]
-    values = _text(hist_ids)
-    keys = _text(ids).cast(values.type)
+    values = arrow_text(hist_ids)
+    keys = arrow_text(ids).cast(values.type)
     # one hash table of the ids, probed by every history row (probing only the first row of
     # each run of one id was slower: the comparison of neighbours and the repeat cost more
     # than the probes they save, even on a history sorted by id); index_in gives the first
@@ -193,7 +181,7 @@ def _keyed_history(hist: pd.DataFrame, ids: pd.Series) -> _KeyedHistory:
     into rows of ``ids`` (no join on the text), the stage labels dictionary-encoded."""
     import pyarrow.compute as pc
 
-    labels = _text(hist["stage"])
+    labels = arrow_text(hist["stage"])
     # Arrow lets go of the GIL: the labels are encoded while the ids are hashed
     with ThreadPoolExecutor(max_workers=1) as pool:
         encoding = pool.submit(pc.dictionary_encode, labels) if len(labels) else None
