@@ -11,6 +11,11 @@ start or end), and none of the other space separators nor an invisible character
 conservative — a space after a comma inside a quoted value also says "clean it" — so the
 answer can only cost time, never change a value (``tests/test_text_scan.py`` checks that
 against DuckDB's own ``trim`` on generated files).
+
+The scan is a pass of its own, before the import builds its SQL; a new table's fingerprint
+and line count are read during DuckDB's read (they are not needed before it).
+One pass hashing and scanning before the statement took 0.80 s on the large demo's 1 GB of
+orders; the scan alone takes 0.36 s, and the hash shares the cores with DuckDB's read.
 """
 
 from __future__ import annotations
@@ -98,9 +103,10 @@ def _clean(buf: bytes, *, at_start: bool, at_end: bool) -> bool:
 
 def _wide_inside(buf: bytes, a: np.ndarray) -> bool:
     """Does ``buf`` hold a wide space or an invisible character?  Their first bytes are rare
-    in most text (CJK characters start otherwise): ``bytes.find`` (memchr) looks for each,
-    ≈ 0.03 s per GB; a block where one is common (curly quotes, dashes start like U+2000)
-    is looked at by numpy instead."""
+    in most text (CJK characters start otherwise): ``bytes.find`` (memchr) looks for each
+    (the five of them ≈ 0.14 s per GB in 1 MB blocks, against ≈ 0.4 s for numpy's
+    positions of every multi-byte character); a block where one is common (curly quotes,
+    dashes start like U+2000) is looked at by numpy instead."""
     for lead in _WIDE_LEADS:
         p, seen = buf.find(lead), 0
         while p >= 0:

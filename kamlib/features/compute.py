@@ -200,7 +200,7 @@ def account_features_history(
     as_of=date)`` exactly.  The month-end dates are computed together: the engine reduces the
     order lines once to (account, month), numpy rolls that over the months for every date
     (:mod:`~kamlib.features.history`), the other tables are one query over all dates (on
-    the large demo, 24 month ends cost about 3.3 times one date, not 24 times); a date that is
+    the large demo, 24 month ends cost about 3.4 times one date, not 24 times); a date that is
     not the last day of its month is computed on its own.
 
     Examples
